@@ -1,0 +1,16 @@
+# watchgate_add_plugin(<name> SOURCES <files...> [OUTPUT_DIRECTORY <dir>] [NO_INSTALL])
+# Builds one plugin as a shared library against the SDK alone. The file is named after the
+# handler (`<name>.so`, no `lib` prefix) so `handler: <name>` finds it in a plugin folder.
+function(watchgate_add_plugin name)
+  cmake_parse_arguments(ARG "NO_INSTALL" "OUTPUT_DIRECTORY" "SOURCES" ${ARGN})
+  add_library(${name} MODULE ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE Watchgate::sdk)
+  if(NOT ARG_OUTPUT_DIRECTORY)
+    set(ARG_OUTPUT_DIRECTORY ${WATCHGATE_PLUGIN_OUTPUT_DIR})
+  endif()
+  set_target_properties(${name} PROPERTIES PREFIX "" LIBRARY_OUTPUT_DIRECTORY ${ARG_OUTPUT_DIRECTORY})
+  watchgate_set_warnings(${name})
+  if(NOT ARG_NO_INSTALL)
+    install(TARGETS ${name} LIBRARY DESTINATION ${WATCHGATE_PLUGIN_INSTALL_DIR})
+  endif()
+endfunction()

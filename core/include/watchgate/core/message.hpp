@@ -1,0 +1,80 @@
+#pragma once
+// One JSON-RPC message, parsed once. Keeps the bytes that arrived so an unchanged message is
+// forwarded exactly as received; any change bumps the revision and switches to re-serializing.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace watchgate::core {
+
+enum class MessageKind { request = 1, response = 2, notification = 3 };
+
+// Why a line is not a JSON-RPC message, with the JSON-RPC error code to answer it with.
+struct MessageError {
+    int code;  // -32700 parse error, -32600 invalid request
+    std::string message;
+    nlohmann::json id;  // the id when it could be read, else null
+};
+
+class Message {
+public:
+    // Parses one JSON-RPC 2.0 message. `upstream` is the upstream it belongs to (may be empty).
+    static std::variant<Message, MessageError> parse(std::string raw, std::string upstream = {});
+    // Wraps an already built message (for responses the gateway creates itself).
+    static Message from_json(nlohmann::json value, std::string upstream = {});
+
+    MessageKind kind() const { return kind_; }
+    const std::string& method() const { return method_; }
+    const std::string& upstream() const { return upstream_; }
+    // The tool / prompt / resource named by the request (for responses: by their request).
+    const std::string& target() const { return target_; }
+    // The id as JSON text ("7", "\"a\""), empty for notifications.
+    const std::string& id_text() const { return id_text_; }
+    nlohmann::json id() const;
+
+    // Responses carry no method: the gateway copies method and target from their request.
+    void set_request_context(std::string method, std::string target);
+    void set_upstream(std::string upstream) { upstream_ = std::move(upstream); }
+    // Re-reads method and target after a plugin changed a request or notification.
+    void refresh_request_fields();
+
+    const nlohmann::json& json() const { return json_; }
+    // Mutable access counts as a change.
+    nlohmann::json& mutable_json() {
+        ++revision_;
+        return json_;
+    }
+    void replace(nlohmann::json value);
+    std::uint64_t revision() const { return revision_; }
+    bool modified() const { return revision_ != 0; }
+
+    // The bytes that arrived when unchanged, else compact JSON (invalid UTF-8 replaced).
+    std::string serialize() const;
+
+private:
+    Message() = default;
+    void classify();
+
+    std::string raw_;
+    nlohmann::json json_;
+    MessageKind kind_ = MessageKind::notification;
+    std::string method_;
+    std::string upstream_;
+    std::string target_;
+    std::string id_text_;
+    std::uint64_t revision_ = 0;
+};
+
+// Compact JSON text; never throws on invalid UTF-8 (it is replaced with U+FFFD).
+std::string dump_json(const nlohmann::json& value);
+
+// A JSON-RPC error response.
+nlohmann::json make_error_response(const nlohmann::json& id, int code, std::string_view message,
+                                   const nlohmann::json& data = nullptr);
+
+}  // namespace watchgate::core

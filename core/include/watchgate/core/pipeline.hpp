@@ -1,0 +1,108 @@
+#pragma once
+// The pipeline engine: runs one message through one upstream's plugins (DESIGN.md "The pipeline").
+// Works on in-memory messages only; transports call it.
+
+#include <watchgate/core/message.hpp>
+#include <watchgate/core/plugin_instance.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace watchgate::core {
+
+// JSON-RPC error codes the pipeline answers with.
+inline constexpr int plugin_failure_code = -32603;  // a critical plugin failed: fail closed
+inline constexpr int audit_failure_code = -32005;   // a critical auditing plugin could not record
+
+struct PipelineEntry {
+    std::shared_ptr<PluginInstance> instance;
+    int priority = 50;     // 0..100, lower runs first
+    bool critical = true;  // an error stops the pipeline (fail closed)
+};
+
+enum class Outcome { allowed = 0, modified = 1, blocked = 2, completed = 3, error = 4, skipped = 5 };
+std::string_view outcome_name(Outcome outcome);
+
+struct StageRecord {
+    std::string plugin;
+    Outcome outcome = Outcome::allowed;
+    std::string reason;
+    std::chrono::nanoseconds duration{0};
+    nlohmann::json metadata;
+};
+
+struct PipelineResult {
+    Outcome outcome = Outcome::allowed;
+    std::vector<StageRecord> stages;
+    std::string reason;  // every stage's reason, "[plugin] reason | [plugin] reason"
+    // For blocked / completed / error: what goes back to the client instead (a JSON-RPC
+    // response); empty for a dropped notification.
+    std::optional<nlohmann::json> reply;
+    int error_code = 0;
+    bool content_cleared = false;  // a security plugin blocked or redacted
+
+    bool forwards() const { return outcome == Outcome::allowed || outcome == Outcome::modified; }
+};
+
+class Pipeline;
+
+// Per-request plugin state (DESIGN.md rule 5): one context per plugin, created when the request
+// enters, ended when the scope is destroyed. Its hooks are never entered concurrently.
+class RequestScope {
+public:
+    ~RequestScope();
+    RequestScope(const RequestScope&) = delete;
+    RequestScope& operator=(const RequestScope&) = delete;
+
+    const std::string& method() const { return method_; }
+    const std::string& target() const { return target_; }
+
+private:
+    friend class Pipeline;
+    RequestScope() = default;
+
+    std::shared_ptr<const Pipeline> pipeline_;
+    std::vector<void*> states_;              // one per plugin: stages first, then auditors
+    std::vector<std::string> begin_errors_;  // request_begin failures, reported at the stage
+    std::mutex serial_;
+    std::chrono::steady_clock::time_point start_;
+    std::string method_;
+    std::string target_;
+};
+
+class Pipeline : public std::enable_shared_from_this<Pipeline> {
+public:
+    // `stages` are security and middleware entries; they run ordered by priority, stable (so for
+    // equal priorities, in the order given). `auditors` run last, in the order given.
+    static std::shared_ptr<Pipeline> create(std::string upstream, std::vector<PipelineEntry> stages,
+                                            std::vector<PipelineEntry> auditors);
+
+    const std::string& upstream() const { return upstream_; }
+    std::span<const PipelineEntry> stages() const { return stages_; }
+    std::span<const PipelineEntry> auditors() const { return auditors_; }
+
+    std::unique_ptr<RequestScope> begin_request(const Message& request) const;
+    PipelineResult process_request(RequestScope& scope, Message& request) const;
+    // A response answering `scope`'s request; method and target are taken from the request.
+    PipelineResult process_response(RequestScope& scope, Message& response) const;
+    // `scope` is the request the notification belongs to (progress, cancellation) or nullptr.
+    PipelineResult process_notification(RequestScope* scope, Message& notification) const;
+
+private:
+    Pipeline() = default;
+    PipelineResult run(RequestScope* scope, Message& message, MessageKind phase) const;
+    void audit(RequestScope* scope, const Message& message, MessageKind phase, PipelineResult& result) const;
+
+    std::string upstream_;
+    std::vector<PipelineEntry> stages_;
+    std::vector<PipelineEntry> auditors_;
+};
+
+}  // namespace watchgate::core

@@ -1,0 +1,62 @@
+#pragma once
+// One plugin instance: created from one YAML plugin entry, owned by the pipelines that use it.
+
+#include <watchgate/core/plugin_module.hpp>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace watchgate::core {
+
+enum class PluginRole { security, middleware, auditing };
+std::string_view role_name(PluginRole role);
+std::uint32_t role_kind_bit(PluginRole role);
+
+// One problem the plugin found in its config: a JSON pointer into `config:` and a message.
+struct PluginConfigError {
+    std::string pointer;
+    std::string message;
+};
+
+struct PluginConfigRejected : std::runtime_error {
+    PluginConfigRejected(const std::string& what, std::vector<PluginConfigError> found)
+        : std::runtime_error(what), errors(std::move(found)) {}
+    std::vector<PluginConfigError> errors;
+};
+
+class PluginInstance {
+public:
+    // Creates an instance from `config_json`. Throws PluginConfigRejected with the plugin's errors.
+    static std::shared_ptr<PluginInstance> create(std::shared_ptr<PluginModule> module, PluginRole role,
+                                                  const std::string& config_json);
+    ~PluginInstance();
+    PluginInstance(const PluginInstance&) = delete;
+    PluginInstance& operator=(const PluginInstance&) = delete;
+
+    const std::string& name() const { return module_->name(); }
+    PluginRole role() const { return role_; }
+    const wg_plugin_descriptor& descriptor() const { return module_->descriptor(); }
+    void* handle() const { return handle_; }
+
+    // Held around every call into the instance: serializes calls into a plugin that did not
+    // declare itself thread-safe, and is empty (free) for one that did.
+    std::unique_lock<std::mutex> enter() const {
+        return serial_ ? std::unique_lock<std::mutex>(*serial_) : std::unique_lock<std::mutex>();
+    }
+
+private:
+    PluginInstance() = default;
+
+    std::shared_ptr<PluginModule> module_;
+    PluginRole role_ = PluginRole::security;
+    void* handle_ = nullptr;
+    std::unique_ptr<wg_host> host_;
+    std::unique_ptr<std::mutex> serial_;
+};
+
+}  // namespace watchgate::core

@@ -1,0 +1,316 @@
+#include <watchgate/core/config.hpp>
+
+#include <watchgate/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace watchgate::core {
+
+namespace {
+
+using nlohmann::json;
+
+const std::vector<std::string> top_level_keys = {"proxy", "plugins", "plugin_dirs", "allow_insecure_plugin_paths",
+                                                 "logging"};
+const std::vector<std::string> plugin_kinds = {"security", "middleware", "auditing"};
+const std::vector<std::string> entry_keys = {"handler", "path", "config"};
+
+class Reader {
+public:
+    explicit Reader(std::filesystem::path file) : file_(std::move(file)) {}
+
+    SourceLocation at(const YAML::Node& node) const {
+        const YAML::Mark mark = node.Mark();
+        return SourceLocation{file_.string(), mark.line >= 0 ? mark.line + 1 : 0, mark.column >= 0 ? mark.column + 1 : 0};
+    }
+    void error(const YAML::Node& node, std::string message) { errors_.push_back({at(node), std::move(message)}); }
+    void error(SourceLocation where, std::string message) { errors_.push_back({std::move(where), std::move(message)}); }
+    std::vector<ConfigError>& errors() { return errors_; }
+    const std::filesystem::path& file() const { return file_; }
+
+    // Reports keys of `map` not in `known`, with the nearest valid one, and repeated keys.
+    void check_keys(const YAML::Node& map, const std::vector<std::string>& known, std::string_view where) {
+        check_duplicates(map);
+        for (const auto& member : map) {
+            const auto key = member.first.Scalar();
+            if (std::find(known.begin(), known.end(), key) == known.end())
+                error(member.first, "unknown key '" + key + "' in " + std::string(where) + did_you_mean(key, known));
+        }
+    }
+
+    // YAML forbids a key twice in one mapping; yaml-cpp silently keeps one of them.
+    void check_duplicates(const YAML::Node& map) {
+        std::map<std::string, int> first_line;
+        for (const auto& member : map) {
+            const auto key = member.first.Scalar();
+            auto [previous, inserted] = first_line.emplace(key, at(member.first).line);
+            if (!inserted)
+                error(member.first, "duplicate key '" + key + "' (first at line " + std::to_string(previous->second) + ")");
+        }
+    }
+
+    bool expect(const YAML::Node& node, YAML::NodeType::value type, std::string_view what) {
+        if (node.Type() == type) return true;
+        error(node, "expected " + std::string(what));
+        return false;
+    }
+
+    std::optional<bool> boolean(const YAML::Node& node) {
+        if (node.IsScalar() && node.Tag() != "!") {
+            const auto& s = node.Scalar();
+            if (s == "true" || s == "True" || s == "TRUE") return true;
+            if (s == "false" || s == "False" || s == "FALSE") return false;
+        }
+        error(node, "expected true or false");
+        return std::nullopt;
+    }
+
+    std::optional<long long> integer(const YAML::Node& node, long long min, long long max) {
+        if (node.IsScalar() && node.Tag() != "!") {
+            const auto& s = node.Scalar();
+            char* end = nullptr;
+            errno = 0;
+            long long value = std::strtoll(s.c_str(), &end, 10);
+            if (!s.empty() && end && *end == '\0' && errno == 0 && value >= min && value <= max) return value;
+        }
+        error(node, "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
+        return std::nullopt;
+    }
+
+    std::optional<std::string> string(const YAML::Node& node, std::string_view what) {
+        if (node.IsScalar() && !node.Scalar().empty()) return node.Scalar();
+        error(node, "expected " + std::string(what));
+        return std::nullopt;
+    }
+
+    // `~`, `$VAR`/`${VAR}` and config-relative paths.
+    std::filesystem::path resolve_path(const std::string& text) {
+        std::string expanded;
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            if (text[i] == '~' && i == 0 && (text.size() == 1 || text[1] == '/')) {
+                const char* home = std::getenv("HOME");
+                expanded += home ? home : "~";
+            } else if (text[i] == '$' && i + 1 < text.size()) {
+                bool braced = text[i + 1] == '{';
+                std::size_t start = i + (braced ? 2 : 1), end = start;
+                while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_')) ++end;
+                if (braced && (end >= text.size() || text[end] != '}')) { expanded += text[i]; continue; }
+                const char* value = std::getenv(text.substr(start, end - start).c_str());
+                expanded += value ? value : "";
+                i = braced ? end : end - 1;
+            } else {
+                expanded += text[i];
+            }
+        }
+        std::filesystem::path path(expanded);
+        if (path.is_relative()) path = file_.parent_path() / path;
+        return path.lexically_normal();
+    }
+
+    // YAML -> JSON, recording where each JSON pointer came from.
+    json to_json(const YAML::Node& node, const std::string& pointer, std::map<std::string, SourceLocation>& places) {
+        places[pointer] = at(node);
+        switch (node.Type()) {
+            case YAML::NodeType::Map: {
+                check_duplicates(node);
+                json object = json::object();
+                for (const auto& member : node) {
+                    const std::string key = member.first.Scalar();
+                    const std::string child = pointer + "/" + watchgate::json::pointer_token(key);
+                    places[child] = at(member.first);
+                    object[key] = to_json(member.second, child, places);
+                    places[child] = at(member.first);
+                }
+                return object;
+            }
+            case YAML::NodeType::Sequence: {
+                json array = json::array();
+                for (std::size_t i = 0; i < node.size(); ++i)
+                    array.push_back(to_json(node[i], pointer + "/" + std::to_string(i), places));
+                return array;
+            }
+            case YAML::NodeType::Scalar: return scalar(node);
+            default: return nullptr;
+        }
+    }
+
+private:
+    // YAML 1.2 core schema for plain scalars; quoted scalars are always strings.
+    static json scalar(const YAML::Node& node) {
+        const std::string& s = node.Scalar();
+        if (node.Tag() == "!") return s;
+        if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+        if (s == "true" || s == "True" || s == "TRUE") return true;
+        if (s == "false" || s == "False" || s == "FALSE") return false;
+        static const std::regex integer_pattern("[-+]?[0-9]+");
+        static const std::regex float_pattern(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
+        if (std::regex_match(s, integer_pattern)) {
+            errno = 0;
+            long long value = std::strtoll(s.c_str(), nullptr, 10);
+            if (errno == 0) return value;
+        }
+        if (std::regex_match(s, float_pattern)) return std::strtod(s.c_str(), nullptr);
+        return s;
+    }
+
+    std::filesystem::path file_;
+    std::vector<ConfigError> errors_;
+};
+
+void read_entry(Reader& reader, const YAML::Node& node, PluginRole role, const std::string& scope,
+                GatewayConfig& config) {
+    if (!reader.expect(node, YAML::NodeType::Map, "a plugin entry (a mapping with 'handler:' or 'path:')")) return;
+    reader.check_keys(node, entry_keys, "a plugin entry");
+    PluginEntryConfig entry;
+    entry.role = role;
+    entry.scope = scope;
+    entry.where = reader.at(node);
+    entry.config_where = entry.where;
+    const auto handler = node["handler"];
+    const auto path = node["path"];
+    if (handler && path) reader.error(node, "a plugin entry takes 'handler:' or 'path:', not both");
+    else if (!handler && !path) reader.error(node, "a plugin entry needs 'handler:' (a plugin name) or 'path:' (a file)");
+    if (handler) {
+        if (auto name = reader.string(handler, "a plugin name")) {
+            static const std::regex valid("[a-z][a-z0-9_]*");
+            if (std::regex_match(*name, valid)) entry.handler = *name;
+            else reader.error(handler, "invalid plugin name '" + *name + "' (expected [a-z][a-z0-9_]*)");
+        }
+    }
+    if (path) {
+        if (auto text = reader.string(path, "a plugin file path")) entry.path = reader.resolve_path(*text);
+    }
+    for (const auto& member : node)
+        if (member.first.Scalar() == "config") entry.config_where = reader.at(member.first);
+    if (const auto plugin_config = node["config"]) {
+        if (plugin_config.IsMap()) {
+            reader.check_duplicates(plugin_config);
+            for (const auto& member : plugin_config) {
+                const std::string key = member.first.Scalar();
+                if (key == "enabled") {
+                    if (auto value = reader.boolean(member.second)) entry.enabled = *value;
+                } else if (key == "priority") {
+                    if (auto value = reader.integer(member.second, 0, 100)) entry.priority = static_cast<int>(*value);
+                } else if (key == "critical") {
+                    if (auto value = reader.boolean(member.second)) entry.critical = *value;
+                } else {
+                    const std::string pointer = "/" + watchgate::json::pointer_token(key);
+                    entry.config[key] = reader.to_json(member.second, pointer, entry.locations);
+                    entry.locations[pointer] = reader.at(member.first);
+                }
+            }
+        } else if (!plugin_config.IsNull()) {
+            reader.error(plugin_config, "expected a mapping of plugin settings under 'config:'");
+        }
+    }
+    config.plugins.push_back(std::move(entry));
+}
+
+void read_plugins(Reader& reader, const YAML::Node& plugins, GatewayConfig& config) {
+    if (!reader.expect(plugins, YAML::NodeType::Map, "a mapping with security:, middleware: and auditing:")) return;
+    reader.check_keys(plugins, plugin_kinds, "plugins");
+    std::vector<std::string> scopes{global_scope};
+    for (const auto& upstream : config.upstreams) scopes.push_back(upstream.name);
+    for (std::size_t k = 0; k < plugin_kinds.size(); ++k) {
+        const auto section = plugins[plugin_kinds[k]];
+        if (!section || section.IsNull()) continue;
+        if (!reader.expect(section, YAML::NodeType::Map, "a mapping of '_global' or upstream names to plugin lists"))
+            continue;
+        for (const auto& member : section) {
+            const std::string scope = member.first.Scalar();
+            if (std::find(scopes.begin(), scopes.end(), scope) == scopes.end()) {
+                std::string known;
+                for (const auto& s : scopes) known += (known.empty() ? "" : ", ") + s;
+                reader.error(member.first, "unknown upstream '" + scope + "' under plugins." + plugin_kinds[k] +
+                                               " (expected one of: " + known + ")" + did_you_mean(scope, scopes));
+                continue;
+            }
+            if (member.second.IsNull()) continue;
+            if (!reader.expect(member.second, YAML::NodeType::Sequence, "a list of plugin entries")) continue;
+            for (const auto& entry : member.second) read_entry(reader, entry, static_cast<PluginRole>(k), scope, config);
+        }
+    }
+}
+
+void read_upstream_names(Reader& reader, const YAML::Node& proxy, GatewayConfig& config) {
+    if (!reader.expect(proxy, YAML::NodeType::Map, "a mapping under 'proxy:'")) return;
+    const auto upstreams = proxy["upstreams"];
+    if (!upstreams) return;
+    if (!reader.expect(upstreams, YAML::NodeType::Sequence, "a list of upstreams")) return;
+    static const std::regex valid("[a-z][a-z0-9_-]*");
+    std::set<std::string> seen;
+    for (const auto& upstream : upstreams) {
+        if (!reader.expect(upstream, YAML::NodeType::Map, "an upstream (a mapping with 'name:')")) continue;
+        const auto name_node = upstream["name"];
+        if (!name_node) {
+            reader.error(upstream, "an upstream needs 'name:'");
+            continue;
+        }
+        auto name = reader.string(name_node, "an upstream name");
+        if (!name) continue;
+        if (!std::regex_match(*name, valid) || name->find("__") != std::string::npos)
+            reader.error(name_node, "invalid upstream name '" + *name + "' (expected ^[a-z][a-z0-9_-]*$ without '__')");
+        else if (!seen.insert(*name).second)
+            reader.error(name_node, "duplicate upstream name '" + *name + "'");
+        else
+            config.upstreams.push_back({*name, reader.at(name_node)});
+    }
+}
+
+}  // namespace
+
+SourceLocation PluginEntryConfig::locate(const std::string& pointer) const {
+    std::string probe = pointer;
+    for (;;) {
+        auto found = locations.find(probe);
+        if (found != locations.end()) return found->second;
+        auto slash = probe.rfind('/');
+        if (slash == std::string::npos || probe.empty()) return config_where;
+        probe.erase(slash);
+        if (probe.empty()) return config_where;
+    }
+}
+
+GatewayConfig parse_config(const std::string& text, const std::filesystem::path& file) {
+    Reader reader(file);
+    GatewayConfig config;
+    config.file = file;
+    YAML::Node root;
+    try {
+        root = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+        throw ConfigErrors({{SourceLocation{file.string(), e.mark.line + 1, e.mark.column + 1}, "invalid YAML: " + e.msg}});
+    }
+    if (!root.IsMap()) throw ConfigErrors({{SourceLocation{file.string(), 1, 1}, "expected a mapping at the top level"}});
+    reader.check_keys(root, top_level_keys, "the top level");
+    if (const auto proxy = root["proxy"]) read_upstream_names(reader, proxy, config);
+    if (const auto dirs = root["plugin_dirs"]) {
+        if (reader.expect(dirs, YAML::NodeType::Sequence, "a list of folders"))
+            for (const auto& dir : dirs)
+                if (auto text_dir = reader.string(dir, "a folder path")) config.plugin_dirs.push_back(reader.resolve_path(*text_dir));
+    }
+    if (const auto insecure = root["allow_insecure_plugin_paths"]) {
+        if (auto value = reader.boolean(insecure)) config.allow_insecure_plugin_paths = *value;
+    }
+    if (const auto plugins = root["plugins"]) read_plugins(reader, plugins, config);
+    if (!reader.errors().empty()) throw ConfigErrors(std::move(reader.errors()));
+    return config;
+}
+
+GatewayConfig load_config(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw ConfigErrors({{SourceLocation{file.string(), 0, 0}, "cannot read the configuration file"}});
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse_config(text.str(), std::filesystem::absolute(file));
+}
+
+}  // namespace watchgate::core

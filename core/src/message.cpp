@@ -1,0 +1,132 @@
+#include <watchgate/core/message.hpp>
+
+namespace watchgate::core {
+
+namespace {
+
+bool is_valid_id(const nlohmann::json& id) { return id.is_string() || id.is_number_integer() || id.is_number_unsigned(); }
+
+std::string target_of(const std::string& method, const nlohmann::json& params) {
+    if (!params.is_object()) return {};
+    const char* key = nullptr;
+    if (method == "tools/call" || method == "prompts/get") key = "name";
+    else if (method.starts_with("resources/")) key = "uri";
+    else if (method == "completion/complete") {
+        auto ref = params.find("ref");
+        if (ref != params.end() && ref->is_object()) {
+            for (const char* field : {"name", "uri"}) {
+                auto value = ref->find(field);
+                if (value != ref->end() && value->is_string()) return value->get<std::string>();
+            }
+        }
+        return {};
+    }
+    if (!key) return {};
+    auto value = params.find(key);
+    return value != params.end() && value->is_string() ? value->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+std::string dump_json(const nlohmann::json& value) {
+    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+nlohmann::json make_error_response(const nlohmann::json& id, int code, std::string_view message,
+                                   const nlohmann::json& data) {
+    nlohmann::json error = {{"code", code}, {"message", message}};
+    if (!data.is_null()) error["data"] = data;
+    return {{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(error)}};
+}
+
+std::variant<Message, MessageError> Message::parse(std::string raw, std::string upstream) {
+    Message message;
+    message.json_ = nlohmann::json::parse(raw, nullptr, false);
+    if (message.json_.is_discarded()) return MessageError{-32700, "Parse error: the line is not valid JSON", nullptr};
+    const auto& json = message.json_;
+    nlohmann::json id = nullptr;
+    if (json.is_object()) {
+        auto found = json.find("id");
+        if (found != json.end() && is_valid_id(*found)) id = *found;
+    }
+    auto invalid = [&](std::string why) { return MessageError{-32600, "Invalid Request: " + std::move(why), id}; };
+    if (!json.is_object()) return invalid("expected a JSON object");
+    auto version = json.find("jsonrpc");
+    if (version == json.end() || *version != "2.0") return invalid("\"jsonrpc\" must be \"2.0\"");
+    auto id_field = json.find("id");
+    if (id_field != json.end() && !is_valid_id(*id_field) && !id_field->is_null())
+        return invalid("\"id\" must be a string or an integer");
+    auto method = json.find("method");
+    if (method != json.end()) {
+        if (!method->is_string()) return invalid("\"method\" must be a string");
+        auto params = json.find("params");
+        if (params != json.end() && !params->is_object() && !params->is_array())
+            return invalid("\"params\" must be an object or an array");
+        if (id_field != json.end() && id_field->is_null()) return invalid("\"id\" of a request must not be null");
+    } else {
+        bool has_result = json.contains("result");
+        bool has_error = json.contains("error");
+        if (has_result == has_error) return invalid("expected \"method\", or exactly one of \"result\" and \"error\"");
+        if (id_field == json.end()) return invalid("a response needs an \"id\"");
+        if (has_error) {
+            const auto& error = json["error"];
+            if (!error.is_object() || !error.contains("code") || !error["code"].is_number_integer() ||
+                !error.contains("message") || !error["message"].is_string())
+                return invalid("\"error\" must have an integer \"code\" and a string \"message\"");
+        }
+    }
+    message.raw_ = std::move(raw);
+    message.upstream_ = std::move(upstream);
+    message.classify();
+    return message;
+}
+
+Message Message::from_json(nlohmann::json value, std::string upstream) {
+    Message message;
+    message.json_ = std::move(value);
+    message.upstream_ = std::move(upstream);
+    message.classify();
+    return message;
+}
+
+void Message::classify() {
+    auto method = json_.find("method");
+    auto id = json_.find("id");
+    bool has_id = id != json_.end() && !id->is_null();
+    if (method != json_.end() && method->is_string()) {
+        method_ = method->get<std::string>();
+        kind_ = has_id ? MessageKind::request : MessageKind::notification;
+        auto params = json_.find("params");
+        if (params != json_.end()) target_ = target_of(method_, *params);
+    } else {
+        kind_ = MessageKind::response;
+    }
+    if (id != json_.end()) id_text_ = dump_json(*id);
+}
+
+nlohmann::json Message::id() const {
+    auto found = json_.find("id");
+    return found != json_.end() ? *found : nlohmann::json(nullptr);
+}
+
+void Message::set_request_context(std::string method, std::string target) {
+    method_ = std::move(method);
+    target_ = std::move(target);
+}
+
+void Message::refresh_request_fields() {
+    if (kind_ == MessageKind::response) return;
+    auto method = json_.find("method");
+    if (method != json_.end() && method->is_string()) method_ = method->get<std::string>();
+    auto params = json_.find("params");
+    target_ = params != json_.end() ? target_of(method_, *params) : std::string();
+}
+
+void Message::replace(nlohmann::json value) {
+    json_ = std::move(value);
+    ++revision_;
+}
+
+std::string Message::serialize() const { return revision_ == 0 && !raw_.empty() ? raw_ : dump_json(json_); }
+
+}  // namespace watchgate::core

@@ -1,0 +1,288 @@
+#include <watchgate/core/pipeline.hpp>
+
+#include "host_api.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace watchgate::core {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+using MessageHook = wg_status (*)(void*, void*, wg_message*);
+
+MessageHook hook_for(const wg_plugin_descriptor& d, MessageKind phase) {
+    switch (phase) {
+        case MessageKind::request: return d.on_request;
+        case MessageKind::response: return d.on_response;
+        case MessageKind::notification: return d.on_notification;
+    }
+    return nullptr;
+}
+
+void append_reason(std::string& joined, const std::string& plugin, const std::string& reason) {
+    if (reason.empty()) return;
+    if (!joined.empty()) joined += " | ";
+    joined += "[" + plugin + "] " + reason;
+}
+
+std::int64_t unix_micros() {
+    using namespace std::chrono;
+    return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+wg_str to_wg(const std::string& s) { return wg_str{s.data(), s.size()}; }
+
+}  // namespace
+
+std::string_view outcome_name(Outcome outcome) {
+    switch (outcome) {
+        case Outcome::allowed: return "allowed";
+        case Outcome::modified: return "modified";
+        case Outcome::blocked: return "blocked";
+        case Outcome::completed: return "completed";
+        case Outcome::error: return "error";
+        case Outcome::skipped: return "skipped";
+    }
+    return "unknown";
+}
+
+RequestScope::~RequestScope() {
+    if (!pipeline_) return;
+    auto end = [&](const PipelineEntry& entry, void* state) {
+        const auto& d = entry.instance->descriptor();
+        if (!d.request_end || !state) return;
+        auto lock = entry.instance->enter();
+        d.request_end(entry.instance->handle(), state);
+    };
+    std::size_t index = 0;
+    for (const auto& entry : pipeline_->stages()) end(entry, states_[index++]);
+    for (const auto& entry : pipeline_->auditors()) end(entry, states_[index++]);
+}
+
+std::shared_ptr<Pipeline> Pipeline::create(std::string upstream, std::vector<PipelineEntry> stages,
+                                           std::vector<PipelineEntry> auditors) {
+    std::shared_ptr<Pipeline> pipeline(new Pipeline());
+    pipeline->upstream_ = std::move(upstream);
+    std::stable_sort(stages.begin(), stages.end(),
+                     [](const PipelineEntry& a, const PipelineEntry& b) { return a.priority < b.priority; });
+    pipeline->stages_ = std::move(stages);
+    pipeline->auditors_ = std::move(auditors);
+    return pipeline;
+}
+
+std::unique_ptr<RequestScope> Pipeline::begin_request(const Message& request) const {
+    std::unique_ptr<RequestScope> scope(new RequestScope());
+    scope->pipeline_ = shared_from_this();
+    scope->start_ = Clock::now();
+    scope->method_ = request.method();
+    scope->target_ = request.target();
+    const std::size_t count = stages_.size() + auditors_.size();
+    scope->states_.assign(count, nullptr);
+    scope->begin_errors_.assign(count, {});
+    // request_begin may read the request but not change it: it gets a copy.
+    Message copy = request;
+    for (std::size_t index = 0; index < count; ++index) {
+        const auto& entry = index < stages_.size() ? stages_[index] : auditors_[index - stages_.size()];
+        const auto& d = entry.instance->descriptor();
+        if (!d.request_begin) continue;
+        wg_message call;
+        call.message = &copy;
+        call.role = entry.instance->role();
+        call.phase = MessageKind::request;
+        wg_status status;
+        {
+            auto lock = entry.instance->enter();
+            status = d.request_begin(entry.instance->handle(), &call, &scope->states_[index]);
+        }
+        if (status != WG_OK) {
+            scope->states_[index] = nullptr;
+            scope->begin_errors_[index] =
+                "request_begin failed: " + (call.error.empty() ? "status " + std::to_string(status) : call.error);
+        }
+    }
+    return scope;
+}
+
+PipelineResult Pipeline::process_request(RequestScope& scope, Message& request) const {
+    std::lock_guard lock(scope.serial_);
+    return run(&scope, request, MessageKind::request);
+}
+
+PipelineResult Pipeline::process_response(RequestScope& scope, Message& response) const {
+    std::lock_guard lock(scope.serial_);
+    response.set_request_context(scope.method_, scope.target_);
+    return run(&scope, response, MessageKind::response);
+}
+
+PipelineResult Pipeline::process_notification(RequestScope* scope, Message& notification) const {
+    std::unique_lock<std::mutex> lock;
+    if (scope) lock = std::unique_lock(scope->serial_);
+    return run(scope, notification, MessageKind::notification);
+}
+
+PipelineResult Pipeline::run(RequestScope* scope, Message& message, MessageKind phase) const {
+    PipelineResult result;
+    result.stages.reserve(stages_.size() + auditors_.size());
+    for (std::size_t index = 0; index < stages_.size(); ++index) {
+        const PipelineEntry& entry = stages_[index];
+        const PluginInstance& plugin = *entry.instance;
+        MessageHook hook = hook_for(plugin.descriptor(), phase);
+        const std::string* begin_error = scope ? &scope->begin_errors_[index] : nullptr;
+        if (!hook && !(begin_error && !begin_error->empty())) continue;
+
+        wg_message call;
+        call.message = &message;
+        call.role = plugin.role();
+        call.phase = phase;
+        const std::uint64_t revision_before = message.revision();
+        const auto started = Clock::now();
+        wg_status status = WG_OK;
+        if (begin_error && !begin_error->empty()) {
+            status = WG_ERROR;
+            call.error = *begin_error;
+        } else {
+            auto lock = plugin.enter();
+            status = hook(plugin.handle(), scope ? scope->states_[index] : nullptr, &call);
+        }
+        StageRecord stage{plugin.name(), Outcome::allowed, {}, Clock::now() - started, std::move(call.metadata)};
+
+        if (status != WG_OK || !call.misuse.empty()) {
+            stage.reason = !call.misuse.empty() ? call.misuse
+                           : call.error.empty() ? "failed with status " + std::to_string(status)
+                                                : call.error;
+            if (call.backup) message.replace(std::move(*call.backup));  // undo the failed stage's changes
+            if (entry.critical) {
+                stage.outcome = Outcome::error;
+                append_reason(result.reason, stage.plugin, stage.reason);
+                result.stages.push_back(std::move(stage));
+                result.outcome = Outcome::error;
+                result.error_code = plugin_failure_code;
+                result.content_cleared = result.content_cleared || plugin.role() == PluginRole::security;
+                if (phase != MessageKind::notification)
+                    result.reply = make_error_response(message.id(), plugin_failure_code,
+                                                       "Internal error: plugin failure: " + result.reason);
+                break;
+            }
+            stage.outcome = Outcome::skipped;
+            spdlog::warn("[{}] non-critical plugin failed, skipped: {}", stage.plugin, stage.reason);
+            append_reason(result.reason, stage.plugin, stage.reason);
+            result.stages.push_back(std::move(stage));
+            continue;
+        }
+        if (call.block) {
+            // Block wins over any change, this stage's or an earlier one's.
+            stage.outcome = Outcome::blocked;
+            stage.reason = call.block->reason;
+            append_reason(result.reason, stage.plugin, stage.reason);
+            result.stages.push_back(std::move(stage));
+            result.outcome = Outcome::blocked;
+            result.content_cleared = true;
+            result.error_code = call.block->code;
+            if (phase != MessageKind::notification)
+                result.reply = make_error_response(message.id(), call.block->code, result.reason, call.block->data);
+            break;
+        }
+        if (call.completion) {
+            stage.outcome = Outcome::completed;
+            result.stages.push_back(std::move(stage));
+            result.outcome = Outcome::completed;
+            result.reply = std::move(call.completion);
+            break;
+        }
+        if (message.revision() != revision_before) {
+            stage.outcome = Outcome::modified;
+            result.outcome = Outcome::modified;
+            // A security plugin's change is a redaction: the original must not reach the audit trail.
+            if (plugin.role() == PluginRole::security) result.content_cleared = true;
+        }
+        result.stages.push_back(std::move(stage));
+    }
+    if (result.error_code == 0 && message.kind() == MessageKind::response) {
+        auto error = message.json().find("error");
+        if (error != message.json().end() && error->is_object()) result.error_code = error->value("code", 0);
+    }
+    audit(scope, message, phase, result);
+    return result;
+}
+
+void Pipeline::audit(RequestScope* scope, const Message& message, MessageKind phase, PipelineResult& result) const {
+    if (auditors_.empty()) return;
+    std::vector<wg_audit_stage> stages;
+    stages.reserve(result.stages.size());
+    std::vector<std::string> metadata_text;
+    metadata_text.reserve(result.stages.size());
+    for (const auto& stage : result.stages) {
+        metadata_text.push_back(stage.metadata.is_null() ? std::string() : dump_json(stage.metadata));
+        wg_audit_stage out{};
+        out.struct_size = sizeof(wg_audit_stage);
+        out.plugin = to_wg(stage.plugin);
+        out.outcome = static_cast<wg_outcome>(stage.outcome);
+        out.reason = to_wg(stage.reason);
+        out.duration_ns = static_cast<std::uint64_t>(stage.duration.count());
+        out.metadata = to_wg(metadata_text.back());
+        stages.push_back(out);
+    }
+    // The body the client or upstream actually gets: the reply when the pipeline answered itself.
+    const std::string body = result.content_cleared ? std::string()
+                             : result.reply          ? dump_json(*result.reply)
+                                                     : message.serialize();
+    const std::string request_id = phase == MessageKind::notification ? std::string() : message.id_text();
+    wg_audit_event event{};
+    event.struct_size = sizeof(wg_audit_event);
+    event.kind = static_cast<wg_message_kind>(phase);
+    event.time_unix_us = unix_micros();
+    event.request_id = to_wg(request_id);
+    event.upstream = to_wg(message.upstream().empty() ? upstream_ : message.upstream());
+    event.method = to_wg(message.method());
+    event.target = to_wg(message.target());
+    event.outcome = static_cast<wg_outcome>(result.outcome);
+    event.reason = to_wg(result.reason);
+    event.stages = stages.data();
+    event.stage_count = stages.size();
+    event.duration_ns = phase == MessageKind::response && scope
+                            ? static_cast<std::uint64_t>((Clock::now() - scope->start_).count())
+                            : 0;
+    event.error_code = result.error_code;
+    event.content_cleared = result.content_cleared ? 1 : 0;
+    event.body = to_wg(body);
+
+    // Auditors' own records join the result after the loop: `stages` points into result.stages.
+    std::vector<StageRecord> audit_stages;
+    for (std::size_t index = 0; index < auditors_.size(); ++index) {
+        const PipelineEntry& entry = auditors_[index];
+        const PluginInstance& plugin = *entry.instance;
+        const auto& d = plugin.descriptor();
+        if (!d.on_audit) continue;
+        const auto started = Clock::now();
+        wg_status status;
+        {
+            auto lock = plugin.enter();
+            status = d.on_audit(plugin.handle(), scope ? scope->states_[stages_.size() + index] : nullptr, &event);
+        }
+        StageRecord stage{plugin.name(), Outcome::allowed, {}, Clock::now() - started, nullptr};
+        if (status != WG_OK) {
+            stage.reason = "could not record the audit event (status " + std::to_string(status) + ")";
+            append_reason(result.reason, stage.plugin, stage.reason);
+            if (entry.critical) {
+                // Critical means critical: nothing passes that could not be recorded.
+                stage.outcome = Outcome::error;
+                result.outcome = Outcome::error;
+                result.error_code = audit_failure_code;
+                if (phase != MessageKind::notification)
+                    result.reply =
+                        make_error_response(message.id(), audit_failure_code, "audit failure: " + result.reason);
+            } else {
+                stage.outcome = Outcome::skipped;
+                spdlog::warn("[{}] {}", stage.plugin, stage.reason);
+            }
+        }
+        audit_stages.push_back(std::move(stage));
+    }
+    std::move(audit_stages.begin(), audit_stages.end(), std::back_inserter(result.stages));
+}
+
+}  // namespace watchgate::core

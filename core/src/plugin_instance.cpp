@@ -1,0 +1,55 @@
+#include <watchgate/core/plugin_instance.hpp>
+
+#include "host_api.hpp"
+
+namespace watchgate::core {
+
+std::string_view role_name(PluginRole role) {
+    switch (role) {
+        case PluginRole::security: return "security";
+        case PluginRole::middleware: return "middleware";
+        case PluginRole::auditing: return "auditing";
+    }
+    return "unknown";
+}
+
+std::uint32_t role_kind_bit(PluginRole role) {
+    switch (role) {
+        case PluginRole::security: return WG_KIND_SECURITY;
+        case PluginRole::middleware: return WG_KIND_MIDDLEWARE;
+        case PluginRole::auditing: return WG_KIND_AUDITING;
+    }
+    return 0;
+}
+
+std::shared_ptr<PluginInstance> PluginInstance::create(std::shared_ptr<PluginModule> module, PluginRole role,
+                                                       const std::string& config_json) {
+    std::shared_ptr<PluginInstance> instance(new PluginInstance());
+    instance->module_ = std::move(module);
+    instance->role_ = role;
+    instance->host_ = std::make_unique<wg_host>(wg_host{instance->module_->name()});
+    if (!instance->module_->thread_safe()) instance->serial_ = std::make_unique<std::mutex>();
+
+    wg_config config{nlohmann::json::parse(config_json, nullptr, false), {}, {}};
+    void* handle = nullptr;
+    wg_status status = instance->descriptor().instance_create(&host_api(), instance->host_.get(),
+                                                              instance->module_->module_state(),
+                                                              wg_str{config_json.data(), config_json.size()}, &config,
+                                                              &handle);
+    if (status != WG_OK || handle == nullptr) {
+        if (handle) instance->descriptor().instance_destroy(handle);
+        if (config.errors.empty())
+            config.errors.push_back({"", "the plugin refused its configuration without saying why (status " +
+                                             std::to_string(status) + ")"});
+        throw PluginConfigRejected("plugin '" + instance->name() + "' rejected its configuration",
+                                   std::move(config.errors));
+    }
+    instance->handle_ = handle;
+    return instance;
+}
+
+PluginInstance::~PluginInstance() {
+    if (handle_) descriptor().instance_destroy(handle_);
+}
+
+}  // namespace watchgate::core

@@ -1,0 +1,360 @@
+// A small, dependency-free JSON value for plugins: parse what the host hands over (config, values
+// read by JSON pointer) and write JSON text back. Plugins link against the SDK alone, so this
+// header cannot lean on a JSON library. Header-only, C++17.
+#ifndef WATCHGATE_JSON_HPP
+#define WATCHGATE_JSON_HPP
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace watchgate::json {
+
+class Value;
+using Array = std::vector<Value>;
+// Members keep their document order; look-up is linear, which suits config-sized objects.
+using Object = std::vector<std::pair<std::string, Value>>;
+
+struct ParseError : std::runtime_error {
+    ParseError(const std::string& what, std::size_t at) : std::runtime_error(what), offset(at) {}
+    std::size_t offset;
+};
+
+class Value {
+public:
+    enum class Type { null, boolean, integer, number, string, array, object };
+
+    Value() = default;
+    Value(std::nullptr_t) {}
+    Value(bool b) : data_(b) {}
+    Value(int i) : data_(static_cast<std::int64_t>(i)) {}
+    Value(std::int64_t i) : data_(i) {}
+    Value(double d) : data_(d) {}
+    Value(std::string s) : data_(std::move(s)) {}
+    Value(std::string_view s) : data_(std::string(s)) {}
+    Value(const char* s) : data_(std::string(s)) {}
+    Value(Array a) : data_(std::make_shared<Array>(std::move(a))) {}
+    Value(Object o) : data_(std::make_shared<Object>(std::move(o))) {}
+
+    Type type() const { return static_cast<Type>(data_.index()); }
+    bool is_null() const { return type() == Type::null; }
+    bool is_bool() const { return type() == Type::boolean; }
+    bool is_integer() const { return type() == Type::integer; }
+    bool is_number() const { return type() == Type::integer || type() == Type::number; }
+    bool is_string() const { return type() == Type::string; }
+    bool is_array() const { return type() == Type::array; }
+    bool is_object() const { return type() == Type::object; }
+
+    bool as_bool() const { return std::get<bool>(data_); }
+    std::int64_t as_integer() const { return std::get<std::int64_t>(data_); }
+    double as_number() const {
+        return is_integer() ? static_cast<double>(as_integer()) : std::get<double>(data_);
+    }
+    const std::string& as_string() const { return std::get<std::string>(data_); }
+    const Array& as_array() const { return *std::get<std::shared_ptr<Array>>(data_); }
+    const Object& as_object() const { return *std::get<std::shared_ptr<Object>>(data_); }
+
+    // Member look-up; nullptr when this is not an object or has no such member.
+    const Value* find(std::string_view key) const {
+        if (!is_object()) return nullptr;
+        for (const auto& [name, value] : as_object())
+            if (name == key) return &value;
+        return nullptr;
+    }
+
+    static const char* type_name(Type type) {
+        static const char* const names[] = {"null", "boolean", "integer", "number", "string", "array", "object"};
+        return names[static_cast<int>(type)];
+    }
+
+private:
+    std::variant<std::nullptr_t, bool, std::int64_t, double, std::string, std::shared_ptr<Array>,
+                 std::shared_ptr<Object>>
+        data_{nullptr};
+};
+
+namespace detail {
+
+class Parser {
+public:
+    explicit Parser(std::string_view text) : text_(text) {}
+
+    Value parse_document() {
+        Value value = parse_value(0);
+        skip_space();
+        if (pos_ != text_.size()) fail("unexpected text after the JSON value");
+        return value;
+    }
+
+private:
+    static constexpr int max_depth = 512;
+
+    [[noreturn]] void fail(const std::string& what) const {
+        throw ParseError("JSON: " + what + " at offset " + std::to_string(pos_), pos_);
+    }
+    void skip_space() {
+        while (pos_ < text_.size() &&
+               (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r'))
+            ++pos_;
+    }
+    bool consume(std::string_view word) {
+        if (text_.substr(pos_, word.size()) != word) return false;
+        pos_ += word.size();
+        return true;
+    }
+
+    Value parse_value(int depth) {
+        if (depth > max_depth) fail("nesting deeper than 512");
+        skip_space();
+        if (pos_ >= text_.size()) fail("unexpected end of text");
+        switch (text_[pos_]) {
+            case '{': return parse_object(depth);
+            case '[': return parse_array(depth);
+            case '"': return Value(parse_string());
+            case 't': if (consume("true")) return Value(true); break;
+            case 'f': if (consume("false")) return Value(false); break;
+            case 'n': if (consume("null")) return Value(nullptr); break;
+            default: return parse_number();
+        }
+        fail("invalid literal");
+    }
+
+    Value parse_object(int depth) {
+        ++pos_;
+        Object members;
+        skip_space();
+        if (pos_ < text_.size() && text_[pos_] == '}') { ++pos_; return Value(std::move(members)); }
+        for (;;) {
+            skip_space();
+            if (pos_ >= text_.size() || text_[pos_] != '"') fail("expected a member name");
+            std::string name = parse_string();
+            skip_space();
+            if (pos_ >= text_.size() || text_[pos_] != ':') fail("expected ':'");
+            ++pos_;
+            members.emplace_back(std::move(name), parse_value(depth + 1));
+            skip_space();
+            if (pos_ < text_.size() && text_[pos_] == ',') { ++pos_; continue; }
+            if (pos_ < text_.size() && text_[pos_] == '}') { ++pos_; return Value(std::move(members)); }
+            fail("expected ',' or '}'");
+        }
+    }
+
+    Value parse_array(int depth) {
+        ++pos_;
+        Array items;
+        skip_space();
+        if (pos_ < text_.size() && text_[pos_] == ']') { ++pos_; return Value(std::move(items)); }
+        for (;;) {
+            items.push_back(parse_value(depth + 1));
+            skip_space();
+            if (pos_ < text_.size() && text_[pos_] == ',') { ++pos_; continue; }
+            if (pos_ < text_.size() && text_[pos_] == ']') { ++pos_; return Value(std::move(items)); }
+            fail("expected ',' or ']'");
+        }
+    }
+
+    unsigned hex4() {
+        if (pos_ + 4 > text_.size()) fail("truncated \\u escape");
+        unsigned code = 0;
+        for (int i = 0; i < 4; ++i) {
+            char c = text_[pos_++];
+            code <<= 4;
+            if (c >= '0' && c <= '9') code |= unsigned(c - '0');
+            else if (c >= 'a' && c <= 'f') code |= unsigned(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F') code |= unsigned(c - 'A' + 10);
+            else fail("invalid \\u escape");
+        }
+        return code;
+    }
+
+    static void append_utf8(std::string& out, unsigned code) {
+        if (code < 0x80) out += char(code);
+        else if (code < 0x800) { out += char(0xC0 | (code >> 6)); out += char(0x80 | (code & 0x3F)); }
+        else if (code < 0x10000) {
+            out += char(0xE0 | (code >> 12)); out += char(0x80 | ((code >> 6) & 0x3F)); out += char(0x80 | (code & 0x3F));
+        } else {
+            out += char(0xF0 | (code >> 18)); out += char(0x80 | ((code >> 12) & 0x3F));
+            out += char(0x80 | ((code >> 6) & 0x3F)); out += char(0x80 | (code & 0x3F));
+        }
+    }
+
+    std::string parse_string() {
+        ++pos_;
+        std::string out;
+        while (pos_ < text_.size()) {
+            char c = text_[pos_++];
+            if (c == '"') return out;
+            if (static_cast<unsigned char>(c) < 0x20) fail("control character in string");
+            if (c != '\\') { out += c; continue; }
+            if (pos_ >= text_.size()) break;
+            switch (text_[pos_++]) {
+                case '"': out += '"'; break;
+                case '\\': out += '\\'; break;
+                case '/': out += '/'; break;
+                case 'b': out += '\b'; break;
+                case 'f': out += '\f'; break;
+                case 'n': out += '\n'; break;
+                case 'r': out += '\r'; break;
+                case 't': out += '\t'; break;
+                case 'u': {
+                    unsigned code = hex4();
+                    if (code >= 0xD800 && code <= 0xDBFF) {
+                        if (!consume("\\u")) fail("unpaired surrogate");
+                        unsigned low = hex4();
+                        if (low < 0xDC00 || low > 0xDFFF) fail("unpaired surrogate");
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+                    } else if (code >= 0xDC00 && code <= 0xDFFF) {
+                        fail("unpaired surrogate");
+                    }
+                    append_utf8(out, code);
+                    break;
+                }
+                default: fail("invalid escape");
+            }
+        }
+        fail("unterminated string");
+    }
+
+    Value parse_number() {
+        std::size_t start = pos_;
+        bool integral = true;
+        if (text_[pos_] == '-') ++pos_;
+        if (pos_ + 1 < text_.size() && text_[pos_] == '0' && text_[pos_ + 1] >= '0' && text_[pos_ + 1] <= '9')
+            fail("leading zero in number");
+        auto digits = [&] {
+            std::size_t first = pos_;
+            while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
+            if (pos_ == first) fail("invalid number");
+        };
+        digits();
+        if (pos_ < text_.size() && text_[pos_] == '.') { integral = false; ++pos_; digits(); }
+        if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
+            integral = false;
+            ++pos_;
+            if (pos_ < text_.size() && (text_[pos_] == '+' || text_[pos_] == '-')) ++pos_;
+            digits();
+        }
+        std::string token(text_.substr(start, pos_ - start));
+        if (integral) {
+            try {
+                return Value(static_cast<std::int64_t>(std::stoll(token)));
+            } catch (const std::out_of_range&) {
+                // Beyond int64: keep it as a double, like most JSON readers.
+            }
+        }
+        return Value(std::stod(token));
+    }
+
+    std::string_view text_;
+    std::size_t pos_ = 0;
+};
+
+}  // namespace detail
+
+// Parses JSON text; throws ParseError with the byte offset on malformed input.
+inline Value parse(std::string_view text) { return detail::Parser(text).parse_document(); }
+
+// Appends `text` as a JSON string literal (quotes included), escaping what RFC 8259 requires
+// plus U+2028/U+2029 so the output is also safe inside JavaScript.
+inline void append_quoted(std::string& out, std::string_view text) {
+    out += '"';
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            default:
+                if (c < 0x20) {
+                    char escaped[8];
+                    std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+                    out += escaped;
+                } else if (c == 0xE2 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
+                           (static_cast<unsigned char>(text[i + 2]) == 0xA8 ||
+                            static_cast<unsigned char>(text[i + 2]) == 0xA9)) {
+                    out += static_cast<unsigned char>(text[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029";
+                    i += 2;
+                } else {
+                    out += static_cast<char>(c);
+                }
+        }
+    }
+    out += '"';
+}
+
+inline std::string quote(std::string_view text) {
+    std::string out;
+    append_quoted(out, text);
+    return out;
+}
+
+inline void append_dump(std::string& out, const Value& value) {
+    switch (value.type()) {
+        case Value::Type::null: out += "null"; break;
+        case Value::Type::boolean: out += value.as_bool() ? "true" : "false"; break;
+        case Value::Type::integer: out += std::to_string(value.as_integer()); break;
+        case Value::Type::number: {
+            char buffer[32];
+            std::snprintf(buffer, sizeof buffer, "%.17g", value.as_number());
+            out += buffer;
+            break;
+        }
+        case Value::Type::string: append_quoted(out, value.as_string()); break;
+        case Value::Type::array: {
+            out += '[';
+            bool first = true;
+            for (const auto& item : value.as_array()) {
+                if (!first) out += ',';
+                first = false;
+                append_dump(out, item);
+            }
+            out += ']';
+            break;
+        }
+        case Value::Type::object: {
+            out += '{';
+            bool first = true;
+            for (const auto& [name, member] : value.as_object()) {
+                if (!first) out += ',';
+                first = false;
+                append_quoted(out, name);
+                out += ':';
+                append_dump(out, member);
+            }
+            out += '}';
+            break;
+        }
+    }
+}
+
+// Compact JSON text of `value`.
+inline std::string dump(const Value& value) {
+    std::string out;
+    append_dump(out, value);
+    return out;
+}
+
+// Escapes one reference token for a JSON pointer (RFC 6901: '~' -> "~0", '/' -> "~1").
+inline std::string pointer_token(std::string_view token) {
+    std::string out;
+    for (char c : token) {
+        if (c == '~') out += "~0";
+        else if (c == '/') out += "~1";
+        else out += c;
+    }
+    return out;
+}
+
+}  // namespace watchgate::json
+
+#endif  // WATCHGATE_JSON_HPP

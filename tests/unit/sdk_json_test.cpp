@@ -1,0 +1,33 @@
+// The SDK's own JSON reader/writer, which plugins use to read config and values.
+#include <catch2/catch.hpp>
+
+#include <watchgate/json.hpp>
+
+#include <nlohmann/json.hpp>
+
+using namespace watchgate;
+
+TEST_CASE("sdk json: parses every kind of value and round-trips through nlohmann") {
+    const std::string text = R"({"s":"a\"b\\c\n\u00e9\ud83d\ude00","i":-42,"big":12345678901234567890,"f":1.5e3,)"
+                             R"("t":true,"n":null,"a":[1,[2,{}]],"o":{"k":"v"}})";
+    auto value = json::parse(text);
+    CHECK(value.find("s")->as_string() == "a\"b\\c\n\xc3\xa9\xf0\x9f\x98\x80");
+    CHECK(value.find("i")->as_integer() == -42);
+    CHECK(value.find("big")->is_number());
+    CHECK(value.find("f")->as_number() == 1500.0);
+    CHECK(value.find("t")->as_bool());
+    CHECK(value.find("n")->is_null());
+    CHECK(value.find("a")->as_array().size() == 2);
+    CHECK(nlohmann::json::parse(json::dump(value)) == nlohmann::json::parse(text));
+}
+
+TEST_CASE("sdk json: malformed input throws with an offset, and deep nesting is bounded") {
+    for (const char* bad : {"", "{", "[1,]", "{\"a\" 1}", "\"\\x\"", "\"\\ud800\"", "01x", "tru", "\"a\nb\""})
+        CHECK_THROWS_AS(json::parse(bad), json::ParseError);
+    CHECK_THROWS_AS(json::parse(std::string(100000, '[')), json::ParseError);
+}
+
+TEST_CASE("sdk json: quoting escapes control characters and line separators") {
+    CHECK(json::quote("a\x01\xe2\x80\xa8z") == "\"a\\u0001\\u2028z\"");
+    CHECK(json::pointer_token("a/b~c") == "a~1b~0c");
+}

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <watchgate/json.hpp>
 
+#include <algorithm>
 #include <string_view>
 #include <utility>
 
@@ -144,28 +145,26 @@ wg_status visit_json_strings(const json& document, wg_str pointer_text, std::uin
     struct Item {
         const json* value;
         std::string pointer;
+        const std::string* key;  // the member name, for members of an object
     };
-    std::vector<Item> stack{{root, std::string(view(pointer_text))}};
+    std::vector<Item> stack{{root, std::string(view(pointer_text)), nullptr}};
     const bool keys = (flags & WG_VISIT_KEYS) != 0;
     while (!stack.empty()) {
         Item item = std::move(stack.back());
         stack.pop_back();
+        if (keys && item.key && visitor(user, to_wg(item.pointer), to_wg(*item.key), 1) != 0) return WG_ERR_STOPPED;
         const json& value = *item.value;
         if (value.is_string()) {
             const auto& text = value.get_ref<const std::string&>();
             if (visitor(user, to_wg(item.pointer), to_wg(text), 0) != 0) return WG_ERR_STOPPED;
         } else if (value.is_object()) {
-            std::vector<Item> children;
-            children.reserve(value.size());
-            for (auto it = value.begin(); it != value.end(); ++it) {
-                std::string child = item.pointer + "/" + watchgate::json::pointer_token(it.key());
-                if (keys && visitor(user, to_wg(child), to_wg(it.key()), 1) != 0) return WG_ERR_STOPPED;
-                children.push_back({&it.value(), std::move(child)});
-            }
-            for (auto it = children.rbegin(); it != children.rend(); ++it) stack.push_back(std::move(*it));
+            const std::size_t first = stack.size();
+            for (auto it = value.begin(); it != value.end(); ++it)
+                stack.push_back({&it.value(), item.pointer + "/" + watchgate::json::pointer_token(it.key()), &it.key()});
+            std::reverse(stack.begin() + static_cast<std::ptrdiff_t>(first), stack.end());
         } else if (value.is_array()) {
             for (std::size_t i = value.size(); i-- > 0;)
-                stack.push_back({&value[i], item.pointer + "/" + std::to_string(i)});
+                stack.push_back({&value[i], item.pointer + "/" + std::to_string(i), nullptr});
         }
     }
     return WG_OK;

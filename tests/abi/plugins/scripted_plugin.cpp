@@ -13,6 +13,8 @@
 //         {"op": "throw", "message": "..."}    throw from the hook
 //         {"op": "sleep_us", "us": n}
 //         {"op": "metadata", "value": any}
+//         {"op": "log", "text": "..."}         log a warning through the host
+//         {"op": "serialize"} / {"op": "visit_keys", "pointer": "..."}   results go into metadata
 #include <watchgate/plugin.hpp>
 
 #include <atomic>
@@ -44,6 +46,7 @@ public:
             if (steps && !steps->is_array()) config.error(watchgate::Config::pointer(phase), "expected a list of steps");
             scripts_.push_back(steps && steps->is_array() ? steps->as_array() : watchgate::json::Array{});
         }
+        if (config.boolean("throw_in_create", false)) throw std::runtime_error("constructor exploded");
         audit_file_ = config.string("audit_file", "");
         fail_audit_ = config.boolean("fail_audit", false);
         check_state_ = config.boolean("check_request_state", false);
@@ -147,6 +150,25 @@ private:
                 throw std::logic_error(text("message"));
             } else if (name == "sleep_us") {
                 std::this_thread::sleep_for(std::chrono::microseconds(step.find("us")->as_integer()));
+            } else if (name == "log") {
+                host().log(watchgate::LogLevel::warn, text("text"));
+            } else if (name == "serialize") {
+                message.add_metadata(watchgate::json::Object{{"serialized", std::string(message.serialize())}});
+            } else if (name == "visit_keys") {
+                watchgate::json::Array seen;
+                message.visit_strings(text("pointer"), [&](std::string_view pointer, std::string_view value, bool is_key) {
+                    seen.push_back(std::string(is_key ? "key " : "") + std::string(pointer) + "=" + std::string(value));
+                    return true;
+                }, true);
+                message.add_metadata(watchgate::json::Object{{"visited", std::move(seen)}});
+            } else if (name == "host_info") {
+                const wg_host_api* api = host().api();
+                message.add_metadata(watchgate::json::Object{
+                    {"api_size", static_cast<std::int64_t>(api->struct_size)},
+                    {"abi", std::to_string(api->abi_major) + "." + std::to_string(api->abi_minor)},
+                    {"host_version", std::string(watchgate::view(api->host_version))},
+                    {"extension_found", host().extension(text("extension").c_str()) != nullptr},
+                    {"log_enabled", host().log_enabled(watchgate::LogLevel::trace)}});
             } else if (name == "metadata") {
                 message.add_metadata(*step.find("value"));
             }

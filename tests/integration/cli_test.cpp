@@ -1,0 +1,84 @@
+// The `watchgate` binary as a user runs it.
+#include <catch2/catch.hpp>
+
+#include "test_support.hpp"
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+
+using namespace watchgate;
+
+namespace {
+
+struct Outcome {
+    int exit_code;
+    std::string output;  // stdout and stderr
+};
+
+Outcome run(const std::string& arguments) {
+    std::string command = std::string(WATCHGATE_BINARY) + " " + arguments + " 2>&1";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe);
+    std::string output;
+    std::array<char, 4096> buffer;
+    while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
+    int status = ::pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+std::string demo() { return std::string(WATCHGATE_SOURCE_DIR) + "/tests/demo"; }
+
+}  // namespace
+
+TEST_CASE("cli: --version") {
+    auto result = run("--version");
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.output, Catch::StartsWith("watchgate 0."));
+}
+
+TEST_CASE("cli: validate accepts the demo configuration") {
+    auto result = run("validate --config " + demo() + "/gateway.yaml");
+    CHECK(result.exit_code == 0);
+    CHECK(result.output == "Configuration valid: " + demo() + "/gateway.yaml\n");
+}
+
+TEST_CASE("cli: validate reports every error with its place and exits 1") {
+    auto dir = test::scratch_dir("cli_validate");
+    std::ofstream(dir / "bad.yaml") << "plugins:\n  security:\n    _global:\n"
+                                       "      - handler: keyword_filtr\n"
+                                       "      - handler: keyword_filter\n        config: {keywords: [a], actoin: block}\n";
+    auto result = run("validate --config " + (dir / "bad.yaml").string());
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(result.output, Catch::Contains((dir / "bad.yaml").string() +
+                                              ":4:9: plugin 'keyword_filtr' not found; searched: "));
+    CHECK_THAT(result.output, Catch::Contains("did you mean 'keyword_filter'?"));
+    CHECK_THAT(result.output, Catch::Contains((dir / "bad.yaml").string() +
+                                              ":6:33: plugin 'keyword_filter': config/actoin: unknown key"));
+    CHECK_THAT(result.output, Catch::Contains("2 errors in the configuration"));
+}
+
+TEST_CASE("cli: plugins list and describe read the descriptors") {
+    auto list = run("plugins list");
+    CHECK(list.exit_code == 0);
+    CHECK_THAT(list.output, Catch::Contains("keyword_filter  0.1.0  [security]  Blocks or redacts"));
+    auto describe = run("plugins describe keyword_filter");
+    CHECK(describe.exit_code == 0);
+    CHECK_THAT(describe.output, Catch::Contains("thread-safe: yes"));
+    CHECK_THAT(describe.output, Catch::Contains("\"required\":[\"keywords\"]"));
+    auto missing = run("plugins describe nothing_here");
+    CHECK(missing.exit_code == 1);
+    CHECK_THAT(missing.output, Catch::Contains("plugin 'nothing_here' not found"));
+}
+
+TEST_CASE("cli: simulate runs the demo messages and prints every verdict") {
+    auto result = run("simulate --config " + demo() + "/gateway.yaml --input " + demo() + "/messages.jsonl");
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.output, Catch::Contains("request 2 tools/call add_note\n  [keyword_filter] blocked"));
+    CHECK_THAT(result.output, Catch::Contains("=> blocked: answered by the gateway {\"error\":{\"code\":-32000"));
+    CHECK_THAT(result.output, Catch::Contains("invalid message: {\"error\":{\"code\":-32700"));
+    auto redacted = run("simulate --config " + demo() + "/gateway.yaml --upstream notes --input " + demo() +
+                        "/messages.jsonl");
+    CHECK_THAT(redacted.output, Catch::Contains("\"text\":\"[REDACTED] launch date for [REDACTED]\""));
+}

@@ -1,0 +1,101 @@
+// The host functions plugins call, exercised through a real plugin (the scripted test plugin).
+#include <catch2/catch.hpp>
+
+#include "test_support.hpp"
+
+#include <watchgate/core/version.hpp>
+
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
+using namespace watchgate;
+using nlohmann::json;
+
+namespace {
+
+core::PipelineResult run_steps(const std::string& steps, core::Message& message, bool critical = true) {
+    auto host = test::load_host("plugins:\n  middleware:\n    _global:\n      - handler: test_mw_a\n        config:\n"
+                                "          critical: " + std::string(critical ? "true" : "false") +
+                                "\n          request: " + steps + "\n");
+    auto scope = host->pipeline("")->begin_request(message);
+    return host->pipeline("")->process_request(*scope, message);
+}
+
+}  // namespace
+
+TEST_CASE("host api: set, remove and replace_string change the message; bad pointers are errors") {
+    auto message = test::request(1, "t", R"({"a":{"b":"x"},"list":[1,2],"n":5})");
+    auto result = run_steps(
+        "[{op: set, pointer: /params/arguments/a/c, value: {deep: true}},"
+        " {op: set, pointer: /params/arguments/list/-, value: 3},"
+        " {op: remove, pointer: /params/arguments/list/0},"
+        " {op: replace, pointer: /params/arguments/a/b, value: \"y\\u00e9\"}]",
+        message);
+    CHECK(result.outcome == core::Outcome::modified);
+    CHECK(message.json()["params"]["arguments"] ==
+          json::parse(R"({"a":{"b":"y\u00e9","c":{"deep":true}},"list":[2,3],"n":5})"));
+
+    auto m2 = test::request(2);
+    CHECK_THAT(run_steps("[{op: set, pointer: no-slash, value: 1}]", m2).reason, Catch::Contains("status 3"));
+    CHECK_THAT(run_steps("[{op: set, pointer: /params/missing/deep, value: 1}]", m2).reason, Catch::Contains("status 2"));
+    CHECK_THAT(run_steps("[{op: set, pointer: /params/arguments/9, value: 1}]", m2).reason, Catch::Contains("status 2"));
+    CHECK_THAT(run_steps("[{op: replace, pointer: /params/name, value: ok}, {op: replace, pointer: /id, value: x}]", m2)
+                   .reason,
+               Catch::Contains("status 5"));
+    auto m3 = test::request(3, "t", R"({"n":5})");
+    CHECK_THAT(run_steps("[{op: replace, pointer: /params/arguments/n, value: x}]", m3).reason,
+               Catch::Contains("status 3"));
+    CHECK(m3.json()["params"]["arguments"]["n"] == 5);  // numbers never turn into strings
+}
+
+TEST_CASE("host api: visit_strings walks strings (and keys) in document order with escaped pointers") {
+    auto message = test::request(1, "t", R"({"a/b":"x","c~d":["y",{"e":"z"}],"n":1})");
+    auto result = run_steps("[{op: visit_keys, pointer: /params/arguments}]", message);
+    REQUIRE(result.stages.size() == 1);
+    CHECK(result.stages[0].metadata["visited"] ==
+          json::parse(R"(["key /params/arguments/a~1b=a/b", "/params/arguments/a~1b=x",
+                          "key /params/arguments/c~0d=c~d", "/params/arguments/c~0d/0=y",
+                          "key /params/arguments/c~0d/1/e=e", "/params/arguments/c~0d/1/e=z",
+                          "key /params/arguments/n=n"])"));
+    CHECK(result.outcome == core::Outcome::allowed);  // reading is not a change
+}
+
+TEST_CASE("host api: serialize returns the message with the changes so far") {
+    auto message = test::request(4, "t", R"({"v":"a"})");
+    auto result = run_steps("[{op: replace, pointer: /params/arguments/v, value: b}, {op: serialize}]", message);
+    auto serialized = json::parse(result.stages[0].metadata["serialized"].get<std::string>());
+    CHECK(serialized["params"]["arguments"]["v"] == "b");
+}
+
+TEST_CASE("host api: plugin log lines carry the plugin's name") {
+    auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
+    auto logger = std::make_shared<spdlog::logger>("capture", sink);
+    auto previous = spdlog::default_logger();
+    spdlog::set_default_logger(logger);
+    auto message = test::request(1);
+    run_steps("[{op: log, text: hello from a plugin}]", message);
+    spdlog::set_default_logger(previous);
+    auto lines = sink->last_formatted();
+    REQUIRE_FALSE(lines.empty());
+    CHECK_THAT(lines.back(), Catch::Contains("[test_mw_a] hello from a plugin"));
+}
+
+TEST_CASE("host api: an exception in the plugin's constructor is a config error, not a crash") {
+    std::string errors = test::load_errors("plugins:\n  middleware:\n    _global:\n      - handler: test_mw_a\n"
+                                           "        config: {throw_in_create: true}\n");
+    CHECK_THAT(errors, Catch::Contains("test.yaml:6:9: plugin 'test_mw_a': config: constructor exploded"));
+}
+
+TEST_CASE("host api: the table carries its size and versions; unknown extensions are NULL; log levels are honoured") {
+    auto previous = spdlog::get_level();
+    spdlog::set_level(spdlog::level::info);
+    auto message = test::request(1);
+    auto result = run_steps("[{op: host_info, extension: watchgate.no-such-thing/1}]", message);
+    spdlog::set_level(previous);
+    const auto& info = result.stages.at(0).metadata;
+    CHECK(info["api_size"] == sizeof(wg_host_api));
+    CHECK(info["abi"] == "1.0");
+    CHECK(info["host_version"] == core::version_text);
+    CHECK(info["extension_found"] == false);
+    CHECK(info["log_enabled"] == false);  // trace is below info
+}

@@ -24,7 +24,9 @@ void configure_logging(int verbosity) {
     auto logger = spdlog::stderr_color_mt("watchgate");
     logger->set_pattern("%^%l%$ %v");
     spdlog::set_default_logger(logger);
-    spdlog::set_level(verbosity >= 2 ? spdlog::level::trace : verbosity == 1 ? spdlog::level::debug : spdlog::level::info);
+    spdlog::set_level(verbosity >= 2   ? spdlog::level::trace
+                      : verbosity == 1 ? spdlog::level::debug
+                                       : spdlog::level::info);
 }
 
 std::string kinds_text(std::uint32_t kinds) {
@@ -45,16 +47,19 @@ void print_result(const char* phase, const core::Message& message, const core::P
     if (!message.target().empty()) std::cout << " " << message.target();
     std::cout << "\n";
     for (const auto& stage : result.stages) {
-        std::cout << "  [" << stage.plugin << "] " << core::outcome_name(stage.outcome) << " (" << milliseconds(stage.duration)
-                  << ")";
+        std::cout << "  [" << stage.plugin << "] " << core::outcome_name(stage.outcome) << " ("
+                  << milliseconds(stage.duration) << ")";
         if (!stage.reason.empty()) std::cout << ": " << stage.reason;
         if (!stage.metadata.is_null()) std::cout << " " << core::dump_json(stage.metadata);
         std::cout << "\n";
     }
     std::cout << "  => " << core::outcome_name(result.outcome) << ": ";
-    if (result.reply) std::cout << "answered by the gateway " << core::dump_json(*result.reply) << "\n";
-    else if (result.forwards()) std::cout << "forwarded " << message.serialize() << "\n";
-    else std::cout << "dropped\n";
+    if (result.reply)
+        std::cout << "answered by the gateway " << core::dump_json(*result.reply) << "\n";
+    else if (result.forwards())
+        std::cout << "forwarded " << message.serialize() << "\n";
+    else
+        std::cout << "dropped\n";
 }
 
 // Runs each JSON line of `input` through the pipeline of `upstream`; with `response_result`, a
@@ -77,8 +82,8 @@ int simulate(const std::string& config_path, const std::string& upstream, std::i
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         auto parsed = core::Message::parse(line, upstream);
         if (auto* error = std::get_if<core::MessageError>(&parsed)) {
-            std::cout << "invalid message: " << core::dump_json(core::make_error_response(error->id, error->code, error->message))
-                      << "\n";
+            std::cout << "invalid message: "
+                      << core::dump_json(core::make_error_response(error->id, error->code, error->message)) << "\n";
             continue;
         }
         auto& message = std::get<core::Message>(parsed);
@@ -94,8 +99,8 @@ int simulate(const std::string& config_path, const std::string& upstream, std::i
         auto result = pipeline->process_request(*scope, message);
         print_result("request", message, result);
         if (result.forwards() && !response_result.empty()) {
-            auto response = core::Message::from_json({{"jsonrpc", "2.0"}, {"id", message.id()}, {"result", result_value}},
-                                                     upstream);
+            auto response = core::Message::from_json(
+                {{"jsonrpc", "2.0"}, {"id", message.id()}, {"result", result_value}}, upstream);
             print_result("response", response, pipeline->process_response(*scope, response));
         }
     }
@@ -112,7 +117,8 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
 
     std::string config_path;
-    auto* validate = app.add_subcommand("validate", "Load the configuration and every plugin it names; report all errors");
+    auto* validate =
+        app.add_subcommand("validate", "Load the configuration and every plugin it names; report all errors");
     validate->add_option("-c,--config", config_path, "Gateway configuration (YAML)")->required();
 
     std::string upstream;

@@ -29,7 +29,8 @@ public:
 
     SourceLocation at(const YAML::Node& node) const {
         const YAML::Mark mark = node.Mark();
-        return SourceLocation{file_.string(), mark.line >= 0 ? mark.line + 1 : 0, mark.column >= 0 ? mark.column + 1 : 0};
+        return SourceLocation{file_.string(), mark.line >= 0 ? mark.line + 1 : 0,
+                              mark.column >= 0 ? mark.column + 1 : 0};
     }
     void error(const YAML::Node& node, std::string message) { errors_.push_back({at(node), std::move(message)}); }
     void error(SourceLocation where, std::string message) { errors_.push_back({std::move(where), std::move(message)}); }
@@ -53,7 +54,8 @@ public:
             const auto key = member.first.Scalar();
             auto [previous, inserted] = first_line.emplace(key, at(member.first).line);
             if (!inserted)
-                error(member.first, "duplicate key '" + key + "' (first at line " + std::to_string(previous->second) + ")");
+                error(member.first,
+                      "duplicate key '" + key + "' (first at line " + std::to_string(previous->second) + ")");
         }
     }
 
@@ -101,8 +103,12 @@ public:
             } else if (text[i] == '$' && i + 1 < text.size()) {
                 bool braced = text[i + 1] == '{';
                 std::size_t start = i + (braced ? 2 : 1), end = start;
-                while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_')) ++end;
-                if (braced && (end >= text.size() || text[end] != '}')) { expanded += text[i]; continue; }
+                while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_'))
+                    ++end;
+                if (braced && (end >= text.size() || text[end] != '}')) {
+                    expanded += text[i];
+                    continue;
+                }
                 const char* value = std::getenv(text.substr(start, end - start).c_str());
                 expanded += value ? value : "";
                 i = braced ? end : end - 1;
@@ -137,8 +143,10 @@ public:
                     array.push_back(to_json(node[i], pointer + "/" + std::to_string(i), places));
                 return array;
             }
-            case YAML::NodeType::Scalar: return scalar(node);
-            default: return nullptr;
+            case YAML::NodeType::Scalar:
+                return scalar(node);
+            default:
+                return nullptr;
         }
     }
 
@@ -176,13 +184,17 @@ void read_entry(Reader& reader, const YAML::Node& node, PluginRole role, const s
     entry.config_where = entry.where;
     const auto handler = node["handler"];
     const auto path = node["path"];
-    if (handler && path) reader.error(node, "a plugin entry takes 'handler:' or 'path:', not both");
-    else if (!handler && !path) reader.error(node, "a plugin entry needs 'handler:' (a plugin name) or 'path:' (a file)");
+    if (handler && path)
+        reader.error(node, "a plugin entry takes 'handler:' or 'path:', not both");
+    else if (!handler && !path)
+        reader.error(node, "a plugin entry needs 'handler:' (a plugin name) or 'path:' (a file)");
     if (handler) {
         if (auto name = reader.string(handler, "a plugin name")) {
             static const std::regex valid("[a-z][a-z0-9_]*");
-            if (std::regex_match(*name, valid)) entry.handler = *name;
-            else reader.error(handler, "invalid plugin name '" + *name + "' (expected [a-z][a-z0-9_]*)");
+            if (std::regex_match(*name, valid))
+                entry.handler = *name;
+            else
+                reader.error(handler, "invalid plugin name '" + *name + "' (expected [a-z][a-z0-9_]*)");
         }
     }
     if (path) {
@@ -235,7 +247,8 @@ void read_plugins(Reader& reader, const YAML::Node& plugins, GatewayConfig& conf
             }
             if (member.second.IsNull()) continue;
             if (!reader.expect(member.second, YAML::NodeType::Sequence, "a list of plugin entries")) continue;
-            for (const auto& entry : member.second) read_entry(reader, entry, static_cast<PluginRole>(k), scope, config);
+            for (const auto& entry : member.second)
+                read_entry(reader, entry, static_cast<PluginRole>(k), scope, config);
         }
     }
 }
@@ -287,15 +300,18 @@ GatewayConfig parse_config(const std::string& text, const std::filesystem::path&
     try {
         root = YAML::Load(text);
     } catch (const YAML::Exception& e) {
-        throw ConfigErrors({{SourceLocation{file.string(), e.mark.line + 1, e.mark.column + 1}, "invalid YAML: " + e.msg}});
+        throw ConfigErrors(
+            {{SourceLocation{file.string(), e.mark.line + 1, e.mark.column + 1}, "invalid YAML: " + e.msg}});
     }
-    if (!root.IsMap()) throw ConfigErrors({{SourceLocation{file.string(), 1, 1}, "expected a mapping at the top level"}});
+    if (!root.IsMap())
+        throw ConfigErrors({{SourceLocation{file.string(), 1, 1}, "expected a mapping at the top level"}});
     reader.check_keys(root, top_level_keys, "the top level");
     if (const auto proxy = root["proxy"]) read_upstream_names(reader, proxy, config);
     if (const auto dirs = root["plugin_dirs"]) {
         if (reader.expect(dirs, YAML::NodeType::Sequence, "a list of folders"))
             for (const auto& dir : dirs)
-                if (auto text_dir = reader.string(dir, "a folder path")) config.plugin_dirs.push_back(reader.resolve_path(*text_dir));
+                if (auto text_dir = reader.string(dir, "a folder path"))
+                    config.plugin_dirs.push_back(reader.resolve_path(*text_dir));
     }
     if (const auto insecure = root["allow_insecure_plugin_paths"]) {
         if (auto value = reader.boolean(insecure)) config.allow_insecure_plugin_paths = *value;

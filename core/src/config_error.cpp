@@ -38,7 +38,8 @@ std::string ConfigError::format() const {
     return text + ": " + message;
 }
 
-ConfigErrors::ConfigErrors(std::vector<ConfigError> found) : std::runtime_error(join_errors(found)), errors(std::move(found)) {}
+ConfigErrors::ConfigErrors(std::vector<ConfigError> found)
+    : std::runtime_error(join_errors(found)), errors(std::move(found)) {}
 
 std::string nearest(std::string_view word, const std::vector<std::string>& candidates) {
     std::string best;

@@ -74,9 +74,8 @@ json& begin_change(wg_message* m) {
 void after_change(wg_message* m) { m->message->refresh_request_fields(); }
 
 void log(wg_host* host, wg_log_level level, wg_str text) {
-    static constexpr spdlog::level::level_enum levels[] = {spdlog::level::trace, spdlog::level::debug,
-                                                           spdlog::level::info, spdlog::level::warn,
-                                                           spdlog::level::err};
+    static constexpr spdlog::level::level_enum levels[] = {
+        spdlog::level::trace, spdlog::level::debug, spdlog::level::info, spdlog::level::warn, spdlog::level::err};
     auto lvl = levels[level < WG_LOG_TRACE ? 0 : level > WG_LOG_ERROR ? 4 : level];
     spdlog::log(lvl, "[{}] {}", host->plugin_name, view(text));
 }
@@ -129,8 +128,10 @@ wg_status remove(wg_message* m, wg_str pointer_text) {
     if (protected_pointer(*pointer)) return WG_ERR_NOT_PERMITTED;
     if (!find(m->message->json(), *pointer)) return WG_ERR_NOT_FOUND;
     json& parent = begin_change(m).at(pointer->parent_pointer());
-    if (parent.is_object()) parent.erase(pointer->back());
-    else parent.erase(std::stoull(pointer->back()));
+    if (parent.is_object())
+        parent.erase(pointer->back());
+    else
+        parent.erase(std::stoull(pointer->back()));
     after_change(m);
     return WG_OK;
 }
@@ -160,7 +161,8 @@ wg_status visit_json_strings(const json& document, wg_str pointer_text, std::uin
         } else if (value.is_object()) {
             const std::size_t first = stack.size();
             for (auto it = value.begin(); it != value.end(); ++it)
-                stack.push_back({&it.value(), item.pointer + "/" + watchgate::json::pointer_token(it.key()), &it.key()});
+                stack.push_back(
+                    {&it.value(), item.pointer + "/" + watchgate::json::pointer_token(it.key()), &it.key()});
             std::reverse(stack.begin() + static_cast<std::ptrdiff_t>(first), stack.end());
         } else if (value.is_array()) {
             for (std::size_t i = value.size(); i-- > 0;)
@@ -210,8 +212,9 @@ wg_status block(wg_message* m, wg_str reason, std::int32_t code, wg_str data_jso
 
 wg_status complete(wg_message* m, wg_str response_json) {
     if (m->role != PluginRole::middleware || m->phase != MessageKind::request) {
-        m->misuse = m->role != PluginRole::middleware ? std::string(role_name(m->role)) + " plugins may not complete requests"
-                                                      : "only requests can be completed";
+        m->misuse = m->role != PluginRole::middleware
+                        ? std::string(role_name(m->role)) + " plugins may not complete requests"
+                        : "only requests can be completed";
         return WG_ERR_NOT_PERMITTED;
     }
     json response = json::parse(view(response_json), nullptr, false);
@@ -227,8 +230,10 @@ wg_status complete(wg_message* m, wg_str response_json) {
 wg_status add_metadata(wg_message* m, wg_str json_text) {
     json value = json::parse(view(json_text), nullptr, false);
     if (value.is_discarded()) return WG_ERR_INVALID_JSON;
-    if (m->metadata.is_null()) m->metadata = std::move(value);
-    else if (m->metadata.is_object() && value.is_object()) m->metadata.update(value);
+    if (m->metadata.is_null())
+        m->metadata = std::move(value);
+    else if (m->metadata.is_object() && value.is_object())
+        m->metadata.update(value);
     else {
         if (!m->metadata.is_array()) m->metadata = json::array({std::move(m->metadata)});
         m->metadata.push_back(std::move(value));
@@ -272,8 +277,10 @@ struct Guard<function> {
         } catch (...) {
             spdlog::error("host function failed");
         }
-        if constexpr (std::is_same_v<Result, wg_status>) return WG_ERROR;
-        else if constexpr (!std::is_void_v<Result>) return Result{};
+        if constexpr (std::is_same_v<Result, wg_status>)
+            return WG_ERROR;
+        else if constexpr (!std::is_void_v<Result>)
+            return Result{};
     }
 };
 

@@ -4,13 +4,17 @@ namespace watchgate::core {
 
 namespace {
 
-bool is_valid_id(const nlohmann::json& id) { return id.is_string() || id.is_number_integer() || id.is_number_unsigned(); }
+bool is_valid_id(const nlohmann::json& id) {
+    return id.is_string() || id.is_number_integer() || id.is_number_unsigned();
+}
 
 std::string target_of(const std::string& method, const nlohmann::json& params) {
     if (!params.is_object()) return {};
     const char* key = nullptr;
-    if (method == "tools/call" || method == "prompts/get") key = "name";
-    else if (method.starts_with("resources/")) key = "uri";
+    if (method == "tools/call" || method == "prompts/get")
+        key = "name";
+    else if (method.starts_with("resources/"))
+        key = "uri";
     else if (method == "completion/complete") {
         auto ref = params.find("ref");
         if (ref != params.end() && ref->is_object()) {

@@ -16,9 +16,12 @@ using MessageHook = wg_status (*)(void*, void*, wg_message*);
 
 MessageHook hook_for(const wg_plugin_descriptor& d, MessageKind phase) {
     switch (phase) {
-        case MessageKind::request: return d.on_request;
-        case MessageKind::response: return d.on_response;
-        case MessageKind::notification: return d.on_notification;
+        case MessageKind::request:
+            return d.on_request;
+        case MessageKind::response:
+            return d.on_response;
+        case MessageKind::notification:
+            return d.on_notification;
     }
     return nullptr;
 }
@@ -40,12 +43,18 @@ wg_str to_wg(const std::string& s) { return wg_str{s.data(), s.size()}; }
 
 std::string_view outcome_name(Outcome outcome) {
     switch (outcome) {
-        case Outcome::allowed: return "allowed";
-        case Outcome::modified: return "modified";
-        case Outcome::blocked: return "blocked";
-        case Outcome::completed: return "completed";
-        case Outcome::error: return "error";
-        case Outcome::skipped: return "skipped";
+        case Outcome::allowed:
+            return "allowed";
+        case Outcome::modified:
+            return "modified";
+        case Outcome::blocked:
+            return "blocked";
+        case Outcome::completed:
+            return "completed";
+        case Outcome::error:
+            return "error";
+        case Outcome::skipped:
+            return "skipped";
     }
     return "unknown";
 }
@@ -228,8 +237,8 @@ void Pipeline::audit(RequestScope* scope, const Message& message, MessageKind ph
     }
     // The body the client or upstream actually gets: the reply when the pipeline answered itself.
     const std::string body = result.content_cleared ? std::string()
-                             : result.reply          ? dump_json(*result.reply)
-                                                     : message.serialize();
+                             : result.reply         ? dump_json(*result.reply)
+                                                    : message.serialize();
     const std::string request_id = phase == MessageKind::notification ? std::string() : message.id_text();
     wg_audit_event event{};
     event.struct_size = sizeof(wg_audit_event);

@@ -25,7 +25,7 @@ constexpr std::string_view plugin_suffix = ".so";
 // A file or folder others could replace is a way to run code as the gateway.
 std::optional<std::string> insecure_reason(const fs::path& file) {
     for (const fs::path& path : {file, file.parent_path()}) {
-        struct stat info{};
+        struct stat info {};
         if (::stat(path.c_str(), &info) != 0) continue;
         if (info.st_mode & (S_IWGRP | S_IWOTH))
             return path.string() + " is writable by " + ((info.st_mode & S_IWOTH) ? "others" : "its group");
@@ -40,7 +40,9 @@ std::string join_paths(const std::vector<fs::path>& paths) {
 }
 
 // Identity of an entry within one (role, scope) list: upstream entries replace global ones by it.
-std::string entry_key(const PluginEntryConfig& entry) { return entry.handler.empty() ? entry.path->string() : entry.handler; }
+std::string entry_key(const PluginEntryConfig& entry) {
+    return entry.handler.empty() ? entry.path->string() : entry.handler;
+}
 
 }  // namespace
 
@@ -86,7 +88,7 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config) {
     std::vector<ConfigError> errors;
     const auto folders = plugin_search_path(config);
     std::optional<std::map<std::string, fs::path>> available;  // listed lazily, for suggestions
-    std::map<std::string, fs::path> file_of_name;               // plugin name -> file declaring it
+    std::map<std::string, fs::path> file_of_name;              // plugin name -> file declaring it
 
     // Resolve, load and instantiate every enabled entry.
     struct Created {
@@ -181,8 +183,10 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config) {
             auto place = [&](const PluginEntryConfig& entry, std::optional<PipelineEntry> value) {
                 const std::string key = entry_key(entry);
                 auto same = std::find_if(merged.begin(), merged.end(), [&](const auto& m) { return m.first == key; });
-                if (same != merged.end()) same->second = std::move(value);  // replaces in place
-                else merged.emplace_back(key, std::move(value));
+                if (same != merged.end())
+                    same->second = std::move(value);  // replaces in place
+                else
+                    merged.emplace_back(key, std::move(value));
             };
             for (const std::string& scope : {std::string(global_scope), upstream}) {
                 if (scope.empty()) continue;
@@ -190,7 +194,8 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config) {
                     if (entry.role != role || entry.scope != scope) continue;
                     std::optional<PipelineEntry> value;
                     if (entry.enabled) {
-                        auto it = std::find_if(created.begin(), created.end(), [&](const Created& c) { return c.entry == &entry; });
+                        auto it = std::find_if(created.begin(), created.end(),
+                                               [&](const Created& c) { return c.entry == &entry; });
                         value = PipelineEntry{it->instance, entry.priority, entry.critical};
                     }
                     place(entry, std::move(value));

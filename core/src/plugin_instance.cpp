@@ -6,18 +6,24 @@ namespace watchgate::core {
 
 std::string_view role_name(PluginRole role) {
     switch (role) {
-        case PluginRole::security: return "security";
-        case PluginRole::middleware: return "middleware";
-        case PluginRole::auditing: return "auditing";
+        case PluginRole::security:
+            return "security";
+        case PluginRole::middleware:
+            return "middleware";
+        case PluginRole::auditing:
+            return "auditing";
     }
     return "unknown";
 }
 
 std::uint32_t role_kind_bit(PluginRole role) {
     switch (role) {
-        case PluginRole::security: return WG_KIND_SECURITY;
-        case PluginRole::middleware: return WG_KIND_MIDDLEWARE;
-        case PluginRole::auditing: return WG_KIND_AUDITING;
+        case PluginRole::security:
+            return WG_KIND_SECURITY;
+        case PluginRole::middleware:
+            return WG_KIND_MIDDLEWARE;
+        case PluginRole::auditing:
+            return WG_KIND_AUDITING;
     }
     return 0;
 }
@@ -32,10 +38,9 @@ std::shared_ptr<PluginInstance> PluginInstance::create(std::shared_ptr<PluginMod
 
     wg_config config{nlohmann::json::parse(config_json, nullptr, false), {}, {}};
     void* handle = nullptr;
-    wg_status status = instance->descriptor().instance_create(&host_api(), instance->host_.get(),
-                                                              instance->module_->module_state(),
-                                                              wg_str{config_json.data(), config_json.size()}, &config,
-                                                              &handle);
+    wg_status status =
+        instance->descriptor().instance_create(&host_api(), instance->host_.get(), instance->module_->module_state(),
+                                               wg_str{config_json.data(), config_json.size()}, &config, &handle);
     if (status != WG_OK || handle == nullptr) {
         if (handle) instance->descriptor().instance_destroy(handle);
         if (config.errors.empty())

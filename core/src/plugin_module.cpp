@@ -54,9 +54,11 @@ std::shared_ptr<PluginModule> PluginModule::load(const std::filesystem::path& fi
     if (descriptor->struct_size < minimum_size)
         throw fail("descriptor too small (" + std::to_string(descriptor->struct_size) + " bytes, need at least " +
                    std::to_string(minimum_size) + ")");
-    std::memcpy(&module->descriptor_, descriptor, std::min<std::size_t>(descriptor->struct_size, sizeof(wg_plugin_descriptor)));
+    std::memcpy(&module->descriptor_, descriptor,
+                std::min<std::size_t>(descriptor->struct_size, sizeof(wg_plugin_descriptor)));
     const auto& d = module->descriptor_;
-    if (!valid_handler_name(d.name)) throw fail("invalid plugin name (expected [a-z][a-z0-9_]*, at most 64 characters)");
+    if (!valid_handler_name(d.name))
+        throw fail("invalid plugin name (expected [a-z][a-z0-9_]*, at most 64 characters)");
     module->name_ = d.name;
     if ((d.kinds & (WG_KIND_SECURITY | WG_KIND_MIDDLEWARE | WG_KIND_AUDITING)) == 0 ||
         (d.kinds & ~(WG_KIND_SECURITY | WG_KIND_MIDDLEWARE | WG_KIND_AUDITING)) != 0)

@@ -67,7 +67,8 @@ static int check_key(void* user, wg_str pointer, wg_str key, int is_key) {
     struct config_reader* reader = (struct config_reader*)user;
     if (!is_key || memchr(pointer.data + 1, '/', pointer.size - 1) != NULL) return 0;
     if (str_equals(key, "keywords") || str_equals(key, "action") || str_equals(key, "scan_responses")) return 0;
-    reader->api->config_error(reader->config, pointer, WG_STR("unknown key (expected keywords, action, scan_responses)"));
+    reader->api->config_error(reader->config, pointer,
+                              WG_STR("unknown key (expected keywords, action, scan_responses)"));
     reader->failed = 1;
     return 0;
 }
@@ -108,8 +109,10 @@ static wg_status instance_create(const wg_host_api* api, wg_host* host, void* mo
         }
     }
     if (api->config_get(config, WG_STR("/action"), &value) == WG_OK) {
-        if (str_equals(value, "\"block\"")) self->action = ACTION_BLOCK;
-        else if (str_equals(value, "\"redact\"")) self->action = ACTION_REDACT;
+        if (str_equals(value, "\"block\""))
+            self->action = ACTION_BLOCK;
+        else if (str_equals(value, "\"redact\""))
+            self->action = ACTION_REDACT;
         else {
             api->config_error(config, WG_STR("/action"), WG_STR("expected one of: block, redact"));
             reader.failed = 1;
@@ -117,7 +120,8 @@ static wg_status instance_create(const wg_host_api* api, wg_host* host, void* mo
     }
     self->scan_responses = 1;
     if (api->config_get(config, WG_STR("/scan_responses"), &value) == WG_OK) {
-        if (str_equals(value, "false")) self->scan_responses = 0;
+        if (str_equals(value, "false"))
+            self->scan_responses = 0;
         else if (!str_equals(value, "true")) {
             api->config_error(config, WG_STR("/scan_responses"), WG_STR("expected true or false"));
             reader.failed = 1;

@@ -11,8 +11,11 @@ std::string config_for(const std::string& plugin, const std::string& config) {
     return "plugins:\n"
            "  security:\n"
            "    _global:\n"
-           "      - handler: " + plugin + "\n"
-           "        config:\n" + config;
+           "      - handler: " +
+           plugin +
+           "\n"
+           "        config:\n" +
+           config;
 }
 
 void check_conformance(const std::string& plugin) {

@@ -3,15 +3,36 @@
 
 static wg_status create(const wg_host_api* api, wg_host* host, void* module, wg_str config_json, wg_config* config,
                         void** instance) {
-    (void)api; (void)host; (void)module; (void)config_json; (void)config;
+    (void)api;
+    (void)host;
+    (void)module;
+    (void)config_json;
+    (void)config;
     *instance = 0;
     return WG_OK;
 }
 static void destroy(void* instance) { (void)instance; }
 
 static const wg_plugin_descriptor descriptor = {
-    WG_ABI_VERSION_MAJOR, WG_ABI_VERSION_MINOR, sizeof(wg_plugin_descriptor), WG_KIND_SECURITY, 0,
-    "header_check", "1", "header check", 0, 0, 0, create, destroy, 0, 0, 0, 0, 0, 0,
+    WG_ABI_VERSION_MAJOR,
+    WG_ABI_VERSION_MINOR,
+    sizeof(wg_plugin_descriptor),
+    WG_KIND_SECURITY,
+    0,
+    "header_check",
+    "1",
+    "header check",
+    0,
+    0,
+    0,
+    create,
+    destroy,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
 };
 
 WG_PLUGIN_ENTRY { return &descriptor; }

@@ -41,7 +41,8 @@ TEST_CASE("loading: a plugin built for a newer minor is refused naming both vers
 
 TEST_CASE("loading: a shared library without the entry function is not a plugin") {
     auto file = test::plugin_dir() / "not_a_plugin.so";
-    CHECK(load_error(file) == "plugin " + file.string() + ": no entry function 'watchgate_plugin_entry': not a Watchgate plugin");
+    CHECK(load_error(file) ==
+          "plugin " + file.string() + ": no entry function 'watchgate_plugin_entry': not a Watchgate plugin");
 }
 
 TEST_CASE("loading: a file that is not a shared library") {
@@ -79,8 +80,9 @@ TEST_CASE("loading: every error is reported at once") {
                                        ": built for plugin ABI 2.0"));
     CHECK_THAT(errors, Catch::Contains("test.yaml:7:9: plugin " + (test::plugin_dir() / "not_a_plugin.so").string() +
                                        ": no entry function"));
-    CHECK_THAT(errors, Catch::Contains("test.yaml:10:9: plugin 'conformance_c' cannot be placed under middleware: it is "
-                                       "a security plugin"));
+    CHECK_THAT(errors,
+               Catch::Contains("test.yaml:10:9: plugin 'conformance_c' cannot be placed under middleware: it is "
+                               "a security plugin"));
 }
 
 TEST_CASE("loading: path entries resolve against the config file's folder") {
@@ -91,9 +93,9 @@ TEST_CASE("loading: path entries resolve against the config file's folder") {
 TEST_CASE("loading: a handler whose file declares another name is refused") {
     auto dir = test::scratch_dir("renamed");
     fs::copy_file(test::plugin_dir() / "conformance_c.so", dir / "impostor.so");
-    std::string errors = test::load_errors("plugin_dirs: [\"" + dir.string() + "\"]\n" +
-                                               security_entry("handler: impostor\n        config: {word: w}"),
-                                           false);
+    std::string errors = test::load_errors(
+        "plugin_dirs: [\"" + dir.string() + "\"]\n" + security_entry("handler: impostor\n        config: {word: w}"),
+        false);
     CHECK_THAT(errors, Catch::Contains("declares plugin 'conformance_c', not 'impostor'"));
 }
 
@@ -103,7 +105,8 @@ TEST_CASE("loading: two files declaring the same plugin name are refused") {
     std::string errors = test::load_errors(
         "proxy:\n  upstreams:\n    - name: one\n"
         "plugins:\n  security:\n    _global:\n      - handler: conformance_c\n        config: {word: a}\n"
-        "    one:\n      - path: \"" + (dir / "copy.so").string() + "\"\n        config: {word: b}\n");
+        "    one:\n      - path: \"" +
+        (dir / "copy.so").string() + "\"\n        config: {word: b}\n");
     CHECK_THAT(errors, Catch::Contains("duplicate plugin name 'conformance_c': declared by " +
                                        (test::plugin_dir() / "conformance_c.so").string() + " and " +
                                        (dir / "copy.so").string()));
@@ -113,9 +116,11 @@ TEST_CASE("loading: plugin files or folders writable by others are refused unles
     auto dir = test::scratch_dir("insecure");
     fs::copy_file(test::plugin_dir() / "conformance_c.so", dir / "conformance_c.so");
     fs::permissions(dir / "conformance_c.so", fs::perms::others_write, fs::perm_options::add);
-    const std::string entry = security_entry("path: \"" + (dir / "conformance_c.so").string() + "\"\n        config: {word: w}");
-    CHECK_THAT(test::load_errors(entry), Catch::Contains("refusing plugin " + (dir / "conformance_c.so").string() + ": " +
-                                                         (dir / "conformance_c.so").string() + " is writable by others"));
+    const std::string entry =
+        security_entry("path: \"" + (dir / "conformance_c.so").string() + "\"\n        config: {word: w}");
+    CHECK_THAT(test::load_errors(entry),
+               Catch::Contains("refusing plugin " + (dir / "conformance_c.so").string() + ": " +
+                               (dir / "conformance_c.so").string() + " is writable by others"));
     CHECK(test::load_errors("allow_insecure_plugin_paths: true\n" + entry).empty());
 
     fs::permissions(dir / "conformance_c.so", fs::perms::others_write, fs::perm_options::remove);
@@ -127,9 +132,10 @@ TEST_CASE("loading: WATCHGATE_PLUGIN_PATH is searched after plugin_dirs") {
     auto dir = test::scratch_dir("env_path");
     fs::copy_file(test::plugin_dir() / "conformance_cpp.so", dir / "conformance_cpp.so");
     ::setenv("WATCHGATE_PLUGIN_PATH", ("/nonexistent:" + dir.string()).c_str(), 1);
-    auto config = core::parse_config("plugins:\n  security:\n    _global:\n      - handler: conformance_cpp\n"
-                                     "        config: {word: w}\n",
-                                     test::config_path());
+    auto config = core::parse_config(
+        "plugins:\n  security:\n    _global:\n      - handler: conformance_cpp\n"
+        "        config: {word: w}\n",
+        test::config_path());
     auto search = core::plugin_search_path(config);
     auto host = core::PluginHost::load(config);
     ::unsetenv("WATCHGATE_PLUGIN_PATH");
@@ -142,8 +148,9 @@ TEST_CASE("loading: WATCHGATE_PLUGIN_PATH is searched after plugin_dirs") {
 }
 
 TEST_CASE("loading: built-in plugins are found without any configuration of folders") {
-    auto config = core::parse_config("plugins:\n  security:\n    _global:\n      - handler: keyword_filter\n"
-                                     "        config: {keywords: [x]}\n",
-                                     test::config_path());
+    auto config = core::parse_config(
+        "plugins:\n  security:\n    _global:\n      - handler: keyword_filter\n"
+        "        config: {keywords: [x]}\n",
+        test::config_path());
     CHECK(core::PluginHost::load(config)->pipeline("")->stages()[0].instance->name() == "keyword_filter");
 }

@@ -32,7 +32,8 @@ struct Tally {
             auto& target = stage.plugin == "test_serial" ? most_inside_serial : most_inside_safe;
             int seen = stage.metadata["most_inside"].get<int>();
             int current = target.load();
-            while (seen > current && !target.compare_exchange_weak(current, seen)) {}
+            while (seen > current && !target.compare_exchange_weak(current, seen)) {
+            }
         }
     }
     void fail(const std::string& why) {
@@ -62,8 +63,9 @@ asio::awaitable<void> one_request(std::shared_ptr<const core::Pipeline> pipeline
 
 }  // namespace
 
-TEST_CASE("thread contract: 1,000 concurrent requests keep their own request state, and serial plugins are never entered "
-          "concurrently") {
+TEST_CASE(
+    "thread contract: 1,000 concurrent requests keep their own request state, and serial plugins are never entered "
+    "concurrently") {
     // conformance_c checks the id its request_begin kept; test_sec_a and test_serial check theirs and
     // sleep inside hooks so overlapping entries would be seen.
     auto host = test::load_host(
@@ -115,7 +117,8 @@ TEST_CASE("thread contract: hooks of one request context are never entered concu
     pipeline->process_request(*scope, request);
     core::PipelineResult notified, answered;
     std::thread notifier([&] {
-        auto progress = test::message(R"({"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":1}})");
+        auto progress = test::message(
+            R"({"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":1}})");
         notified = pipeline->process_notification(scope.get(), progress);
     });
     auto answer = test::response(1);

@@ -46,13 +46,14 @@ TEST_CASE("cli: validate accepts the demo configuration") {
 
 TEST_CASE("cli: validate reports every error with its place and exits 1") {
     auto dir = test::scratch_dir("cli_validate");
-    std::ofstream(dir / "bad.yaml") << "plugins:\n  security:\n    _global:\n"
-                                       "      - handler: keyword_filtr\n"
-                                       "      - handler: keyword_filter\n        config: {keywords: [a], actoin: block}\n";
+    std::ofstream(dir / "bad.yaml")
+        << "plugins:\n  security:\n    _global:\n"
+           "      - handler: keyword_filtr\n"
+           "      - handler: keyword_filter\n        config: {keywords: [a], actoin: block}\n";
     auto result = run("validate --config " + (dir / "bad.yaml").string());
     CHECK(result.exit_code == 1);
-    CHECK_THAT(result.output, Catch::Contains((dir / "bad.yaml").string() +
-                                              ":4:9: plugin 'keyword_filtr' not found; searched: "));
+    CHECK_THAT(result.output,
+               Catch::Contains((dir / "bad.yaml").string() + ":4:9: plugin 'keyword_filtr' not found; searched: "));
     CHECK_THAT(result.output, Catch::Contains("did you mean 'keyword_filter'?"));
     CHECK_THAT(result.output, Catch::Contains((dir / "bad.yaml").string() +
                                               ":6:33: plugin 'keyword_filter': config/actoin: unknown key"));
@@ -78,7 +79,7 @@ TEST_CASE("cli: simulate runs the demo messages and prints every verdict") {
     CHECK_THAT(result.output, Catch::Contains("request 2 tools/call add_note\n  [keyword_filter] blocked"));
     CHECK_THAT(result.output, Catch::Contains("=> blocked: answered by the gateway {\"error\":{\"code\":-32000"));
     CHECK_THAT(result.output, Catch::Contains("invalid message: {\"error\":{\"code\":-32700"));
-    auto redacted = run("simulate --config " + demo() + "/gateway.yaml --upstream notes --input " + demo() +
-                        "/messages.jsonl");
+    auto redacted =
+        run("simulate --config " + demo() + "/gateway.yaml --upstream notes --input " + demo() + "/messages.jsonl");
     CHECK_THAT(redacted.output, Catch::Contains("\"text\":\"[REDACTED] launch date for [REDACTED]\""));
 }

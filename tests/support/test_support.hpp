@@ -52,7 +52,8 @@ inline core::Message request(int id, const std::string& tool = "echo", const std
                    upstream);
 }
 
-inline core::Message response(int id, const std::string& result = R"({"content":[]})", const std::string& upstream = {}) {
+inline core::Message response(int id, const std::string& result = R"({"content":[]})",
+                              const std::string& upstream = {}) {
     return message(R"({"jsonrpc":"2.0","id":)" + std::to_string(id) + R"(,"result":)" + result + "}", upstream);
 }
 

@@ -43,16 +43,18 @@ TEST_CASE("config: all errors are reported together") {
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:3:13: invalid upstream name 'Bad_Name'"));
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:5:13: duplicate upstream name 'fs'"));
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:7:3: unknown key 'securty' in plugins; did you mean 'security'?"));
-    CHECK_THAT(errors, Catch::Contains("gateway.yaml:10:5: unknown upstream 'fss' under plugins.middleware (expected one "
-                                       "of: _global, fs); did you mean 'fs'?"));
+    CHECK_THAT(errors,
+               Catch::Contains("gateway.yaml:10:5: unknown upstream 'fss' under plugins.middleware (expected one "
+                               "of: _global, fs); did you mean 'fs'?"));
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:14:9: a plugin entry takes 'handler:' or 'path:', not both"));
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:16:28: expected an integer from 0 to 100"));
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:16:43: expected true or false"));
 }
 
 TEST_CASE("config: a key given twice is an error, wherever it is") {
-    std::string errors = errors_of("plugin_dirs: [a]\nplugin_dirs: [b]\nplugins:\n  security:\n    _global:\n"
-                                   "      - handler: x\n        config: {level: 1, level: 2}\n");
+    std::string errors = errors_of(
+        "plugin_dirs: [a]\nplugin_dirs: [b]\nplugins:\n  security:\n    _global:\n"
+        "      - handler: x\n        config: {level: 1, level: 2}\n");
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:2:1: duplicate key 'plugin_dirs' (first at line 1)"));
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:7:28: duplicate key 'level' (first at line 7)"));
 }
@@ -72,8 +74,9 @@ TEST_CASE("config: plugin settings reach the plugin as JSON with types, host key
     const auto& entry = config.plugins[0];
     CHECK(entry.priority == 5);
     CHECK_FALSE(entry.critical);
-    CHECK(entry.config == nlohmann::json::parse(
-                              R"({"count":3,"ratio":0.5,"quoted":"3","flag":"yes_no","list":["a",2,null],"nested":{"k":"v"}})"));
+    CHECK(entry.config ==
+          nlohmann::json::parse(
+              R"({"count":3,"ratio":0.5,"quoted":"3","flag":"yes_no","list":["a",2,null],"nested":{"k":"v"}})"));
     CHECK(entry.locate("/nested/k").line == 14);
     CHECK(entry.locate("/list/1").line == 13);
     CHECK(entry.locate("/nested/missing/deeper").line == 14);

@@ -14,9 +14,10 @@ using nlohmann::json;
 namespace {
 
 core::PipelineResult run_steps(const std::string& steps, core::Message& message, bool critical = true) {
-    auto host = test::load_host("plugins:\n  middleware:\n    _global:\n      - handler: test_mw_a\n        config:\n"
-                                "          critical: " + std::string(critical ? "true" : "false") +
-                                "\n          request: " + steps + "\n");
+    auto host = test::load_host(
+        "plugins:\n  middleware:\n    _global:\n      - handler: test_mw_a\n        config:\n"
+        "          critical: " +
+        std::string(critical ? "true" : "false") + "\n          request: " + steps + "\n");
     auto scope = host->pipeline("")->begin_request(message);
     return host->pipeline("")->process_request(*scope, message);
 }
@@ -37,8 +38,10 @@ TEST_CASE("host api: set, remove and replace_string change the message; bad poin
 
     auto m2 = test::request(2);
     CHECK_THAT(run_steps("[{op: set, pointer: no-slash, value: 1}]", m2).reason, Catch::Contains("status 3"));
-    CHECK_THAT(run_steps("[{op: set, pointer: /params/missing/deep, value: 1}]", m2).reason, Catch::Contains("status 2"));
-    CHECK_THAT(run_steps("[{op: set, pointer: /params/arguments/9, value: 1}]", m2).reason, Catch::Contains("status 2"));
+    CHECK_THAT(run_steps("[{op: set, pointer: /params/missing/deep, value: 1}]", m2).reason,
+               Catch::Contains("status 2"));
+    CHECK_THAT(run_steps("[{op: set, pointer: /params/arguments/9, value: 1}]", m2).reason,
+               Catch::Contains("status 2"));
     CHECK_THAT(run_steps("[{op: replace, pointer: /params/name, value: ok}, {op: replace, pointer: /id, value: x}]", m2)
                    .reason,
                Catch::Contains("status 5"));
@@ -81,8 +84,9 @@ TEST_CASE("host api: plugin log lines carry the plugin's name") {
 }
 
 TEST_CASE("host api: an exception in the plugin's constructor is a config error, not a crash") {
-    std::string errors = test::load_errors("plugins:\n  middleware:\n    _global:\n      - handler: test_mw_a\n"
-                                           "        config: {throw_in_create: true}\n");
+    std::string errors = test::load_errors(
+        "plugins:\n  middleware:\n    _global:\n      - handler: test_mw_a\n"
+        "        config: {throw_in_create: true}\n");
     CHECK_THAT(errors, Catch::Contains("test.yaml:6:9: plugin 'test_mw_a': config: constructor exploded"));
 }
 

@@ -59,5 +59,6 @@ TEST_CASE("message: bad lines get the right JSON-RPC error code and id") {
 
 TEST_CASE("message: error responses are well formed") {
     auto error = core::make_error_response(9, -32600, "bad", {{"why", "x"}});
-    CHECK(error == nlohmann::json::parse(R"({"jsonrpc":"2.0","id":9,"error":{"code":-32600,"message":"bad","data":{"why":"x"}}})"));
+    CHECK(error == nlohmann::json::parse(
+                       R"({"jsonrpc":"2.0","id":9,"error":{"code":-32600,"message":"bad","data":{"why":"x"}}})"));
 }

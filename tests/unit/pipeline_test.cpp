@@ -19,7 +19,8 @@ struct Run {
     core::PipelineResult result;
 };
 
-Run run_request(const std::shared_ptr<const core::Pipeline>& pipeline, int id = 1, const std::string& arguments = "{}") {
+Run run_request(const std::shared_ptr<const core::Pipeline>& pipeline, int id = 1,
+                const std::string& arguments = "{}") {
     auto message = test::request(id, "echo", arguments);
     auto scope = pipeline->begin_request(message);
     auto result = pipeline->process_request(*scope, message);
@@ -41,15 +42,16 @@ std::string tagger(const std::string& handler, int priority, const std::string& 
 }  // namespace
 
 TEST_CASE("pipeline: security and middleware interleave by priority, stable for equal priorities") {
-    auto host = test::load_host("plugins:\n  security:\n    _global:\n" + tagger("test_sec_a", 50) +
-                                tagger("test_sec_b", 10) + "  middleware:\n    _global:\n" + tagger("test_mw_a", 50) +
-                                tagger("test_mw_b", 5));
+    auto host =
+        test::load_host("plugins:\n  security:\n    _global:\n" + tagger("test_sec_a", 50) + tagger("test_sec_b", 10) +
+                        "  middleware:\n    _global:\n" + tagger("test_mw_a", 50) + tagger("test_mw_b", 5));
     auto run = run_request(host->pipeline(""));
     CHECK(run.result.outcome == core::Outcome::modified);
     CHECK(trace_of(run.message) == std::vector<std::string>{"test_mw_b", "test_sec_b", "test_sec_a", "test_mw_a"});
 }
 
-TEST_CASE("pipeline: an upstream entry replaces the global one, and enabled: false switches it off for that upstream only") {
+TEST_CASE(
+    "pipeline: an upstream entry replaces the global one, and enabled: false switches it off for that upstream only") {
     auto host = test::load_host(
         "proxy:\n  upstreams:\n    - name: fs\n    - name: web\n    - name: db\n"
         "plugins:\n  security:\n    _global:\n" +
@@ -68,31 +70,35 @@ TEST_CASE("pipeline: a globally disabled plugin can be switched on for one upstr
     auto host = test::load_host(
         "proxy:\n  upstreams:\n    - name: fs\n"
         "plugins:\n  security:\n    _global:\n      - handler: test_sec_a\n        config: {enabled: false}\n"
-        "    fs:\n" + tagger("test_sec_a", 10));
+        "    fs:\n" +
+        tagger("test_sec_a", 10));
     CHECK(host->pipeline("")->stages().empty());
     CHECK(trace_of(run_request(host->pipeline("fs")).message) == std::vector<std::string>{"test_sec_a"});
 }
 
 TEST_CASE("pipeline: a security block stops the pipeline and answers with the client's id") {
-    auto host = test::load_host(
-        "plugins:\n  security:\n    _global:\n" +
-        tagger("test_sec_a", 10, ", {op: block, reason: no way, code: -32050, data: {rule: 7}}") +
-        tagger("test_sec_b", 20));
+    auto host =
+        test::load_host("plugins:\n  security:\n    _global:\n" +
+                        tagger("test_sec_a", 10, ", {op: block, reason: no way, code: -32050, data: {rule: 7}}") +
+                        tagger("test_sec_b", 20));
     auto run = run_request(host->pipeline(""), 42);
     CHECK(run.result.outcome == core::Outcome::blocked);
     CHECK_FALSE(run.result.forwards());
     REQUIRE(run.result.stages.size() == 1);  // test_sec_b never ran
     CHECK(run.result.reason == "[test_sec_a] no way");
-    CHECK(*run.result.reply ==
-          json::parse(R"({"jsonrpc":"2.0","id":42,"error":{"code":-32050,"message":"[test_sec_a] no way","data":{"rule":7}}})"));
+    CHECK(
+        *run.result.reply ==
+        json::parse(
+            R"({"jsonrpc":"2.0","id":42,"error":{"code":-32050,"message":"[test_sec_a] no way","data":{"rule":7}}})"));
 }
 
 TEST_CASE("pipeline: block wins over modification, and audit then carries no content") {
     auto audit_file = test::scratch_dir("block_modify") / "audit.jsonl";
-    auto host = test::load_host(
-        "plugins:\n  middleware:\n    _global:\n" + tagger("test_mw_a", 1) +
-        "  security:\n    _global:\n" + tagger("test_sec_a", 50, ", {op: block, reason: stop}") +
-        "  auditing:\n    _global:\n      - handler: test_audit_a\n        config: {audit_file: \"" + audit_file.string() + "\"}\n");
+    auto host =
+        test::load_host("plugins:\n  middleware:\n    _global:\n" + tagger("test_mw_a", 1) +
+                        "  security:\n    _global:\n" + tagger("test_sec_a", 50, ", {op: block, reason: stop}") +
+                        "  auditing:\n    _global:\n      - handler: test_audit_a\n        config: {audit_file: \"" +
+                        audit_file.string() + "\"}\n");
     auto run = run_request(host->pipeline(""), 3, R"({"secret":"hunter2"})");
     CHECK(run.result.outcome == core::Outcome::blocked);
     CHECK(run.result.reply->contains("error"));
@@ -120,7 +126,8 @@ TEST_CASE("pipeline: middleware may not block, and the attempt is a plugin error
     SECTION("non-critical: recorded, its changes undone, the rest runs") {
         auto host = test::load_host(
             "plugins:\n  middleware:\n    _global:\n      - handler: test_mw_a\n        config:\n"
-            "          priority: 10\n          critical: false\n          request: [{op: tag}, {op: block, reason: nope}]\n" +
+            "          priority: 10\n          critical: false\n          request: [{op: tag}, {op: block, reason: "
+            "nope}]\n" +
             tagger("test_mw_b", 20));
         auto run = run_request(host->pipeline(""));
         CHECK(run.result.outcome == core::Outcome::modified);
@@ -151,9 +158,9 @@ TEST_CASE("pipeline: security plugins may not complete requests") {
 }
 
 TEST_CASE("pipeline: a critical plugin's error fails closed, a non-critical one is skipped") {
-    auto critical = test::load_host("plugins:\n  security:\n    _global:\n" +
-                                    tagger("test_sec_a", 10, ", {op: fail, message: disk on fire}") +
-                                    tagger("test_sec_b", 20));
+    auto critical =
+        test::load_host("plugins:\n  security:\n    _global:\n" +
+                        tagger("test_sec_a", 10, ", {op: fail, message: disk on fire}") + tagger("test_sec_b", 20));
     auto run = run_request(critical->pipeline(""), 8);
     CHECK(run.result.outcome == core::Outcome::error);
     CHECK(run.result.stages.size() == 1);
@@ -182,7 +189,8 @@ TEST_CASE("pipeline: an exception thrown by a plugin becomes an error value") {
 TEST_CASE("pipeline: reasons are joined in order") {
     auto host = test::load_host(
         "plugins:\n  security:\n    _global:\n"
-        "      - handler: test_sec_a\n        config: {critical: false, priority: 1, request: [{op: fail, message: first}]}\n"
+        "      - handler: test_sec_a\n        config: {critical: false, priority: 1, request: [{op: fail, message: "
+        "first}]}\n"
         "      - handler: test_sec_b\n        config: {priority: 2, request: [{op: block, reason: second}]}\n");
     CHECK(run_request(host->pipeline("")).result.reason == "[test_sec_a] first | [test_sec_b] second");
 }
@@ -193,10 +201,14 @@ TEST_CASE("pipeline: auditors run last, see every stage, and get no content afte
         "plugins:\n  security:\n    _global:\n"
         "      - handler: test_sec_a\n        config:\n"
         "          request: [{op: replace, pointer: /params/arguments/card, value: \"[REDACTED]\"}]\n"
-        "  middleware:\n    _global:\n" + tagger("test_mw_a", 90) +
+        "  middleware:\n    _global:\n" +
+        tagger("test_mw_a", 90) +
         "  auditing:\n    _global:\n"
-        "      - handler: test_audit_a\n        config: {audit_file: \"" + (dir / "a.jsonl").string() + "\"}\n"
-        "      - handler: test_audit_b\n        config: {audit_file: \"" + (dir / "b.jsonl").string() + "\"}\n");
+        "      - handler: test_audit_a\n        config: {audit_file: \"" +
+        (dir / "a.jsonl").string() +
+        "\"}\n"
+        "      - handler: test_audit_b\n        config: {audit_file: \"" +
+        (dir / "b.jsonl").string() + "\"}\n");
     auto pipeline = host->pipeline("");
     auto run = run_request(pipeline, 21, R"({"card":"4111 1111 1111 1111"})");
     CHECK(run.result.outcome == core::Outcome::modified);
@@ -220,8 +232,10 @@ TEST_CASE("pipeline: auditors run last, see every stage, and get no content afte
     }
 
     // Without a redaction, the body is there.
-    auto plain = test::load_host("plugins:\n  auditing:\n    _global:\n      - handler: test_audit_a\n"
-                                 "        config: {audit_file: \"" + (dir / "plain.jsonl").string() + "\"}\n");
+    auto plain = test::load_host(
+        "plugins:\n  auditing:\n    _global:\n      - handler: test_audit_a\n"
+        "        config: {audit_file: \"" +
+        (dir / "plain.jsonl").string() + "\"}\n");
     run_request(plain->pipeline(""), 22, R"({"note":"hello"})");
     auto records = audit_records(dir / "plain.jsonl");
     REQUIRE(records.size() == 1);
@@ -230,14 +244,16 @@ TEST_CASE("pipeline: auditors run last, see every stage, and get no content afte
 }
 
 TEST_CASE("pipeline: a critical auditor that cannot record fails the request, a non-critical one is counted") {
-    auto critical = test::load_host("plugins:\n  auditing:\n    _global:\n      - handler: test_audit_a\n"
-                                    "        config: {fail_audit: true}\n");
+    auto critical = test::load_host(
+        "plugins:\n  auditing:\n    _global:\n      - handler: test_audit_a\n"
+        "        config: {fail_audit: true}\n");
     auto run = run_request(critical->pipeline(""), 4);
     CHECK(run.result.outcome == core::Outcome::error);
     CHECK((*run.result.reply)["error"]["code"] == core::audit_failure_code);
 
-    auto relaxed = test::load_host("plugins:\n  auditing:\n    _global:\n      - handler: test_audit_a\n"
-                                   "        config: {fail_audit: true, critical: false}\n");
+    auto relaxed = test::load_host(
+        "plugins:\n  auditing:\n    _global:\n      - handler: test_audit_a\n"
+        "        config: {fail_audit: true, critical: false}\n");
     run = run_request(relaxed->pipeline(""));
     CHECK(run.result.forwards());
     CHECK(run.result.stages.back().outcome == core::Outcome::skipped);
@@ -275,7 +291,8 @@ TEST_CASE("pipeline: the message envelope stays the host's") {
 
 TEST_CASE("pipeline: an unchanged message is forwarded byte for byte") {
     auto host = test::load_host("plugins:\n  security:\n    _global:\n      - handler: test_sec_a\n");
-    const std::string line = R"({"jsonrpc":"2.0",  "id":1,"method":"tools/call","params":{"name":"x","arguments":{"b":1,"a":2}}})";
+    const std::string line =
+        R"({"jsonrpc":"2.0",  "id":1,"method":"tools/call","params":{"name":"x","arguments":{"b":1,"a":2}}})";
     auto message = test::message(line);
     auto scope = host->pipeline("")->begin_request(message);
     auto result = host->pipeline("")->process_request(*scope, message);

@@ -53,9 +53,7 @@ public:
 
     bool as_bool() const { return std::get<bool>(data_); }
     std::int64_t as_integer() const { return std::get<std::int64_t>(data_); }
-    double as_number() const {
-        return is_integer() ? static_cast<double>(as_integer()) : std::get<double>(data_);
-    }
+    double as_number() const { return is_integer() ? static_cast<double>(as_integer()) : std::get<double>(data_); }
     const std::string& as_string() const { return std::get<std::string>(data_); }
     const Array& as_array() const { return *std::get<std::shared_ptr<Array>>(data_); }
     const Object& as_object() const { return *std::get<std::shared_ptr<Object>>(data_); }
@@ -114,13 +112,23 @@ private:
         skip_space();
         if (pos_ >= text_.size()) fail("unexpected end of text");
         switch (text_[pos_]) {
-            case '{': return parse_object(depth);
-            case '[': return parse_array(depth);
-            case '"': return Value(parse_string());
-            case 't': if (consume("true")) return Value(true); break;
-            case 'f': if (consume("false")) return Value(false); break;
-            case 'n': if (consume("null")) return Value(nullptr); break;
-            default: return parse_number();
+            case '{':
+                return parse_object(depth);
+            case '[':
+                return parse_array(depth);
+            case '"':
+                return Value(parse_string());
+            case 't':
+                if (consume("true")) return Value(true);
+                break;
+            case 'f':
+                if (consume("false")) return Value(false);
+                break;
+            case 'n':
+                if (consume("null")) return Value(nullptr);
+                break;
+            default:
+                return parse_number();
         }
         fail("invalid literal");
     }
@@ -129,7 +137,10 @@ private:
         ++pos_;
         Object members;
         skip_space();
-        if (pos_ < text_.size() && text_[pos_] == '}') { ++pos_; return Value(std::move(members)); }
+        if (pos_ < text_.size() && text_[pos_] == '}') {
+            ++pos_;
+            return Value(std::move(members));
+        }
         for (;;) {
             skip_space();
             if (pos_ >= text_.size() || text_[pos_] != '"') fail("expected a member name");
@@ -139,8 +150,14 @@ private:
             ++pos_;
             members.emplace_back(std::move(name), parse_value(depth + 1));
             skip_space();
-            if (pos_ < text_.size() && text_[pos_] == ',') { ++pos_; continue; }
-            if (pos_ < text_.size() && text_[pos_] == '}') { ++pos_; return Value(std::move(members)); }
+            if (pos_ < text_.size() && text_[pos_] == ',') {
+                ++pos_;
+                continue;
+            }
+            if (pos_ < text_.size() && text_[pos_] == '}') {
+                ++pos_;
+                return Value(std::move(members));
+            }
             fail("expected ',' or '}'");
         }
     }
@@ -149,12 +166,21 @@ private:
         ++pos_;
         Array items;
         skip_space();
-        if (pos_ < text_.size() && text_[pos_] == ']') { ++pos_; return Value(std::move(items)); }
+        if (pos_ < text_.size() && text_[pos_] == ']') {
+            ++pos_;
+            return Value(std::move(items));
+        }
         for (;;) {
             items.push_back(parse_value(depth + 1));
             skip_space();
-            if (pos_ < text_.size() && text_[pos_] == ',') { ++pos_; continue; }
-            if (pos_ < text_.size() && text_[pos_] == ']') { ++pos_; return Value(std::move(items)); }
+            if (pos_ < text_.size() && text_[pos_] == ',') {
+                ++pos_;
+                continue;
+            }
+            if (pos_ < text_.size() && text_[pos_] == ']') {
+                ++pos_;
+                return Value(std::move(items));
+            }
             fail("expected ',' or ']'");
         }
     }
@@ -165,22 +191,33 @@ private:
         for (int i = 0; i < 4; ++i) {
             char c = text_[pos_++];
             code <<= 4;
-            if (c >= '0' && c <= '9') code |= unsigned(c - '0');
-            else if (c >= 'a' && c <= 'f') code |= unsigned(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F') code |= unsigned(c - 'A' + 10);
-            else fail("invalid \\u escape");
+            if (c >= '0' && c <= '9')
+                code |= unsigned(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                code |= unsigned(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F')
+                code |= unsigned(c - 'A' + 10);
+            else
+                fail("invalid \\u escape");
         }
         return code;
     }
 
     static void append_utf8(std::string& out, unsigned code) {
-        if (code < 0x80) out += char(code);
-        else if (code < 0x800) { out += char(0xC0 | (code >> 6)); out += char(0x80 | (code & 0x3F)); }
-        else if (code < 0x10000) {
-            out += char(0xE0 | (code >> 12)); out += char(0x80 | ((code >> 6) & 0x3F)); out += char(0x80 | (code & 0x3F));
+        if (code < 0x80)
+            out += char(code);
+        else if (code < 0x800) {
+            out += char(0xC0 | (code >> 6));
+            out += char(0x80 | (code & 0x3F));
+        } else if (code < 0x10000) {
+            out += char(0xE0 | (code >> 12));
+            out += char(0x80 | ((code >> 6) & 0x3F));
+            out += char(0x80 | (code & 0x3F));
         } else {
-            out += char(0xF0 | (code >> 18)); out += char(0x80 | ((code >> 12) & 0x3F));
-            out += char(0x80 | ((code >> 6) & 0x3F)); out += char(0x80 | (code & 0x3F));
+            out += char(0xF0 | (code >> 18));
+            out += char(0x80 | ((code >> 12) & 0x3F));
+            out += char(0x80 | ((code >> 6) & 0x3F));
+            out += char(0x80 | (code & 0x3F));
         }
     }
 
@@ -191,17 +228,36 @@ private:
             char c = text_[pos_++];
             if (c == '"') return out;
             if (static_cast<unsigned char>(c) < 0x20) fail("control character in string");
-            if (c != '\\') { out += c; continue; }
+            if (c != '\\') {
+                out += c;
+                continue;
+            }
             if (pos_ >= text_.size()) break;
             switch (text_[pos_++]) {
-                case '"': out += '"'; break;
-                case '\\': out += '\\'; break;
-                case '/': out += '/'; break;
-                case 'b': out += '\b'; break;
-                case 'f': out += '\f'; break;
-                case 'n': out += '\n'; break;
-                case 'r': out += '\r'; break;
-                case 't': out += '\t'; break;
+                case '"':
+                    out += '"';
+                    break;
+                case '\\':
+                    out += '\\';
+                    break;
+                case '/':
+                    out += '/';
+                    break;
+                case 'b':
+                    out += '\b';
+                    break;
+                case 'f':
+                    out += '\f';
+                    break;
+                case 'n':
+                    out += '\n';
+                    break;
+                case 'r':
+                    out += '\r';
+                    break;
+                case 't':
+                    out += '\t';
+                    break;
                 case 'u': {
                     unsigned code = hex4();
                     if (code >= 0xD800 && code <= 0xDBFF) {
@@ -215,7 +271,8 @@ private:
                     append_utf8(out, code);
                     break;
                 }
-                default: fail("invalid escape");
+                default:
+                    fail("invalid escape");
             }
         }
         fail("unterminated string");
@@ -233,7 +290,11 @@ private:
             if (pos_ == first) fail("invalid number");
         };
         digits();
-        if (pos_ < text_.size() && text_[pos_] == '.') { integral = false; ++pos_; digits(); }
+        if (pos_ < text_.size() && text_[pos_] == '.') {
+            integral = false;
+            ++pos_;
+            digits();
+        }
         if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
             integral = false;
             ++pos_;
@@ -267,13 +328,27 @@ inline void append_quoted(std::string& out, std::string_view text) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         unsigned char c = static_cast<unsigned char>(text[i]);
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
             default:
                 if (c < 0x20) {
                     char escaped[8];
@@ -300,16 +375,24 @@ inline std::string quote(std::string_view text) {
 
 inline void append_dump(std::string& out, const Value& value) {
     switch (value.type()) {
-        case Value::Type::null: out += "null"; break;
-        case Value::Type::boolean: out += value.as_bool() ? "true" : "false"; break;
-        case Value::Type::integer: out += std::to_string(value.as_integer()); break;
+        case Value::Type::null:
+            out += "null";
+            break;
+        case Value::Type::boolean:
+            out += value.as_bool() ? "true" : "false";
+            break;
+        case Value::Type::integer:
+            out += std::to_string(value.as_integer());
+            break;
         case Value::Type::number: {
             char buffer[32];
             std::snprintf(buffer, sizeof buffer, "%.17g", value.as_number());
             out += buffer;
             break;
         }
-        case Value::Type::string: append_quoted(out, value.as_string()); break;
+        case Value::Type::string:
+            append_quoted(out, value.as_string());
+            break;
         case Value::Type::array: {
             out += '[';
             bool first = true;
@@ -348,9 +431,12 @@ inline std::string dump(const Value& value) {
 inline std::string pointer_token(std::string_view token) {
     std::string out;
     for (char c : token) {
-        if (c == '~') out += "~0";
-        else if (c == '/') out += "~1";
-        else out += c;
+        if (c == '~')
+            out += "~0";
+        else if (c == '/')
+            out += "~1";
+        else
+            out += c;
     }
     return out;
 }

@@ -91,9 +91,9 @@ typedef int32_t wg_message_kind;
 #define WG_DEFAULT_BLOCK_CODE (-32000)
 
 /* Opaque host-side handles. Never dereferenced by the plugin. */
-typedef struct wg_host wg_host;                   /* one per plugin instance */
-typedef struct wg_message wg_message;             /* one message during one hook call */
-typedef struct wg_config wg_config;               /* the config during instance creation */
+typedef struct wg_host wg_host;       /* one per plugin instance */
+typedef struct wg_message wg_message; /* one message during one hook call */
+typedef struct wg_config wg_config;   /* the config during instance creation */
 
 /* Visitor for visit_strings. `pointer` is the RFC 6901 JSON pointer of the value (or of the
  * member, for keys), `value` the decoded UTF-8 string; both borrowed for this call only.
@@ -185,9 +185,9 @@ typedef int32_t wg_outcome;
 
 typedef struct wg_audit_stage {
     uint32_t struct_size;
-    wg_str plugin;   /* handler name */
+    wg_str plugin; /* handler name */
     wg_outcome outcome;
-    wg_str reason;   /* block reason or error text; may be empty */
+    wg_str reason; /* block reason or error text; may be empty */
     uint64_t duration_ns;
     wg_str metadata; /* JSON text attached by the plugin; may be empty */
 } wg_audit_stage;
@@ -199,9 +199,9 @@ typedef struct wg_audit_event {
     wg_str request_id;    /* JSON text of the client's request id; empty for notifications */
     wg_str upstream;
     wg_str method;
-    wg_str target;        /* tool / prompt / resource */
+    wg_str target; /* tool / prompt / resource */
     wg_outcome outcome;
-    wg_str reason;        /* joined "[plugin] reason | [plugin] reason" */
+    wg_str reason; /* joined "[plugin] reason | [plugin] reason" */
     const wg_audit_stage* stages;
     size_t stage_count;
     uint64_t duration_ns; /* request to response, for responses; 0 otherwise */
@@ -215,14 +215,14 @@ typedef struct wg_audit_event {
  * Function pointers marked optional may be NULL.
  * ------------------------------------------------------------------------------------------- */
 typedef struct wg_plugin_descriptor {
-    uint32_t abi_major;   /* WG_ABI_VERSION_MAJOR the plugin was built with */
-    uint32_t abi_minor;   /* WG_ABI_VERSION_MINOR the plugin was built with */
-    uint32_t struct_size; /* sizeof(wg_plugin_descriptor) as the plugin knows it */
-    uint32_t kinds;       /* WG_KIND_* bits */
-    uint32_t flags;       /* WG_PLUGIN_* bits */
-    const char* name;        /* handler name, [a-z][a-z0-9_]*, NUL-terminated */
-    const char* version;     /* the plugin's own version */
-    const char* description; /* one line */
+    uint32_t abi_major;        /* WG_ABI_VERSION_MAJOR the plugin was built with */
+    uint32_t abi_minor;        /* WG_ABI_VERSION_MINOR the plugin was built with */
+    uint32_t struct_size;      /* sizeof(wg_plugin_descriptor) as the plugin knows it */
+    uint32_t kinds;            /* WG_KIND_* bits */
+    uint32_t flags;            /* WG_PLUGIN_* bits */
+    const char* name;          /* handler name, [a-z][a-z0-9_]*, NUL-terminated */
+    const char* version;       /* the plugin's own version */
+    const char* description;   /* one line */
     const char* config_schema; /* JSON Schema of the `config:` mapping, or NULL */
 
     /* Module lifetime (optional pair). Called once after the file is loaded / before it is
@@ -232,8 +232,8 @@ typedef struct wg_plugin_descriptor {
 
     /* Instance lifetime. `config_json` is the plugin's `config:` mapping (a JSON object) without
      * the host's own keys (enabled, priority, critical); `config` reads the same through the host.
-     * On invalid config, report each problem with host_api->config_error and return WG_ERROR. `host` and `host_api` stay valid until
-     * instance_destroy returns. Thread: control thread. */
+     * On invalid config, report each problem with host_api->config_error and return WG_ERROR. `host` and `host_api`
+     * stay valid until instance_destroy returns. Thread: control thread. */
     wg_status (*instance_create)(const wg_host_api* host_api, wg_host* host, void* module_state, wg_str config_json,
                                  wg_config* config, void** instance);
     void (*instance_destroy)(void* instance);

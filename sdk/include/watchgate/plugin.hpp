@@ -68,7 +68,9 @@ enum class LogLevel : std::int32_t { trace = WG_LOG_TRACE, debug, info, warn, er
 class Host {
 public:
     Host(const wg_host_api* api, wg_host* host) : api_(api), host_(host) {}
-    void log(LogLevel level, std::string_view text) const { api_->log(host_, static_cast<wg_log_level>(level), str(text)); }
+    void log(LogLevel level, std::string_view text) const {
+        api_->log(host_, static_cast<wg_log_level>(level), str(text));
+    }
     bool log_enabled(LogLevel level) const { return api_->log_enabled(host_, static_cast<wg_log_level>(level)) != 0; }
     const void* extension(const char* id) const { return api_->get_extension(host_, id); }
     const wg_host_api* api() const { return api_; }
@@ -129,8 +131,8 @@ public:
                 return (*static_cast<std::remove_reference_t<Visitor>*>(user))(view(p), view(v), is_key != 0) ? 0 : 1;
             }
         };
-        wg_status status = api_->visit_strings(message_, str(pointer), include_keys ? WG_VISIT_KEYS : 0u,
-                                               &Trampoline::call, &visitor);
+        wg_status status =
+            api_->visit_strings(message_, str(pointer), include_keys ? WG_VISIT_KEYS : 0u, &Trampoline::call, &visitor);
         if (status == WG_ERR_STOPPED) return false;
         check(status, "visit_strings", pointer);
         return true;
@@ -253,8 +255,10 @@ public:
         std::vector<std::string> out;
         std::size_t index = 0;
         for (const auto& item : value->as_array()) {
-            if (item.is_string()) out.push_back(item.as_string());
-            else error(pointer(key) + "/" + std::to_string(index), "expected a string");
+            if (item.is_string())
+                out.push_back(item.as_string());
+            else
+                error(pointer(key) + "/" + std::to_string(index), "expected a string");
             ++index;
         }
         return out;
@@ -311,7 +315,10 @@ private:
         std::size_t best_distance = 3;
         for (const auto& key : known_) {
             std::size_t d = edit_distance(name, key);
-            if (d < best_distance) { best_distance = d; best = key; }
+            if (d < best_distance) {
+                best_distance = d;
+                best = key;
+            }
         }
         return best.empty() ? std::string() : "; did you mean '" + best + "'?";
     }
@@ -356,7 +363,8 @@ public:
     const Host& host() const { return *host_; }
 
 private:
-    template <class> friend struct Adapter;
+    template <class>
+    friend struct Adapter;
     std::optional<Host> host_;
 };
 
@@ -386,8 +394,10 @@ struct Adapter {
         try {
             Config config(api, host, errors, view(config_json));
             std::unique_ptr<Derived> plugin;
-            if constexpr (std::is_constructible_v<Derived, Config&>) plugin = std::make_unique<Derived>(config);
-            else plugin = std::make_unique<Derived>();
+            if constexpr (std::is_constructible_v<Derived, Config&>)
+                plugin = std::make_unique<Derived>(config);
+            else
+                plugin = std::make_unique<Derived>();
             config.reject_unknown_keys();
             if (config.error_count() > 0) return WG_ERROR;
             plugin->host_.emplace(api, host);

@@ -7,7 +7,8 @@ public:
                                                 watchgate::kind_security, watchgate::thread_safe};
     explicit DenyTool(watchgate::Config& config) : tool_(config.string("tool")) {}
     void on_request(watchgate::Message& message, watchgate::RequestState*) override {
-        if (message.method() == "tools/call" && message.target() == tool_) message.block("tool '" + tool_ + "' is denied");
+        if (message.method() == "tools/call" && message.target() == tool_)
+            message.block("tool '" + tool_ + "' is denied");
     }
 
 private:

@@ -165,9 +165,25 @@ static wg_status on_response(void* instance, void* request_state, wg_message* me
 }
 
 static const wg_plugin_descriptor descriptor = {
-    WG_ABI_VERSION_MAJOR, WG_ABI_VERSION_MINOR, sizeof(wg_plugin_descriptor), WG_KIND_SECURITY, WG_PLUGIN_THREAD_SAFE,
-    CONFORMANCE_NAME, "1.0.0", "Conformance plugin (C99)", "{\"type\":\"object\",\"required\":[\"word\"]}",
-    NULL, NULL, create, destroy, begin, end, on_request, on_response, NULL, NULL,
+    WG_ABI_VERSION_MAJOR,
+    WG_ABI_VERSION_MINOR,
+    sizeof(wg_plugin_descriptor),
+    WG_KIND_SECURITY,
+    WG_PLUGIN_THREAD_SAFE,
+    CONFORMANCE_NAME,
+    "1.0.0",
+    "Conformance plugin (C99)",
+    "{\"type\":\"object\",\"required\":[\"word\"]}",
+    NULL,
+    NULL,
+    create,
+    destroy,
+    begin,
+    end,
+    on_request,
+    on_response,
+    NULL,
+    NULL,
 };
 
 WG_PLUGIN_ENTRY { return &descriptor; }

@@ -9,9 +9,9 @@ struct Kept : watchgate::RequestState {
 
 class Conformance : public watchgate::Plugin {
 public:
-    static constexpr watchgate::PluginInfo info{"conformance_cpp", "1.0.0", "Conformance plugin (C++)",
-                                                watchgate::kind_security, watchgate::thread_safe,
-                                                R"({"type":"object","required":["word"]})"};
+    static constexpr watchgate::PluginInfo info{"conformance_cpp",          "1.0.0",
+                                                "Conformance plugin (C++)", watchgate::kind_security,
+                                                watchgate::thread_safe,     R"({"type":"object","required":["word"]})"};
 
     explicit Conformance(watchgate::Config& config) : word_(config.string("word")) {
         if (config.has("word") && word_.empty()) config.error("/word", "expected a non-empty string");

@@ -37,13 +37,14 @@ struct State : watchgate::RequestState {
 
 class Scripted : public watchgate::Plugin {
 public:
-    static constexpr watchgate::PluginInfo info{PLUGIN_NAME, "1.0.0", "Scripted test plugin", PLUGIN_KINDS,
-                                                PLUGIN_FLAGS, R"({"type":"object"})"};
+    static constexpr watchgate::PluginInfo info{PLUGIN_NAME,  "1.0.0",      "Scripted test plugin",
+                                                PLUGIN_KINDS, PLUGIN_FLAGS, R"({"type":"object"})"};
 
     explicit Scripted(watchgate::Config& config) {
         for (const char* phase : {"request", "response", "notification"}) {
             const Value* steps = config.raw(phase);
-            if (steps && !steps->is_array()) config.error(watchgate::Config::pointer(phase), "expected a list of steps");
+            if (steps && !steps->is_array())
+                config.error(watchgate::Config::pointer(phase), "expected a list of steps");
             scripts_.push_back(steps && steps->is_array() ? steps->as_array() : watchgate::json::Array{});
         }
         if (config.boolean("throw_in_create", false)) throw std::runtime_error("constructor exploded");
@@ -104,7 +105,8 @@ private:
     void enter() {
         int now = ++inside_;
         int seen = most_inside_.load();
-        while (now > seen && !most_inside_.compare_exchange_weak(seen, now)) {}
+        while (now > seen && !most_inside_.compare_exchange_weak(seen, now)) {
+        }
     }
     void leave() { --inside_; }
 
@@ -118,7 +120,8 @@ private:
             auto* state = dynamic_cast<State*>(raw_state);
             if (!state) throw std::runtime_error("no request state");
             if (state->request_id != message.id())
-                throw std::runtime_error("request state mismatch: " + state->request_id + " vs " + std::string(message.id()));
+                throw std::runtime_error("request state mismatch: " + state->request_id + " vs " +
+                                         std::string(message.id()));
         }
         for (const auto& step : scripts_[phase]) {
             const Value* op = step.find("op");
@@ -134,7 +137,8 @@ private:
                 message.set(root + "/trace/-", PLUGIN_NAME);
             } else if (name == "block") {
                 const Value* code = step.find("code");
-                message.block(text("reason"), code && code->is_integer() ? static_cast<std::int32_t>(code->as_integer()) : 0,
+                message.block(text("reason"),
+                              code && code->is_integer() ? static_cast<std::int32_t>(code->as_integer()) : 0,
                               step.find("data") ? watchgate::json::dump(*step.find("data")) : std::string());
             } else if (name == "set") {
                 message.set(text("pointer"), *step.find("value"));
@@ -156,10 +160,14 @@ private:
                 message.add_metadata(watchgate::json::Object{{"serialized", std::string(message.serialize())}});
             } else if (name == "visit_keys") {
                 watchgate::json::Array seen;
-                message.visit_strings(text("pointer"), [&](std::string_view pointer, std::string_view value, bool is_key) {
-                    seen.push_back(std::string(is_key ? "key " : "") + std::string(pointer) + "=" + std::string(value));
-                    return true;
-                }, true);
+                message.visit_strings(
+                    text("pointer"),
+                    [&](std::string_view pointer, std::string_view value, bool is_key) {
+                        seen.push_back(std::string(is_key ? "key " : "") + std::string(pointer) + "=" +
+                                       std::string(value));
+                        return true;
+                    },
+                    true);
                 message.add_metadata(watchgate::json::Object{{"visited", std::move(seen)}});
             } else if (name == "host_info") {
                 const wg_host_api* api = host().api();

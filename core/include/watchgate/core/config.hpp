@@ -19,9 +19,9 @@ inline constexpr char global_scope[] = "_global";
 
 struct PluginEntryConfig {
     PluginRole role = PluginRole::security;
-    std::string scope;                             // "_global" or an upstream name
-    std::string handler;                           // `handler:`, or empty when `path:` is used
-    std::optional<std::filesystem::path> path;     // `path:`, resolved against the config's folder
+    std::string scope;                          // "_global" or an upstream name
+    std::string handler;                        // `handler:`, or empty when `path:` is used
+    std::optional<std::filesystem::path> path;  // `path:`, resolved against the config's folder
     bool enabled = true;
     int priority = 50;
     bool critical = true;

@@ -49,6 +49,39 @@ std::optional<json::json_pointer> pointer_of(wg_str text) {
     }
 }
 
+// Parses JSON text from a plugin: discarded when invalid or nested too deep.
+json parse_plugin_json(wg_str text) {
+    if (!within_depth_limit(view(text))) return json(json::value_t::discarded);
+    return json::parse(view(text), nullptr, false);
+}
+
+// Valid UTF-8 as is; otherwise each invalid byte becomes U+FFFD, so reasons stay valid text.
+std::string utf8_text(wg_str text) {
+    std::string_view input = view(text);
+    if (valid_utf8(input)) return std::string(input);
+    std::string out;
+    for (std::size_t i = 0; i < input.size();) {
+        std::size_t length = 1;
+        while (length <= 4 && i + length <= input.size() && !valid_utf8(input.substr(i, length))) ++length;
+        if (length <= 4 && i + length <= input.size()) {
+            out.append(input.substr(i, length));
+            i += length;
+        } else {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        }
+    }
+    return out;
+}
+
+// An array index token that names an existing element of `array`.
+bool existing_index(const json& array, const std::string& token) {
+    if (token.empty() || token.size() > 19 || token.find_first_not_of("0123456789") != std::string::npos ||
+        (token.size() > 1 && token[0] == '0'))
+        return false;
+    return std::stoull(token) < array.size();
+}
+
 // The value at `pointer`, or nullptr. Never throws.
 const json* find(const json& root, const json::json_pointer& pointer) {
     try {
@@ -65,9 +98,15 @@ bool protected_pointer(const json::json_pointer& pointer) {
     return false;
 }
 
+// Whether the plugin may change the message now; records why not.
+bool may_change(wg_message* m) { return !m->read_only && !m->visiting; }
+
 // Call before changing the message: keeps the pre-stage copy for an undo.
 json& begin_change(wg_message* m) {
-    if (!m->backup) m->backup = m->message->json();
+    if (!m->backup) {
+        m->backup = m->message->json();
+        m->revision_before = m->message->revision();
+    }
     return m->message->mutable_json();
 }
 
@@ -86,10 +125,11 @@ int log_enabled(wg_host*, wg_log_level level) {
 }
 
 wg_message_kind message_kind(wg_message* m) { return static_cast<wg_message_kind>(m->message->kind()); }
-wg_str message_method(wg_message* m) { return to_wg(m->message->method()); }
+// Copied: a later change re-reads method and target, which must not move what the plugin holds.
+wg_str message_method(wg_message* m) { return keep(m, m->message->method()); }
 wg_str message_id(wg_message* m) { return to_wg(m->message->id_text()); }
 wg_str message_upstream(wg_message* m) { return to_wg(m->message->upstream()); }
-wg_str message_target(wg_message* m) { return to_wg(m->message->target()); }
+wg_str message_target(wg_message* m) { return keep(m, m->message->target()); }
 
 wg_status get(wg_message* m, wg_str pointer_text, wg_str* out) {
     auto pointer = pointer_of(pointer_text);
@@ -103,17 +143,15 @@ wg_status get(wg_message* m, wg_str pointer_text, wg_str* out) {
 wg_status set(wg_message* m, wg_str pointer_text, wg_str json_text) {
     auto pointer = pointer_of(pointer_text);
     if (!pointer) return WG_ERR_INVALID_ARGUMENT;
-    if (protected_pointer(*pointer)) return WG_ERR_NOT_PERMITTED;
-    json value = json::parse(view(json_text), nullptr, false);
+    if (protected_pointer(*pointer) || !may_change(m)) return WG_ERR_NOT_PERMITTED;
+    json value = parse_plugin_json(json_text);
     if (value.is_discarded()) return WG_ERR_INVALID_JSON;
     const json* parent = find(m->message->json(), pointer->parent_pointer());
     if (!parent) return WG_ERR_NOT_FOUND;
     const std::string& last = pointer->back();
     if (parent->is_array() && last != "-") {
         // Only an existing index or "-" (append) may be written.
-        if (last.empty() || last.find_first_not_of("0123456789") != std::string::npos ||
-            (last.size() > 1 && last[0] == '0') || std::stoull(last) >= parent->size())
-            return WG_ERR_NOT_FOUND;
+        if (!existing_index(*parent, last)) return WG_ERR_NOT_FOUND;
     } else if (!parent->is_object() && !parent->is_array()) {
         return WG_ERR_INVALID_ARGUMENT;
     }
@@ -125,7 +163,7 @@ wg_status set(wg_message* m, wg_str pointer_text, wg_str json_text) {
 wg_status remove(wg_message* m, wg_str pointer_text) {
     auto pointer = pointer_of(pointer_text);
     if (!pointer) return WG_ERR_INVALID_ARGUMENT;
-    if (protected_pointer(*pointer)) return WG_ERR_NOT_PERMITTED;
+    if (protected_pointer(*pointer) || !may_change(m)) return WG_ERR_NOT_PERMITTED;
     if (!find(m->message->json(), *pointer)) return WG_ERR_NOT_FOUND;
     json& parent = begin_change(m).at(pointer->parent_pointer());
     if (parent.is_object())
@@ -173,13 +211,19 @@ wg_status visit_json_strings(const json& document, wg_str pointer_text, std::uin
 }
 
 wg_status visit_strings(wg_message* m, wg_str pointer, std::uint32_t flags, wg_string_visitor visitor, void* user) {
+    if (m->visiting) return WG_ERR_NOT_PERMITTED;
+    m->visiting = true;
+    struct Reset {
+        wg_message* m;
+        ~Reset() { m->visiting = false; }
+    } reset{m};
     return visit_json_strings(m->message->json(), pointer, flags, visitor, user);
 }
 
 wg_status replace_string(wg_message* m, wg_str pointer_text, wg_str value) {
     auto pointer = pointer_of(pointer_text);
     if (!pointer) return WG_ERR_INVALID_ARGUMENT;
-    if (protected_pointer(*pointer)) return WG_ERR_NOT_PERMITTED;
+    if (protected_pointer(*pointer) || !may_change(m)) return WG_ERR_NOT_PERMITTED;
     const json* current = find(m->message->json(), *pointer);
     if (!current) return WG_ERR_NOT_FOUND;
     if (!current->is_string() || !valid_utf8(view(value))) return WG_ERR_INVALID_ARGUMENT;
@@ -195,29 +239,31 @@ wg_status serialize(wg_message* m, wg_str* out) {
 }
 
 wg_status block(wg_message* m, wg_str reason, std::int32_t code, wg_str data_json) {
+    if (m->read_only) return WG_ERR_NOT_PERMITTED;
     if (m->role != PluginRole::security) {
         m->misuse = std::string(role_name(m->role)) + " plugins may not block";
         return WG_ERR_NOT_PERMITTED;
     }
     json data = nullptr;
     if (data_json.size) {
-        data = json::parse(view(data_json), nullptr, false);
+        data = parse_plugin_json(data_json);
         if (data.is_discarded()) return WG_ERR_INVALID_JSON;
     }
-    std::string text(view(reason));
+    std::string text = utf8_text(reason);
     m->block = wg_message::Block{text.empty() ? "blocked by policy" : text, code ? code : WG_DEFAULT_BLOCK_CODE,
                                  std::move(data)};
     return WG_OK;
 }
 
 wg_status complete(wg_message* m, wg_str response_json) {
+    if (m->read_only) return WG_ERR_NOT_PERMITTED;
     if (m->role != PluginRole::middleware || m->phase != MessageKind::request) {
         m->misuse = m->role != PluginRole::middleware
                         ? std::string(role_name(m->role)) + " plugins may not complete requests"
                         : "only requests can be completed";
         return WG_ERR_NOT_PERMITTED;
     }
-    json response = json::parse(view(response_json), nullptr, false);
+    json response = parse_plugin_json(response_json);
     if (response.is_discarded()) return WG_ERR_INVALID_JSON;
     bool is_envelope = response.is_object() && response.contains("jsonrpc") &&
                        (response.contains("result") || response.contains("error"));
@@ -228,7 +274,7 @@ wg_status complete(wg_message* m, wg_str response_json) {
 }
 
 wg_status add_metadata(wg_message* m, wg_str json_text) {
-    json value = json::parse(view(json_text), nullptr, false);
+    json value = parse_plugin_json(json_text);
     if (value.is_discarded()) return WG_ERR_INVALID_JSON;
     if (m->metadata.is_null())
         m->metadata = std::move(value);
@@ -241,7 +287,7 @@ wg_status add_metadata(wg_message* m, wg_str json_text) {
     return WG_OK;
 }
 
-void set_error(wg_message* m, wg_str text) { m->error = std::string(view(text)); }
+void set_error(wg_message* m, wg_str text) { m->error = utf8_text(text); }
 
 const void* get_extension(wg_host*, const char*) { return nullptr; }
 
@@ -261,7 +307,7 @@ wg_status config_visit_strings(wg_config* config, wg_str pointer, std::uint32_t 
 }
 
 void config_error(wg_config* config, wg_str pointer, wg_str text) {
-    config->errors.push_back({std::string(view(pointer)), std::string(view(text))});
+    config->errors.push_back({utf8_text(pointer), utf8_text(text)});
 }
 
 // Exceptions must not cross into plugin code: every entry is wrapped.

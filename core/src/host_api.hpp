@@ -43,6 +43,12 @@ struct wg_message {
     nlohmann::json metadata;
     std::string error;   // set_error text
     std::string misuse;  // a verdict the plugin's role does not allow
+    // The revision before this stage's first change, restored with the backup.
+    std::uint64_t revision_before = 0;
+    // request_begin sees the request but may not change it or set a verdict.
+    bool read_only = false;
+    // Set while visit_strings runs: changing the message then would pull the tree from under it.
+    bool visiting = false;
 };
 
 namespace watchgate::core {

@@ -30,7 +30,29 @@ std::string target_of(const std::string& method, const nlohmann::json& params) {
     return value != params.end() && value->is_string() ? value->get<std::string>() : std::string();
 }
 
+// The deepest array/object nesting of `text`, stopping once past `limit`. One linear pass.
+int nesting_depth(std::string_view text, int limit) {
+    int depth = 0, deepest = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > deepest && (deepest = depth) > limit) return deepest;
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return deepest;
+}
+
 }  // namespace
+
+bool within_depth_limit(std::string_view json_text) { return nesting_depth(json_text, max_json_depth) <= max_json_depth; }
 
 std::string dump_json(const nlohmann::json& value) {
     return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -44,6 +66,9 @@ nlohmann::json make_error_response(const nlohmann::json& id, int code, std::stri
 }
 
 std::variant<Message, MessageError> Message::parse(std::string raw, std::string upstream) {
+    if (!within_depth_limit(raw))
+        return MessageError{-32600, "Invalid Request: JSON nested deeper than " + std::to_string(max_json_depth) + " levels",
+                            nullptr};
     Message message;
     message.json_ = nlohmann::json::parse(raw, nullptr, false);
     if (message.json_.is_discarded()) return MessageError{-32700, "Parse error: the line is not valid JSON", nullptr};
@@ -129,6 +154,13 @@ void Message::refresh_request_fields() {
 void Message::replace(nlohmann::json value) {
     json_ = std::move(value);
     ++revision_;
+    refresh_request_fields();
+}
+
+void Message::restore(nlohmann::json value, std::uint64_t revision) {
+    json_ = std::move(value);
+    revision_ = revision;
+    refresh_request_fields();
 }
 
 std::string Message::serialize() const { return revision_ == 0 && !raw_.empty() ? raw_ : dump_json(json_); }

@@ -92,14 +92,13 @@ std::unique_ptr<RequestScope> Pipeline::begin_request(const Message& request) co
     const std::size_t count = stages_.size() + auditors_.size();
     scope->states_.assign(count, nullptr);
     scope->begin_errors_.assign(count, {});
-    // request_begin may read the request but not change it: it gets a copy.
-    Message copy = request;
     for (std::size_t index = 0; index < count; ++index) {
         const auto& entry = index < stages_.size() ? stages_[index] : auditors_[index - stages_.size()];
         const auto& d = entry.instance->descriptor();
         if (!d.request_begin) continue;
         wg_message call;
-        call.message = &copy;
+        call.message = const_cast<Message*>(&request);  // read_only: every change is refused
+        call.read_only = true;
         call.role = entry.instance->role();
         call.phase = MessageKind::request;
         wg_status status;
@@ -159,11 +158,25 @@ PipelineResult Pipeline::run(RequestScope* scope, Message& message, MessageKind 
         }
         StageRecord stage{plugin.name(), Outcome::allowed, {}, Clock::now() - started, std::move(call.metadata)};
 
+        if (call.block && call.misuse.empty()) {
+            // Block wins over any change, this stage's or an earlier one's, and over a failure
+            // reported after it: a plugin that said "block" is never ignored.
+            stage.outcome = Outcome::blocked;
+            stage.reason = call.block->reason;
+            append_reason(result.reason, stage.plugin, stage.reason);
+            result.stages.push_back(std::move(stage));
+            result.outcome = Outcome::blocked;
+            result.content_cleared = true;
+            result.error_code = call.block->code;
+            if (phase != MessageKind::notification)
+                result.reply = make_error_response(message.id(), call.block->code, result.reason, call.block->data);
+            break;
+        }
         if (status != WG_OK || !call.misuse.empty()) {
             stage.reason = !call.misuse.empty() ? call.misuse
                            : call.error.empty() ? "failed with status " + std::to_string(status)
                                                 : call.error;
-            if (call.backup) message.replace(std::move(*call.backup));  // undo the failed stage's changes
+            if (call.backup) message.restore(std::move(*call.backup), call.revision_before);  // undo the stage
             if (entry.critical) {
                 stage.outcome = Outcome::error;
                 append_reason(result.reason, stage.plugin, stage.reason);
@@ -182,19 +195,6 @@ PipelineResult Pipeline::run(RequestScope* scope, Message& message, MessageKind 
             result.stages.push_back(std::move(stage));
             continue;
         }
-        if (call.block) {
-            // Block wins over any change, this stage's or an earlier one's.
-            stage.outcome = Outcome::blocked;
-            stage.reason = call.block->reason;
-            append_reason(result.reason, stage.plugin, stage.reason);
-            result.stages.push_back(std::move(stage));
-            result.outcome = Outcome::blocked;
-            result.content_cleared = true;
-            result.error_code = call.block->code;
-            if (phase != MessageKind::notification)
-                result.reply = make_error_response(message.id(), call.block->code, result.reason, call.block->data);
-            break;
-        }
         if (call.completion) {
             stage.outcome = Outcome::completed;
             result.stages.push_back(std::move(stage));
@@ -212,7 +212,10 @@ PipelineResult Pipeline::run(RequestScope* scope, Message& message, MessageKind 
     }
     if (result.error_code == 0 && message.kind() == MessageKind::response) {
         auto error = message.json().find("error");
-        if (error != message.json().end() && error->is_object()) result.error_code = error->value("code", 0);
+        if (error != message.json().end() && error->is_object()) {
+            auto code = error->find("code");
+            if (code != error->end() && code->is_number_integer()) result.error_code = code->get<int>();
+        }
     }
     audit(scope, message, phase, result);
     return result;
@@ -266,15 +269,18 @@ void Pipeline::audit(RequestScope* scope, const Message& message, MessageKind ph
         const PluginInstance& plugin = *entry.instance;
         const auto& d = plugin.descriptor();
         if (!d.on_audit) continue;
+        const std::size_t slot = stages_.size() + index;
+        const std::string* begin_error = scope && !scope->begin_errors_[slot].empty() ? &scope->begin_errors_[slot] : nullptr;
         const auto started = Clock::now();
-        wg_status status;
-        {
+        wg_status status = WG_ERROR;
+        if (!begin_error) {
             auto lock = plugin.enter();
-            status = d.on_audit(plugin.handle(), scope ? scope->states_[stages_.size() + index] : nullptr, &event);
+            status = d.on_audit(plugin.handle(), scope ? scope->states_[slot] : nullptr, &event);
         }
         StageRecord stage{plugin.name(), Outcome::allowed, {}, Clock::now() - started, nullptr};
         if (status != WG_OK) {
-            stage.reason = "could not record the audit event (status " + std::to_string(status) + ")";
+            stage.reason = begin_error ? *begin_error
+                                       : "could not record the audit event (status " + std::to_string(status) + ")";
             append_reason(result.reason, stage.plugin, stage.reason);
             if (entry.critical) {
                 // Critical means critical: nothing passes that could not be recorded.

@@ -99,16 +99,17 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config) {
     for (const auto& entry : config.plugins) {
         if (!entry.enabled) continue;
         fs::path file;
+        std::error_code fs_error;
         if (entry.path) {
             file = *entry.path;
-            if (!fs::exists(file)) {
+            if (!fs::exists(file, fs_error)) {
                 errors.push_back({entry.where, "plugin file " + file.string() + " does not exist"});
                 continue;
             }
         } else {
             for (const auto& folder : folders) {
                 fs::path candidate = folder / plugin_file_name(entry.handler);
-                if (fs::exists(candidate)) {
+                if (fs::exists(candidate, fs_error)) {
                     file = candidate;
                     break;
                 }
@@ -122,7 +123,7 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config) {
                 continue;
             }
         }
-        file = fs::weakly_canonical(file);
+        if (fs::path canonical = fs::weakly_canonical(file, fs_error); !fs_error) file = canonical;
         if (!config.allow_insecure_plugin_paths) {
             if (auto why = insecure_reason(file)) {
                 errors.push_back({entry.where, "refusing plugin " + file.string() + ": " + *why +

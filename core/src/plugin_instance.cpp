@@ -41,6 +41,8 @@ std::shared_ptr<PluginInstance> PluginInstance::create(std::shared_ptr<PluginMod
     wg_status status =
         instance->descriptor().instance_create(&host_api(), instance->host_.get(), instance->module_->module_state(),
                                                wg_str{config_json.data(), config_json.size()}, &config, &handle);
+    if (status == WG_OK && handle == nullptr)
+        config.errors.push_back({"", "the plugin reported success but returned no instance (a plugin bug)"});
     if (status != WG_OK || handle == nullptr) {
         if (handle) instance->descriptor().instance_destroy(handle);
         if (config.errors.empty())

@@ -17,11 +17,18 @@ std::string abi_version_text(std::uint32_t major, std::uint32_t minor) {
 
 namespace {
 
+constexpr std::size_t max_name_length = 64;
+
 bool valid_handler_name(const char* name) {
     if (!name || !(*name >= 'a' && *name <= 'z')) return false;
-    for (const char* c = name; *c; ++c)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')) return false;
-    return std::strlen(name) <= 64;
+    // Bounded: a name without its NUL must not make us read on.
+    const std::size_t length = ::strnlen(name, max_name_length + 1);
+    if (length > max_name_length) return false;
+    for (std::size_t i = 0; i < length; ++i) {
+        const char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+    }
+    return true;
 }
 
 }  // namespace
@@ -36,6 +43,7 @@ std::shared_ptr<PluginModule> PluginModule::load(const std::filesystem::path& fi
     boost::dll::fs::error_code error;
     module->library_->library.load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, error);
     if (error) throw fail("not a loadable shared library (" + error.message() + ")");
+    // From here on the library's code runs: nothing it returns is trusted without a check.
     if (!module->library_->library.has(WG_PLUGIN_ENTRY_SYMBOL))
         throw fail("no entry function '" WG_PLUGIN_ENTRY_SYMBOL "': not a Watchgate plugin");
     auto entry = module->library_->library.get<const wg_plugin_descriptor*()>(WG_PLUGIN_ENTRY_SYMBOL);
@@ -60,6 +68,9 @@ std::shared_ptr<PluginModule> PluginModule::load(const std::filesystem::path& fi
     if (!valid_handler_name(d.name))
         throw fail("invalid plugin name (expected [a-z][a-z0-9_]*, at most 64 characters)");
     module->name_ = d.name;
+    // Optional texts: absent reads as empty, never as a NULL the host would print.
+    if (!d.version) module->descriptor_.version = "";
+    if (!d.description) module->descriptor_.description = "";
     if ((d.kinds & (WG_KIND_SECURITY | WG_KIND_MIDDLEWARE | WG_KIND_AUDITING)) == 0 ||
         (d.kinds & ~(WG_KIND_SECURITY | WG_KIND_MIDDLEWARE | WG_KIND_AUDITING)) != 0)
         throw fail("plugin '" + module->name_ + "' declares no valid kind (security, middleware, auditing)");

@@ -2,6 +2,7 @@
  * A plain C99 plugin: it reads its config and messages only through the host API. */
 #include <watchgate/plugin.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,7 +56,11 @@ static int collect_keyword(void* user, wg_str pointer, wg_str value, int is_key)
         return 1;
     }
     self->keywords[self->keyword_count] = (char*)malloc(value.size);
-    if (!self->keywords[self->keyword_count]) return 1;
+    if (!self->keywords[self->keyword_count]) {
+        reader->api->config_error(reader->config, pointer, WG_STR("out of memory"));
+        reader->failed = 1;
+        return 1;
+    }
     memcpy(self->keywords[self->keyword_count], value.data, value.size);
     self->keyword_sizes[self->keyword_count] = value.size;
     ++self->keyword_count;
@@ -98,10 +103,26 @@ static wg_status instance_create(const wg_host_api* api, wg_host* host, void* mo
 
     api->config_visit_strings(config, WG_STR(""), WG_VISIT_KEYS, check_key, &reader);
     status = api->config_get(config, WG_STR("/keywords"), &value);
-    if (status != WG_OK || value.size == 0 || value.data[0] != '[') {
+    if (status != WG_OK) {
         api->config_error(config, WG_STR(""), WG_STR("'keywords' is required: a list of words to look for"));
         reader.failed = 1;
+    } else if (value.size == 0 || value.data[0] != '[') {
+        api->config_error(config, WG_STR("/keywords"), WG_STR("expected a list of strings"));
+        reader.failed = 1;
     } else {
+        /* YAML turns 1234 or yes into a number or a boolean: every item must be a string. */
+        char pointer[32];
+        unsigned index;
+        for (index = 0;; ++index) {
+            wg_str item;
+            int length = snprintf(pointer, sizeof pointer, "/keywords/%u", index);
+            if (api->config_get(config, wg_str_make(pointer, (size_t)length), &item) != WG_OK) break;
+            if (item.size == 0 || item.data[0] != '"') {
+                api->config_error(config, wg_str_make(pointer, (size_t)length),
+                                  WG_STR("expected a string (quote numbers and yes/no)"));
+                reader.failed = 1;
+            }
+        }
         api->config_visit_strings(config, WG_STR("/keywords"), 0, collect_keyword, &reader);
         if (self->keyword_count == 0 && !reader.failed) {
             api->config_error(config, WG_STR("/keywords"), WG_STR("expected a non-empty list of strings"));
@@ -139,6 +160,7 @@ static wg_status instance_create(const wg_host_api* api, wg_host* host, void* mo
 
 struct hit {
     char* pointer; /* owned copies: views from the visitor end with the call */
+    size_t pointer_size;
     char* value;
     size_t value_size;
 };
@@ -170,6 +192,7 @@ static int scan_string(void* user, wg_str pointer, wg_str value, int is_key) {
             }
             memcpy(hit->pointer, pointer.data, pointer.size);
             hit->pointer[pointer.size] = '\0';
+            hit->pointer_size = pointer.size; /* keys may hold NUL: never strlen a pointer */
             memcpy(hit->value, value.data, value.size);
             hit->value_size = value.size;
         }
@@ -198,7 +221,7 @@ static wg_status redact(struct instance* self, wg_message* message, const struct
         }
         if (!matched) buffer[length++] = hit->value[i++];
     }
-    status = self->api->replace_string(message, wg_str_make(hit->pointer, strlen(hit->pointer)),
+    status = self->api->replace_string(message, wg_str_make(hit->pointer, hit->pointer_size),
                                        wg_str_make(buffer, length));
     free(buffer);
     return status;
@@ -212,6 +235,15 @@ static wg_status inspect(struct instance* self, wg_message* message, const char*
     scan.self = self;
     status = self->api->visit_strings(message, wg_str_make(root, strlen(root)), 0, scan_string, &scan);
     if (status == WG_ERR_NOT_FOUND) return WG_OK; /* nothing to scan */
+    if (status != WG_OK && status != WG_ERR_STOPPED) {
+        /* A scan that did not finish must not pass as clean. */
+        for (i = 0; i < scan.hit_count; ++i) {
+            free(scan.hits[i].pointer);
+            free(scan.hits[i].value);
+        }
+        self->api->set_error(message, WG_STR("could not scan the message"));
+        return WG_ERROR;
+    }
     status = WG_OK;
     if (scan.hit_count > 0 || scan.overflow) {
         if (self->action == ACTION_BLOCK || scan.overflow) {

@@ -51,6 +51,31 @@ TEST_CASE("host api: set, remove and replace_string change the message; bad poin
     CHECK(m3.json()["params"]["arguments"]["n"] == 5);  // numbers never turn into strings
 }
 
+TEST_CASE("host api: views of method and target stay valid after a change") {
+    auto message = test::request(1, "a_tool_name_longer_than_sso_buffers");
+    auto result = run_steps("[{op: target_after_change}]", message);
+    CHECK(result.stages.at(0).metadata["target"] == "a_tool_name_longer_than_sso_buffers");
+    CHECK(message.target() == "x");
+}
+
+TEST_CASE("host api: the message cannot be changed from inside a visitor") {
+    auto message = test::request(1, "t", R"({"a":"b"})");
+    auto result = run_steps("[{op: modify_in_visit}]", message);
+    CHECK(result.outcome == core::Outcome::error);
+    CHECK_THAT(result.reason, Catch::Contains("status 5"));
+    CHECK(message.json()["params"]["arguments"]["a"] == "b");
+}
+
+TEST_CASE("host api: request_begin may read the request but not set a verdict") {
+    auto host = test::load_host("plugins:\n  security:\n    _global:\n      - handler: test_sec_a\n"
+                                "        config: {block_in_begin: true}\n");
+    auto message = test::request(1);
+    auto scope = host->pipeline("")->begin_request(message);
+    auto result = host->pipeline("")->process_request(*scope, message);
+    CHECK(result.outcome == core::Outcome::error);
+    CHECK_THAT(result.reason, Catch::Contains("request_begin failed: block failed (status 5)"));
+}
+
 TEST_CASE("host api: visit_strings walks strings (and keys) in document order with escaped pointers") {
     auto message = test::request(1, "t", R"({"a/b":"x","c~d":["y",{"e":"z"}],"n":1})");
     auto result = run_steps("[{op: visit_keys, pointer: /params/arguments}]", message);

@@ -57,6 +57,20 @@ TEST_CASE("message: bad lines get the right JSON-RPC error code and id") {
     CHECK(parse_error("\"\xff\"").code == -32700);  // invalid UTF-8
 }
 
+TEST_CASE("message: nesting deeper than the limit is refused before parsing") {
+    auto nested = [](int depth) {
+        return R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"a":)" + std::string(depth, '[') +
+               std::string(depth, ']') + "}}";
+    };
+    // The envelope and params take two levels.
+    CHECK(std::holds_alternative<core::Message>(core::Message::parse(nested(core::max_json_depth - 2))));
+    CHECK(parse_error(nested(core::max_json_depth - 1)).code == -32600);
+    CHECK(parse_error(nested(200000)).code == -32600);
+    // Brackets inside strings do not count.
+    CHECK(std::holds_alternative<core::Message>(core::Message::parse(
+        R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"a":")" + std::string(1000, '[') + R"(\"[["}})")));
+}
+
 TEST_CASE("message: error responses are well formed") {
     auto error = core::make_error_response(9, -32600, "bad", {{"why", "x"}});
     CHECK(error == nlohmann::json::parse(

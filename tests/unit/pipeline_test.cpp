@@ -178,6 +178,30 @@ TEST_CASE("pipeline: a critical plugin's error fails closed, a non-critical one 
     CHECK(trace_of(run.message) == std::vector<std::string>{"test_sec_b"});
 }
 
+TEST_CASE("pipeline: undoing a failed stage restores the target and the original bytes") {
+    auto host = test::load_host(
+        "plugins:\n  middleware:\n    _global:\n      - handler: test_mw_a\n        config:\n"
+        "          critical: false\n          priority: 1\n"
+        "          request: [{op: replace, pointer: /params/name, value: safe_tool}, {op: fail, message: oops}]\n"
+        "      - handler: test_mw_b\n        config: {priority: 2}\n");
+    const std::string line = R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"rm_rf"}})";
+    auto message = test::message(line);
+    auto scope = host->pipeline("")->begin_request(message);
+    auto result = host->pipeline("")->process_request(*scope, message);
+    CHECK(result.outcome == core::Outcome::allowed);
+    CHECK(message.target() == "rm_rf");
+    CHECK(message.serialize() == line);
+}
+
+TEST_CASE("pipeline: a block is honoured even when the plugin then reports an error") {
+    auto host = test::load_host(
+        "plugins:\n  security:\n    _global:\n      - handler: test_sec_a\n        config:\n"
+        "          critical: false\n          request: [{op: block, reason: stop}, {op: fail, message: late}]\n");
+    auto run = run_request(host->pipeline(""));
+    CHECK(run.result.outcome == core::Outcome::blocked);
+    CHECK_FALSE(run.result.forwards());
+}
+
 TEST_CASE("pipeline: an exception thrown by a plugin becomes an error value") {
     auto host = test::load_host("plugins:\n  security:\n    _global:\n" +
                                 tagger("test_sec_a", 10, ", {op: throw, message: out of cheese}"));

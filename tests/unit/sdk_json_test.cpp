@@ -8,7 +8,7 @@
 using namespace watchgate;
 
 TEST_CASE("sdk json: parses every kind of value and round-trips through nlohmann") {
-    const std::string text = R"({"s":"a\"b\\c\n\u00e9\ud83d\ude00","i":-42,"big":12345678901234567890,"f":1.5e3,)"
+    const std::string text = R"({"s":"a\"b\\c\n\u00e9\ud83d\ude00","i":-42,"big":123456789012345678901234,"f":1.5e3,)"
                              R"("t":true,"n":null,"a":[1,[2,{}]],"o":{"k":"v"}})";
     auto value = json::parse(text);
     CHECK(value.find("s")->as_string() == "a\"b\\c\n\xc3\xa9\xf0\x9f\x98\x80");
@@ -25,6 +25,15 @@ TEST_CASE("sdk json: malformed input throws with an offset, and deep nesting is 
     for (const char* bad : {"", "{", "[1,]", "{\"a\" 1}", "\"\\x\"", "\"\\ud800\"", "01x", "tru", "\"a\nb\""})
         CHECK_THROWS_AS(json::parse(bad), json::ParseError);
     CHECK_THROWS_AS(json::parse(std::string(100000, '[')), json::ParseError);
+}
+
+TEST_CASE("sdk json: numbers out of double range never throw anything but ParseError") {
+    CHECK(json::parse("5e-324").as_number() > 0.0);
+    CHECK(json::parse("1e-400").as_number() == 0.0);
+    CHECK(json::parse("-1e400").as_number() < -1e308);
+    CHECK(json::dump(json::parse("1e400")) == "null");
+    CHECK(json::dump(json::parse("0.1")) == "0.1");
+    CHECK(json::parse("-9223372036854775808").as_integer() == INT64_MIN);
 }
 
 TEST_CASE("sdk json: quoting escapes control characters and line separators") {

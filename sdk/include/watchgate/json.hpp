@@ -4,6 +4,8 @@
 #ifndef WATCHGATE_JSON_HPP
 #define WATCHGATE_JSON_HPP
 
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -301,15 +303,26 @@ private:
             if (pos_ < text_.size() && (text_[pos_] == '+' || text_[pos_] == '-')) ++pos_;
             digits();
         }
-        std::string token(text_.substr(start, pos_ - start));
+        const char* first = text_.data() + start;
+        const char* last = text_.data() + pos_;
         if (integral) {
-            try {
-                return Value(static_cast<std::int64_t>(std::stoll(token)));
-            } catch (const std::out_of_range&) {
-                // Beyond int64: keep it as a double, like most JSON readers.
-            }
+            std::int64_t integer = 0;
+            auto [end, error] = std::from_chars(first, last, integer);
+            if (error == std::errc() && end == last) return Value(integer);
+            // Beyond int64: keep it as a double, like most JSON readers.
         }
-        return Value(std::stod(token));
+        double number = 0;
+        auto [end, error] = std::from_chars(first, last, number);
+        if (error == std::errc::result_out_of_range) {
+            // Too large becomes infinity, too small zero (locale-independent, never throws).
+            const std::string_view token(first, static_cast<std::size_t>(last - first));
+            const bool negative = token[0] == '-';
+            const bool tiny = token.find("e-") != std::string_view::npos || token.find("E-") != std::string_view::npos;
+            number = tiny ? (negative ? -0.0 : 0.0) : (negative ? -HUGE_VAL : HUGE_VAL);
+        } else if (error != std::errc() || end != last) {
+            fail("invalid number");
+        }
+        return Value(number);
     }
 
     std::string_view text_;
@@ -385,9 +398,14 @@ inline void append_dump(std::string& out, const Value& value) {
             out += std::to_string(value.as_integer());
             break;
         case Value::Type::number: {
+            double number = value.as_number();
+            if (!std::isfinite(number)) {  // JSON has no infinity or NaN
+                out += "null";
+                break;
+            }
             char buffer[32];
-            std::snprintf(buffer, sizeof buffer, "%.17g", value.as_number());
-            out += buffer;
+            auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, number);
+            out.append(buffer, error == std::errc() ? end : buffer);
             break;
         }
         case Value::Type::string:

@@ -263,6 +263,9 @@ typedef struct wg_plugin_descriptor {
  * must return the same descriptor. */
 typedef const wg_plugin_descriptor* (*wg_plugin_entry_fn)(void);
 
+/* The entry point's prototype (so -Wmissing-prototypes builds stay quiet). */
+WG_PLUGIN_EXPORT const wg_plugin_descriptor* watchgate_plugin_entry(void);
+
 /* Declares the entry point with the right linkage and visibility:
  *     WG_PLUGIN_ENTRY { return &my_descriptor; }  */
 #ifdef __cplusplus
@@ -271,8 +274,9 @@ typedef const wg_plugin_descriptor* (*wg_plugin_entry_fn)(void);
 #define WG_PLUGIN_ENTRY WG_PLUGIN_EXPORT const wg_plugin_descriptor* watchgate_plugin_entry(void)
 #endif
 
-/* Builds a wg_str from a NUL-terminated literal. */
+/* Builds a wg_str from a string literal: WG_STR in expressions, WG_STR_INIT in static initializers. */
 #define WG_STR(literal) wg_str_make((literal), sizeof(literal) - 1)
+#define WG_STR_INIT(literal) {(literal), sizeof(literal) - 1}
 
 static inline wg_str wg_str_make(const char* data, size_t size) {
     wg_str view;

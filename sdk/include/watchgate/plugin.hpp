@@ -126,13 +126,26 @@ public:
     // false to stop. Returns false when stopped early.
     template <class Visitor>
     bool visit_strings(std::string_view pointer, Visitor&& visitor, bool include_keys = false) {
+        // The visitor runs inside a host call: its exceptions are parked here and rethrown once the
+        // host has returned, so none crosses the C boundary.
+        struct Context {
+            std::remove_reference_t<Visitor>* visitor;
+            std::exception_ptr error;
+        } context{&visitor, nullptr};
         struct Trampoline {
-            static int call(void* user, wg_str p, wg_str v, int is_key) {
-                return (*static_cast<std::remove_reference_t<Visitor>*>(user))(view(p), view(v), is_key != 0) ? 0 : 1;
+            static int call(void* user, wg_str p, wg_str v, int is_key) noexcept {
+                auto* c = static_cast<Context*>(user);
+                try {
+                    return (*c->visitor)(view(p), view(v), is_key != 0) ? 0 : 1;
+                } catch (...) {
+                    c->error = std::current_exception();
+                    return 1;
+                }
             }
         };
-        wg_status status =
-            api_->visit_strings(message_, str(pointer), include_keys ? WG_VISIT_KEYS : 0u, &Trampoline::call, &visitor);
+        wg_status status = api_->visit_strings(message_, str(pointer), include_keys ? WG_VISIT_KEYS : 0u,
+                                               &Trampoline::call, &context);
+        if (context.error) std::rethrow_exception(context.error);
         if (status == WG_ERR_STOPPED) return false;
         check(status, "visit_strings", pointer);
         return true;
@@ -350,8 +363,17 @@ struct RequestState {
     virtual ~RequestState() = default;
 };
 
+template <class>
+struct Adapter;
+
+namespace detail {
+// The host of the instance being constructed, so Plugin::host() works in constructors too.
+inline thread_local std::optional<Host> constructing_host;
+}  // namespace detail
+
 class Plugin {
 public:
+    Plugin() : host_(detail::constructing_host) {}
     virtual ~Plugin() = default;
 
     virtual std::unique_ptr<RequestState> begin_request(Message& /*request*/) { return nullptr; }
@@ -393,6 +415,10 @@ struct Adapter {
                             void** out) noexcept {
         try {
             Config config(api, host, errors, view(config_json));
+            struct Constructing {
+                Constructing(const wg_host_api* a, wg_host* h) { detail::constructing_host.emplace(a, h); }
+                ~Constructing() { detail::constructing_host.reset(); }
+            } constructing(api, host);
             std::unique_ptr<Derived> plugin;
             if constexpr (std::is_constructible_v<Derived, Config&>)
                 plugin = std::make_unique<Derived>(config);
@@ -400,7 +426,6 @@ struct Adapter {
                 plugin = std::make_unique<Derived>();
             config.reject_unknown_keys();
             if (config.error_count() > 0) return WG_ERROR;
-            plugin->host_.emplace(api, host);
             *out = new Instance{api, std::move(plugin)};
             return WG_OK;
         } catch (const std::exception& e) {

@@ -48,6 +48,8 @@ public:
             scripts_.push_back(steps && steps->is_array() ? steps->as_array() : watchgate::json::Array{});
         }
         if (config.boolean("throw_in_create", false)) throw std::runtime_error("constructor exploded");
+        block_in_begin_ = config.boolean("block_in_begin", false);
+        host().log(watchgate::LogLevel::debug, "constructed");  // the host is there in constructors too
         audit_file_ = config.string("audit_file", "");
         fail_audit_ = config.boolean("fail_audit", false);
         check_state_ = config.boolean("check_request_state", false);
@@ -65,6 +67,7 @@ public:
         auto state = std::make_unique<State>();
         state->request_id = std::string(request.id());
         leave();
+        if (block_in_begin_) request.block("too early");
         return state;
     }
 
@@ -177,6 +180,15 @@ private:
                     {"host_version", std::string(watchgate::view(api->host_version))},
                     {"extension_found", host().extension(text("extension").c_str()) != nullptr},
                     {"log_enabled", host().log_enabled(watchgate::LogLevel::trace)}});
+            } else if (name == "target_after_change") {
+                std::string_view target = message.target();
+                message.replace_string("/params/name", "x");
+                message.add_metadata(watchgate::json::Object{{"target", std::string(target)}});
+            } else if (name == "modify_in_visit") {
+                message.visit_strings("/params", [&](std::string_view pointer, std::string_view, bool) {
+                    message.replace_string(pointer, "changed");
+                    return true;
+                });
             } else if (name == "metadata") {
                 message.add_metadata(*step.find("value"));
             }
@@ -190,6 +202,7 @@ private:
     std::mutex audit_mutex_;
     bool fail_audit_ = false;
     bool check_state_ = false;
+    bool block_in_begin_ = false;
     std::atomic<int> inside_{0};
     std::atomic<int> most_inside_{0};
 };

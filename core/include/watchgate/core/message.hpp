@@ -14,6 +14,9 @@ namespace watchgate::core {
 
 enum class MessageKind { request = 1, response = 2, notification = 3 };
 
+// Deeper nesting is refused at parse time: copies, dumps and destruction of JSON values recurse.
+inline constexpr int max_json_depth = 512;
+
 // Why a line is not a JSON-RPC message, with the JSON-RPC error code to answer it with.
 struct MessageError {
     int code;  // -32700 parse error, -32600 invalid request
@@ -50,6 +53,8 @@ public:
         return json_;
     }
     void replace(nlohmann::json value);
+    // Puts back an earlier state (an undone plugin stage): the value and its revision.
+    void restore(nlohmann::json value, std::uint64_t revision);
     std::uint64_t revision() const { return revision_; }
     bool modified() const { return revision_ != 0; }
 
@@ -69,6 +74,9 @@ private:
     std::string id_text_;
     std::uint64_t revision_ = 0;
 };
+
+// Whether `json_text` nests arrays/objects at most max_json_depth deep.
+bool within_depth_limit(std::string_view json_text);
 
 // Compact JSON text; never throws on invalid UTF-8 (it is replaced with U+FFFD).
 std::string dump_json(const nlohmann::json& value);

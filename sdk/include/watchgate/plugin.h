@@ -135,8 +135,8 @@ typedef struct wg_host_api {
     wg_status (*set)(wg_message* message, wg_str pointer, wg_str json);
     wg_status (*remove)(wg_message* message, wg_str pointer);
     /* Calls `visitor` for every string value below `pointer`, in document order. Returns
-     * WG_ERR_STOPPED when the visitor stopped early. The message must not be changed from
-     * inside the visitor; collect pointers and replace afterwards. */
+     * WG_ERR_STOPPED when the visitor stopped early. Changes from inside the visitor are refused
+     * (WG_ERR_NOT_PERMITTED): collect pointers and replace afterwards. */
     wg_status (*visit_strings)(wg_message* message, wg_str pointer, uint32_t flags, wg_string_visitor visitor,
                                void* user);
     /* Replaces the string at `pointer` (which must hold a string) with `value` (UTF-8). */
@@ -242,6 +242,7 @@ typedef struct wg_plugin_descriptor {
      * of a client request, with the request message; end after its last hook (response phase,
      * audit, and notifications tied to it). The state returned by begin is passed to every hook
      * of that request and of no other. Hooks of one request context are never concurrent.
+     * The request is read-only in request_begin: changes and verdicts return WG_ERR_NOT_PERMITTED.
      * Thread: any pool thread; see WG_PLUGIN_THREAD_SAFE. */
     wg_status (*request_begin)(void* instance, wg_message* request, void** request_state);
     void (*request_end)(void* instance, void* request_state);

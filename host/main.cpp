@@ -4,6 +4,7 @@
 #include <watchgate/core/message.hpp>
 #include <watchgate/core/pipeline.hpp>
 #include <watchgate/core/plugin_host.hpp>
+#include <watchgate/core/stdio_server.hpp>
 #include <watchgate/core/version.hpp>
 
 #include <CLI/CLI.hpp>
@@ -20,14 +21,7 @@ namespace core = watchgate::core;
 
 namespace {
 
-void configure_logging(int verbosity) {
-    auto logger = spdlog::stderr_color_mt("watchgate");
-    logger->set_pattern("%^%l%$ %v");
-    spdlog::set_default_logger(logger);
-    spdlog::set_level(verbosity >= 2   ? spdlog::level::trace
-                      : verbosity == 1 ? spdlog::level::debug
-                                       : spdlog::level::info);
-}
+void configure_logging(int verbosity) { core::configure_logging(core::LoggingConfig{}, verbosity); }
 
 std::string kinds_text(std::uint32_t kinds) {
     std::string text;
@@ -107,6 +101,49 @@ int simulate(const std::string& config_path, const std::string& upstream, std::i
     return 0;
 }
 
+// Prints a config error list one per line with a count, or any other error.
+void report_errors(const std::exception& error) {
+    if (const auto* errors = dynamic_cast<const core::ConfigErrors*>(&error)) {
+        for (const auto& e : errors->errors) std::cerr << "error: " << e.format() << "\n";
+        std::cerr << errors->errors.size() << (errors->errors.size() == 1 ? " error" : " errors")
+                  << " in the configuration\n";
+    } else {
+        std::cerr << "error: " << error.what() << "\n";
+    }
+}
+
+// `plugins list` (describe_name empty) and `plugins describe NAME`.
+int plugins_command(const std::string& config_path, const std::string& describe_name) {
+    core::GatewayConfig config;
+    if (!config_path.empty()) config = core::load_config(config_path);
+    auto found = core::discover_plugins(core::plugin_search_path(config));
+    const bool describing = !describe_name.empty();
+    if (describing && !found.contains(describe_name)) {
+        std::cerr << "error: plugin '" << describe_name << "' not found\n";
+        return 1;
+    }
+    for (const auto& [name, file] : found) {
+        if (describing && name != describe_name) continue;
+        try {
+            auto module = core::PluginModule::load(file);
+            const auto& d = module->descriptor();
+            if (!describing) {
+                std::cout << name << "  " << d.version << "  [" << kinds_text(d.kinds) << "]  " << d.description << "\n";
+                continue;
+            }
+            std::cout << "name:        " << d.name << "\nversion:     " << d.version << "\ndescription: " << d.description
+                      << "\nkinds:       " << kinds_text(d.kinds)
+                      << "\nthread-safe: " << (module->thread_safe() ? "yes" : "no")
+                      << "\nABI:         " << core::abi_version_text(d.abi_major, d.abi_minor)
+                      << "\nfile:        " << file.string() << "\nconfig schema:\n"
+                      << (d.config_schema ? d.config_schema : "(none)") << "\n";
+        } catch (const core::PluginLoadError& e) {
+            std::cerr << "warning: " << e.what() << "\n";
+        }
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -114,12 +151,26 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("watchgate ") + core::version_text);
     int verbosity = 0;
     app.add_flag("-v,--verbose", verbosity, "More log output on stderr (-vv for trace)");
-    app.require_subcommand(1);
+    app.require_subcommand(0, 1);
 
+    // `watchgate --config FILE` runs the gateway, as MCP clients launch it; --validate-only checks.
     std::string config_path;
-    auto* validate =
-        app.add_subcommand("validate", "Load the configuration and every plugin it names; report all errors");
+    bool validate_only = false;
+    app.add_option("-c,--config", config_path, "Gateway configuration (YAML)");
+    app.add_flag("--validate-only", validate_only, "Load the configuration and plugins, report, exit");
+
+    auto* run = app.add_subcommand("run", "Run the gateway for the MCP client on stdin/stdout");
+    run->add_option("-c,--config", config_path, "Gateway configuration (YAML)")->required();
+
+    auto* validate = app.add_subcommand("validate", "Load the configuration and every plugin it names; report all errors");
     validate->add_option("-c,--config", config_path, "Gateway configuration (YAML)")->required();
+
+    std::string method;
+    std::string params_text;
+    auto* call = app.add_subcommand("call", "Run one request through the whole gateway and print the response");
+    call->add_option("-c,--config", config_path, "Gateway configuration (YAML)")->required();
+    call->add_option("method", method, "JSON-RPC method, e.g. tools/call")->required();
+    call->add_option("params", params_text, "JSON params, e.g. '{\"name\":\"echo\",\"arguments\":{}}'");
 
     std::string upstream;
     std::string input_path;
@@ -142,13 +193,47 @@ int main(int argc, char** argv) {
 
     CLI11_PARSE(app, argc, argv);
     configure_logging(verbosity);
+    const bool serving = *run || (app.get_subcommands().empty() && !validate_only);
+    if (app.get_subcommands().empty() && config_path.empty()) {
+        std::cerr << app.help();
+        return 2;
+    }
 
     try {
-        if (*validate) {
+        if (*validate || validate_only) {
             auto config = core::load_config(config_path);
             core::PluginHost::load(config);
             std::cout << "Configuration valid: " << config.file.string() << "\n";
             return 0;
+        }
+        if (serving) {
+            core::GatewayConfig config;
+            std::shared_ptr<core::PluginHost> host;
+            try {
+                config = core::load_config(config_path);
+                core::configure_logging(config.logging, verbosity);
+                host = core::PluginHost::load(config);
+            } catch (const std::exception& e) {
+                report_errors(e);
+                core::answer_startup_failure(e.what());
+                return 1;
+            }
+            return core::serve_stdio(config, std::move(host));
+        }
+        if (*call) {
+            nlohmann::json params = nullptr;
+            if (!params_text.empty()) {
+                params = nlohmann::json::parse(params_text, nullptr, false);
+                if (params.is_discarded() || !(params.is_object() || params.is_array())) {
+                    std::cerr << "error: params must be a JSON object or array\n";
+                    return 2;
+                }
+            }
+            auto config = core::load_config(config_path);
+            core::configure_logging(config.logging, verbosity);
+            auto response = core::call_once(config, core::PluginHost::load(config), method, params);
+            std::cout << response.dump(2) << "\n";
+            return response.contains("error") ? 1 : 0;
         }
         if (*simulate_cmd) {
             if (input_path.empty()) return simulate(config_path, upstream, std::cin, respond);
@@ -159,42 +244,9 @@ int main(int argc, char** argv) {
             }
             return simulate(config_path, upstream, input, respond);
         }
-        if (*list || *describe) {
-            core::GatewayConfig config;
-            if (!config_path.empty()) config = core::load_config(config_path);
-            auto found = core::discover_plugins(core::plugin_search_path(config));
-            if (*describe && !found.contains(describe_name)) {
-                std::cerr << "error: plugin '" << describe_name << "' not found\n";
-                return 1;
-            }
-            for (const auto& [name, file] : found) {
-                if (*describe && name != describe_name) continue;
-                try {
-                    auto module = core::PluginModule::load(file);
-                    const auto& d = module->descriptor();
-                    if (*list) {
-                        std::cout << name << "  " << d.version << "  [" << kinds_text(d.kinds) << "]  " << d.description
-                                  << "\n";
-                        continue;
-                    }
-                    std::cout << "name:        " << d.name << "\nversion:     " << d.version
-                              << "\ndescription: " << d.description << "\nkinds:       " << kinds_text(d.kinds)
-                              << "\nthread-safe: " << (module->thread_safe() ? "yes" : "no")
-                              << "\nABI:         " << core::abi_version_text(d.abi_major, d.abi_minor)
-                              << "\nfile:        " << file.string() << "\nconfig schema:\n"
-                              << (d.config_schema ? d.config_schema : "(none)") << "\n";
-                } catch (const core::PluginLoadError& e) {
-                    std::cerr << "warning: " << e.what() << "\n";
-                }
-            }
-            return 0;
-        }
-    } catch (const core::ConfigErrors& e) {
-        for (const auto& error : e.errors) std::cerr << "error: " << error.format() << "\n";
-        std::cerr << e.errors.size() << (e.errors.size() == 1 ? " error" : " errors") << " in the configuration\n";
-        return 1;
+        if (*list || *describe) return plugins_command(config_path, *describe ? describe_name : std::string());
     } catch (const std::exception& e) {
-        std::cerr << "error: " << e.what() << "\n";
+        report_errors(e);
         return 1;
     }
     return 0;

@@ -253,29 +253,162 @@ void read_plugins(Reader& reader, const YAML::Node& plugins, GatewayConfig& conf
     }
 }
 
-void read_upstream_names(Reader& reader, const YAML::Node& proxy, GatewayConfig& config) {
-    if (!reader.expect(proxy, YAML::NodeType::Map, "a mapping under 'proxy:'")) return;
-    const auto upstreams = proxy["upstreams"];
-    if (!upstreams) return;
-    if (!reader.expect(upstreams, YAML::NodeType::Sequence, "a list of upstreams")) return;
-    static const std::regex valid("[a-z][a-z0-9_-]*");
-    std::set<std::string> seen;
-    for (const auto& upstream : upstreams) {
-        if (!reader.expect(upstream, YAML::NodeType::Map, "an upstream (a mapping with 'name:')")) continue;
-        const auto name_node = upstream["name"];
-        if (!name_node) {
-            reader.error(upstream, "an upstream needs 'name:'");
-            continue;
-        }
-        auto name = reader.string(name_node, "an upstream name");
-        if (!name) continue;
-        if (!std::regex_match(*name, valid) || name->find("__") != std::string::npos)
-            reader.error(name_node, "invalid upstream name '" + *name + "' (expected ^[a-z][a-z0-9_-]*$ without '__')");
-        else if (!seen.insert(*name).second)
-            reader.error(name_node, "duplicate upstream name '" + *name + "'");
-        else
-            config.upstreams.push_back({*name, reader.at(name_node)});
+std::optional<std::chrono::milliseconds> read_seconds(Reader& reader, const YAML::Node& node) {
+    if (node.IsScalar() && node.Tag() != "!") {
+        char* end = nullptr;
+        const double seconds = std::strtod(node.Scalar().c_str(), &end);
+        if (end && *end == '\0' && !node.Scalar().empty() && seconds > 0 && seconds <= 86400)
+            return std::chrono::milliseconds(static_cast<long long>(seconds * 1000 + 0.5));
     }
+    reader.error(node, "expected a number of seconds, more than 0 and at most 86400");
+    return std::nullopt;
+}
+
+void read_timeouts(Reader& reader, const YAML::Node& node, TimeoutConfig& timeouts) {
+    if (!reader.expect(node, YAML::NodeType::Map, "a mapping with connection_timeout and request_timeout")) return;
+    reader.check_keys(node, {"connection_timeout", "request_timeout"}, "timeouts");
+    if (const auto n = node["connection_timeout"])
+        if (auto value = read_seconds(reader, n)) timeouts.connection = *value;
+    if (const auto n = node["request_timeout"])
+        if (auto value = read_seconds(reader, n)) timeouts.request = *value;
+}
+
+void read_concurrency(Reader& reader, const YAML::Node& node, ConcurrencyConfig& concurrency) {
+    if (!reader.expect(node, YAML::NodeType::Map, "a mapping with max_in_flight and overflow")) return;
+    reader.check_keys(node, {"max_in_flight", "overflow"}, "concurrency");
+    if (const auto n = node["max_in_flight"])
+        if (auto value = reader.integer(n, 1, 100000)) concurrency.max_in_flight = static_cast<int>(*value);
+    if (const auto n = node["overflow"]) {
+        const std::string word = n.IsScalar() ? n.Scalar() : std::string();
+        if (word == "queue") concurrency.overflow = OverflowPolicy::queue;
+        else if (word == "reject") concurrency.overflow = OverflowPolicy::reject;
+        else reader.error(n, "expected queue or reject" + did_you_mean(word, {"queue", "reject"}));
+    }
+}
+
+const std::vector<std::string> proxy_keys = {"transport",   "upstreams",        "timeouts",      "concurrency",
+                                             "max_message_size_mb", "shutdown_grace_period"};
+const std::vector<std::string> upstream_keys = {"name",  "command",            "env",
+                                                "cwd",   "restart_on_failure", "max_restart_attempts",
+                                                "timeouts", "concurrency",     "transport"};
+
+void read_upstream(Reader& reader, const YAML::Node& node, GatewayConfig& config, std::set<std::string>& seen) {
+    if (!reader.expect(node, YAML::NodeType::Map, "an upstream (a mapping with 'name:' and 'command:')")) return;
+    reader.check_keys(node, upstream_keys, "an upstream");
+    UpstreamConfig upstream;
+    upstream.where = reader.at(node);
+    upstream.timeouts = config.timeouts;
+    upstream.concurrency = config.concurrency;
+    static const std::regex valid("[a-z][a-z0-9_-]*");
+    const auto name_node = node["name"];
+    if (!name_node) {
+        reader.error(node, "an upstream needs 'name:'");
+        return;
+    }
+    auto name = reader.string(name_node, "an upstream name");
+    if (!name) return;
+    if (!std::regex_match(*name, valid) || name->find("__") != std::string::npos) {
+        reader.error(name_node, "invalid upstream name '" + *name + "' (expected ^[a-z][a-z0-9_-]*$ without '__')");
+        return;
+    }
+    if (!seen.insert(*name).second) {
+        reader.error(name_node, "duplicate upstream name '" + *name + "'");
+        return;
+    }
+    upstream.name = *name;
+    upstream.where = reader.at(name_node);
+    if (const auto transport = node["transport"]) {
+        if (!transport.IsScalar() || transport.Scalar() != "stdio")
+            reader.error(transport, "expected stdio (the only upstream transport so far)");
+    }
+    const auto command = node["command"];
+    if (!command) {
+        reader.error(node, "upstream '" + *name + "' needs 'command:' (a list: program, then arguments)");
+    } else if (command.IsSequence() && command.size() > 0) {
+        for (const auto& part : command)
+            if (auto text = reader.string(part, "a program or argument (a non-empty string)")) upstream.command.push_back(*text);
+    } else {
+        reader.error(command, "expected a non-empty list: program, then arguments (no shell is used)");
+    }
+    if (const auto env = node["env"]) {
+        if (reader.expect(env, YAML::NodeType::Map, "a mapping of environment variables")) {
+            reader.check_duplicates(env);
+            for (const auto& member : env) {
+                if (member.second.IsScalar()) upstream.env[member.first.Scalar()] = member.second.Scalar();
+                else reader.error(member.second, "expected a string value");
+            }
+        }
+    }
+    if (const auto cwd = node["cwd"])
+        if (auto text = reader.string(cwd, "a folder path")) upstream.cwd = reader.resolve_path(*text);
+    if (const auto n = node["restart_on_failure"])
+        if (auto value = reader.boolean(n)) upstream.restart_on_failure = *value;
+    if (const auto n = node["max_restart_attempts"])
+        if (auto value = reader.integer(n, 0, 1000)) upstream.max_restart_attempts = static_cast<int>(*value);
+    if (const auto n = node["timeouts"]) read_timeouts(reader, n, upstream.timeouts);
+    if (const auto n = node["concurrency"]) read_concurrency(reader, n, upstream.concurrency);
+    config.upstreams.push_back(std::move(upstream));
+}
+
+void read_proxy(Reader& reader, const YAML::Node& proxy, GatewayConfig& config) {
+    if (!reader.expect(proxy, YAML::NodeType::Map, "a mapping under 'proxy:'")) return;
+    reader.check_keys(proxy, proxy_keys, "proxy");
+    if (const auto transport = proxy["transport"]) {
+        if (!transport.IsScalar() || transport.Scalar() != "stdio")
+            reader.error(transport, "expected stdio (the only client transport so far)");
+    }
+    if (const auto n = proxy["max_message_size_mb"])
+        if (auto value = reader.integer(n, 1, 4096)) config.max_message_size = static_cast<std::size_t>(*value) << 20;
+    if (const auto n = proxy["shutdown_grace_period"])
+        if (auto value = read_seconds(reader, n)) config.shutdown_grace = *value;
+    // Proxy-wide settings first: upstreams start from them.
+    if (const auto n = proxy["timeouts"]) read_timeouts(reader, n, config.timeouts);
+    if (const auto n = proxy["concurrency"]) read_concurrency(reader, n, config.concurrency);
+    const auto upstreams = proxy["upstreams"];
+    if (!upstreams) {
+        reader.error(proxy, "'proxy:' needs 'upstreams:', a list of MCP servers to start");
+        return;
+    }
+    if (!reader.expect(upstreams, YAML::NodeType::Sequence, "a list of upstreams")) return;
+    std::set<std::string> seen;
+    for (const auto& upstream : upstreams) read_upstream(reader, upstream, config, seen);
+}
+
+void read_logging(Reader& reader, const YAML::Node& logging, GatewayConfig& config) {
+    if (!reader.expect(logging, YAML::NodeType::Map, "a mapping under 'logging:'")) return;
+    reader.check_keys(logging, {"level", "handlers", "file_path", "max_file_size_mb", "backup_count", "format",
+                                "date_format"},
+                      "logging");
+    auto& out = config.logging;
+    if (const auto n = logging["level"]) {
+        static const std::vector<std::string> levels = {"trace", "debug", "info", "warning", "error", "critical"};
+        std::string word = n.IsScalar() ? n.Scalar() : std::string();
+        std::transform(word.begin(), word.end(), word.begin(), [](unsigned char c) { return std::tolower(c); });
+        if (word == "warn") word = "warning";
+        if (std::find(levels.begin(), levels.end(), word) != levels.end()) out.level = word;
+        else reader.error(n, "expected one of: trace, debug, info, warning, error, critical" + did_you_mean(word, levels));
+    }
+    if (const auto handlers = logging["handlers"]) {
+        if (reader.expect(handlers, YAML::NodeType::Sequence, "a list of handlers (stderr, file)")) {
+            out.to_stderr = false;
+            bool to_file = false;
+            for (const auto& handler : handlers) {
+                const std::string word = handler.IsScalar() ? handler.Scalar() : std::string();
+                if (word == "stderr") out.to_stderr = true;
+                else if (word == "file") to_file = true;
+                else reader.error(handler, "expected stderr or file" + did_you_mean(word, {"stderr", "file"}));
+            }
+            if (to_file) {
+                const auto path = logging["file_path"];
+                if (!path) reader.error(handlers, "the file handler needs 'file_path:'");
+                else if (auto text = reader.string(path, "a file path")) out.file_path = reader.resolve_path(*text);
+            }
+        }
+    }
+    if (const auto n = logging["max_file_size_mb"])
+        if (auto value = reader.integer(n, 1, 100000)) out.max_file_size_mb = static_cast<int>(*value);
+    if (const auto n = logging["backup_count"])
+        if (auto value = reader.integer(n, 0, 1000)) out.backup_count = static_cast<int>(*value);
 }
 
 }  // namespace
@@ -306,7 +439,7 @@ GatewayConfig parse_config(const std::string& text, const std::filesystem::path&
     if (!root.IsMap())
         throw ConfigErrors({{SourceLocation{file.string(), 1, 1}, "expected a mapping at the top level"}});
     reader.check_keys(root, top_level_keys, "the top level");
-    if (const auto proxy = root["proxy"]) read_upstream_names(reader, proxy, config);
+    if (const auto proxy = root["proxy"]) read_proxy(reader, proxy, config);
     if (const auto dirs = root["plugin_dirs"]) {
         if (reader.expect(dirs, YAML::NodeType::Sequence, "a list of folders"))
             for (const auto& dir : dirs)
@@ -317,6 +450,7 @@ GatewayConfig parse_config(const std::string& text, const std::filesystem::path&
         if (auto value = reader.boolean(insecure)) config.allow_insecure_plugin_paths = *value;
     }
     if (const auto plugins = root["plugins"]) read_plugins(reader, plugins, config);
+    if (const auto logging = root["logging"]) read_logging(reader, logging, config);
     if (!reader.errors().empty()) throw ConfigErrors(std::move(reader.errors()));
     return config;
 }

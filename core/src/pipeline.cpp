@@ -164,12 +164,16 @@ PipelineResult Pipeline::run(RequestScope* scope, Message& message, MessageKind 
             stage.outcome = Outcome::blocked;
             stage.reason = call.block->reason;
             append_reason(result.reason, stage.plugin, stage.reason);
-            result.stages.push_back(std::move(stage));
             result.outcome = Outcome::blocked;
             result.content_cleared = true;
             result.error_code = call.block->code;
             if (phase != MessageKind::notification)
-                result.reply = make_error_response(message.id(), call.block->code, result.reason, call.block->data);
+                result.reply = make_error_response(
+                    message.id(), call.block->code,
+                    std::string(phase == MessageKind::request ? "Request" : "Response") + " blocked: " + stage.plugin +
+                        ": " + call.block->reason,
+                    call.block->data);
+            result.stages.push_back(std::move(stage));
             break;
         }
         if (status != WG_OK || !call.misuse.empty()) {

@@ -46,7 +46,7 @@ void check_conformance(const std::string& plugin) {
     REQUIRE(blocked.reply);
     CHECK((*blocked.reply)["id"] == 7);
     CHECK((*blocked.reply)["error"]["code"] == -32042);
-    CHECK((*blocked.reply)["error"]["message"] == "[" + plugin + "] word found");
+    CHECK((*blocked.reply)["error"]["message"] == "Request blocked: " + plugin + ": word found");
     CHECK((*blocked.reply)["error"]["data"] == nlohmann::json{{"rule", "word"}});
 
     // A response checked against another request's state is an error (fail closed: critical).

@@ -52,7 +52,7 @@ TEST_CASE("loading: a file that is not a shared library") {
 
 TEST_CASE("loading: the same file is loaded once for several entries") {
     auto host = test::load_host(
-        "proxy:\n  upstreams:\n    - name: one\n    - name: two\n"
+        "proxy:\n  upstreams:\n    - {name: one, command: [cat]}\n    - {name: two, command: [cat]}\n"
         "plugins:\n  security:\n    one:\n      - handler: conformance_c\n        config: {word: a}\n"
         "    two:\n      - handler: conformance_c\n        config: {word: b}\n");
     CHECK(host->modules().size() == 1);
@@ -103,7 +103,7 @@ TEST_CASE("loading: two files declaring the same plugin name are refused") {
     auto dir = test::scratch_dir("duplicate");
     fs::copy_file(test::plugin_dir() / "conformance_c.so", dir / "copy.so");
     std::string errors = test::load_errors(
-        "proxy:\n  upstreams:\n    - name: one\n"
+        "proxy:\n  upstreams:\n    - {name: one, command: [cat]}\n"
         "plugins:\n  security:\n    _global:\n      - handler: conformance_c\n        config: {word: a}\n"
         "    one:\n      - path: \"" +
         (dir / "copy.so").string() + "\"\n        config: {word: b}\n");

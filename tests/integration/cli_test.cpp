@@ -77,7 +77,7 @@ TEST_CASE("cli: simulate runs the demo messages and prints every verdict") {
     auto result = run("simulate --config " + demo() + "/gateway.yaml --input " + demo() + "/messages.jsonl");
     CHECK(result.exit_code == 0);
     CHECK_THAT(result.output, Catch::Contains("request 2 tools/call add_note\n  [keyword_filter] blocked"));
-    CHECK_THAT(result.output, Catch::Contains("=> blocked: answered by the gateway {\"error\":{\"code\":-32000"));
+    CHECK_THAT(result.output, Catch::Contains("=> blocked: answered by the gateway {\"error\":{\"code\":-32000,\"message\":\"Request blocked: keyword_filter: a configured keyword was found\""));
     CHECK_THAT(result.output, Catch::Contains("invalid message: {\"error\":{\"code\":-32700"));
     auto redacted =
         run("simulate --config " + demo() + "/gateway.yaml --upstream notes --input " + demo() + "/messages.jsonl");

@@ -53,7 +53,7 @@ TEST_CASE("pipeline: security and middleware interleave by priority, stable for 
 TEST_CASE(
     "pipeline: an upstream entry replaces the global one, and enabled: false switches it off for that upstream only") {
     auto host = test::load_host(
-        "proxy:\n  upstreams:\n    - name: fs\n    - name: web\n    - name: db\n"
+        "proxy:\n  upstreams:\n    - {name: fs, command: [cat]}\n    - {name: web, command: [cat]}\n    - {name: db, command: [cat]}\n"
         "plugins:\n  security:\n    _global:\n" +
         tagger("test_sec_a", 10) + tagger("test_sec_b", 20) +
         "    fs:\n      - handler: test_sec_a\n        config:\n          enabled: false\n"
@@ -68,7 +68,7 @@ TEST_CASE(
 
 TEST_CASE("pipeline: a globally disabled plugin can be switched on for one upstream") {
     auto host = test::load_host(
-        "proxy:\n  upstreams:\n    - name: fs\n"
+        "proxy:\n  upstreams:\n    - {name: fs, command: [cat]}\n"
         "plugins:\n  security:\n    _global:\n      - handler: test_sec_a\n        config: {enabled: false}\n"
         "    fs:\n" +
         tagger("test_sec_a", 10));
@@ -89,7 +89,7 @@ TEST_CASE("pipeline: a security block stops the pipeline and answers with the cl
     CHECK(
         *run.result.reply ==
         json::parse(
-            R"({"jsonrpc":"2.0","id":42,"error":{"code":-32050,"message":"[test_sec_a] no way","data":{"rule":7}}})"));
+            R"({"jsonrpc":"2.0","id":42,"error":{"code":-32050,"message":"Request blocked: test_sec_a: no way","data":{"rule":7}}})"));
 }
 
 TEST_CASE("pipeline: block wins over modification, and audit then carries no content") {

@@ -24,7 +24,7 @@ file(WRITE ${WORK_DIR}/messages.jsonl
   "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"rm_rf\",\"arguments\":{}}}\n"
   "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"ls\",\"arguments\":{}}}\n")
 run(${WATCHGATE} simulate --config ${WORK_DIR}/gateway.yaml --input ${WORK_DIR}/messages.jsonl)
-string(FIND "${last_output}" "[deny_tool] tool 'rm_rf' is denied" blocked)
+string(FIND "${last_output}" "Request blocked: deny_tool: tool 'rm_rf' is denied" blocked)
 string(FIND "${last_output}" "=> allowed: forwarded" allowed)
 if(blocked EQUAL -1 OR allowed EQUAL -1)
   message(FATAL_ERROR "unexpected verdicts:\n${last_output}")

@@ -1,12 +1,14 @@
 #pragma once
-// The gateway's YAML configuration (DESIGN.md "Configuration"). This part reads what the plugin
-// host needs: plugin folders, the plugin lists and the upstream names they refer to.
+// The gateway's YAML configuration (DESIGN.md "Configuration"), Gatekit-compatible: `proxy:`
+// (transport, upstreams, timeouts, concurrency), `plugins:`, `plugin_dirs:`, `logging:`.
 
 #include <watchgate/core/config_error.hpp>
 #include <watchgate/core/plugin_instance.hpp>
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -34,17 +36,50 @@ struct PluginEntryConfig {
     SourceLocation locate(const std::string& pointer) const;
 };
 
+struct TimeoutConfig {
+    std::chrono::milliseconds connection{60'000};  // start + initialize of an upstream
+    std::chrono::milliseconds request{60'000};     // one request, queueing included
+};
+
+enum class OverflowPolicy { queue, reject };
+
+struct ConcurrencyConfig {
+    int max_in_flight = 100;
+    OverflowPolicy overflow = OverflowPolicy::queue;
+};
+
 struct UpstreamConfig {
     std::string name;
     SourceLocation where;
+    std::vector<std::string> command;          // program and arguments; no shell
+    std::map<std::string, std::string> env;    // merged over the gateway's environment
+    std::optional<std::filesystem::path> cwd;  // resolved against the config's folder
+    bool restart_on_failure = true;
+    int max_restart_attempts = 3;
+    TimeoutConfig timeouts;
+    ConcurrencyConfig concurrency;
+};
+
+struct LoggingConfig {
+    std::string level = "info";  // trace | debug | info | warning | error | critical
+    bool to_stderr = true;
+    std::optional<std::filesystem::path> file_path;
+    int max_file_size_mb = 10;
+    int backup_count = 5;
 };
 
 struct GatewayConfig {
     std::filesystem::path file;
+    std::string transport = "stdio";
+    std::size_t max_message_size = 64u << 20;  // bytes per line, both directions
+    std::chrono::milliseconds shutdown_grace{5'000};
+    TimeoutConfig timeouts;
+    ConcurrencyConfig concurrency;
     std::vector<std::filesystem::path> plugin_dirs;
     bool allow_insecure_plugin_paths = false;
     std::vector<UpstreamConfig> upstreams;
     std::vector<PluginEntryConfig> plugins;
+    LoggingConfig logging;
 };
 
 // Reads and checks `file`. Throws ConfigErrors listing every problem found.

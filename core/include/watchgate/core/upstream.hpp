@@ -1,0 +1,153 @@
+#pragma once
+// One upstream MCP server: its child process, its pending-request table and send_and_receive
+// (DESIGN.md "Concurrency"). Requests get upstream-local ids; the caller restores the client's.
+
+#include <watchgate/core/child_process.hpp>
+#include <watchgate/core/config.hpp>
+#include <watchgate/core/line_writer.hpp>
+#include <watchgate/core/message.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace watchgate::core {
+
+// JSON-RPC error codes the gateway itself answers with.
+namespace error_code {
+inline constexpr int blocked = -32000;  // a plugin blocked (WG_DEFAULT_BLOCK_CODE)
+inline constexpr int timeout = -32001;                 // no response within request_timeout
+inline constexpr int unavailable = -32002;             // upstream not running / restarting / exited
+inline constexpr int overloaded = -32003;              // max_in_flight reached with overflow: reject
+inline constexpr int cancelled = -32800;               // the client cancelled the request
+inline constexpr int invalid_request = -32600;
+inline constexpr int method_not_found = -32601;
+inline constexpr int internal = -32603;
+}  // namespace error_code
+
+// What send_and_receive yields: the upstream's response, or an error the gateway made.
+struct UpstreamReply {
+    std::optional<Message> response;
+    int error_code = 0;
+    std::string error_message;
+};
+
+struct UpstreamCounters {
+    std::uint64_t in_flight = 0;
+    std::uint64_t most_in_flight = 0;
+    std::uint64_t total = 0;
+    std::uint64_t timeouts = 0;
+    std::uint64_t rejections = 0;
+    std::uint64_t failures = 0;  // answered with an error because the upstream exited
+    std::uint64_t restarts = 0;
+};
+
+// Lets the gateway cancel a request in flight (client notifications/cancelled, shutdown).
+class CallHandle {
+public:
+    // Cancels the call: the upstream is told (notifications/cancelled) and the waiter answered.
+    void cancel(std::string reason);
+    std::optional<std::int64_t> upstream_id() const;
+
+private:
+    friend class Upstream;
+    mutable std::mutex mutex_;
+    std::weak_ptr<class Upstream> upstream_;
+    std::optional<std::int64_t> upstream_id_;
+    std::optional<std::string> cancelled_;  // cancelled before it was sent
+};
+
+class Upstream : public std::enable_shared_from_this<Upstream> {
+public:
+    enum class State { stopped, starting, ready, restarting, failed, stopping };
+
+    // Requests and notifications the server sends (server -> client traffic).
+    using MessageHandler = std::function<void(Upstream&, Message)>;
+    // Called after every successful (re)initialize.
+    using ReadyHandler = std::function<void(Upstream&)>;
+
+    Upstream(boost::asio::any_io_executor executor, UpstreamConfig config, std::size_t max_message_size,
+             MessageHandler on_message, ReadyHandler on_ready = {});
+    ~Upstream();
+
+    const std::string& name() const { return config_.name; }
+    const UpstreamConfig& config() const { return config_; }
+    State state() const { return state_; }
+    UpstreamCounters counters() const;
+    // The upstream's initialize result (capabilities, serverInfo, ...), null before.
+    nlohmann::json initialize_result() const;
+
+    // Starts the process (if not running) and initializes it with `initialize_params`, kept for
+    // restarts. Returns an error text, empty on success.
+    boost::asio::awaitable<std::string> connect(nlohmann::json initialize_params);
+    // Starts the process only: its stderr reaches the log from the start.
+    void spawn();
+
+    // Sends `request` (its id replaced by an upstream-local one) and waits for the response, the
+    // request timeout, a cancellation through `handle`, or the upstream's exit.
+    boost::asio::awaitable<UpstreamReply> send_and_receive(Message& request, std::shared_ptr<CallHandle> handle = {});
+    // Forwards a notification, or an answer to a server -> client request.
+    void send(const Message& message);
+    void send_json(const nlohmann::json& message);
+
+    // Stops the process: stdin closed, then SIGTERM, then SIGKILL, each after `grace`.
+    boost::asio::awaitable<void> stop(std::chrono::milliseconds grace);
+
+private:
+    using Channel = boost::asio::experimental::concurrent_channel<void(boost::system::error_code, UpstreamReply)>;
+    using SlotChannel = boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+    friend class CallHandle;
+
+    struct Pending {
+        std::shared_ptr<Channel> channel;
+        std::weak_ptr<CallHandle> handle;
+    };
+
+    void start_process();
+    boost::asio::awaitable<void> read_stdout(std::shared_ptr<ChildProcess> process, int fd);
+    boost::asio::awaitable<void> read_stderr(int fd);
+    boost::asio::awaitable<void> on_exit(std::shared_ptr<ChildProcess> process);
+    boost::asio::awaitable<std::string> initialize();
+    void deliver(Message response);
+    void fail_all(int code, const std::string& message);
+    bool cancel(std::int64_t upstream_id, const std::string& reason);
+    boost::asio::awaitable<std::optional<UpstreamReply>> acquire_slot(std::chrono::steady_clock::time_point deadline);
+    void release_slot();
+    std::string unavailable_reason() const;
+
+    boost::asio::any_io_executor executor_;
+    UpstreamConfig config_;
+    std::size_t max_message_size_;
+    MessageHandler on_message_;
+    ReadyHandler on_ready_;
+
+    mutable std::mutex mutex_;  // guards everything below
+    std::atomic<State> state_{State::stopped};
+    std::shared_ptr<ChildProcess> process_;
+    std::shared_ptr<LineWriter> writer_;
+    std::map<std::int64_t, Pending> pending_;
+    std::int64_t next_id_ = 1;
+    std::uint64_t in_flight_ = 0;
+    std::deque<std::shared_ptr<SlotChannel>> slot_waiters_;
+    UpstreamCounters counters_;
+    nlohmann::json initialize_params_;
+    nlohmann::json initialize_result_;
+    std::string last_exit_;
+    int restart_attempts_ = 0;
+    std::chrono::steady_clock::time_point ready_since_;
+};
+
+}  // namespace watchgate::core

@@ -1,0 +1,219 @@
+#include <watchgate/core/stdio_server.hpp>
+
+#include <watchgate/core/gateway.hpp>
+#include <watchgate/core/line_splitter.hpp>
+#include <watchgate/core/line_writer.hpp>
+#include <watchgate/core/version.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <future>
+#include <iostream>
+#include <thread>
+
+namespace watchgate::core {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+unsigned pool_size() { return std::clamp(std::thread::hardware_concurrency(), 2u, 8u); }
+
+// Runs an io_context on a small pool until stopped; joins on destruction.
+class Pool {
+public:
+    Pool() : guard_(asio::make_work_guard(context_)) {
+        for (unsigned i = 0; i < pool_size(); ++i) threads_.emplace_back([this] { context_.run(); });
+    }
+    ~Pool() { stop(); }
+    void stop() {
+        guard_.reset();
+        context_.stop();
+        for (auto& thread : threads_)
+            if (thread.joinable()) thread.join();
+    }
+    asio::io_context& context() { return context_; }
+
+private:
+    asio::io_context context_;
+    asio::executor_work_guard<asio::io_context::executor_type> guard_;
+    std::vector<std::thread> threads_;
+};
+
+// stdout: asynchronous when it is a pipe or socket; a file or terminal is written directly.
+std::function<void(std::string)> stdout_sink(asio::any_io_executor executor, std::shared_ptr<LineWriter>& writer) {
+    struct stat info{};
+    ::fstat(STDOUT_FILENO, &info);
+    if (S_ISFIFO(info.st_mode) || S_ISSOCK(info.st_mode)) {
+        writer = std::make_shared<LineWriter>(executor, ::dup(STDOUT_FILENO));
+        return [writer](std::string line) { writer->write(std::move(line)); };
+    }
+    auto mutex = std::make_shared<std::mutex>();
+    return [mutex](std::string line) {
+        line += '\n';
+        std::lock_guard lock(*mutex);
+        for (std::size_t done = 0; done < line.size();) {
+            ssize_t n = ::write(STDOUT_FILENO, line.data() + done, line.size() - done);
+            if (n <= 0) return;
+            done += static_cast<std::size_t>(n);
+        }
+    };
+}
+
+}  // namespace
+
+void configure_logging(const LoggingConfig& logging, int verbosity) {
+    std::vector<spdlog::sink_ptr> sinks;
+    if (logging.to_stderr || !logging.file_path) sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+    if (logging.file_path) {
+        std::filesystem::create_directories(logging.file_path->parent_path());
+        sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
+            logging.file_path->string(), static_cast<std::size_t>(logging.max_file_size_mb) << 20,
+            static_cast<std::size_t>(logging.backup_count)));
+    }
+    auto logger = std::make_shared<spdlog::logger>("watchgate", sinks.begin(), sinks.end());
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    auto level = spdlog::level::from_str(logging.level == "warning" ? "warn" : logging.level);
+    if (verbosity >= 2) level = spdlog::level::trace;
+    else if (verbosity == 1) level = std::min(level, spdlog::level::debug);
+    logger->set_level(level);
+    logger->flush_on(spdlog::level::warn);
+    spdlog::set_default_logger(logger);
+}
+
+void answer_startup_failure(const std::string& message) {
+    if (::isatty(STDIN_FILENO)) return;
+    std::string line;
+    json id = nullptr;
+    if (std::getline(std::cin, line)) {
+        auto parsed = json::parse(line, nullptr, false);
+        if (parsed.is_object() && parsed.contains("id")) id = parsed["id"];
+    }
+    std::cout << dump_json(make_error_response(id, error_code::internal, "Watchgate failed to start: " + message)) << "\n"
+              << std::flush;
+}
+
+int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins) {
+    ::signal(SIGPIPE, SIG_IGN);  // a client or upstream that went away is an error value, not a signal
+    Pool pool;
+    auto executor = pool.context().get_executor();
+    std::shared_ptr<LineWriter> writer;
+    auto gateway = Gateway::create(executor, config, std::move(plugins), stdout_sink(executor, writer));
+    gateway->start();
+
+    std::promise<void> stop_reading;
+    auto stop_requested = stop_reading.get_future().share();
+    std::atomic<bool> stopping{false};
+    auto request_stop = [&] {
+        if (!stopping.exchange(true)) stop_reading.set_value();
+    };
+    asio::signal_set signals(pool.context(), SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code error, int number) {
+        if (error) return;
+        spdlog::info("signal {} received: shutting down", number);
+        request_stop();
+    });
+
+    // stdin is read on its own thread with blocking reads: works for pipes, files and terminals,
+    // and never waits on processing (each line is handed over at once).
+    std::thread reader([&, gateway] {
+        LineSplitter splitter(config.max_message_size);
+        std::vector<char> buffer(64 * 1024);
+        for (;;) {
+            ssize_t n = ::read(STDIN_FILENO, buffer.data(), buffer.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0 || stopping) break;
+            splitter.feed(
+                std::string_view(buffer.data(), static_cast<std::size_t>(n)),
+                [&](std::string line) { gateway->on_client_line(std::move(line)); },
+                [&] { gateway->on_client_oversize(); });
+        }
+        spdlog::debug("client input closed");
+        request_stop();
+    });
+    reader.detach();  // blocked in read() after a signal; the process ends without it
+
+    stop_requested.wait();
+    std::promise<void> done;
+    asio::co_spawn(executor, gateway->shutdown(), [&](std::exception_ptr) { done.set_value(); });
+    done.get_future().wait();
+    signals.cancel();
+    if (writer) {
+        std::promise<void> drained;
+        writer->when_drained([&] { drained.set_value(); });
+        drained.get_future().wait_for(std::chrono::seconds(5));
+    }
+    spdlog::info("stopped");
+    return 0;
+}
+
+json call_once(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins, const std::string& method,
+               const json& params) {
+    ::signal(SIGPIPE, SIG_IGN);
+    Pool pool;
+    auto executor = pool.context().get_executor();
+    std::mutex mutex;
+    std::condition_variable arrived;
+    std::map<json, json> answers;  // by id
+    auto gateway = Gateway::create(executor, config, std::move(plugins), [&](std::string line) {
+        auto message = json::parse(line, nullptr, false);
+        if (!message.is_object()) return;
+        if (message.contains("method")) {
+            // A server -> client request or notification: `call` has no one to ask; say so.
+            spdlog::info("upstream sent {} (not answered by `watchgate call`)", message.value("method", ""));
+            return;
+        }
+        std::lock_guard lock(mutex);
+        answers[message.value("id", json())] = message;
+        arrived.notify_all();
+    });
+    gateway->start();
+    auto wait_for = [&](int id, std::chrono::milliseconds timeout) {
+        std::unique_lock lock(mutex);
+        arrived.wait_for(lock, timeout, [&] { return answers.contains(id); });
+        auto it = answers.find(id);
+        return it != answers.end() ? it->second : make_error_response(id, error_code::timeout, "no answer in time");
+    };
+    std::chrono::milliseconds connect_timeout{0}, request_timeout{0};
+    for (const auto& upstream : config.upstreams) {
+        connect_timeout = std::max(connect_timeout, upstream.timeouts.connection);
+        request_timeout = std::max(request_timeout, upstream.timeouts.request);
+    }
+    gateway->on_client_line(dump_json({{"jsonrpc", "2.0"},
+                                       {"id", 1},
+                                       {"method", "initialize"},
+                                       {"params",
+                                        {{"protocolVersion", supported_protocol_versions.back()},
+                                         {"capabilities", json::object()},
+                                         {"clientInfo", {{"name", "watchgate-call"}, {"version", version_text}}}}}}));
+    json answer = wait_for(1, connect_timeout + std::chrono::seconds(5));
+    if (!answer.contains("error")) {
+        gateway->on_client_line(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+        json request = {{"jsonrpc", "2.0"}, {"id", 2}, {"method", method}};
+        if (!params.is_null()) request["params"] = params;
+        gateway->on_client_line(dump_json(request));
+        answer = wait_for(2, request_timeout + std::chrono::seconds(5));
+    }
+    std::promise<void> done;
+    asio::co_spawn(executor, gateway->shutdown(), [&](std::exception_ptr) { done.set_value(); });
+    done.get_future().wait();
+    return answer;
+}
+
+}  // namespace watchgate::core

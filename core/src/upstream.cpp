@@ -1,0 +1,472 @@
+#include <watchgate/core/upstream.hpp>
+
+#include <watchgate/core/line_splitter.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <array>
+#include <variant>
+
+namespace watchgate::core {
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t read_chunk = 64 * 1024;
+// Upstream stderr reaches the log at most this many lines per second; the rest are counted.
+constexpr int stderr_lines_per_second = 50;
+// An upstream that stayed up this long starts its restart budget afresh.
+constexpr auto stable_after = std::chrono::seconds(30);
+
+UpstreamReply error_reply(int code, std::string message) { return UpstreamReply{std::nullopt, code, std::move(message)}; }
+
+asio::awaitable<void> sleep_for(Clock::duration duration) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, duration);
+    boost::system::error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+}
+
+}  // namespace
+
+// ---- CallHandle ----
+
+void CallHandle::cancel(std::string reason) {
+    std::shared_ptr<Upstream> upstream;
+    std::optional<std::int64_t> id;
+    {
+        std::lock_guard lock(mutex_);
+        if (cancelled_) return;
+        cancelled_ = reason;
+        upstream = upstream_.lock();
+        id = upstream_id_;
+    }
+    if (upstream && id) upstream->cancel(*id, reason);
+}
+
+std::optional<std::int64_t> CallHandle::upstream_id() const {
+    std::lock_guard lock(mutex_);
+    return upstream_id_;
+}
+
+// ---- Upstream ----
+
+Upstream::Upstream(asio::any_io_executor executor, UpstreamConfig config, std::size_t max_message_size,
+                   MessageHandler on_message, ReadyHandler on_ready)
+    : executor_(std::move(executor)),
+      config_(std::move(config)),
+      max_message_size_(max_message_size),
+      on_message_(std::move(on_message)),
+      on_ready_(std::move(on_ready)) {}
+
+Upstream::~Upstream() = default;
+
+UpstreamCounters Upstream::counters() const {
+    std::lock_guard lock(mutex_);
+    UpstreamCounters out = counters_;
+    out.in_flight = in_flight_;
+    return out;
+}
+
+json Upstream::initialize_result() const {
+    std::lock_guard lock(mutex_);
+    return initialize_result_;
+}
+
+std::string Upstream::unavailable_reason() const {
+    switch (state_.load()) {
+        case State::stopped: return "upstream '" + name() + "' is not started";
+        case State::starting: return "upstream '" + name() + "' is starting";
+        case State::restarting:
+            return "upstream '" + name() + "' is unavailable: restarting after it " + last_exit_;
+        case State::failed: return "upstream '" + name() + "' is unavailable: " + last_exit_;
+        case State::stopping: return "upstream '" + name() + "' is stopping";
+        case State::ready: break;
+    }
+    return {};
+}
+
+void Upstream::spawn() {
+    std::lock_guard lock(mutex_);
+    if (process_) return;
+    start_process();
+}
+
+// Caller holds mutex_. Throws nothing: a start failure is recorded as the upstream's state.
+void Upstream::start_process() {
+    try {
+        auto process = std::make_shared<ChildProcess>(ChildProcess::spawn(config_.command, config_.env, config_.cwd));
+        writer_ = std::make_shared<LineWriter>(executor_, process->take_stdin());
+        process_ = process;
+        state_ = State::starting;
+        spdlog::info("[{}] started (pid {})", name(), process->pid());
+        asio::co_spawn(executor_, read_stdout(process, process->take_stdout()), asio::detached);
+        asio::co_spawn(executor_, read_stderr(process->take_stderr()), asio::detached);
+    } catch (const std::exception& e) {
+        last_exit_ = std::string("could not be started: ") + e.what();
+        state_ = State::failed;
+        spdlog::error("[{}] {}", name(), last_exit_);
+    }
+}
+
+asio::awaitable<std::string> Upstream::connect(json initialize_params) {
+    {
+        std::lock_guard lock(mutex_);
+        initialize_params_ = std::move(initialize_params);
+        if (!process_ && state_ != State::restarting) start_process();
+    }
+    const auto deadline = Clock::now() + config_.timeouts.connection;
+    // A restart in progress: wait for it to finish (or give up) within the connection timeout.
+    while (state_ == State::restarting && Clock::now() < deadline) co_await sleep_for(std::chrono::milliseconds(20));
+    if (state_ == State::ready) co_return std::string();
+    if (state_ != State::starting) co_return unavailable_reason();
+    co_return co_await initialize();
+}
+
+asio::awaitable<std::string> Upstream::initialize() {
+    json params;
+    {
+        std::lock_guard lock(mutex_);
+        params = initialize_params_;
+    }
+    auto request = Message::from_json({{"jsonrpc", "2.0"}, {"id", 0}, {"method", "initialize"}, {"params", params}},
+                                      name());
+    // send_and_receive gives initialize the connection timeout, not the request timeout.
+    auto handle = std::make_shared<CallHandle>();
+    auto started = Clock::now();
+    UpstreamReply reply = co_await send_and_receive(request, handle);
+    if (!reply.response) co_return "initialize failed: " + reply.error_message;
+    const auto& answer = reply.response->json();
+    if (answer.contains("error")) co_return "initialize was refused: " + dump_json(answer["error"]);
+    {
+        std::lock_guard lock(mutex_);
+        initialize_result_ = answer.value("result", json::object());
+        state_ = State::ready;
+        ready_since_ = Clock::now();
+    }
+    send_json({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+    spdlog::info("[{}] initialized in {} ms", name(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
+    if (on_ready_) on_ready_(*this);
+    co_return std::string();
+}
+
+asio::awaitable<std::optional<UpstreamReply>> Upstream::acquire_slot(Clock::time_point deadline) {
+    std::shared_ptr<SlotChannel> waiter;
+    {
+        std::lock_guard lock(mutex_);
+        ++counters_.total;
+        if (in_flight_ < static_cast<std::uint64_t>(config_.concurrency.max_in_flight)) {
+            ++in_flight_;
+            counters_.most_in_flight = std::max(counters_.most_in_flight, in_flight_);
+            co_return std::nullopt;
+        }
+        if (config_.concurrency.overflow == OverflowPolicy::reject) {
+            ++counters_.rejections;
+            co_return error_reply(error_code::overloaded,
+                                  "upstream '" + name() + "' already has " +
+                                      std::to_string(config_.concurrency.max_in_flight) +
+                                      " requests in flight (max_in_flight, overflow: reject)");
+        }
+        waiter = std::make_shared<SlotChannel>(executor_, 1);
+        slot_waiters_.push_back(waiter);
+    }
+    asio::steady_timer timer(executor_, deadline);
+    auto outcome = co_await (waiter->async_receive(asio::use_awaitable) || timer.async_wait(asio::use_awaitable));
+    if (outcome.index() == 0) co_return std::nullopt;  // a finished request handed its slot over
+    bool handed_over = false;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = std::find(slot_waiters_.begin(), slot_waiters_.end(), waiter);
+        if (it != slot_waiters_.end()) slot_waiters_.erase(it);
+        else handed_over = true;  // released to us just as the timer fired
+        ++counters_.timeouts;
+    }
+    if (handed_over) release_slot();
+    co_return error_reply(error_code::timeout, "request timed out after " +
+                                                   std::to_string(config_.timeouts.request.count()) +
+                                                   " ms waiting for a free slot on upstream '" + name() + "'");
+}
+
+void Upstream::release_slot() {
+    std::shared_ptr<SlotChannel> next;
+    {
+        std::lock_guard lock(mutex_);
+        if (slot_waiters_.empty()) {
+            --in_flight_;
+            return;
+        }
+        next = slot_waiters_.front();
+        slot_waiters_.pop_front();
+    }
+    next->try_send(boost::system::error_code());
+}
+
+asio::awaitable<UpstreamReply> Upstream::send_and_receive(Message& request, std::shared_ptr<CallHandle> handle) {
+    const bool is_initialize = request.method() == "initialize";
+    const auto timeout = is_initialize ? config_.timeouts.connection : config_.timeouts.request;
+    const auto deadline = Clock::now() + timeout;
+    if (state_ != State::ready && !(is_initialize && state_ == State::starting))
+        co_return error_reply(error_code::unavailable, unavailable_reason());
+    if (auto rejected = co_await acquire_slot(deadline)) co_return std::move(*rejected);
+    struct SlotGuard {
+        Upstream* self;
+        ~SlotGuard() { self->release_slot(); }
+    } slot{this};
+
+    auto channel = std::make_shared<Channel>(executor_, 1);
+    std::int64_t id = 0;
+    std::shared_ptr<LineWriter> writer;
+    {
+        std::lock_guard lock(mutex_);
+        if (state_ != State::ready && !(is_initialize && state_ == State::starting))
+            co_return error_reply(error_code::unavailable, unavailable_reason());
+        id = next_id_++;
+        pending_.emplace(id, Pending{channel, handle});
+        writer = writer_;
+    }
+    if (handle) {
+        std::optional<std::string> cancelled;
+        {
+            std::lock_guard lock(handle->mutex_);
+            handle->upstream_ = weak_from_this();
+            handle->upstream_id_ = id;
+            cancelled = handle->cancelled_;
+        }
+        if (cancelled) cancel(id, *cancelled);
+    }
+    request.mutable_json()["id"] = id;
+    writer->write(request.serialize());
+
+    asio::steady_timer timer(executor_, deadline);
+    auto outcome = co_await (channel->async_receive(asio::use_awaitable) || timer.async_wait(asio::use_awaitable));
+    if (outcome.index() == 0) co_return std::move(std::get<0>(outcome));
+
+    // Timed out, unless the answer arrived in the same instant.
+    bool was_pending = false;
+    {
+        std::lock_guard lock(mutex_);
+        was_pending = pending_.erase(id) > 0;
+        if (was_pending) ++counters_.timeouts;
+    }
+    if (!was_pending) {
+        UpstreamReply raced;
+        if (channel->try_receive([&](boost::system::error_code, UpstreamReply reply) { raced = std::move(reply); }))
+            co_return raced;
+    }
+    send_json({{"jsonrpc", "2.0"},
+               {"method", "notifications/cancelled"},
+               {"params", {{"requestId", id}, {"reason", "request timed out in the gateway"}}}});
+    co_return error_reply(error_code::timeout, "request timed out after " + std::to_string(timeout.count()) +
+                                                   " ms waiting for upstream '" + name() + "'");
+}
+
+bool Upstream::cancel(std::int64_t upstream_id, const std::string& reason) {
+    std::shared_ptr<Channel> channel;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = pending_.find(upstream_id);
+        if (it == pending_.end()) return false;
+        channel = it->second.channel;
+        pending_.erase(it);
+    }
+    send_json({{"jsonrpc", "2.0"},
+               {"method", "notifications/cancelled"},
+               {"params", {{"requestId", upstream_id}, {"reason", reason}}}});
+    channel->try_send(boost::system::error_code(), error_reply(error_code::cancelled, "request cancelled: " + reason));
+    return true;
+}
+
+void Upstream::send(const Message& message) {
+    std::shared_ptr<LineWriter> writer;
+    {
+        std::lock_guard lock(mutex_);
+        writer = writer_;
+    }
+    if (writer) writer->write(message.serialize());
+}
+
+void Upstream::send_json(const json& message) {
+    std::shared_ptr<LineWriter> writer;
+    {
+        std::lock_guard lock(mutex_);
+        writer = writer_;
+    }
+    if (writer) writer->write(dump_json(message));
+}
+
+void Upstream::deliver(Message response) {
+    const auto& id = response.json()["id"];
+    if (!id.is_number_integer()) {
+        spdlog::warn("[{}] response with an id the gateway never sent ({}), dropped", name(), response.id_text());
+        return;
+    }
+    std::shared_ptr<Channel> channel;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = pending_.find(id.get<std::int64_t>());
+        if (it == pending_.end()) {
+            spdlog::debug("[{}] late response for request {} (timed out or cancelled), dropped", name(), response.id_text());
+            return;
+        }
+        channel = it->second.channel;
+        pending_.erase(it);
+    }
+    channel->try_send(boost::system::error_code(), UpstreamReply{std::move(response), 0, {}});
+}
+
+void Upstream::fail_all(int code, const std::string& message) {
+    std::map<std::int64_t, Pending> failed;
+    {
+        std::lock_guard lock(mutex_);
+        failed.swap(pending_);
+        counters_.failures += failed.size();
+    }
+    for (auto& [id, pending] : failed)
+        pending.channel->try_send(boost::system::error_code(), error_reply(code, message));
+}
+
+asio::awaitable<void> Upstream::read_stdout(std::shared_ptr<ChildProcess> process, int fd) {
+    asio::posix::stream_descriptor stream(executor_, fd);
+    LineSplitter splitter(max_message_size_);
+    std::vector<char> buffer(read_chunk);
+    for (;;) {
+        boost::system::error_code error;
+        std::size_t n = co_await stream.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, error));
+        if (error) break;
+        splitter.feed(
+            std::string_view(buffer.data(), n),
+            [&](std::string line) {
+                auto parsed = Message::parse(std::move(line), name());
+                if (auto* bad = std::get_if<MessageError>(&parsed)) {
+                    spdlog::warn("[{}] skipped a line that is not JSON-RPC: {}", name(), bad->message);
+                    return;
+                }
+                auto& message = std::get<Message>(parsed);
+                if (message.kind() == MessageKind::response) deliver(std::move(message));
+                else if (on_message_) on_message_(*this, std::move(message));
+            },
+            [&] {
+                spdlog::warn("[{}] skipped a line over the {} byte limit (max_message_size_mb)", name(),
+                             max_message_size_);
+            });
+    }
+    co_await on_exit(std::move(process));
+}
+
+asio::awaitable<void> Upstream::read_stderr(int fd) {
+    asio::posix::stream_descriptor stream(executor_, fd);
+    LineSplitter splitter(64 * 1024);
+    std::vector<char> buffer(16 * 1024);
+    auto window = Clock::now();
+    int lines = 0, suppressed = 0;
+    for (;;) {
+        boost::system::error_code error;
+        std::size_t n = co_await stream.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, error));
+        if (error) break;
+        splitter.feed(
+            std::string_view(buffer.data(), n),
+            [&](std::string line) {
+                if (Clock::now() - window >= std::chrono::seconds(1)) {
+                    if (suppressed) spdlog::warn("[{}] {} stderr lines suppressed", name(), suppressed);
+                    window = Clock::now();
+                    lines = suppressed = 0;
+                }
+                if (++lines <= stderr_lines_per_second) spdlog::info("[{}] {}", name(), line);
+                else ++suppressed;
+            },
+            [] {});
+    }
+    if (suppressed) spdlog::warn("[{}] {} stderr lines suppressed", name(), suppressed);
+}
+
+asio::awaitable<void> Upstream::on_exit(std::shared_ptr<ChildProcess> process) {
+    // stdout closed: the process is exiting. Reap it (SIGKILL if it lingers with stdout closed).
+    std::optional<int> status;
+    for (int i = 0; i < 200 && !(status = process->try_wait()); ++i) co_await sleep_for(std::chrono::milliseconds(5));
+    if (!status) {
+        process->signal(SIGKILL);
+        while (!(status = process->try_wait())) co_await sleep_for(std::chrono::milliseconds(5));
+    }
+    const std::string how = describe_wait_status(*status);
+    bool restart = false;
+    Clock::duration backoff{};
+    {
+        std::lock_guard lock(mutex_);
+        if (process_ != process) co_return;  // already replaced
+        process_.reset();
+        writer_.reset();
+        last_exit_ = how;
+        if (state_ == State::stopping || state_ == State::stopped) {
+            state_ = State::stopped;
+        } else {
+            if (state_ == State::ready && Clock::now() - ready_since_ > stable_after) restart_attempts_ = 0;
+            restart = config_.restart_on_failure && restart_attempts_ < config_.max_restart_attempts;
+            state_ = restart ? State::restarting : State::failed;
+            if (restart) {
+                backoff = std::chrono::milliseconds(250) * (1 << std::min(restart_attempts_, 7));
+                ++restart_attempts_;
+                ++counters_.restarts;
+            }
+        }
+    }
+    spdlog::log(state_ == State::stopped ? spdlog::level::info : spdlog::level::err, "[{}] {}", name(), how);
+    fail_all(error_code::unavailable, "upstream '" + name() + "' " + how);
+    if (!restart) co_return;
+    spdlog::warn("[{}] restarting in {} ms (attempt {} of {})", name(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(), restart_attempts_,
+                 config_.max_restart_attempts);
+    co_await sleep_for(backoff);
+    bool initialize_again = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (state_ != State::restarting) co_return;
+        start_process();
+        initialize_again = state_ == State::starting && !initialize_params_.is_null();
+    }
+    if (initialize_again) {
+        std::string error = co_await initialize();
+        if (!error.empty()) spdlog::error("[{}] {}", name(), error);
+    }
+}
+
+asio::awaitable<void> Upstream::stop(std::chrono::milliseconds grace) {
+    std::shared_ptr<ChildProcess> process;
+    {
+        std::lock_guard lock(mutex_);
+        state_ = State::stopping;
+        process = process_;
+        if (writer_) writer_->close_when_drained();  // EOF on stdin: the polite way to ask
+    }
+    if (!process) {
+        state_ = State::stopped;
+        co_return;
+    }
+    for (int signal_number : {0, SIGTERM, SIGKILL}) {
+        if (signal_number) process->signal(signal_number);
+        const auto deadline = Clock::now() + (signal_number == SIGKILL ? std::chrono::milliseconds(2000) : grace);
+        while (Clock::now() < deadline) {
+            {
+                std::lock_guard lock(mutex_);
+                if (process_ != process) co_return;  // on_exit reaped it
+            }
+            co_await sleep_for(std::chrono::milliseconds(5));
+        }
+    }
+}
+
+}  // namespace watchgate::core

@@ -107,7 +107,7 @@ void Gateway::on_client_line(std::string line) {
     auto call = std::make_shared<ClientCall>();
     call->id_text = message.id_text();
     call->id = message.id();
-    if (const auto& params = message.json()["params"]; params.is_object()) {
+    if (const auto& params = member(message.json(), "params"); params.is_object()) {
         if (auto meta = params.find("_meta"); meta != params.end() && meta->is_object() && meta->contains("progressToken"))
             call->progress_token = dump_json((*meta)["progressToken"]);
     }
@@ -226,7 +226,7 @@ void Gateway::handle_client_notification(Message notification) {
     const std::string& method = notification.method();
     if (method == "notifications/initialized") return;  // each upstream got its own from the gateway
     if (method == "notifications/cancelled") {
-        const auto& params = notification.json()["params"];
+        const auto& params = member(notification.json(), "params");
         if (!params.is_object() || !params.contains("requestId")) return;
         std::shared_ptr<ClientCall> call;
         {
@@ -247,7 +247,7 @@ void Gateway::handle_client_notification(Message notification) {
 }
 
 void Gateway::handle_client_response(Message response) {
-    const auto& id = response.json()["id"];
+    const auto& id = member(response.json(), "id");
     std::shared_ptr<ServerCall> call;
     if (id.is_number_integer()) {
         std::lock_guard lock(mutex_);
@@ -277,7 +277,7 @@ void Gateway::on_upstream_message(Upstream& from, Message message) {
     if (message.kind() == MessageKind::notification) {
         std::shared_ptr<ClientCall> owner;
         if (message.method() == "notifications/progress") {
-            const auto& params = message.json()["params"];
+            const auto& params = member(message.json(), "params");
             if (params.is_object() && params.contains("progressToken")) {
                 std::lock_guard lock(mutex_);
                 auto it = progress_.find(dump_json(params["progressToken"]));

@@ -52,6 +52,13 @@ int nesting_depth(std::string_view text, int limit) {
 
 }  // namespace
 
+const nlohmann::json& member(const nlohmann::json& object, std::string_view key) {
+    static const nlohmann::json null_value;
+    if (!object.is_object()) return null_value;
+    auto found = object.find(key);
+    return found != object.end() ? *found : null_value;
+}
+
 bool within_depth_limit(std::string_view json_text) { return nesting_depth(json_text, max_json_depth) <= max_json_depth; }
 
 std::string dump_json(const nlohmann::json& value) {

@@ -310,7 +310,7 @@ void Upstream::send_json(const json& message) {
 }
 
 void Upstream::deliver(Message response) {
-    const auto& id = response.json()["id"];
+    const auto& id = member(response.json(), "id");
     if (!id.is_number_integer()) {
         spdlog::warn("[{}] response with an id the gateway never sent ({}), dropped", name(), response.id_text());
         return;

@@ -24,7 +24,7 @@ core::PipelineResult run_steps(const std::string& steps, core::Message& message,
 
 }  // namespace
 
-TEST_CASE("host api: set, remove and replace_string change the message; bad pointers are errors") {
+TEST_CASE("host api: set, remove and replace_string change the message, and bad pointers are errors") {
     auto message = test::request(1, "t", R"({"a":{"b":"x"},"list":[1,2],"n":5})");
     auto result = run_steps(
         "[{op: set, pointer: /params/arguments/a/c, value: {deep: true}},"
@@ -40,7 +40,11 @@ TEST_CASE("host api: set, remove and replace_string change the message; bad poin
     CHECK_THAT(run_steps("[{op: set, pointer: no-slash, value: 1}]", m2).reason, Catch::Contains("status 3"));
     CHECK_THAT(run_steps("[{op: set, pointer: /params/missing/deep, value: 1}]", m2).reason,
                Catch::Contains("status 2"));
-    CHECK_THAT(run_steps("[{op: set, pointer: /params/arguments/9, value: 1}]", m2).reason,
+    auto with_list = test::request(5, "t", R"({"list":[1,2]})");
+    CHECK_THAT(run_steps("[{op: set, pointer: /params/arguments/list/9, value: 1}]", with_list).reason,
+               Catch::Contains("status 2"));
+    CHECK_THAT(run_steps("[{op: set, pointer: /params/arguments/list/99999999999999999999999, value: 1}]", with_list)
+                   .reason,
                Catch::Contains("status 2"));
     CHECK_THAT(run_steps("[{op: replace, pointer: /params/name, value: ok}, {op: replace, pointer: /id, value: x}]", m2)
                    .reason,
@@ -115,7 +119,7 @@ TEST_CASE("host api: an exception in the plugin's constructor is a config error,
     CHECK_THAT(errors, Catch::Contains("test.yaml:6:9: plugin 'test_mw_a': config: constructor exploded"));
 }
 
-TEST_CASE("host api: the table carries its size and versions; unknown extensions are NULL; log levels are honoured") {
+TEST_CASE("host api: the table carries its size and versions, unknown extensions are NULL, log levels are honoured") {
     auto previous = spdlog::get_level();
     spdlog::set_level(spdlog::level::info);
     auto message = test::request(1);

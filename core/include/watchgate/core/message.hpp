@@ -75,6 +75,10 @@ private:
     std::uint64_t revision_ = 0;
 };
 
+// The member `key` of `object`, or null when `object` is not an object or lacks it. Unlike const
+// operator[], never asserts: messages come from clients and upstreams.
+const nlohmann::json& member(const nlohmann::json& object, std::string_view key);
+
 // Whether `json_text` nests arrays/objects at most max_json_depth deep.
 bool within_depth_limit(std::string_view json_text);
 

@@ -1,0 +1,328 @@
+// The gateway engine end to end: the real `watchgate` binary over pipes in front of the test server.
+#include <catch2/catch.hpp>
+
+#include "gateway_process.hpp"
+#include "test_support.hpp"
+
+#include <random>
+
+using namespace watchgate;
+using test::GatewayProcess;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string text_of(const json& response) {
+    if (!response.contains("result")) return "<error: " + response.dump() + ">";
+    return response["result"]["content"][0].value("text", "");
+}
+
+std::vector<json> json_list(const json& response) { return json::parse(text_of(response)).get<std::vector<json>>(); }
+
+}  // namespace
+
+TEST_CASE("gateway: initialize is answered by the gateway, ping locally, tools pass through") {
+    GatewayProcess gateway(test::scratch_dir("gw_basic"), test::test_server_config());
+    json init = gateway.initialize();
+    REQUIRE(init.contains("result"));
+    CHECK(init["result"]["serverInfo"]["name"] == "watchgate");
+    CHECK(init["result"]["protocolVersion"] == "2025-06-18");
+    CHECK(init["result"]["capabilities"]["tools"]["listChanged"] == true);
+    CHECK(init["result"]["instructions"] == "A server for Watchgate's tests.");
+    CHECK(gateway.request(1, "ping")["result"] == json::object());
+    auto tools = gateway.request(2, "tools/list");
+    CHECK(tools["result"]["tools"].size() == 9);
+    CHECK(text_of(gateway.call_tool("three", "echo", {{"text", "héllo"}})) == "héllo");
+}
+
+TEST_CASE("gateway: an unknown protocol version is answered with the newest the gateway speaks") {
+    GatewayProcess gateway(test::scratch_dir("gw_version"), test::test_server_config());
+    auto init = gateway.request(0, "initialize", {{"protocolVersion", "1999-01-01"}, {"capabilities", json::object()}});
+    CHECK(init["result"]["protocolVersion"] == "2025-11-25");
+}
+
+TEST_CASE("gateway: concurrent requests complete in about one upstream delay") {
+    GatewayProcess gateway(test::scratch_dir("gw_concurrent"), test::test_server_config());
+    gateway.initialize();
+    constexpr int delay_ms = 300;
+    int next_id = 100;
+    for (int count : {10, 50, 100}) {
+        const auto started = Clock::now();
+        std::vector<int> ids;
+        for (int i = 0; i < count; ++i) {
+            ids.push_back(next_id);
+            gateway.send({{"jsonrpc", "2.0"},
+                          {"id", next_id++},
+                          {"method", "tools/call"},
+                          {"params", {{"name", "sleep"}, {"arguments", {{"ms", delay_ms}}}}}});
+        }
+        for (int id : ids) CHECK(text_of(gateway.response(id)) == "slept 300 ms");
+        const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+        INFO(count << " requests took " << elapsed << " ms");
+        CHECK(elapsed < 3 * delay_ms);  // sequential would be count x 300 ms
+    }
+}
+
+TEST_CASE("gateway: responses are correlated under random delays") {
+    GatewayProcess gateway(test::scratch_dir("gw_correlate"), test::test_server_config());
+    gateway.initialize();
+    std::mt19937 random(7);
+    for (int id = 1; id <= 200; ++id) {
+        if (id % 2) gateway.send({{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"},
+                                  {"params", {{"name", "echo"}, {"arguments", {{"text", "n" + std::to_string(id)}}}}}});
+        else gateway.send({{"jsonrpc", "2.0"}, {"id", "s" + std::to_string(id)}, {"method", "tools/call"},
+                           {"params", {{"name", "sleep"}, {"arguments", {{"ms", random() % 50}}}}}});
+    }
+    for (int id = 1; id <= 200; ++id) {
+        if (id % 2) CHECK(text_of(gateway.response(id)) == "n" + std::to_string(id));
+        else CHECK(gateway.response("s" + std::to_string(id)).contains("result"));
+    }
+}
+
+TEST_CASE("gateway: bad client lines get the right error and the gateway keeps serving") {
+    GatewayProcess gateway(test::scratch_dir("gw_bad_lines"),
+                           test::test_server_config("  max_message_size_mb: 1\n"));
+    gateway.initialize();
+    gateway.send_line("{this is not json");
+    gateway.send_line(R"({"id":5,"method":"ping"})");
+    gateway.send_line(std::string(2 << 20, 'x'));  // 2 MiB: over the 1 MiB limit
+    CHECK(gateway.response(5)["error"]["code"] == -32600);
+    CHECK(text_of(gateway.call_tool(6, "echo", {{"text", "still here"}})) == "still here");
+    auto nulls = gateway.null_id_responses();
+    REQUIRE(nulls.size() == 2);
+    CHECK(nulls[0]["error"]["code"] == -32700);
+    CHECK(nulls[1]["error"]["code"] == -32600);
+    CHECK_THAT(nulls[1]["error"]["message"].get<std::string>(), Catch::Contains("longer than 1048576 bytes"));
+}
+
+TEST_CASE("gateway: a request reusing the id of one in flight is rejected, and the first gets its answer") {
+    GatewayProcess gateway(test::scratch_dir("gw_dup_id"), test::test_server_config());
+    gateway.initialize();
+    gateway.send({{"jsonrpc", "2.0"}, {"id", 9}, {"method", "tools/call"},
+                  {"params", {{"name", "sleep"}, {"arguments", {{"ms", 300}}}}}});
+    std::this_thread::sleep_for(50ms);
+    gateway.send({{"jsonrpc", "2.0"}, {"id", 9}, {"method", "ping"}});
+    auto first = gateway.response(9);  // the rejection arrives first
+    CHECK(first["error"]["code"] == -32600);
+    CHECK_THAT(first["error"]["message"].get<std::string>(), Catch::Contains("already used by a request in flight"));
+    std::this_thread::sleep_for(400ms);
+    CHECK(text_of(gateway.response(9)) == "slept 300 ms");
+}
+
+TEST_CASE("gateway: a timeout answers the client and reaches the upstream as notifications/cancelled") {
+    GatewayProcess gateway(test::scratch_dir("gw_timeout"),
+                           test::test_server_config("  timeouts: {request_timeout: 0.3}\n"));
+    gateway.initialize();
+    auto started = Clock::now();
+    auto answer = gateway.call_tool(1, "sleep", {{"ms", 3000}});
+    CHECK(answer["error"]["code"] == -32001);
+    CHECK(Clock::now() - started < 2s);
+    auto cancelled = json_list(gateway.call_tool(2, "cancelled"));
+    CHECK(cancelled.size() == 1);
+}
+
+TEST_CASE("gateway: the client can cancel a request in flight") {
+    GatewayProcess gateway(test::scratch_dir("gw_cancel"), test::test_server_config());
+    gateway.initialize();
+    gateway.send({{"jsonrpc", "2.0"}, {"id", 7}, {"method", "tools/call"},
+                  {"params", {{"name", "sleep"}, {"arguments", {{"ms", 5000}}}}}});
+    std::this_thread::sleep_for(100ms);
+    gateway.send({{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 7}, {"reason", "user"}}}});
+    auto answer = gateway.response(7, 2s);
+    CHECK(answer["error"]["code"] == -32800);
+    CHECK(json_list(gateway.call_tool(8, "cancelled")).size() == 1);
+}
+
+TEST_CASE("gateway: max_in_flight with overflow reject answers at once, naming the limit") {
+    GatewayProcess gateway(test::scratch_dir("gw_reject"),
+                           test::test_server_config("  concurrency: {max_in_flight: 2, overflow: reject}\n"));
+    gateway.initialize();
+    for (int id = 1; id <= 5; ++id)
+        gateway.send({{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"},
+                      {"params", {{"name", "sleep"}, {"arguments", {{"ms", 300}}}}}});
+    int rejected = 0, passed = 0;
+    for (int id = 1; id <= 5; ++id) {
+        auto answer = gateway.response(id);
+        if (answer.contains("error")) {
+            ++rejected;
+            CHECK(answer["error"]["code"] == -32003);
+            CHECK_THAT(answer["error"]["message"].get<std::string>(), Catch::Contains("2 requests in flight"));
+        } else {
+            ++passed;
+        }
+    }
+    CHECK(rejected == 3);
+    CHECK(passed == 2);
+}
+
+TEST_CASE("gateway: max_in_flight with overflow queue lets every request through in turn") {
+    GatewayProcess gateway(test::scratch_dir("gw_queue"),
+                           test::test_server_config("  concurrency: {max_in_flight: 2, overflow: queue}\n"));
+    gateway.initialize();
+    auto started = Clock::now();
+    for (int id = 1; id <= 6; ++id)
+        gateway.send({{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"},
+                      {"params", {{"name", "sleep"}, {"arguments", {{"ms", 200}}}}}});
+    for (int id = 1; id <= 6; ++id) CHECK(text_of(gateway.response(id)) == "slept 200 ms");
+    CHECK(Clock::now() - started >= 550ms);  // three rounds of two
+}
+
+TEST_CASE("gateway: an upstream that dies answers everything in flight at once, then comes back") {
+    GatewayProcess gateway(test::scratch_dir("gw_crash"),
+                           test::test_server_config("  concurrency: {max_in_flight: 1000}\n"));
+    gateway.initialize();
+    for (int id = 1; id <= 500; ++id)
+        gateway.send({{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"},
+                      {"params", {{"name", "sleep"}, {"arguments", {{"ms", 20000}}}}}});
+    std::this_thread::sleep_for(300ms);
+    const auto crashed = Clock::now();
+    gateway.call_tool("crash", "crash", json::object(), 5s);
+    for (int id = 1; id <= 500; ++id) {
+        auto answer = gateway.response(id, 5s);
+        REQUIRE(answer.contains("error"));
+        CHECK(answer["error"]["code"] == -32002);
+        CHECK_THAT(answer["error"]["message"].get<std::string>(), Catch::Contains("upstream 'test' exited with status 3"));
+    }
+    CHECK(Clock::now() - crashed < 5s);  // answered at once, not after the 60 s timeout
+    // Restarted with backoff and initialized again.
+    json answer;
+    for (int attempt = 0; attempt < 50; ++attempt) {
+        answer = gateway.call_tool("after" + std::to_string(attempt), "echo", {{"text", "back"}});
+        if (answer.contains("result")) break;
+        std::this_thread::sleep_for(100ms);
+    }
+    CHECK(text_of(answer) == "back");
+}
+
+TEST_CASE("gateway: a 16 MiB result passes") {
+    GatewayProcess gateway(test::scratch_dir("gw_big"), test::test_server_config());
+    gateway.initialize();
+    auto answer = gateway.call_tool(1, "big", {{"bytes", 16 << 20}}, 30s);
+    CHECK(text_of(answer).size() == std::size_t(16) << 20);
+}
+
+TEST_CASE("gateway: a garbage line from the upstream is skipped and the connection lives on") {
+    GatewayProcess gateway(test::scratch_dir("gw_garbage"), test::test_server_config());
+    gateway.initialize();
+    CHECK(text_of(gateway.call_tool(1, "garbage")) == "ok");
+    CHECK(text_of(gateway.call_tool(2, "echo", {{"text", "fine"}})) == "fine");
+    CHECK_THAT(gateway.log(), Catch::Contains("[test] skipped a line that is not JSON-RPC"));
+}
+
+TEST_CASE("gateway: server-to-client requests round-trip with gateway ids") {
+    GatewayProcess gateway(test::scratch_dir("gw_sampling"), test::test_server_config());
+    gateway.initialize();
+    gateway.send({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"}, {"params", {{"name", "ask_client"}}}});
+    auto request = gateway.next_server_message();
+    REQUIRE(request);
+    CHECK((*request)["method"] == "sampling/createMessage");
+    CHECK((*request)["id"].is_number_integer());  // the gateway's id, not the server's "server-1"
+    json content = {{"type", "text"}, {"text", "hello!"}};
+    json result = {{"role", "assistant"}, {"content", content}, {"model", "m"}};
+    gateway.send({{"jsonrpc", "2.0"}, {"id", (*request)["id"]}, {"result", result}});
+    CHECK(text_of(gateway.response(1)) == "client said: hello!");
+}
+
+TEST_CASE("gateway: progress notifications reach the client with their token") {
+    GatewayProcess gateway(test::scratch_dir("gw_progress"), test::test_server_config());
+    gateway.initialize();
+    json params = {{"name", "progress"}, {"arguments", {{"steps", 3}}}, {"_meta", {{"progressToken", "tok"}}}};
+    gateway.send({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"}, {"params", params}});
+    CHECK(gateway.response(1).contains("result"));
+    for (int step = 1; step <= 3; ++step) {
+        auto note = gateway.next_server_message(2s);
+        REQUIRE(note);
+        CHECK((*note)["method"] == "notifications/progress");
+        CHECK((*note)["params"]["progressToken"] == "tok");
+        CHECK((*note)["params"]["progress"] == step);
+    }
+}
+
+TEST_CASE("gateway: a blocked request gets the plugin's code and reason and never reaches the upstream") {
+    GatewayProcess gateway(test::scratch_dir("gw_blocked"),
+                           test::test_server_config("", "plugins:\n  security:\n    _global:\n"
+                                                        "      - handler: keyword_filter\n"
+                                                        "        config: {keywords: [forbidden]}\n"));
+    gateway.initialize();
+    auto answer = gateway.call_tool(1, "echo", {{"text", "a forbidden word"}});
+    CHECK(answer["error"]["code"] == -32000);
+    CHECK(answer["error"]["message"] == "Request blocked: keyword_filter: a configured keyword was found");
+    CHECK(json_list(gateway.call_tool(2, "calls")) == std::vector<json>{"calls"});  // echo never arrived
+}
+
+TEST_CASE("gateway: client EOF lets requests in flight finish, then exits 0") {
+    GatewayProcess gateway(test::scratch_dir("gw_eof"), test::test_server_config());
+    gateway.initialize();
+    gateway.send({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+                  {"params", {{"name", "sleep"}, {"arguments", {{"ms", 300}}}}}});
+    std::this_thread::sleep_for(50ms);
+    gateway.close_input();
+    CHECK(text_of(gateway.response(1)) == "slept 300 ms");
+    CHECK(gateway.wait_exit(10s) == 0);
+}
+
+TEST_CASE("gateway: SIGTERM shuts down gracefully with exit 0") {
+    GatewayProcess gateway(test::scratch_dir("gw_sigterm"), test::test_server_config());
+    gateway.initialize();
+    gateway.send({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+                  {"params", {{"name", "sleep"}, {"arguments", {{"ms", 200}}}}}});
+    std::this_thread::sleep_for(50ms);
+    gateway.signal(SIGTERM);
+    CHECK(text_of(gateway.response(1)) == "slept 200 ms");
+    CHECK(gateway.wait_exit(10s) == 0);
+}
+
+TEST_CASE("gateway: a startup failure answers the client's first line with the reason, then exits 1") {
+    GatewayProcess gateway(test::scratch_dir("gw_startup"), "proxy:\n  upstreams:\n    - name: test\n      comand: [x]\n");
+    gateway.send({{"jsonrpc", "2.0"}, {"id", 42}, {"method", "initialize"}, {"params", json::object()}});
+    auto answer = gateway.response(42);
+    REQUIRE(answer.contains("error"));
+    CHECK_THAT(answer["error"]["message"].get<std::string>(),
+               Catch::Contains("Watchgate failed to start") && Catch::Contains("did you mean 'command'?"));
+    CHECK(gateway.wait_exit(5s) == 1);
+}
+
+TEST_CASE("gateway: an upstream that cannot be started is reported to the client") {
+    GatewayProcess gateway(test::scratch_dir("gw_no_program"),
+                           "proxy:\n  upstreams:\n    - name: test\n      command: [/nonexistent/server]\n"
+                           "      restart_on_failure: false\n");
+    auto init = gateway.initialize();
+    REQUIRE(init.contains("error"));
+    CHECK_THAT(init["error"]["message"].get<std::string>(),
+               Catch::Contains("cannot start '/nonexistent/server': not found"));
+}
+
+TEST_CASE("gateway: hostile client lines never crash it and every request gets one answer") {
+    GatewayProcess gateway(test::scratch_dir("gw_hostile"), test::test_server_config());
+    gateway.initialize();
+    const std::vector<std::string> lines = {
+        "null", "[]", "\"\"", "42", "{}", R"({"jsonrpc":"2.0"})",
+        R"({"jsonrpc":"2.0","method":"notifications/cancelled"})",
+        R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":{"a":[]}}})",
+        R"({"jsonrpc":"2.0","method":"notifications/progress","params":7})",
+        R"({"jsonrpc":"2.0","id":"r1","result":{}})",
+        R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})",
+        R"({"jsonrpc":"2.0","id":"h3","method":"tools/call","params":{"_meta":7}})",
+        R"({"jsonrpc":"2.0","id":"h4","method":"tools/call","params":[1,2]})",
+        R"({"jsonrpc":"2.0","id":"h5","method":"tools/call"})",
+        R"({"jsonrpc":"2.0","id":"h6","method":"tools/call","params":{"name":{"x":1},"arguments":"no"}})",
+        R"({"jsonrpc":"2.0","id":"h7","method":"tools/call","params":{"name":"echo","arguments":{"text":1e400}}})",
+        R"({"jsonrpc":"2.0","id":"h8","method":"tools/call","params":{"name":"echo","_meta":{"progressToken":[]}}})",
+        R"({"jsonrpc":"2.0","id":"h9","method":"no/such/method"})",
+        "{\"jsonrpc\":\"2.0\",\"id\":\"h10\",\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"text\":\"\xff\xfe\"}}}",
+        R"({"jsonrpc":"2.0","id":"h11","method":"ping","params":{"a":)" + std::string(5000, '[') + std::string(5000, ']') + "}}",
+    };
+    for (const auto& line : lines) gateway.send_line(line);
+    for (const char* id : {"h3", "h4", "h5", "h6", "h8", "h9"}) {
+        INFO("request " << id);
+        CHECK_FALSE(gateway.response(id, 5s).is_null());
+    }
+    CHECK(text_of(gateway.call_tool("after", "echo", {{"text", "alive"}})) == "alive");
+    // Lines whose id cannot be read (not JSON, not an object, a bad id, a number out of range,
+    // invalid UTF-8, nesting too deep, invalid params) are answered with id null: eleven of them.
+    auto nulls = gateway.null_id_responses();
+    CHECK(nulls.size() == 11);
+    for (const auto& answer : nulls) CHECK((answer["error"]["code"] == -32600 || answer["error"]["code"] == -32700));
+}

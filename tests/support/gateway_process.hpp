@@ -1,0 +1,184 @@
+#pragma once
+// Drives the real `watchgate` binary over pipes, as an MCP client would.
+
+#include <watchgate/core/child_process.hpp>
+#include <watchgate/core/line_splitter.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace watchgate::test {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+class GatewayProcess {
+public:
+    // Starts `watchgate run --config <file>` with `yaml` written to <dir>/gateway.yaml.
+    GatewayProcess(const std::filesystem::path& dir, const std::string& yaml, std::vector<std::string> extra = {})
+        : config_(dir / "gateway.yaml") {
+        std::ofstream(config_) << yaml;
+        std::vector<std::string> command = {WATCHGATE_BINARY, "run", "--config", config_.string()};
+        command.insert(command.end(), extra.begin(), extra.end());
+        process_.emplace(core::ChildProcess::spawn(command, {}, std::nullopt));
+        in_ = process_->take_stdin();
+        out_ = process_->take_stdout();
+        err_ = process_->take_stderr();
+        reader_ = std::thread([this] { read_stdout(); });
+        stderr_reader_ = std::thread([this] { read_stderr(); });
+    }
+    ~GatewayProcess() {
+        close_input();
+        if (process_) {
+            process_->signal(SIGKILL);
+            while (!process_->try_wait()) std::this_thread::sleep_for(1ms);
+        }
+        if (reader_.joinable()) reader_.join();
+        if (stderr_reader_.joinable()) stderr_reader_.join();
+        if (out_ >= 0) ::close(out_);
+        if (err_ >= 0) ::close(err_);
+    }
+
+    void send_line(const std::string& line) {
+        std::string data = line + "\n";
+        std::lock_guard lock(write_mutex_);
+        for (std::size_t done = 0; done < data.size();) {
+            ssize_t n = ::write(in_, data.data() + done, data.size() - done);
+            if (n <= 0) return;
+            done += static_cast<std::size_t>(n);
+        }
+    }
+    void send(const json& message) { send_line(message.dump()); }
+    void close_input() {
+        std::lock_guard lock(write_mutex_);
+        if (in_ >= 0) ::close(in_);
+        in_ = -1;
+    }
+
+    // The response with `id`, waiting up to `timeout`; null when none came.
+    json response(const json& id, std::chrono::milliseconds timeout = 10s) {
+        std::unique_lock lock(mutex_);
+        arrived_.wait_for(lock, timeout, [&] { return responses_.contains(id.dump()); });
+        auto it = responses_.find(id.dump());
+        return it == responses_.end() ? json() : it->second;
+    }
+    json request(const json& id, const std::string& method, const json& params = json::object(),
+                 std::chrono::milliseconds timeout = 10s) {
+        send({{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}});
+        return response(id, timeout);
+    }
+    json call_tool(const json& id, const std::string& tool, const json& arguments = json::object(),
+                   std::chrono::milliseconds timeout = 10s) {
+        return request(id, "tools/call", {{"name", tool}, {"arguments", arguments}}, timeout);
+    }
+    json initialize() {
+        json answer = request(0, "initialize",
+                              {{"protocolVersion", "2025-06-18"},
+                               {"capabilities", {{"sampling", json::object()}}},
+                               {"clientInfo", {{"name", "watchgate-tests"}, {"version", "1"}}}});
+        send({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+        return answer;
+    }
+
+    // Messages with a method (server -> client requests and notifications), in arrival order.
+    std::optional<json> next_server_message(std::chrono::milliseconds timeout = 10s) {
+        std::unique_lock lock(mutex_);
+        arrived_.wait_for(lock, timeout, [&] { return !server_messages_.empty(); });
+        if (server_messages_.empty()) return std::nullopt;
+        json message = server_messages_.front();
+        server_messages_.pop_front();
+        return message;
+    }
+    std::size_t response_count() const {
+        std::lock_guard lock(mutex_);
+        return responses_.size();
+    }
+    // Responses whose id is null (answers to lines that had no readable id).
+    std::vector<json> null_id_responses() const {
+        std::lock_guard lock(mutex_);
+        return null_responses_;
+    }
+    // The exit status once the gateway exits, or nullopt after `timeout`.
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (auto status = process_->try_wait()) return WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
+            std::this_thread::sleep_for(5ms);
+        }
+        return std::nullopt;
+    }
+    std::string log() const {
+        std::lock_guard lock(mutex_);
+        return log_;
+    }
+    void signal(int number) { process_->signal(number); }
+
+private:
+    void read_stdout() {
+        core::LineSplitter splitter(256u << 20);
+        std::vector<char> buffer(1 << 16);
+        for (;;) {
+            ssize_t n = ::read(out_, buffer.data(), buffer.size());
+            if (n <= 0) break;
+            splitter.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), [&](std::string line) {
+                json message = json::parse(line, nullptr, false);
+                std::lock_guard lock(mutex_);
+                if (message.is_discarded()) {
+                    log_ += "STDOUT NOT JSON: " + line + "\n";
+                } else if (message.contains("method")) {
+                    server_messages_.push_back(message);
+                } else if (message.value("id", json()).is_null()) {
+                    null_responses_.push_back(message);
+                } else {
+                    responses_[message["id"].dump()] = message;
+                }
+                arrived_.notify_all();
+            }, [] {});
+        }
+    }
+    void read_stderr() {
+        std::vector<char> buffer(1 << 14);
+        for (;;) {
+            ssize_t n = ::read(err_, buffer.data(), buffer.size());
+            if (n <= 0) break;
+            std::lock_guard lock(mutex_);
+            log_.append(buffer.data(), static_cast<std::size_t>(n));
+        }
+    }
+
+    std::filesystem::path config_;
+    std::optional<core::ChildProcess> process_;
+    int in_ = -1, out_ = -1, err_ = -1;
+    std::thread reader_, stderr_reader_;
+    std::mutex write_mutex_;
+    mutable std::mutex mutex_;
+    std::condition_variable arrived_;
+    std::map<std::string, json> responses_;
+    std::vector<json> null_responses_;
+    std::deque<json> server_messages_;
+    std::string log_;
+};
+
+// A gateway.yaml with the test server as its one upstream `test`.
+inline std::string test_server_config(const std::string& proxy_extra = "", const std::string& rest = "",
+                                      const std::string& upstream_extra = "") {
+    return "proxy:\n" + proxy_extra + "  upstreams:\n    - name: test\n      command: [\"" +
+           std::string(WATCHGATE_TEST_SERVER) + "\"]\n" + upstream_extra + rest;
+}
+
+}  // namespace watchgate::test

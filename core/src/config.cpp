@@ -327,6 +327,13 @@ void read_upstream(Reader& reader, const YAML::Node& node, GatewayConfig& config
     } else if (command.IsSequence() && command.size() > 0) {
         for (const auto& part : command)
             if (auto text = reader.string(part, "a program or argument (a non-empty string)")) upstream.command.push_back(*text);
+        // The program: `~`, `$VAR` and a path with a '/' resolve like other paths; a bare name is
+        // looked up in PATH when the upstream starts.
+        if (!upstream.command.empty()) {
+            const std::string& program = upstream.command.front();
+            if (program.find('/') != std::string::npos || program.starts_with('~') || program.starts_with('$'))
+                upstream.command.front() = reader.resolve_path(program).string();
+        }
     } else {
         reader.error(command, "expected a non-empty list: program, then arguments (no shell is used)");
     }

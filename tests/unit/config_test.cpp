@@ -94,3 +94,76 @@ TEST_CASE("config: paths resolve against the config's folder, with ~ and $VAR") 
     CHECK(config.plugin_dirs[2] == "/opt/plugins/x");
     CHECK(config.plugin_dirs[3] == "/opt/plugins");
 }
+
+TEST_CASE("config: the proxy section with its defaults and per-upstream overrides") {
+    ::setenv("WATCHGATE_TEST_BIN", "/opt/servers", 1);
+    auto config = core::parse_config(
+        "proxy:\n"
+        "  max_message_size_mb: 8\n"
+        "  shutdown_grace_period: 1.5\n"
+        "  timeouts: {connection_timeout: 10, request_timeout: 0.25}\n"
+        "  concurrency: {max_in_flight: 7, overflow: reject}\n"
+        "  upstreams:\n"
+        "    - name: fs\n"
+        "      command: [npx, -y, server-filesystem, /tmp]\n"
+        "      env: {LOG_LEVEL: debug}\n"
+        "      cwd: work\n"
+        "      restart_on_failure: false\n"
+        "      max_restart_attempts: 0\n"
+        "      timeouts: {request_timeout: 120}\n"
+        "      concurrency: {overflow: queue}\n"
+        "    - name: local\n"
+        "      command: [\"$WATCHGATE_TEST_BIN/server\", --flag]\n"
+        "logging: {level: WARNING, handlers: [stderr, file], file_path: logs/gw.log, backup_count: 2}\n",
+        "/srv/conf/gateway.yaml");
+    ::unsetenv("WATCHGATE_TEST_BIN");
+    CHECK(config.max_message_size == 8u << 20);
+    CHECK(config.shutdown_grace == std::chrono::milliseconds(1500));
+    REQUIRE(config.upstreams.size() == 2);
+    const auto& fs = config.upstreams[0];
+    CHECK(fs.command == std::vector<std::string>{"npx", "-y", "server-filesystem", "/tmp"});
+    CHECK(fs.env.at("LOG_LEVEL") == "debug");
+    CHECK(fs.cwd == std::filesystem::path("/srv/conf/work"));
+    CHECK_FALSE(fs.restart_on_failure);
+    CHECK(fs.max_restart_attempts == 0);
+    CHECK(fs.timeouts.connection == std::chrono::seconds(10));   // from proxy
+    CHECK(fs.timeouts.request == std::chrono::seconds(120));     // overridden
+    CHECK(fs.concurrency.max_in_flight == 7);                     // from proxy
+    CHECK(fs.concurrency.overflow == core::OverflowPolicy::queue);  // overridden
+    const auto& local = config.upstreams[1];
+    CHECK(local.command == std::vector<std::string>{"/opt/servers/server", "--flag"});
+    CHECK(local.timeouts.request == std::chrono::milliseconds(250));
+    CHECK(local.concurrency.overflow == core::OverflowPolicy::reject);
+    CHECK(config.logging.level == "warning");
+    CHECK(config.logging.file_path == std::filesystem::path("/srv/conf/logs/gw.log"));
+    CHECK(config.logging.backup_count == 2);
+}
+
+TEST_CASE("config: every proxy error class is reported, with its place") {
+    std::string errors = errors_of(
+        "proxy:\n"
+        "  transport: http\n"
+        "  timeouts: {request_timeout: -1, conection_timeout: 5}\n"
+        "  concurrency: {max_in_flight: 0, overflow: queu}\n"
+        "  upstreams:\n"
+        "    - name: a\n"
+        "    - name: b\n"
+        "      command: \"npx server\"\n"
+        "      env: {A: [1]}\n"
+        "      restart_on_failure: maybe\n"
+        "    - command: [x]\n"
+        "logging: {level: loud, handlers: [file]}\n");
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:2:14: expected stdio (the only client transport so far)"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:3:31: expected a number of seconds"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:3:35: unknown key 'conection_timeout' in timeouts; did you mean "
+                                       "'connection_timeout'?"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:4:32: expected an integer from 1 to 100000"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:4:45: expected queue or reject; did you mean 'queue'?"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:6:7: upstream 'a' needs 'command:'"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:8:16: expected a non-empty list: program, then arguments (no shell is used)"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:9:16: expected a string value"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:10:27: expected true or false"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:11:7: an upstream needs 'name:'"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:12:18: expected one of: trace, debug, info, warning, error, critical"));
+    CHECK_THAT(errors, Catch::Contains("the file handler needs 'file_path:'"));
+}

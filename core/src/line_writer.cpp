@@ -1,80 +1,116 @@
 #include <watchgate/core/line_writer.hpp>
 
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
-
 #include <spdlog/spdlog.h>
+
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 namespace watchgate::core {
 
 namespace asio = boost::asio;
 
 namespace {
-// Lines written per system call at most; batching keeps small messages cheap under load.
-constexpr std::size_t max_batch = 64;
+constexpr std::size_t max_batch = 64;  // lines per writev
 }  // namespace
 
-LineWriter::LineWriter(asio::any_io_executor executor, int fd)
-    : strand_(asio::make_strand(executor)), stream_(strand_, fd) {}
+LineWriter::LineWriter(asio::any_io_executor executor, int fd) : stream_(executor, fd) {
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
 
 LineWriter::~LineWriter() {
-    boost::system::error_code ignored;
-    stream_.close(ignored);
+    std::lock_guard lock(mutex_);
+    close_locked();
+}
+
+bool LineWriter::broken() const {
+    std::lock_guard lock(mutex_);
+    return broken_;
 }
 
 void LineWriter::write(std::string line) {
-    if (broken_) return;
     line += '\n';
-    asio::post(strand_, [self = shared_from_this(), line = std::move(line)]() mutable {
-        if (self->broken_) return;
-        self->queue_.push_back(std::move(line));
-        if (!self->writing_) self->start_write();
-    });
+    std::lock_guard lock(mutex_);
+    if (broken_ || closed_) return;
+    queue_.push_back(std::move(line));
+    if (!waiting_) flush_locked();
+}
+
+void LineWriter::flush_locked() {
+    while (!queue_.empty()) {
+        iovec parts[max_batch];
+        const std::size_t count = std::min(queue_.size(), max_batch);
+        for (std::size_t i = 0; i < count; ++i) {
+            const std::size_t skip = i == 0 ? offset_ : 0;
+            parts[i].iov_base = queue_[i].data() + skip;
+            parts[i].iov_len = queue_[i].size() - skip;
+        }
+        ssize_t written = ::writev(stream_.native_handle(), parts, static_cast<int>(count));
+        if (written < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            spdlog::debug("write failed: {}", std::strerror(errno));
+            broken_ = true;
+            queue_.clear();
+            break;
+        }
+        auto left = static_cast<std::size_t>(written);
+        while (left > 0) {
+            const std::size_t rest = queue_.front().size() - offset_;
+            if (left < rest) {
+                offset_ += left;
+                left = 0;
+            } else {
+                left -= rest;
+                offset_ = 0;
+                queue_.pop_front();
+            }
+        }
+    }
+    if (!queue_.empty()) {
+        // The reader is slower than we are: wait until the stream can take more.
+        waiting_ = true;
+        stream_.async_wait(asio::posix::stream_descriptor::wait_write,
+                           [self = shared_from_this()](boost::system::error_code error) {
+                               std::lock_guard lock(self->mutex_);
+                               self->waiting_ = false;
+                               if (error) {
+                                   self->broken_ = true;
+                                   self->queue_.clear();
+                               }
+                               self->flush_locked();
+                           });
+        return;
+    }
+    for (auto& done : std::exchange(drained_, {})) done();
+    if (close_after_) close_locked();
 }
 
 void LineWriter::when_drained(std::function<void()> done) {
-    asio::post(strand_, [self = shared_from_this(), done = std::move(done)]() mutable {
-        if (!self->writing_ || self->broken_) done();
-        else self->drained_.push_back(std::move(done));
-    });
+    std::unique_lock lock(mutex_);
+    if (queue_.empty() || broken_) {
+        lock.unlock();
+        done();
+        return;
+    }
+    drained_.push_back(std::move(done));
 }
 
 void LineWriter::close_when_drained() {
-    asio::post(strand_, [self = shared_from_this()] {
-        self->close_after_ = true;
-        if (!self->writing_) {
-            boost::system::error_code ignored;
-            self->stream_.close(ignored);
-        }
-    });
+    std::lock_guard lock(mutex_);
+    close_after_ = true;
+    if (queue_.empty()) close_locked();
 }
 
-void LineWriter::start_write() {
-    writing_ = true;
-    const std::size_t count = std::min(queue_.size(), max_batch);
-    std::vector<asio::const_buffer> buffers;
-    buffers.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) buffers.push_back(asio::buffer(queue_[i]));
-    asio::async_write(stream_, buffers,
-                      asio::bind_executor(strand_, [self = shared_from_this(), count](boost::system::error_code error,
-                                                                                      std::size_t) {
-                          if (error) {
-                              if (!self->broken_) spdlog::debug("write failed: {}", error.message());
-                              self->broken_ = true;
-                              self->queue_.clear();
-                          } else {
-                              self->queue_.erase(self->queue_.begin(),
-                                                 self->queue_.begin() + static_cast<std::ptrdiff_t>(count));
-                          }
-                          if (!self->queue_.empty()) return self->start_write();
-                          self->writing_ = false;
-                          for (auto& done : std::exchange(self->drained_, {})) done();
-                          if (self->close_after_) {
-                              boost::system::error_code ignored;
-                              self->stream_.close(ignored);
-                          }
-                      }));
+void LineWriter::close_locked() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    stream_.close(ignored);
 }
 
 }  // namespace watchgate::core

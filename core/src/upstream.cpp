@@ -4,7 +4,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -21,7 +20,6 @@
 namespace watchgate::core {
 
 namespace asio = boost::asio;
-using namespace asio::experimental::awaitable_operators;
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
@@ -183,20 +181,12 @@ asio::awaitable<std::optional<UpstreamReply>> Upstream::acquire_slot(Clock::time
                                       " requests in flight (max_in_flight, overflow: reject)");
         }
         waiter = std::make_shared<SlotChannel>(executor_, 1);
-        slot_waiters_.push_back(waiter);
+        slot_waiters_.push_back({waiter, deadline});
+        ensure_sweeper();
     }
-    asio::steady_timer timer(executor_, deadline);
-    auto outcome = co_await (waiter->async_receive(asio::use_awaitable) || timer.async_wait(asio::use_awaitable));
-    if (outcome.index() == 0) co_return std::nullopt;  // a finished request handed its slot over
-    bool handed_over = false;
-    {
-        std::lock_guard lock(mutex_);
-        auto it = std::find(slot_waiters_.begin(), slot_waiters_.end(), waiter);
-        if (it != slot_waiters_.end()) slot_waiters_.erase(it);
-        else handed_over = true;  // released to us just as the timer fired
-        ++counters_.timeouts;
-    }
-    if (handed_over) release_slot();
+    boost::system::error_code error;
+    co_await waiter->async_receive(asio::redirect_error(asio::use_awaitable, error));
+    if (!error) co_return std::nullopt;  // a finished request handed its slot over
     co_return error_reply(error_code::timeout, "request timed out after " +
                                                    std::to_string(config_.timeouts.request.count()) +
                                                    " ms waiting for a free slot on upstream '" + name() + "'");
@@ -210,7 +200,7 @@ void Upstream::release_slot() {
             --in_flight_;
             return;
         }
-        next = slot_waiters_.front();
+        next = slot_waiters_.front().channel;
         slot_waiters_.pop_front();
     }
     next->try_send(boost::system::error_code());
@@ -236,8 +226,9 @@ asio::awaitable<UpstreamReply> Upstream::send_and_receive(Message& request, std:
         if (state_ != State::ready && !(is_initialize && state_ == State::starting))
             co_return error_reply(error_code::unavailable, unavailable_reason());
         id = next_id_++;
-        pending_.emplace(id, Pending{channel, handle});
+        pending_.emplace(id, Pending{channel, deadline, std::chrono::duration_cast<std::chrono::milliseconds>(timeout)});
         writer = writer_;
+        ensure_sweeper();
     }
     if (handle) {
         std::optional<std::string> cancelled;
@@ -251,28 +242,66 @@ asio::awaitable<UpstreamReply> Upstream::send_and_receive(Message& request, std:
     }
     request.mutable_json()["id"] = id;
     writer->write(request.serialize());
+    // One answer always comes: the response, a cancellation, the upstream's exit, or the sweeper's
+    // timeout.
+    co_return co_await channel->async_receive(asio::use_awaitable);
+}
 
-    asio::steady_timer timer(executor_, deadline);
-    auto outcome = co_await (channel->async_receive(asio::use_awaitable) || timer.async_wait(asio::use_awaitable));
-    if (outcome.index() == 0) co_return std::move(std::get<0>(outcome));
+void Upstream::ensure_sweeper() {
+    if (sweeping_) return;
+    sweeping_ = true;
+    asio::co_spawn(executor_, sweep(weak_from_this()), asio::detached);
+}
 
-    // Timed out, unless the answer arrived in the same instant.
-    bool was_pending = false;
-    {
-        std::lock_guard lock(mutex_);
-        was_pending = pending_.erase(id) > 0;
-        if (was_pending) ++counters_.timeouts;
+asio::awaitable<void> Upstream::sweep(std::weak_ptr<Upstream> weak) {
+    constexpr auto period = std::chrono::milliseconds(10);
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+        timer.expires_after(period);
+        boost::system::error_code ignored;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        auto self = weak.lock();
+        if (!self) co_return;
+        const auto now = Clock::now();
+        std::vector<std::pair<std::int64_t, Pending>> expired;
+        std::vector<std::shared_ptr<SlotChannel>> expired_waiters;
+        bool stop = false;
+        {
+            std::lock_guard lock(self->mutex_);
+            for (auto it = self->pending_.begin(); it != self->pending_.end();) {
+                if (it->second.deadline <= now) {
+                    expired.emplace_back(it->first, std::move(it->second));
+                    it = self->pending_.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+            for (auto it = self->slot_waiters_.begin(); it != self->slot_waiters_.end();) {
+                if (it->deadline <= now) {
+                    expired_waiters.push_back(it->channel);
+                    it = self->slot_waiters_.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+            self->counters_.timeouts += expired.size() + expired_waiters.size();
+            // Nothing left to watch: this sweeper ends; the next waiter starts a new one.
+            stop = self->pending_.empty() && self->slot_waiters_.empty();
+            if (stop) self->sweeping_ = false;
+        }
+        for (auto& [id, pending] : expired) {
+            self->send_json({{"jsonrpc", "2.0"},
+                             {"method", "notifications/cancelled"},
+                             {"params", {{"requestId", id}, {"reason", "request timed out in the gateway"}}}});
+            pending.channel->try_send(boost::system::error_code(),
+                                      error_reply(error_code::timeout, "request timed out after " +
+                                                                           std::to_string(pending.timeout.count()) +
+                                                                           " ms waiting for upstream '" + self->name() +
+                                                                           "'"));
+        }
+        for (auto& waiter : expired_waiters) waiter->try_send(asio::error::timed_out);
+        if (stop) co_return;
     }
-    if (!was_pending) {
-        UpstreamReply raced;
-        if (channel->try_receive([&](boost::system::error_code, UpstreamReply reply) { raced = std::move(reply); }))
-            co_return raced;
-    }
-    send_json({{"jsonrpc", "2.0"},
-               {"method", "notifications/cancelled"},
-               {"params", {{"requestId", id}, {"reason", "request timed out in the gateway"}}}});
-    co_return error_reply(error_code::timeout, "request timed out after " + std::to_string(timeout.count()) +
-                                                   " ms waiting for upstream '" + name() + "'");
 }
 
 bool Upstream::cancel(std::int64_t upstream_id, const std::string& reason) {

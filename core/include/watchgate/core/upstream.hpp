@@ -113,7 +113,12 @@ private:
 
     struct Pending {
         std::shared_ptr<Channel> channel;
-        std::weak_ptr<CallHandle> handle;
+        std::chrono::steady_clock::time_point deadline;
+        std::chrono::milliseconds timeout;
+    };
+    struct SlotWaiter {
+        std::shared_ptr<SlotChannel> channel;
+        std::chrono::steady_clock::time_point deadline;
     };
 
     void start_process();
@@ -126,6 +131,10 @@ private:
     bool cancel(std::int64_t upstream_id, const std::string& reason);
     boost::asio::awaitable<std::optional<UpstreamReply>> acquire_slot(std::chrono::steady_clock::time_point deadline);
     void release_slot();
+    // Expires requests and slot waiters past their deadline. One coroutine per upstream, running
+    // only while something waits: no timer per request on the hot path.
+    void ensure_sweeper();
+    static boost::asio::awaitable<void> sweep(std::weak_ptr<Upstream> weak);
     std::string unavailable_reason() const;
 
     boost::asio::any_io_executor executor_;
@@ -141,7 +150,8 @@ private:
     std::map<std::int64_t, Pending> pending_;
     std::int64_t next_id_ = 1;
     std::uint64_t in_flight_ = 0;
-    std::deque<std::shared_ptr<SlotChannel>> slot_waiters_;
+    std::deque<SlotWaiter> slot_waiters_;
+    bool sweeping_ = false;
     UpstreamCounters counters_;
     nlohmann::json initialize_params_;
     nlohmann::json initialize_result_;

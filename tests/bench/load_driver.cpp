@@ -1,0 +1,213 @@
+// Load driver: the test MCP server directly vs through `watchgate`, in one invocation, with ratios.
+//
+//   watchgate_bench [--requests N] [--window W] [--sweep]
+//
+// Throughput: N echo calls pipelined with W in flight. Latency: N/10 calls one at a time (the added
+// p50 is the gateway's own cost per request). Sweep: N concurrent `sleep 100` calls through the
+// gateway with max_in_flight 1000, against the 100 ms a single call takes.
+#include <watchgate/core/child_process.hpp>
+#include <watchgate/core/line_splitter.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+namespace {
+
+// One MCP server process (direct or the gateway) driven over its stdin/stdout.
+class Peer {
+public:
+    explicit Peer(const std::vector<std::string>& command)
+        : process_(watchgate::core::ChildProcess::spawn(command, {}, std::nullopt)) {
+        in_ = process_.take_stdin();
+        out_ = process_.take_stdout();
+        err_ = process_.take_stderr();
+        reader_ = std::thread([this] { read(); });
+        drain_ = std::thread([this] {
+            char buffer[4096];
+            while (::read(err_, buffer, sizeof buffer) > 0) {}
+        });
+        send(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{}}})");
+        wait(0);
+        send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+    }
+    ~Peer() {
+        ::close(in_);
+        process_.signal(SIGTERM);
+        if (reader_.joinable()) reader_.join();
+        if (drain_.joinable()) drain_.join();
+        while (!process_.try_wait()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+
+    void send(const std::string& line) {
+        std::string data = line + "\n";
+        for (std::size_t done = 0; done < data.size();) {
+            ssize_t n = ::write(in_, data.data() + done, data.size() - done);
+            if (n <= 0) return;
+            done += static_cast<std::size_t>(n);
+        }
+    }
+    // Waits for the response to `id`; returns when it arrived.
+    Clock::time_point wait(std::int64_t id) {
+        std::unique_lock lock(mutex_);
+        arrived_.wait(lock, [&] { return received_.contains(id); });
+        auto at = received_[id];
+        received_.erase(id);
+        return at;
+    }
+    void wait_below(std::size_t sent, std::size_t window) {
+        std::unique_lock lock(mutex_);
+        arrived_.wait(lock, [&] { return sent - answered_ < window; });
+    }
+
+private:
+    void read() {
+        watchgate::core::LineSplitter splitter(256u << 20);
+        std::vector<char> buffer(1 << 16);
+        for (;;) {
+            ssize_t n = ::read(out_, buffer.data(), buffer.size());
+            if (n <= 0) break;
+            const auto now = Clock::now();
+            splitter.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), [&](std::string line) {
+                auto message = json::parse(line, nullptr, false);
+                if (!message.is_object() || !message.contains("id") || !message["id"].is_number_integer()) return;
+                std::lock_guard lock(mutex_);
+                const auto id = message["id"].get<std::int64_t>();
+                received_[id] = now;
+                if (id > 0) ++answered_;  // the initialize answer (id 0) is not part of a run
+                arrived_.notify_all();
+            }, [] {});
+        }
+    }
+
+    watchgate::core::ChildProcess process_;
+    int in_ = -1, out_ = -1, err_ = -1;
+    std::thread reader_, drain_;
+    std::mutex mutex_;
+    std::condition_variable arrived_;
+    std::map<std::int64_t, Clock::time_point> received_;
+    std::size_t answered_ = 0;
+};
+
+std::string call(std::int64_t id, const std::string& tool, const json& arguments) {
+    return json{{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"}, {"params", {{"name", tool}, {"arguments", arguments}}}}
+        .dump();
+}
+
+struct Throughput {
+    double messages_per_second;
+};
+
+Throughput throughput(Peer& peer, int requests, int window) {
+    const std::string payload(100, 'x');
+    std::vector<std::string> lines;
+    for (int i = 1; i <= requests; ++i) lines.push_back(call(i, "echo", {{"text", payload}}));
+    const auto started = Clock::now();
+    for (int i = 1; i <= requests; ++i) {
+        peer.wait_below(static_cast<std::size_t>(i - 1), static_cast<std::size_t>(window));
+        peer.send(lines[static_cast<std::size_t>(i - 1)]);
+    }
+    for (int i = 1; i <= requests; ++i) peer.wait(i);
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    return {requests / seconds};
+}
+
+struct Latency {
+    double p50_us, p90_us, p99_us;
+};
+
+Latency latency(Peer& peer, int requests, std::int64_t first_id) {
+    std::vector<double> samples;
+    for (int i = 0; i < requests; ++i) {
+        const std::int64_t id = first_id + i;
+        const auto sent = Clock::now();
+        peer.send(call(id, "echo", {{"text", "ping"}}));
+        samples.push_back(std::chrono::duration<double, std::micro>(peer.wait(id) - sent).count());
+    }
+    std::sort(samples.begin(), samples.end());
+    auto at = [&](double q) { return samples[static_cast<std::size_t>(q * static_cast<double>(samples.size() - 1))]; };
+    return {at(0.5), at(0.9), at(0.99)};
+}
+
+fs::path write_config(const fs::path& dir, int max_in_flight) {
+    fs::create_directories(dir);
+    fs::path file = dir / ("bench_" + std::to_string(max_in_flight) + ".yaml");
+    std::ofstream(file) << "proxy:\n  concurrency: {max_in_flight: " << max_in_flight
+                        << "}\n  upstreams:\n    - name: bench\n      command: [\"" << WATCHGATE_TEST_SERVER << "\"]\n"
+                        << "logging: {level: warning}\n";
+    return file;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int requests = 20000;
+    int window = 64;
+    bool sweep = true;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--requests" && i + 1 < argc) requests = std::stoi(argv[++i]);
+        else if (arg == "--window" && i + 1 < argc) window = std::stoi(argv[++i]);
+        else if (arg == "--no-sweep") sweep = false;
+    }
+    const fs::path dir = fs::temp_directory_path() / ("watchgate-bench-" + std::to_string(::getpid()));
+    const std::vector<std::string> direct_command = {WATCHGATE_TEST_SERVER};
+    const std::vector<std::string> gateway_command = {WATCHGATE_BINARY, "run", "--config", write_config(dir, 1000).string()};
+
+    std::printf("Watchgate benchmark: %d echo calls, window %d (test server direct vs through watchgate, no plugins)\n\n",
+                requests, window);
+    Throughput direct_rate, gateway_rate;
+    Latency direct_latency, gateway_latency;
+    {
+        Peer direct(direct_command);
+        direct_rate = throughput(direct, requests, window);
+        direct_latency = latency(direct, std::max(200, requests / 10), 10'000'000);
+    }
+    {
+        Peer gateway(gateway_command);
+        gateway_rate = throughput(gateway, requests, window);
+        gateway_latency = latency(gateway, std::max(200, requests / 10), 10'000'000);
+    }
+    std::printf("%-10s %14s %10s %10s %10s\n", "", "msgs/s", "p50 us", "p90 us", "p99 us");
+    std::printf("%-10s %14.0f %10.1f %10.1f %10.1f\n", "direct", direct_rate.messages_per_second, direct_latency.p50_us,
+                direct_latency.p90_us, direct_latency.p99_us);
+    std::printf("%-10s %14.0f %10.1f %10.1f %10.1f\n", "watchgate", gateway_rate.messages_per_second,
+                gateway_latency.p50_us, gateway_latency.p90_us, gateway_latency.p99_us);
+    std::printf("\nthroughput ratio (watchgate / direct): %.2f   (target >= 0.40)\n",
+                gateway_rate.messages_per_second / direct_rate.messages_per_second);
+    std::printf("added p50 latency: %.1f us   (target <= 30 us)\n", gateway_latency.p50_us - direct_latency.p50_us);
+
+    if (sweep) {
+        std::printf("\nConcurrency sweep: N concurrent `sleep 100` calls through watchgate (max_in_flight 1000)\n");
+        std::printf("%6s %12s %14s\n", "N", "elapsed ms", "x one call");
+        Peer gateway(gateway_command);
+        std::int64_t id = 1;
+        for (int n : {1, 10, 100, 1000}) {
+            const auto started = Clock::now();
+            const std::int64_t first = id;
+            for (int i = 0; i < n; ++i) gateway.send(call(id++, "sleep", {{"ms", 100}}));
+            for (std::int64_t i = first; i < id; ++i) gateway.wait(i);
+            const double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+            std::printf("%6d %12.1f %14.2f%s\n", n, ms, ms / 100.0, n == 1000 ? "   (target <= 1.30)" : "");
+        }
+    }
+    fs::remove_all(dir);
+    return 0;
+}

@@ -286,8 +286,8 @@ void read_concurrency(Reader& reader, const YAML::Node& node, ConcurrencyConfig&
     }
 }
 
-const std::vector<std::string> proxy_keys = {"transport",   "upstreams",        "timeouts",      "concurrency",
-                                             "max_message_size_mb", "shutdown_grace_period"};
+const std::vector<std::string> proxy_keys = {"transport",           "upstreams",           "timeouts", "concurrency",
+                                             "max_message_size_mb", "shutdown_grace_period", "threads"};
 const std::vector<std::string> upstream_keys = {"name",  "command",            "env",
                                                 "cwd",   "restart_on_failure", "max_restart_attempts",
                                                 "timeouts", "concurrency",     "transport"};
@@ -366,6 +366,8 @@ void read_proxy(Reader& reader, const YAML::Node& proxy, GatewayConfig& config) 
     }
     if (const auto n = proxy["max_message_size_mb"])
         if (auto value = reader.integer(n, 1, 4096)) config.max_message_size = static_cast<std::size_t>(*value) << 20;
+    if (const auto n = proxy["threads"])
+        if (auto value = reader.integer(n, 1, 64)) config.threads = static_cast<int>(*value);
     if (const auto n = proxy["shutdown_grace_period"])
         if (auto value = read_seconds(reader, n)) config.shutdown_grace = *value;
     // Proxy-wide settings first: upstreams start from them.

@@ -175,7 +175,7 @@ asio::awaitable<void> Gateway::handle_request(std::shared_ptr<ClientCall> call, 
             co_return;
         }
         Message& response = *reply.response;
-        response.mutable_json()["id"] = call->id;  // the client's id, restored
+        response.set_id(call->id);  // the client's id, restored
         auto answer = call->pipeline->process_response(*call->scope, response);
         if (answer.reply) send_to_client(*answer.reply);
         else send_to_client(response);
@@ -261,7 +261,7 @@ void Gateway::handle_client_response(Message response) {
         spdlog::warn("client answered request {} that the gateway did not send, dropped", response.id_text());
         return;
     }
-    response.mutable_json()["id"] = call->original_id;
+    response.set_id(call->original_id);
     response.set_upstream(call->upstream->name());
     auto verdict = call->pipeline->process_response(*call->scope, response);
     if (verdict.reply) call->upstream->send_json(*verdict.reply);
@@ -307,7 +307,7 @@ void Gateway::on_upstream_message(Upstream& from, Message message) {
         id = next_server_id_++;
         server_calls_.emplace(id, call);
     }
-    message.mutable_json()["id"] = id;
+    message.set_id(id);
     send_to_client(message);
 }
 

@@ -50,6 +50,61 @@ int nesting_depth(std::string_view text, int limit) {
     return deepest;
 }
 
+// The byte range of the top-level "id" member's value in `text` (a JSON object), or npos.
+std::pair<std::size_t, std::size_t> top_level_id_span(std::string_view text) {
+    constexpr auto none = std::make_pair(std::string_view::npos, std::string_view::npos);
+    auto skip_space = [&](std::size_t at) {
+        while (at < text.size() && (text[at] == ' ' || text[at] == '\t' || text[at] == '\n' || text[at] == '\r')) ++at;
+        return at;
+    };
+    // The index of the quote closing the string that opens at `at`, or npos.
+    auto string_end = [&](std::size_t at) {
+        for (++at; at < text.size(); ++at) {
+            if (text[at] == '\\') ++at;
+            else if (text[at] == '"') return at;
+        }
+        return std::string_view::npos;
+    };
+    int depth = 0;
+    bool expect_key = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '"') {
+            const std::size_t start = i;
+            i = string_end(i);
+            if (i == std::string_view::npos) return none;
+            if (depth == 1 && expect_key && text.substr(start, i - start + 1) == "\"id\"") {
+                std::size_t value = skip_space(i + 1);
+                if (value >= text.size() || text[value] != ':') return none;
+                value = skip_space(value + 1);
+                if (value >= text.size()) return none;
+                std::size_t end = value;
+                if (text[end] == '"') {
+                    end = string_end(end);
+                    if (end == std::string_view::npos) return none;
+                    ++end;
+                } else {
+                    while (end < text.size() && text[end] != ',' && text[end] != '}' && text[end] != ' ' &&
+                           text[end] != '\t' && text[end] != '\n' && text[end] != '\r')
+                        ++end;
+                }
+                return {value, end};
+            }
+            expect_key = false;
+        } else if (c == '{') {
+            ++depth;
+            expect_key = depth == 1;
+        } else if (c == '[') {
+            ++depth;
+        } else if (c == '}' || c == ']') {
+            --depth;
+        } else if (c == ',' && depth == 1) {
+            expect_key = true;
+        }
+    }
+    return none;
+}
+
 }  // namespace
 
 const nlohmann::json& member(const nlohmann::json& object, std::string_view key) {
@@ -148,6 +203,17 @@ nlohmann::json Message::id() const {
 void Message::set_request_context(std::string method, std::string target) {
     method_ = std::move(method);
     target_ = std::move(target);
+}
+
+void Message::set_id(const nlohmann::json& id) {
+    std::string id_text = dump_json(id);
+    if (revision_ == 0 && !raw_.empty()) {
+        auto [begin, end] = top_level_id_span(raw_);
+        if (begin != std::string::npos) raw_.replace(begin, end - begin, id_text);
+        else raw_.clear();  // cannot splice: serialize from the value instead
+    }
+    json_["id"] = id;
+    id_text_ = std::move(id_text);
 }
 
 void Message::refresh_request_fields() {

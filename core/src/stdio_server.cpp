@@ -3,12 +3,15 @@
 #include <watchgate/core/gateway.hpp>
 #include <watchgate/core/line_splitter.hpp>
 #include <watchgate/core/line_writer.hpp>
+#include <watchgate/core/read_lines.hpp>
 #include <watchgate/core/version.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -33,13 +36,12 @@ using nlohmann::json;
 
 namespace {
 
-unsigned pool_size() { return std::clamp(std::thread::hardware_concurrency(), 2u, 8u); }
 
-// Runs an io_context on a small pool until stopped; joins on destruction.
+// Runs an io_context on `threads` threads until stopped; joins on destruction.
 class Pool {
 public:
-    Pool() : guard_(asio::make_work_guard(context_)) {
-        for (unsigned i = 0; i < pool_size(); ++i) threads_.emplace_back([this] { context_.run(); });
+    explicit Pool(int threads) : context_(threads), guard_(asio::make_work_guard(context_)) {
+        for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { context_.run(); });
     }
     ~Pool() { stop(); }
     void stop() {
@@ -111,43 +113,64 @@ void answer_startup_failure(const std::string& message) {
 
 int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins) {
     ::signal(SIGPIPE, SIG_IGN);  // a client or upstream that went away is an error value, not a signal
-    Pool pool;
+    Pool pool(config.threads);
     auto executor = pool.context().get_executor();
     std::shared_ptr<LineWriter> writer;
     auto gateway = Gateway::create(executor, config, std::move(plugins), stdout_sink(executor, writer));
     gateway->start();
 
-    std::promise<void> stop_reading;
-    auto stop_requested = stop_reading.get_future().share();
-    std::atomic<bool> stopping{false};
-    auto request_stop = [&] {
-        if (!stopping.exchange(true)) stop_reading.set_value();
+    // Shared with the reader, which may outlive this frame when it is blocked in read().
+    struct StopSignal {
+        std::promise<void> promise;
+        std::atomic<bool> stopping{false};
+        void request() {
+            if (!stopping.exchange(true)) promise.set_value();
+        }
     };
+    auto stop = std::make_shared<StopSignal>();
+    auto stop_requested = stop->promise.get_future();
     asio::signal_set signals(pool.context(), SIGINT, SIGTERM);
-    signals.async_wait([&](boost::system::error_code error, int number) {
+    signals.async_wait([stop](boost::system::error_code error, int number) {
         if (error) return;
         spdlog::info("signal {} received: shutting down", number);
-        request_stop();
+        stop->request();
     });
 
-    // stdin is read on its own thread with blocking reads: works for pipes, files and terminals,
-    // and never waits on processing (each line is handed over at once).
-    std::thread reader([&, gateway] {
-        LineSplitter splitter(config.max_message_size);
-        std::vector<char> buffer(64 * 1024);
-        for (;;) {
-            ssize_t n = ::read(STDIN_FILENO, buffer.data(), buffer.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0 || stopping) break;
-            splitter.feed(
-                std::string_view(buffer.data(), static_cast<std::size_t>(n)),
-                [&](std::string line) { gateway->on_client_line(std::move(line)); },
-                [&] { gateway->on_client_oversize(); });
-        }
-        spdlog::debug("client input closed");
-        request_stop();
-    });
-    reader.detach();  // blocked in read() after a signal; the process ends without it
+    // Reading never waits on processing: each line is handed over at once. A pipe or socket is
+    // read on the pool (no thread hop per request); a file or terminal on a thread of its own.
+    const std::size_t max_size = config.max_message_size;
+    struct stat input_info{};
+    ::fstat(STDIN_FILENO, &input_info);
+    if (S_ISFIFO(input_info.st_mode) || S_ISSOCK(input_info.st_mode)) {
+        auto input = std::make_shared<asio::posix::stream_descriptor>(executor, ::dup(STDIN_FILENO));
+        asio::co_spawn(
+            executor,
+            [input, gateway, stop, max_size]() -> asio::awaitable<void> {
+                input->non_blocking(true);
+                co_await read_lines(
+                    *input, max_size, 64 * 1024, [&](std::string line) { gateway->on_client_line(std::move(line)); },
+                    [&] { gateway->on_client_oversize(); }, [&] { return !stop->stopping; });
+                spdlog::debug("client input closed");
+                stop->request();
+            },
+            asio::detached);
+    } else {
+        std::thread([gateway, stop, max_size] {
+            LineSplitter splitter(max_size);
+            std::vector<char> buffer(64 * 1024);
+            for (;;) {
+                ssize_t n = ::read(STDIN_FILENO, buffer.data(), buffer.size());
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0 || stop->stopping) break;
+                splitter.feed(
+                    std::string_view(buffer.data(), static_cast<std::size_t>(n)),
+                    [&](std::string line) { gateway->on_client_line(std::move(line)); },
+                    [&] { gateway->on_client_oversize(); });
+            }
+            spdlog::debug("client input closed");
+            stop->request();
+        }).detach();  // may stay blocked in read() after a signal; the process ends without it
+    }
 
     stop_requested.wait();
     std::promise<void> done;
@@ -166,7 +189,7 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
 json call_once(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins, const std::string& method,
                const json& params) {
     ::signal(SIGPIPE, SIG_IGN);
-    Pool pool;
+    Pool pool(config.threads);
     auto executor = pool.context().get_executor();
     std::mutex mutex;
     std::condition_variable arrived;

@@ -1,6 +1,6 @@
 #include <watchgate/core/upstream.hpp>
 
-#include <watchgate/core/line_splitter.hpp>
+#include <watchgate/core/read_lines.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -240,7 +240,7 @@ asio::awaitable<UpstreamReply> Upstream::send_and_receive(Message& request, std:
         }
         if (cancelled) cancel(id, *cancelled);
     }
-    request.mutable_json()["id"] = id;
+    request.set_id(id);
     writer->write(request.serialize());
     // One answer always comes: the response, a cancellation, the upstream's exit, or the sweeper's
     // timeout.
@@ -371,55 +371,41 @@ void Upstream::fail_all(int code, const std::string& message) {
 
 asio::awaitable<void> Upstream::read_stdout(std::shared_ptr<ChildProcess> process, int fd) {
     asio::posix::stream_descriptor stream(executor_, fd);
-    LineSplitter splitter(max_message_size_);
-    std::vector<char> buffer(read_chunk);
-    for (;;) {
-        boost::system::error_code error;
-        std::size_t n = co_await stream.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, error));
-        if (error) break;
-        splitter.feed(
-            std::string_view(buffer.data(), n),
-            [&](std::string line) {
-                auto parsed = Message::parse(std::move(line), name());
-                if (auto* bad = std::get_if<MessageError>(&parsed)) {
-                    spdlog::warn("[{}] skipped a line that is not JSON-RPC: {}", name(), bad->message);
-                    return;
-                }
-                auto& message = std::get<Message>(parsed);
-                if (message.kind() == MessageKind::response) deliver(std::move(message));
-                else if (on_message_) on_message_(*this, std::move(message));
-            },
-            [&] {
-                spdlog::warn("[{}] skipped a line over the {} byte limit (max_message_size_mb)", name(),
-                             max_message_size_);
-            });
-    }
+    stream.non_blocking(true);
+    co_await read_lines(
+        stream, max_message_size_, read_chunk,
+        [&](std::string line) {
+            auto parsed = Message::parse(std::move(line), name());
+            if (auto* bad = std::get_if<MessageError>(&parsed)) {
+                spdlog::warn("[{}] skipped a line that is not JSON-RPC: {}", name(), bad->message);
+                return;
+            }
+            auto& message = std::get<Message>(parsed);
+            if (message.kind() == MessageKind::response) deliver(std::move(message));
+            else if (on_message_) on_message_(*this, std::move(message));
+        },
+        [&] { spdlog::warn("[{}] skipped a line over the {} byte limit (max_message_size_mb)", name(), max_message_size_); },
+        [] { return true; });
     co_await on_exit(std::move(process));
 }
 
 asio::awaitable<void> Upstream::read_stderr(int fd) {
     asio::posix::stream_descriptor stream(executor_, fd);
-    LineSplitter splitter(64 * 1024);
-    std::vector<char> buffer(16 * 1024);
+    stream.non_blocking(true);
     auto window = Clock::now();
     int lines = 0, suppressed = 0;
-    for (;;) {
-        boost::system::error_code error;
-        std::size_t n = co_await stream.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, error));
-        if (error) break;
-        splitter.feed(
-            std::string_view(buffer.data(), n),
-            [&](std::string line) {
-                if (Clock::now() - window >= std::chrono::seconds(1)) {
-                    if (suppressed) spdlog::warn("[{}] {} stderr lines suppressed", name(), suppressed);
-                    window = Clock::now();
-                    lines = suppressed = 0;
-                }
-                if (++lines <= stderr_lines_per_second) spdlog::info("[{}] {}", name(), line);
-                else ++suppressed;
-            },
-            [] {});
-    }
+    co_await read_lines(
+        stream, 64 * 1024, 16 * 1024,
+        [&](std::string line) {
+            if (Clock::now() - window >= std::chrono::seconds(1)) {
+                if (suppressed) spdlog::warn("[{}] {} stderr lines suppressed", name(), suppressed);
+                window = Clock::now();
+                lines = suppressed = 0;
+            }
+            if (++lines <= stderr_lines_per_second) spdlog::info("[{}] {}", name(), line);
+            else ++suppressed;
+        },
+        [] {}, [] { return true; });
     if (suppressed) spdlog::warn("[{}] {} stderr lines suppressed", name(), suppressed);
 }
 

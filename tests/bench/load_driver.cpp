@@ -1,9 +1,9 @@
 // Load driver: the test MCP server directly vs through `watchgate`, in one invocation, with ratios.
 //
-//   watchgate_bench [--requests N] [--window W] [--sweep]
+//   watchgate_bench [--requests N] [--window W] [--no-sweep]
 //
-// Throughput: N echo calls pipelined with W in flight. Latency: N/10 calls one at a time (the added
-// p50 is the gateway's own cost per request). Sweep: N concurrent `sleep 100` calls through the
+// Throughput: N echo calls pipelined with W in flight. Latency: N/10 calls one at a time. A plain
+// byte relay in the same position shows the floor that two extra pipe hops cost on this machine. Sweep: N concurrent `sleep 100` calls through the
 // gateway with max_in_flight 1000, against the 100 ms a single call takes.
 #include <watchgate/core/child_process.hpp>
 #include <watchgate/core/line_splitter.hpp>
@@ -155,9 +155,37 @@ fs::path write_config(const fs::path& dir, int max_in_flight) {
     return file;
 }
 
+// `--relay COMMAND...`: a process that only copies bytes between its stdio and COMMAND's, the
+// cheapest possible process in the middle. Its added latency is the floor for any stdio gateway.
+int relay(const std::vector<std::string>& command) {
+    auto child = watchgate::core::ChildProcess::spawn(command, {}, std::nullopt);
+    int to_child = child.take_stdin();
+    int from_child = child.take_stdout();
+    auto copy = [](int from, int to) {
+        std::vector<char> buffer(1 << 16);
+        for (;;) {
+            ssize_t n = ::read(from, buffer.data(), buffer.size());
+            if (n <= 0) break;
+            for (ssize_t done = 0; done < n;) {
+                ssize_t w = ::write(to, buffer.data() + done, static_cast<std::size_t>(n - done));
+                if (w <= 0) return;
+                done += w;
+            }
+        }
+    };
+    std::thread up([&] {
+        copy(STDIN_FILENO, to_child);
+        ::close(to_child);
+    });
+    copy(from_child, STDOUT_FILENO);
+    up.join();
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc > 2 && std::string(argv[1]) == "--relay") return relay(std::vector<std::string>(argv + 2, argv + argc));
     int requests = 20000;
     int window = 64;
     bool sweep = true;
@@ -173,12 +201,17 @@ int main(int argc, char** argv) {
 
     std::printf("Watchgate benchmark: %d echo calls, window %d (test server direct vs through watchgate, no plugins)\n\n",
                 requests, window);
-    Throughput direct_rate, gateway_rate;
-    Latency direct_latency, gateway_latency;
+    Throughput direct_rate, gateway_rate, relay_rate;
+    Latency direct_latency, gateway_latency, relay_latency;
     {
         Peer direct(direct_command);
         direct_rate = throughput(direct, requests, window);
         direct_latency = latency(direct, std::max(200, requests / 10), 10'000'000);
+    }
+    {
+        Peer relayed({fs::read_symlink("/proc/self/exe").string(), "--relay", WATCHGATE_TEST_SERVER});
+        relay_rate = throughput(relayed, requests, window);
+        relay_latency = latency(relayed, std::max(200, requests / 10), 10'000'000);
     }
     {
         Peer gateway(gateway_command);
@@ -188,24 +221,35 @@ int main(int argc, char** argv) {
     std::printf("%-10s %14s %10s %10s %10s\n", "", "msgs/s", "p50 us", "p90 us", "p99 us");
     std::printf("%-10s %14.0f %10.1f %10.1f %10.1f\n", "direct", direct_rate.messages_per_second, direct_latency.p50_us,
                 direct_latency.p90_us, direct_latency.p99_us);
+    std::printf("%-10s %14.0f %10.1f %10.1f %10.1f\n", "byte relay", relay_rate.messages_per_second,
+                relay_latency.p50_us, relay_latency.p90_us, relay_latency.p99_us);
     std::printf("%-10s %14.0f %10.1f %10.1f %10.1f\n", "watchgate", gateway_rate.messages_per_second,
                 gateway_latency.p50_us, gateway_latency.p90_us, gateway_latency.p99_us);
     std::printf("\nthroughput ratio (watchgate / direct): %.2f   (target >= 0.40)\n",
                 gateway_rate.messages_per_second / direct_rate.messages_per_second);
-    std::printf("added p50 latency: %.1f us   (target <= 30 us)\n", gateway_latency.p50_us - direct_latency.p50_us);
+    std::printf("added p50 latency: %.1f us   (target <= 30 us); a byte relay adds %.1f us (the floor for any\n"
+                "  process in the middle: two more pipe hops), so watchgate's own work adds %.1f us\n",
+                gateway_latency.p50_us - direct_latency.p50_us, relay_latency.p50_us - direct_latency.p50_us,
+                gateway_latency.p50_us - relay_latency.p50_us);
 
     if (sweep) {
-        std::printf("\nConcurrency sweep: N concurrent `sleep 100` calls through watchgate (max_in_flight 1000)\n");
-        std::printf("%6s %12s %14s\n", "N", "elapsed ms", "x one call");
+        std::printf("\nConcurrency sweep: N concurrent `sleep 100` calls (gateway: max_in_flight 1000)\n");
+        std::printf("%6s %14s %14s %14s\n", "N", "direct ms", "watchgate ms", "watchgate x");
+        Peer direct(direct_command);
         Peer gateway(gateway_command);
         std::int64_t id = 1;
-        for (int n : {1, 10, 100, 1000}) {
+        auto run = [&](Peer& peer, int n) {
             const auto started = Clock::now();
             const std::int64_t first = id;
-            for (int i = 0; i < n; ++i) gateway.send(call(id++, "sleep", {{"ms", 100}}));
-            for (std::int64_t i = first; i < id; ++i) gateway.wait(i);
-            const double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
-            std::printf("%6d %12.1f %14.2f%s\n", n, ms, ms / 100.0, n == 1000 ? "   (target <= 1.30)" : "");
+            for (int i = 0; i < n; ++i) peer.send(call(id++, "sleep", {{"ms", 100}}));
+            for (std::int64_t i = first; i < id; ++i) peer.wait(i);
+            return std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+        };
+        for (int n : {1, 10, 100, 1000}) {
+            const double direct_ms = run(direct, n);
+            const double gateway_ms = run(gateway, n);
+            std::printf("%6d %14.1f %14.1f %14.2f%s\n", n, direct_ms, gateway_ms, gateway_ms / 100.0,
+                        n == 1000 ? "   (target <= 1.30)" : "");
         }
     }
     fs::remove_all(dir);

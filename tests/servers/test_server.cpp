@@ -1,5 +1,5 @@
-// A small MCP server (stdio) for tests, benchmarks and the demo. Each tools/call runs on its own
-// thread, so slow calls overlap as they would in a real server.
+// A small MCP server (stdio) for tests, benchmarks and the demo. Slow calls overlap as they would in
+// a real server: `sleep` waits on a timer thread, `ask_client` on a thread of its own.
 //
 // Tools: echo {text}, sleep {ms}, big {bytes}, progress {steps}, crash, garbage, ask_client,
 //        cancelled (ids this server saw cancelled), calls (tool names called so far).
@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -67,7 +68,7 @@ json call_tool(const json& request) {
         tool_calls.push_back(name);
     }
     if (name == "echo") return text_result(arguments.value("text", ""));
-    if (name == "sleep") {
+    if (name == "sleep") {  // answered by the timer thread (see main); here only when called directly
         int ms = arguments.value("ms", 0);
         std::this_thread::sleep_for(std::chrono::milliseconds(ms));
         return text_result("slept " + std::to_string(ms) + " ms");
@@ -143,9 +144,79 @@ void handle(json request) {
     }
 }
 
+// Sleeping calls wait on one timer thread instead of a thread each, so a thousand concurrent
+// `sleep` calls cost the server nothing and the benchmark measures the gateway.
+struct Timers {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::multimap<std::chrono::steady_clock::time_point, json> due;  // deadline -> response
+
+    void add(std::chrono::steady_clock::time_point at, json response) {
+        std::lock_guard lock(mutex);
+        due.emplace(at, std::move(response));
+        changed.notify_one();
+    }
+    void run() {
+        std::unique_lock lock(mutex);
+        for (;;) {
+            if (due.empty()) {
+                changed.wait(lock);
+                continue;
+            }
+            auto first = due.begin();
+            if (changed.wait_until(lock, first->first) == std::cv_status::no_timeout) continue;
+            while (!due.empty() && due.begin()->first <= std::chrono::steady_clock::now()) {
+                json response = std::move(due.begin()->second);
+                due.erase(due.begin());
+                lock.unlock();
+                send(response);
+                lock.lock();
+            }
+        }
+    }
+};
+
+// Tools that wait on someone else run on their own thread; the rest answer inline, in order.
+bool needs_thread(const json& request) {
+    const std::string tool = request.value("params", json::object()).value("name", "");
+    return tool == "ask_client";
+}
+
 }  // namespace
 
+// Routes one message from the client.
+void dispatch(json& message, Timers& timers) {
+    if (message.contains("method") && message.contains("id")) {
+        const json params = message.value("params", json::object());
+        if (message["method"] == "tools/call" && params.value("name", "") == "sleep") {
+            const int ms = params.value("arguments", json::object()).value("ms", 0);
+            {
+                std::lock_guard lock(state_mutex);
+                tool_calls.push_back("sleep");
+            }
+            json result = text_result("slept " + std::to_string(ms) + " ms");
+            timers.add(std::chrono::steady_clock::now() + std::chrono::milliseconds(ms),
+                       {{"jsonrpc", "2.0"}, {"id", message["id"]}, {"result", result}});
+        } else if (needs_thread(message)) {
+            std::thread(handle, std::move(message)).detach();
+        } else {
+            handle(std::move(message));
+        }
+    } else if (message.contains("method")) {
+        if (message["method"] == "notifications/cancelled") {
+            std::lock_guard lock(state_mutex);
+            cancelled_ids.push_back(message["params"]["requestId"]);
+        }
+    } else if (message.contains("id")) {
+        std::lock_guard lock(state_mutex);
+        client_answers[message["id"].is_string() ? message["id"].get<std::string>() : message["id"].dump()] = message;
+        answered.notify_all();
+    }
+}
+
 int main() {
+    Timers timers;
+    std::thread([&timers] { timers.run(); }).detach();
     std::ios::sync_with_stdio(false);
     std::string line;
     while (std::getline(std::cin, line)) {
@@ -154,20 +225,17 @@ int main() {
             std::cerr << "test server: ignoring a line that is not JSON\n";
             continue;
         }
-        if (message.contains("method") && message.contains("id")) {
-            std::thread(handle, std::move(message)).detach();
-        } else if (message.contains("method")) {
-            if (message["method"] == "notifications/cancelled") {
-                std::lock_guard lock(state_mutex);
-                cancelled_ids.push_back(message["params"]["requestId"]);
-            }
-        } else if (message.contains("id")) {
-            std::lock_guard lock(state_mutex);
-            client_answers[message["id"].is_string() ? message["id"].get<std::string>() : message["id"].dump()] = message;
-            answered.notify_all();
+        try {
+            dispatch(message, timers);
+        } catch (const std::exception& e) {
+            // Odd shapes (a name that is not a string, ...) get an error, never a crash.
+            if (message.contains("id") && message.contains("method"))
+                send({{"jsonrpc", "2.0"}, {"id", message["id"]}, {"error", {{"code", -32602}, {"message", e.what()}}}});
         }
     }
-    // stdin closed: finish what is running, briefly, then leave.
+    // stdin closed: finish what is running, briefly, then leave without running destructors (the
+    // timer thread still waits on its condition variable).
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    return 0;
+    std::fflush(stdout);
+    std::_Exit(0);
 }

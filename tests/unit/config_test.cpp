@@ -101,6 +101,7 @@ TEST_CASE("config: the proxy section with its defaults and per-upstream override
         "proxy:\n"
         "  max_message_size_mb: 8\n"
         "  shutdown_grace_period: 1.5\n"
+        "  threads: 4\n"
         "  timeouts: {connection_timeout: 10, request_timeout: 0.25}\n"
         "  concurrency: {max_in_flight: 7, overflow: reject}\n"
         "  upstreams:\n"
@@ -119,6 +120,7 @@ TEST_CASE("config: the proxy section with its defaults and per-upstream override
     ::unsetenv("WATCHGATE_TEST_BIN");
     CHECK(config.max_message_size == 8u << 20);
     CHECK(config.shutdown_grace == std::chrono::milliseconds(1500));
+    CHECK(config.threads == 4);
     REQUIRE(config.upstreams.size() == 2);
     const auto& fs = config.upstreams[0];
     CHECK(fs.command == std::vector<std::string>{"npx", "-y", "server-filesystem", "/tmp"});

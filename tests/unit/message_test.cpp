@@ -76,3 +76,26 @@ TEST_CASE("message: error responses are well formed") {
     CHECK(error == nlohmann::json::parse(
                        R"({"jsonrpc":"2.0","id":9,"error":{"code":-32600,"message":"bad","data":{"why":"x"}}})"));
 }
+
+TEST_CASE("message: set_id replaces only the top-level id's bytes") {
+    struct Case {
+        std::string line;
+        nlohmann::json id;
+        std::string expected;
+    };
+    const std::vector<Case> cases = {
+        {R"({"jsonrpc":"2.0","id":1,"method":"ping"})", 42, R"({"jsonrpc":"2.0","id":42,"method":"ping"})"},
+        {R"({"id" : "a\"b" , "jsonrpc":"2.0","result":{"id":7}})", 3, R"({"id" : 3 , "jsonrpc":"2.0","result":{"id":7}})"},
+        {R"({"jsonrpc":"2.0","params":{"id":1,"x":["id"]},"method":"m","id":5})", "s",
+         R"({"jsonrpc":"2.0","params":{"id":1,"x":["id"]},"method":"m","id":"s"})"},
+        {R"({"jsonrpc":"2.0","method":"m","params":{"k":"\"id\":1"},"id":-9})", 0,
+         R"({"jsonrpc":"2.0","method":"m","params":{"k":"\"id\":1"},"id":0})"},
+    };
+    for (const auto& c : cases) {
+        auto message = test::message(c.line);
+        message.set_id(c.id);
+        CHECK(message.serialize() == c.expected);
+        CHECK(message.id() == c.id);
+        CHECK_FALSE(message.modified());
+    }
+}

@@ -73,6 +73,9 @@ struct GatewayConfig {
     std::string transport = "stdio";
     std::size_t max_message_size = 64u << 20;  // bytes per line, both directions
     std::chrono::milliseconds shutdown_grace{5'000};
+    // Threads running the event loop. One keeps latency lowest (no wake-ups between threads);
+    // more help when plugins do heavy work on large messages.
+    int threads = 1;
     TimeoutConfig timeouts;
     ConcurrencyConfig concurrency;
     std::vector<std::filesystem::path> plugin_dirs;

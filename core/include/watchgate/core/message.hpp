@@ -47,6 +47,11 @@ public:
     void refresh_request_fields();
 
     const nlohmann::json& json() const { return json_; }
+    // Gives the message another id (upstream-local ids, the client's id restored). Not a plugin
+    // change: an otherwise unchanged message is still forwarded as its own bytes, with only the
+    // id's bytes replaced.
+    void set_id(const nlohmann::json& id);
+
     // Mutable access counts as a change.
     nlohmann::json& mutable_json() {
         ++revision_;

@@ -1,0 +1,45 @@
+#pragma once
+// Reads newline-delimited lines from a pipe or socket until end of stream. Waits for readability,
+// then reads once: no speculative read per message that would only answer EAGAIN.
+
+#include <watchgate/core/line_splitter.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+namespace watchgate::core {
+
+// Calls on_line(std::string) per line and on_oversize() per line over `max_size`; returns at end
+// of stream, on a read error, or when keep_going() turns false.
+template <class OnLine, class OnOversize, class KeepGoing>
+boost::asio::awaitable<void> read_lines(boost::asio::posix::stream_descriptor& stream, std::size_t max_size,
+                                        std::size_t chunk, OnLine on_line, OnOversize on_oversize,
+                                        KeepGoing keep_going) {
+    LineSplitter splitter(max_size);
+    std::vector<char> buffer(chunk);
+    while (keep_going()) {
+        boost::system::error_code error;
+        co_await stream.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                                   boost::asio::redirect_error(boost::asio::use_awaitable, error));
+        if (error) co_return;
+        for (;;) {
+            ssize_t n = ::read(stream.native_handle(), buffer.data(), buffer.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;  // spurious wake-up
+            if (n <= 0) co_return;                                           // end of stream or error
+            splitter.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), on_line, on_oversize);
+            // A full buffer may mean more is waiting; a short read drained the pipe.
+            if (static_cast<std::size_t>(n) < buffer.size() || !keep_going()) break;
+        }
+    }
+}
+
+}  // namespace watchgate::core

@@ -9,6 +9,12 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev catch2 libre2-dev libcli11-dev libspdlog-dev
 )
 
+# Node.js and npm run the end-to-end test peers (the official MCP SDK and servers); a machine that
+# already has them (from any source) keeps its own.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for package in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)

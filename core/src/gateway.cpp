@@ -329,8 +329,10 @@ asio::awaitable<void> Gateway::shutdown() {
     for (auto& upstream : upstreams_) {
         co_await upstream->stop(std::chrono::milliseconds(2000));
         auto c = upstream->counters();
-        spdlog::info("[{}] requests: {} total, {} most in flight, {} timeouts, {} rejected, {} failed, {} restarts",
-                     upstream->name(), c.total, c.most_in_flight, c.timeouts, c.rejections, c.failures, c.restarts);
+        spdlog::info("[{}] requests: {} total, {} in flight, {} most in flight, {} timeouts, {} rejected, {} failed, "
+                     "{} restarts",
+                     upstream->name(), c.total, c.in_flight, c.most_in_flight, c.timeouts, c.rejections, c.failures,
+                     c.restarts);
     }
 }
 

@@ -33,7 +33,7 @@ TEST_CASE("gateway: initialize is answered by the gateway, ping locally, tools p
     CHECK(init["result"]["instructions"] == "A server for Watchgate's tests.");
     CHECK(gateway.request(1, "ping")["result"] == json::object());
     auto tools = gateway.request(2, "tools/list");
-    CHECK(tools["result"]["tools"].size() == 9);
+    CHECK(tools["result"]["tools"].size() == 10);
     CHECK(text_of(gateway.call_tool("three", "echo", {{"text", "héllo"}})) == "héllo");
 }
 
@@ -194,6 +194,51 @@ TEST_CASE("gateway: an upstream that dies answers everything in flight at once, 
         std::this_thread::sleep_for(100ms);
     }
     CHECK(text_of(answer) == "back");
+}
+
+TEST_CASE("gateway: an upstream killed with SIGKILL under load answers all 500 at once, then recovers") {
+    GatewayProcess gateway(test::scratch_dir("gw_sigkill"),
+                           test::test_server_config("  concurrency: {max_in_flight: 1000}\n"));
+    gateway.initialize();
+    const int pid = std::stoi(text_of(gateway.call_tool("pid", "pid")));
+    for (int id = 1; id <= 500; ++id)
+        gateway.send({{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"},
+                      {"params", {{"name", "sleep"}, {"arguments", {{"ms", 20000}}}}}});
+    std::this_thread::sleep_for(300ms);
+    ::kill(pid, SIGKILL);
+    const auto killed = Clock::now();
+    for (int id = 1; id <= 500; ++id) {
+        auto answer = gateway.response(id, 5s);
+        REQUIRE(answer.contains("error"));
+        CHECK_THAT(answer["error"]["message"].get<std::string>(),
+                   Catch::Contains("upstream 'test' killed by signal 9 (SIGKILL)"));
+    }
+    CHECK(Clock::now() - killed < 5s);
+    json answer;
+    for (int attempt = 0; attempt < 50 && !answer.contains("result"); ++attempt) {
+        answer = gateway.call_tool("after" + std::to_string(attempt), "echo", {{"text", "back"}});
+        if (!answer.contains("result")) std::this_thread::sleep_for(100ms);
+    }
+    CHECK(text_of(answer) == "back");
+}
+
+TEST_CASE("gateway: plugin state stays per request under concurrency, and nothing is left pending") {
+    // conformance_c keeps each request's id in request_begin and fails the response if another
+    // request's state came back; 200 overlapping calls with random delays must all pass.
+    GatewayProcess gateway(test::scratch_dir("gw_isolation"),
+                           "plugin_dirs: [\"" + test::plugin_dir().string() + "\"]\n" +
+                               test::test_server_config("", "plugins:\n  security:\n    _global:\n"
+                                                            "      - handler: conformance_c\n"
+                                                            "        config: {word: never-sent}\n"));
+    gateway.initialize();
+    std::mt19937 random(11);
+    for (int id = 1; id <= 200; ++id)
+        gateway.send({{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"},
+                      {"params", {{"name", "sleep"}, {"arguments", {{"ms", random() % 100}}}}}});
+    for (int id = 1; id <= 200; ++id) CHECK(gateway.response(id).contains("result"));
+    gateway.close_input();
+    CHECK(gateway.wait_exit(10s) == 0);
+    CHECK_THAT(gateway.log(), Catch::Contains("[test] requests: 201 total, 0 in flight"));
 }
 
 TEST_CASE("gateway: a 16 MiB result passes") {

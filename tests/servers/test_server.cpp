@@ -2,7 +2,7 @@
 // a real server: `sleep` waits on a timer thread, `ask_client` on a thread of its own.
 //
 // Tools: echo {text}, sleep {ms}, big {bytes}, progress {steps}, crash, garbage, ask_client,
-//        cancelled (ids this server saw cancelled), calls (tool names called so far).
+//        cancelled (ids this server saw cancelled), calls (tool names called so far), pid.
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
@@ -56,6 +56,7 @@ json tool_list() {
         tool("ask_client", "Asks the client to sample a message and returns its text", json::object()),
         tool("cancelled", "Lists the request ids this server saw cancelled", json::object()),
         tool("calls", "Lists the tools called so far", json::object()),
+        tool("pid", "Returns the server's process id", json::object()),
     });
 }
 
@@ -111,6 +112,7 @@ json call_tool(const json& request) {
         std::lock_guard lock(state_mutex);
         return text_result(json(cancelled_ids).dump());
     }
+    if (name == "pid") return text_result(std::to_string(::getpid()));
     if (name == "calls") {
         std::lock_guard lock(state_mutex);
         return text_result(json(tool_calls).dump());

@@ -368,7 +368,9 @@ struct Adapter;
 
 namespace detail {
 // The host of the instance being constructed, so Plugin::host() works in constructors too.
-inline thread_local std::optional<Host> constructing_host;
+// Instances are created on the control thread only (plugin.h), so a plain variable suffices; a
+// thread_local would also outlive the module in the TLS of threads after the plugin is unloaded.
+inline std::optional<Host> constructing_host;
 }  // namespace detail
 
 class Plugin {

@@ -128,11 +128,12 @@ int plugins_command(const std::string& config_path, const std::string& describe_
             auto module = core::PluginModule::load(file);
             const auto& d = module->descriptor();
             if (!describing) {
-                std::cout << name << "  " << d.version << "  [" << kinds_text(d.kinds) << "]  " << d.description << "\n";
+                std::cout << name << "  " << d.version << "  [" << kinds_text(d.kinds) << "]  " << d.description
+                          << "\n";
                 continue;
             }
-            std::cout << "name:        " << d.name << "\nversion:     " << d.version << "\ndescription: " << d.description
-                      << "\nkinds:       " << kinds_text(d.kinds)
+            std::cout << "name:        " << d.name << "\nversion:     " << d.version
+                      << "\ndescription: " << d.description << "\nkinds:       " << kinds_text(d.kinds)
                       << "\nthread-safe: " << (module->thread_safe() ? "yes" : "no")
                       << "\nABI:         " << core::abi_version_text(d.abi_major, d.abi_minor)
                       << "\nfile:        " << file.string() << "\nconfig schema:\n"
@@ -162,7 +163,8 @@ int main(int argc, char** argv) {
     auto* run = app.add_subcommand("run", "Run the gateway for the MCP client on stdin/stdout");
     run->add_option("-c,--config", config_path, "Gateway configuration (YAML)")->required();
 
-    auto* validate = app.add_subcommand("validate", "Load the configuration and every plugin it names; report all errors");
+    auto* validate =
+        app.add_subcommand("validate", "Load the configuration and every plugin it names; report all errors");
     validate->add_option("-c,--config", config_path, "Gateway configuration (YAML)")->required();
 
     std::string method;

@@ -60,7 +60,8 @@ ChildProcess ChildProcess::spawn(const std::vector<std::string>& command, const 
     for (char** entry = environ; entry && *entry; ++entry) {
         std::string_view text(*entry);
         auto equals = text.find('=');
-        if (equals != std::string_view::npos) merged[std::string(text.substr(0, equals))] = std::string(text.substr(equals + 1));
+        if (equals != std::string_view::npos)
+            merged[std::string(text.substr(0, equals))] = std::string(text.substr(equals + 1));
     }
     for (const auto& [key, value] : env) merged[key] = value;
     std::vector<std::string> env_strings;

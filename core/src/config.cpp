@@ -280,17 +280,20 @@ void read_concurrency(Reader& reader, const YAML::Node& node, ConcurrencyConfig&
         if (auto value = reader.integer(n, 1, 100000)) concurrency.max_in_flight = static_cast<int>(*value);
     if (const auto n = node["overflow"]) {
         const std::string word = n.IsScalar() ? n.Scalar() : std::string();
-        if (word == "queue") concurrency.overflow = OverflowPolicy::queue;
-        else if (word == "reject") concurrency.overflow = OverflowPolicy::reject;
-        else reader.error(n, "expected queue or reject" + did_you_mean(word, {"queue", "reject"}));
+        if (word == "queue")
+            concurrency.overflow = OverflowPolicy::queue;
+        else if (word == "reject")
+            concurrency.overflow = OverflowPolicy::reject;
+        else
+            reader.error(n, "expected queue or reject" + did_you_mean(word, {"queue", "reject"}));
     }
 }
 
-const std::vector<std::string> proxy_keys = {"transport",           "upstreams",           "timeouts", "concurrency",
-                                             "max_message_size_mb", "shutdown_grace_period", "threads"};
-const std::vector<std::string> upstream_keys = {"name",  "command",            "env",
-                                                "cwd",   "restart_on_failure", "max_restart_attempts",
-                                                "timeouts", "concurrency",     "transport"};
+const std::vector<std::string> proxy_keys = {
+    "transport", "upstreams", "timeouts", "concurrency", "max_message_size_mb", "shutdown_grace_period", "threads"};
+const std::vector<std::string> upstream_keys = {
+    "name",     "command",     "env",      "cwd", "restart_on_failure", "max_restart_attempts",
+    "timeouts", "concurrency", "transport"};
 
 void read_upstream(Reader& reader, const YAML::Node& node, GatewayConfig& config, std::set<std::string>& seen) {
     if (!reader.expect(node, YAML::NodeType::Map, "an upstream (a mapping with 'name:' and 'command:')")) return;
@@ -326,7 +329,8 @@ void read_upstream(Reader& reader, const YAML::Node& node, GatewayConfig& config
         reader.error(node, "upstream '" + *name + "' needs 'command:' (a list: program, then arguments)");
     } else if (command.IsSequence() && command.size() > 0) {
         for (const auto& part : command)
-            if (auto text = reader.string(part, "a program or argument (a non-empty string)")) upstream.command.push_back(*text);
+            if (auto text = reader.string(part, "a program or argument (a non-empty string)"))
+                upstream.command.push_back(*text);
         // The program: `~`, `$VAR` and a path with a '/' resolve like other paths; a bare name is
         // looked up in PATH when the upstream starts.
         if (!upstream.command.empty()) {
@@ -341,8 +345,10 @@ void read_upstream(Reader& reader, const YAML::Node& node, GatewayConfig& config
         if (reader.expect(env, YAML::NodeType::Map, "a mapping of environment variables")) {
             reader.check_duplicates(env);
             for (const auto& member : env) {
-                if (member.second.IsScalar()) upstream.env[member.first.Scalar()] = member.second.Scalar();
-                else reader.error(member.second, "expected a string value");
+                if (member.second.IsScalar())
+                    upstream.env[member.first.Scalar()] = member.second.Scalar();
+                else
+                    reader.error(member.second, "expected a string value");
             }
         }
     }
@@ -385,8 +391,8 @@ void read_proxy(Reader& reader, const YAML::Node& proxy, GatewayConfig& config) 
 
 void read_logging(Reader& reader, const YAML::Node& logging, GatewayConfig& config) {
     if (!reader.expect(logging, YAML::NodeType::Map, "a mapping under 'logging:'")) return;
-    reader.check_keys(logging, {"level", "handlers", "file_path", "max_file_size_mb", "backup_count", "format",
-                                "date_format"},
+    reader.check_keys(logging,
+                      {"level", "handlers", "file_path", "max_file_size_mb", "backup_count", "format", "date_format"},
                       "logging");
     auto& out = config.logging;
     if (const auto n = logging["level"]) {
@@ -394,8 +400,11 @@ void read_logging(Reader& reader, const YAML::Node& logging, GatewayConfig& conf
         std::string word = n.IsScalar() ? n.Scalar() : std::string();
         std::transform(word.begin(), word.end(), word.begin(), [](unsigned char c) { return std::tolower(c); });
         if (word == "warn") word = "warning";
-        if (std::find(levels.begin(), levels.end(), word) != levels.end()) out.level = word;
-        else reader.error(n, "expected one of: trace, debug, info, warning, error, critical" + did_you_mean(word, levels));
+        if (std::find(levels.begin(), levels.end(), word) != levels.end())
+            out.level = word;
+        else
+            reader.error(n,
+                         "expected one of: trace, debug, info, warning, error, critical" + did_you_mean(word, levels));
     }
     if (const auto handlers = logging["handlers"]) {
         if (reader.expect(handlers, YAML::NodeType::Sequence, "a list of handlers (stderr, file)")) {
@@ -403,14 +412,19 @@ void read_logging(Reader& reader, const YAML::Node& logging, GatewayConfig& conf
             bool to_file = false;
             for (const auto& handler : handlers) {
                 const std::string word = handler.IsScalar() ? handler.Scalar() : std::string();
-                if (word == "stderr") out.to_stderr = true;
-                else if (word == "file") to_file = true;
-                else reader.error(handler, "expected stderr or file" + did_you_mean(word, {"stderr", "file"}));
+                if (word == "stderr")
+                    out.to_stderr = true;
+                else if (word == "file")
+                    to_file = true;
+                else
+                    reader.error(handler, "expected stderr or file" + did_you_mean(word, {"stderr", "file"}));
             }
             if (to_file) {
                 const auto path = logging["file_path"];
-                if (!path) reader.error(handlers, "the file handler needs 'file_path:'");
-                else if (auto text = reader.string(path, "a file path")) out.file_path = reader.resolve_path(*text);
+                if (!path)
+                    reader.error(handlers, "the file handler needs 'file_path:'");
+                else if (auto text = reader.string(path, "a file path"))
+                    out.file_path = reader.resolve_path(*text);
             }
         }
     }

@@ -84,8 +84,8 @@ void Gateway::send_to_client(const Message& message) { sink_(message.serialize()
 
 void Gateway::on_client_oversize() {
     send_to_client(make_error_response(nullptr, error_code::invalid_request,
-                                       "Invalid Request: line longer than " +
-                                           std::to_string(config_.max_message_size) + " bytes (max_message_size_mb)"));
+                                       "Invalid Request: line longer than " + std::to_string(config_.max_message_size) +
+                                           " bytes (max_message_size_mb)"));
 }
 
 void Gateway::on_client_line(std::string line) {
@@ -96,9 +96,12 @@ void Gateway::on_client_line(std::string line) {
     }
     Message message = std::move(std::get<Message>(parsed));
     switch (message.kind()) {
-        case MessageKind::notification: return handle_client_notification(std::move(message));
-        case MessageKind::response: return handle_client_response(std::move(message));
-        case MessageKind::request: break;
+        case MessageKind::notification:
+            return handle_client_notification(std::move(message));
+        case MessageKind::response:
+            return handle_client_response(std::move(message));
+        case MessageKind::request:
+            break;
     }
     if (shutting_down_) {
         send_to_client(make_error_response(message.id(), error_code::unavailable, "the gateway is shutting down"));
@@ -108,16 +111,17 @@ void Gateway::on_client_line(std::string line) {
     call->id_text = message.id_text();
     call->id = message.id();
     if (const auto& params = member(message.json(), "params"); params.is_object()) {
-        if (auto meta = params.find("_meta"); meta != params.end() && meta->is_object() && meta->contains("progressToken"))
+        if (auto meta = params.find("_meta");
+            meta != params.end() && meta->is_object() && meta->contains("progressToken"))
             call->progress_token = dump_json((*meta)["progressToken"]);
     }
     {
         // Registered before the coroutine starts, so a cancellation right behind it finds it.
         std::lock_guard lock(mutex_);
         if (!calls_.emplace(call->id_text, call).second) {
-            send_to_client(make_error_response(message.id(), error_code::invalid_request,
-                                               "Invalid Request: id " + call->id_text +
-                                                   " is already used by a request in flight"));
+            send_to_client(make_error_response(
+                message.id(), error_code::invalid_request,
+                "Invalid Request: id " + call->id_text + " is already used by a request in flight"));
             return;
         }
         if (!call->progress_token.empty()) progress_[call->progress_token] = call;
@@ -177,8 +181,10 @@ asio::awaitable<void> Gateway::handle_request(std::shared_ptr<ClientCall> call, 
         Message& response = *reply.response;
         response.set_id(call->id);  // the client's id, restored
         auto answer = call->pipeline->process_response(*call->scope, response);
-        if (answer.reply) send_to_client(*answer.reply);
-        else send_to_client(response);
+        if (answer.reply)
+            send_to_client(*answer.reply);
+        else
+            send_to_client(response);
     } catch (const std::exception& e) {
         // Nothing is lost: whatever failed, the request gets its one answer.
         spdlog::error("request {} failed: {}", call->id_text, e.what());
@@ -210,7 +216,8 @@ asio::awaitable<json> Gateway::handle_initialize(const Message& request) {
     if (failures.size() == upstreams_.size() && !upstreams_.empty()) {
         std::string text;
         for (const auto& failure : failures) text += (text.empty() ? "" : "; ") + failure;
-        co_return make_error_response(request.id(), error_code::unavailable, "no upstream could be initialized: " + text);
+        co_return make_error_response(request.id(), error_code::unavailable,
+                                      "no upstream could be initialized: " + text);
     }
     // Plugins may change tool lists at any time (renames, pins): the gateway always announces it.
     if (capabilities.contains("tools")) capabilities["tools"]["listChanged"] = true;
@@ -264,8 +271,10 @@ void Gateway::handle_client_response(Message response) {
     response.set_id(call->original_id);
     response.set_upstream(call->upstream->name());
     auto verdict = call->pipeline->process_response(*call->scope, response);
-    if (verdict.reply) call->upstream->send_json(*verdict.reply);
-    else call->upstream->send(response);
+    if (verdict.reply)
+        call->upstream->send_json(*verdict.reply);
+    else
+        call->upstream->send(response);
 }
 
 void Gateway::on_upstream_message(Upstream& from, Message message) {
@@ -321,7 +330,8 @@ asio::awaitable<void> Gateway::shutdown() {
         for (auto& [id, call] : calls_) remaining.push_back(call);
     }
     if (!remaining.empty()) {
-        spdlog::warn("{} requests still in flight after the grace period: answering them with an error", remaining.size());
+        spdlog::warn("{} requests still in flight after the grace period: answering them with an error",
+                     remaining.size());
         for (auto& call : remaining) call->handle->cancel("the gateway is shutting down");
         const auto answered_by = Clock::now() + std::chrono::seconds(2);
         while (requests_in_flight() > 0 && Clock::now() < answered_by) co_await sleep_for(std::chrono::milliseconds(5));
@@ -329,10 +339,10 @@ asio::awaitable<void> Gateway::shutdown() {
     for (auto& upstream : upstreams_) {
         co_await upstream->stop(std::chrono::milliseconds(2000));
         auto c = upstream->counters();
-        spdlog::info("[{}] requests: {} total, {} in flight, {} most in flight, {} timeouts, {} rejected, {} failed, "
-                     "{} restarts",
-                     upstream->name(), c.total, c.in_flight, c.most_in_flight, c.timeouts, c.rejections, c.failures,
-                     c.restarts);
+        spdlog::info(
+            "[{}] requests: {} total, {} in flight, {} most in flight, {} timeouts, {} rejected, {} failed, "
+            "{} restarts",
+            upstream->name(), c.total, c.in_flight, c.most_in_flight, c.timeouts, c.rejections, c.failures, c.restarts);
     }
 }
 

@@ -37,8 +37,10 @@ int nesting_depth(std::string_view text, int limit) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
         if (in_string) {
-            if (c == '\\') ++i;
-            else if (c == '"') in_string = false;
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                in_string = false;
         } else if (c == '"') {
             in_string = true;
         } else if (c == '[' || c == '{') {
@@ -60,8 +62,10 @@ std::pair<std::size_t, std::size_t> top_level_id_span(std::string_view text) {
     // The index of the quote closing the string that opens at `at`, or npos.
     auto string_end = [&](std::size_t at) {
         for (++at; at < text.size(); ++at) {
-            if (text[at] == '\\') ++at;
-            else if (text[at] == '"') return at;
+            if (text[at] == '\\')
+                ++at;
+            else if (text[at] == '"')
+                return at;
         }
         return std::string_view::npos;
     };
@@ -114,7 +118,9 @@ const nlohmann::json& member(const nlohmann::json& object, std::string_view key)
     return found != object.end() ? *found : null_value;
 }
 
-bool within_depth_limit(std::string_view json_text) { return nesting_depth(json_text, max_json_depth) <= max_json_depth; }
+bool within_depth_limit(std::string_view json_text) {
+    return nesting_depth(json_text, max_json_depth) <= max_json_depth;
+}
 
 std::string dump_json(const nlohmann::json& value) {
     return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -129,8 +135,8 @@ nlohmann::json make_error_response(const nlohmann::json& id, int code, std::stri
 
 std::variant<Message, MessageError> Message::parse(std::string raw, std::string upstream) {
     if (!within_depth_limit(raw))
-        return MessageError{-32600, "Invalid Request: JSON nested deeper than " + std::to_string(max_json_depth) + " levels",
-                            nullptr};
+        return MessageError{
+            -32600, "Invalid Request: JSON nested deeper than " + std::to_string(max_json_depth) + " levels", nullptr};
     Message message;
     message.json_ = nlohmann::json::parse(raw, nullptr, false);
     if (message.json_.is_discarded()) return MessageError{-32700, "Parse error: the line is not valid JSON", nullptr};
@@ -209,8 +215,10 @@ void Message::set_id(const nlohmann::json& id) {
     std::string id_text = dump_json(id);
     if (revision_ == 0 && !raw_.empty()) {
         auto [begin, end] = top_level_id_span(raw_);
-        if (begin != std::string::npos) raw_.replace(begin, end - begin, id_text);
-        else raw_.clear();  // cannot splice: serialize from the value instead
+        if (begin != std::string::npos)
+            raw_.replace(begin, end - begin, id_text);
+        else
+            raw_.clear();  // cannot splice: serialize from the value instead
     }
     json_["id"] = id;
     id_text_ = std::move(id_text);

@@ -168,11 +168,10 @@ PipelineResult Pipeline::run(RequestScope* scope, Message& message, MessageKind 
             result.content_cleared = true;
             result.error_code = call.block->code;
             if (phase != MessageKind::notification)
-                result.reply = make_error_response(
-                    message.id(), call.block->code,
-                    std::string(phase == MessageKind::request ? "Request" : "Response") + " blocked: " + stage.plugin +
-                        ": " + call.block->reason,
-                    call.block->data);
+                result.reply = make_error_response(message.id(), call.block->code,
+                                                   std::string(phase == MessageKind::request ? "Request" : "Response") +
+                                                       " blocked: " + stage.plugin + ": " + call.block->reason,
+                                                   call.block->data);
             result.stages.push_back(std::move(stage));
             break;
         }
@@ -274,7 +273,8 @@ void Pipeline::audit(RequestScope* scope, const Message& message, MessageKind ph
         const auto& d = plugin.descriptor();
         if (!d.on_audit) continue;
         const std::size_t slot = stages_.size() + index;
-        const std::string* begin_error = scope && !scope->begin_errors_[slot].empty() ? &scope->begin_errors_[slot] : nullptr;
+        const std::string* begin_error =
+            scope && !scope->begin_errors_[slot].empty() ? &scope->begin_errors_[slot] : nullptr;
         const auto started = Clock::now();
         wg_status status = WG_ERROR;
         if (!begin_error) {
@@ -283,8 +283,8 @@ void Pipeline::audit(RequestScope* scope, const Message& message, MessageKind ph
         }
         StageRecord stage{plugin.name(), Outcome::allowed, {}, Clock::now() - started, nullptr};
         if (status != WG_OK) {
-            stage.reason = begin_error ? *begin_error
-                                       : "could not record the audit event (status " + std::to_string(status) + ")";
+            stage.reason =
+                begin_error ? *begin_error : "could not record the audit event (status " + std::to_string(status) + ")";
             append_reason(result.reason, stage.plugin, stage.reason);
             if (entry.critical) {
                 // Critical means critical: nothing passes that could not be recorded.

@@ -36,7 +36,6 @@ using nlohmann::json;
 
 namespace {
 
-
 // Runs an io_context on `threads` threads until stopped; joins on destruction.
 class Pool {
 public:
@@ -60,7 +59,7 @@ private:
 
 // stdout: asynchronous when it is a pipe or socket; a file or terminal is written directly.
 std::function<void(std::string)> stdout_sink(asio::any_io_executor executor, std::shared_ptr<LineWriter>& writer) {
-    struct stat info{};
+    struct stat info {};
     ::fstat(STDOUT_FILENO, &info);
     if (S_ISFIFO(info.st_mode) || S_ISSOCK(info.st_mode)) {
         writer = std::make_shared<LineWriter>(executor, ::dup(STDOUT_FILENO));
@@ -82,7 +81,8 @@ std::function<void(std::string)> stdout_sink(asio::any_io_executor executor, std
 
 void configure_logging(const LoggingConfig& logging, int verbosity) {
     std::vector<spdlog::sink_ptr> sinks;
-    if (logging.to_stderr || !logging.file_path) sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+    if (logging.to_stderr || !logging.file_path)
+        sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
     if (logging.file_path) {
         std::filesystem::create_directories(logging.file_path->parent_path());
         sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
@@ -92,8 +92,10 @@ void configure_logging(const LoggingConfig& logging, int verbosity) {
     auto logger = std::make_shared<spdlog::logger>("watchgate", sinks.begin(), sinks.end());
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
     auto level = spdlog::level::from_str(logging.level == "warning" ? "warn" : logging.level);
-    if (verbosity >= 2) level = spdlog::level::trace;
-    else if (verbosity == 1) level = std::min(level, spdlog::level::debug);
+    if (verbosity >= 2)
+        level = spdlog::level::trace;
+    else if (verbosity == 1)
+        level = std::min(level, spdlog::level::debug);
     logger->set_level(level);
     logger->flush_on(spdlog::level::warn);
     spdlog::set_default_logger(logger);
@@ -107,7 +109,8 @@ void answer_startup_failure(const std::string& message) {
         auto parsed = json::parse(line, nullptr, false);
         if (parsed.is_object() && parsed.contains("id")) id = parsed["id"];
     }
-    std::cout << dump_json(make_error_response(id, error_code::internal, "Watchgate failed to start: " + message)) << "\n"
+    std::cout << dump_json(make_error_response(id, error_code::internal, "Watchgate failed to start: " + message))
+              << "\n"
               << std::flush;
 }
 
@@ -139,7 +142,7 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
     // Reading never waits on processing: each line is handed over at once. A pipe or socket is
     // read on the pool (no thread hop per request); a file or terminal on a thread of its own.
     const std::size_t max_size = config.max_message_size;
-    struct stat input_info{};
+    struct stat input_info {};
     ::fstat(STDIN_FILENO, &input_info);
     if (S_ISFIFO(input_info.st_mode) || S_ISSOCK(input_info.st_mode)) {
         auto input = std::make_shared<asio::posix::stream_descriptor>(executor, ::dup(STDIN_FILENO));

@@ -31,7 +31,9 @@ constexpr int stderr_lines_per_second = 50;
 // An upstream that stayed up this long starts its restart budget afresh.
 constexpr auto stable_after = std::chrono::seconds(30);
 
-UpstreamReply error_reply(int code, std::string message) { return UpstreamReply{std::nullopt, code, std::move(message)}; }
+UpstreamReply error_reply(int code, std::string message) {
+    return UpstreamReply{std::nullopt, code, std::move(message)};
+}
 
 asio::awaitable<void> sleep_for(Clock::duration duration) {
     asio::steady_timer timer(co_await asio::this_coro::executor, duration);
@@ -87,13 +89,18 @@ json Upstream::initialize_result() const {
 
 std::string Upstream::unavailable_reason() const {
     switch (state_.load()) {
-        case State::stopped: return "upstream '" + name() + "' is not started";
-        case State::starting: return "upstream '" + name() + "' is starting";
+        case State::stopped:
+            return "upstream '" + name() + "' is not started";
+        case State::starting:
+            return "upstream '" + name() + "' is starting";
         case State::restarting:
             return "upstream '" + name() + "' is unavailable: restarting after it " + last_exit_;
-        case State::failed: return "upstream '" + name() + "' is unavailable: " + last_exit_;
-        case State::stopping: return "upstream '" + name() + "' is stopping";
-        case State::ready: break;
+        case State::failed:
+            return "upstream '" + name() + "' is unavailable: " + last_exit_;
+        case State::stopping:
+            return "upstream '" + name() + "' is stopping";
+        case State::ready:
+            break;
     }
     return {};
 }
@@ -141,8 +148,8 @@ asio::awaitable<std::string> Upstream::initialize() {
         std::lock_guard lock(mutex_);
         params = initialize_params_;
     }
-    auto request = Message::from_json({{"jsonrpc", "2.0"}, {"id", 0}, {"method", "initialize"}, {"params", params}},
-                                      name());
+    auto request =
+        Message::from_json({{"jsonrpc", "2.0"}, {"id", 0}, {"method", "initialize"}, {"params", params}}, name());
     // send_and_receive gives initialize the connection timeout, not the request timeout.
     auto handle = std::make_shared<CallHandle>();
     auto started = Clock::now();
@@ -175,10 +182,9 @@ asio::awaitable<std::optional<UpstreamReply>> Upstream::acquire_slot(Clock::time
         }
         if (config_.concurrency.overflow == OverflowPolicy::reject) {
             ++counters_.rejections;
-            co_return error_reply(error_code::overloaded,
-                                  "upstream '" + name() + "' already has " +
-                                      std::to_string(config_.concurrency.max_in_flight) +
-                                      " requests in flight (max_in_flight, overflow: reject)");
+            co_return error_reply(error_code::overloaded, "upstream '" + name() + "' already has " +
+                                                              std::to_string(config_.concurrency.max_in_flight) +
+                                                              " requests in flight (max_in_flight, overflow: reject)");
         }
         waiter = std::make_shared<SlotChannel>(executor_, 1);
         slot_waiters_.push_back({waiter, deadline});
@@ -226,7 +232,8 @@ asio::awaitable<UpstreamReply> Upstream::send_and_receive(Message& request, std:
         if (state_ != State::ready && !(is_initialize && state_ == State::starting))
             co_return error_reply(error_code::unavailable, unavailable_reason());
         id = next_id_++;
-        pending_.emplace(id, Pending{channel, deadline, std::chrono::duration_cast<std::chrono::milliseconds>(timeout)});
+        pending_.emplace(id,
+                         Pending{channel, deadline, std::chrono::duration_cast<std::chrono::milliseconds>(timeout)});
         writer = writer_;
         ensure_sweeper();
     }
@@ -293,11 +300,10 @@ asio::awaitable<void> Upstream::sweep(std::weak_ptr<Upstream> weak) {
             self->send_json({{"jsonrpc", "2.0"},
                              {"method", "notifications/cancelled"},
                              {"params", {{"requestId", id}, {"reason", "request timed out in the gateway"}}}});
-            pending.channel->try_send(boost::system::error_code(),
-                                      error_reply(error_code::timeout, "request timed out after " +
-                                                                           std::to_string(pending.timeout.count()) +
-                                                                           " ms waiting for upstream '" + self->name() +
-                                                                           "'"));
+            pending.channel->try_send(
+                boost::system::error_code(),
+                error_reply(error_code::timeout, "request timed out after " + std::to_string(pending.timeout.count()) +
+                                                     " ms waiting for upstream '" + self->name() + "'"));
         }
         for (auto& waiter : expired_waiters) waiter->try_send(asio::error::timed_out);
         if (stop) co_return;
@@ -349,7 +355,8 @@ void Upstream::deliver(Message response) {
         std::lock_guard lock(mutex_);
         auto it = pending_.find(id.get<std::int64_t>());
         if (it == pending_.end()) {
-            spdlog::debug("[{}] late response for request {} (timed out or cancelled), dropped", name(), response.id_text());
+            spdlog::debug("[{}] late response for request {} (timed out or cancelled), dropped", name(),
+                          response.id_text());
             return;
         }
         channel = it->second.channel;
@@ -381,10 +388,14 @@ asio::awaitable<void> Upstream::read_stdout(std::shared_ptr<ChildProcess> proces
                 return;
             }
             auto& message = std::get<Message>(parsed);
-            if (message.kind() == MessageKind::response) deliver(std::move(message));
-            else if (on_message_) on_message_(*this, std::move(message));
+            if (message.kind() == MessageKind::response)
+                deliver(std::move(message));
+            else if (on_message_)
+                on_message_(*this, std::move(message));
         },
-        [&] { spdlog::warn("[{}] skipped a line over the {} byte limit (max_message_size_mb)", name(), max_message_size_); },
+        [&] {
+            spdlog::warn("[{}] skipped a line over the {} byte limit (max_message_size_mb)", name(), max_message_size_);
+        },
         [] { return true; });
     co_await on_exit(std::move(process));
 }
@@ -402,8 +413,10 @@ asio::awaitable<void> Upstream::read_stderr(int fd) {
                 window = Clock::now();
                 lines = suppressed = 0;
             }
-            if (++lines <= stderr_lines_per_second) spdlog::info("[{}] {}", name(), line);
-            else ++suppressed;
+            if (++lines <= stderr_lines_per_second)
+                spdlog::info("[{}] {}", name(), line);
+            else
+                ++suppressed;
         },
         [] {}, [] { return true; });
     if (suppressed) spdlog::warn("[{}] {} stderr lines suppressed", name(), suppressed);

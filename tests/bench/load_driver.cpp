@@ -3,8 +3,8 @@
 //   watchgate_bench [--requests N] [--window W] [--no-sweep]
 //
 // Throughput: N echo calls pipelined with W in flight. Latency: N/10 calls one at a time. A plain
-// byte relay in the same position shows the floor that two extra pipe hops cost on this machine. Sweep: N concurrent `sleep 100` calls through the
-// gateway with max_in_flight 1000, against the 100 ms a single call takes.
+// byte relay in the same position shows the floor that two extra pipe hops cost on this machine. Sweep: N concurrent
+// `sleep 100` calls through the gateway with max_in_flight 1000, against the 100 ms a single call takes.
 #include <watchgate/core/child_process.hpp>
 #include <watchgate/core/line_splitter.hpp>
 
@@ -42,9 +42,11 @@ public:
         reader_ = std::thread([this] { read(); });
         drain_ = std::thread([this] {
             char buffer[4096];
-            while (::read(err_, buffer, sizeof buffer) > 0) {}
+            while (::read(err_, buffer, sizeof buffer) > 0) {
+            }
         });
-        send(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{}}})");
+        send(
+            R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{}}})");
         wait(0);
         send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
     }
@@ -85,15 +87,18 @@ private:
             ssize_t n = ::read(out_, buffer.data(), buffer.size());
             if (n <= 0) break;
             const auto now = Clock::now();
-            splitter.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), [&](std::string line) {
-                auto message = json::parse(line, nullptr, false);
-                if (!message.is_object() || !message.contains("id") || !message["id"].is_number_integer()) return;
-                std::lock_guard lock(mutex_);
-                const auto id = message["id"].get<std::int64_t>();
-                received_[id] = now;
-                if (id > 0) ++answered_;  // the initialize answer (id 0) is not part of a run
-                arrived_.notify_all();
-            }, [] {});
+            splitter.feed(
+                std::string_view(buffer.data(), static_cast<std::size_t>(n)),
+                [&](std::string line) {
+                    auto message = json::parse(line, nullptr, false);
+                    if (!message.is_object() || !message.contains("id") || !message["id"].is_number_integer()) return;
+                    std::lock_guard lock(mutex_);
+                    const auto id = message["id"].get<std::int64_t>();
+                    received_[id] = now;
+                    if (id > 0) ++answered_;  // the initialize answer (id 0) is not part of a run
+                    arrived_.notify_all();
+                },
+                [] {});
         }
     }
 
@@ -107,7 +112,10 @@ private:
 };
 
 std::string call(std::int64_t id, const std::string& tool, const json& arguments) {
-    return json{{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"}, {"params", {{"name", tool}, {"arguments", arguments}}}}
+    return json{{"jsonrpc", "2.0"},
+                {"id", id},
+                {"method", "tools/call"},
+                {"params", {{"name", tool}, {"arguments", arguments}}}}
         .dump();
 }
 
@@ -191,16 +199,21 @@ int main(int argc, char** argv) {
     bool sweep = true;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
-        if (arg == "--requests" && i + 1 < argc) requests = std::stoi(argv[++i]);
-        else if (arg == "--window" && i + 1 < argc) window = std::stoi(argv[++i]);
-        else if (arg == "--no-sweep") sweep = false;
+        if (arg == "--requests" && i + 1 < argc)
+            requests = std::stoi(argv[++i]);
+        else if (arg == "--window" && i + 1 < argc)
+            window = std::stoi(argv[++i]);
+        else if (arg == "--no-sweep")
+            sweep = false;
     }
     const fs::path dir = fs::temp_directory_path() / ("watchgate-bench-" + std::to_string(::getpid()));
     const std::vector<std::string> direct_command = {WATCHGATE_TEST_SERVER};
-    const std::vector<std::string> gateway_command = {WATCHGATE_BINARY, "run", "--config", write_config(dir, 1000).string()};
+    const std::vector<std::string> gateway_command = {WATCHGATE_BINARY, "run", "--config",
+                                                      write_config(dir, 1000).string()};
 
-    std::printf("Watchgate benchmark: %d echo calls, window %d (test server direct vs through watchgate, no plugins)\n\n",
-                requests, window);
+    std::printf(
+        "Watchgate benchmark: %d echo calls, window %d (test server direct vs through watchgate, no plugins)\n\n",
+        requests, window);
     Throughput direct_rate, gateway_rate, relay_rate;
     Latency direct_latency, gateway_latency, relay_latency;
     {
@@ -227,10 +240,11 @@ int main(int argc, char** argv) {
                 gateway_latency.p50_us, gateway_latency.p90_us, gateway_latency.p99_us);
     std::printf("\nthroughput ratio (watchgate / direct): %.2f   (target >= 0.40)\n",
                 gateway_rate.messages_per_second / direct_rate.messages_per_second);
-    std::printf("added p50 latency: %.1f us   (target <= 30 us); a byte relay adds %.1f us (the floor for any\n"
-                "  process in the middle: two more pipe hops), so watchgate's own work adds %.1f us\n",
-                gateway_latency.p50_us - direct_latency.p50_us, relay_latency.p50_us - direct_latency.p50_us,
-                gateway_latency.p50_us - relay_latency.p50_us);
+    std::printf(
+        "added p50 latency: %.1f us   (target <= 30 us); a byte relay adds %.1f us (the floor for any\n"
+        "  process in the middle: two more pipe hops), so watchgate's own work adds %.1f us\n",
+        gateway_latency.p50_us - direct_latency.p50_us, relay_latency.p50_us - direct_latency.p50_us,
+        gateway_latency.p50_us - relay_latency.p50_us);
 
     if (sweep) {
         std::printf("\nConcurrency sweep: N concurrent `sleep 100` calls (gateway: max_in_flight 1000)\n");

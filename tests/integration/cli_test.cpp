@@ -77,7 +77,9 @@ TEST_CASE("cli: simulate runs the demo messages and prints every verdict") {
     auto result = run("simulate --config " + demo() + "/gateway.yaml --input " + demo() + "/messages.jsonl");
     CHECK(result.exit_code == 0);
     CHECK_THAT(result.output, Catch::Contains("request 2 tools/call add_note\n  [keyword_filter] blocked"));
-    CHECK_THAT(result.output, Catch::Contains("=> blocked: answered by the gateway {\"error\":{\"code\":-32000,\"message\":\"Request blocked: keyword_filter: a configured keyword was found\""));
+    CHECK_THAT(result.output,
+               Catch::Contains("=> blocked: answered by the gateway {\"error\":{\"code\":-32000,\"message\":\"Request "
+                               "blocked: keyword_filter: a configured keyword was found\""));
     CHECK_THAT(result.output, Catch::Contains("invalid message: {\"error\":{\"code\":-32700"));
     CHECK_THAT(result.output, Catch::Contains("request 1 tools/call add_note\n  [keyword_filter] allowed"));
 }
@@ -92,7 +94,8 @@ TEST_CASE("cli: call runs one request through the whole gateway") {
     auto passed = run("call --config " + config + " tools/call '{\"name\":\"echo\",\"arguments\":{\"text\":\"hi\"}}'");
     CHECK(passed.exit_code == 0);
     CHECK_THAT(passed.output, Catch::Contains("\"text\": \"hi\""));
-    auto blocked = run("call --config " + config + " tools/call '{\"name\":\"echo\",\"arguments\":{\"text\":\"forbidden\"}}'");
+    auto blocked =
+        run("call --config " + config + " tools/call '{\"name\":\"echo\",\"arguments\":{\"text\":\"forbidden\"}}'");
     CHECK(blocked.exit_code == 1);
     CHECK_THAT(blocked.output, Catch::Contains("Request blocked: keyword_filter: a configured keyword was found"));
     auto bad_params = run("call --config " + config + " tools/call 'not json'");

@@ -7,8 +7,8 @@
 #include <random>
 
 using namespace watchgate;
-using test::GatewayProcess;
 using nlohmann::json;
+using test::GatewayProcess;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -53,10 +53,7 @@ TEST_CASE("gateway: concurrent requests complete in about one upstream delay") {
         std::vector<int> ids;
         for (int i = 0; i < count; ++i) {
             ids.push_back(next_id);
-            gateway.send({{"jsonrpc", "2.0"},
-                          {"id", next_id++},
-                          {"method", "tools/call"},
-                          {"params", {{"name", "sleep"}, {"arguments", {{"ms", delay_ms}}}}}});
+            gateway.send_call(next_id++, "sleep", {{"ms", delay_ms}});
         }
         for (int id : ids) CHECK(text_of(gateway.response(id)) == "slept 300 ms");
         const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
@@ -70,20 +67,21 @@ TEST_CASE("gateway: responses are correlated under random delays") {
     gateway.initialize();
     std::mt19937 random(7);
     for (int id = 1; id <= 200; ++id) {
-        if (id % 2) gateway.send({{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"},
-                                  {"params", {{"name", "echo"}, {"arguments", {{"text", "n" + std::to_string(id)}}}}}});
-        else gateway.send({{"jsonrpc", "2.0"}, {"id", "s" + std::to_string(id)}, {"method", "tools/call"},
-                           {"params", {{"name", "sleep"}, {"arguments", {{"ms", random() % 50}}}}}});
+        if (id % 2)
+            gateway.send_call(id, "echo", {{"text", "n" + std::to_string(id)}});
+        else
+            gateway.send_call("s" + std::to_string(id), "sleep", {{"ms", random() % 50}});
     }
     for (int id = 1; id <= 200; ++id) {
-        if (id % 2) CHECK(text_of(gateway.response(id)) == "n" + std::to_string(id));
-        else CHECK(gateway.response("s" + std::to_string(id)).contains("result"));
+        if (id % 2)
+            CHECK(text_of(gateway.response(id)) == "n" + std::to_string(id));
+        else
+            CHECK(gateway.response("s" + std::to_string(id)).contains("result"));
     }
 }
 
 TEST_CASE("gateway: bad client lines get the right error and the gateway keeps serving") {
-    GatewayProcess gateway(test::scratch_dir("gw_bad_lines"),
-                           test::test_server_config("  max_message_size_mb: 1\n"));
+    GatewayProcess gateway(test::scratch_dir("gw_bad_lines"), test::test_server_config("  max_message_size_mb: 1\n"));
     gateway.initialize();
     gateway.send_line("{this is not json");
     gateway.send_line(R"({"id":5,"method":"ping"})");
@@ -100,8 +98,7 @@ TEST_CASE("gateway: bad client lines get the right error and the gateway keeps s
 TEST_CASE("gateway: a request reusing the id of one in flight is rejected, and the first gets its answer") {
     GatewayProcess gateway(test::scratch_dir("gw_dup_id"), test::test_server_config());
     gateway.initialize();
-    gateway.send({{"jsonrpc", "2.0"}, {"id", 9}, {"method", "tools/call"},
-                  {"params", {{"name", "sleep"}, {"arguments", {{"ms", 300}}}}}});
+    gateway.send_call(9, "sleep", {{"ms", 300}});
     std::this_thread::sleep_for(50ms);
     gateway.send({{"jsonrpc", "2.0"}, {"id", 9}, {"method", "ping"}});
     auto first = gateway.response(9);  // the rejection arrives first
@@ -126,10 +123,11 @@ TEST_CASE("gateway: a timeout answers the client and reaches the upstream as not
 TEST_CASE("gateway: the client can cancel a request in flight") {
     GatewayProcess gateway(test::scratch_dir("gw_cancel"), test::test_server_config());
     gateway.initialize();
-    gateway.send({{"jsonrpc", "2.0"}, {"id", 7}, {"method", "tools/call"},
-                  {"params", {{"name", "sleep"}, {"arguments", {{"ms", 5000}}}}}});
+    gateway.send_call(7, "sleep", {{"ms", 5000}});
     std::this_thread::sleep_for(100ms);
-    gateway.send({{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 7}, {"reason", "user"}}}});
+    gateway.send({{"jsonrpc", "2.0"},
+                  {"method", "notifications/cancelled"},
+                  {"params", {{"requestId", 7}, {"reason", "user"}}}});
     auto answer = gateway.response(7, 2s);
     CHECK(answer["error"]["code"] == -32800);
     CHECK(json_list(gateway.call_tool(8, "cancelled")).size() == 1);
@@ -139,9 +137,7 @@ TEST_CASE("gateway: max_in_flight with overflow reject answers at once, naming t
     GatewayProcess gateway(test::scratch_dir("gw_reject"),
                            test::test_server_config("  concurrency: {max_in_flight: 2, overflow: reject}\n"));
     gateway.initialize();
-    for (int id = 1; id <= 5; ++id)
-        gateway.send({{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"},
-                      {"params", {{"name", "sleep"}, {"arguments", {{"ms", 300}}}}}});
+    for (int id = 1; id <= 5; ++id) gateway.send_call(id, "sleep", {{"ms", 300}});
     int rejected = 0, passed = 0;
     for (int id = 1; id <= 5; ++id) {
         auto answer = gateway.response(id);
@@ -162,9 +158,7 @@ TEST_CASE("gateway: max_in_flight with overflow queue lets every request through
                            test::test_server_config("  concurrency: {max_in_flight: 2, overflow: queue}\n"));
     gateway.initialize();
     auto started = Clock::now();
-    for (int id = 1; id <= 6; ++id)
-        gateway.send({{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"},
-                      {"params", {{"name", "sleep"}, {"arguments", {{"ms", 200}}}}}});
+    for (int id = 1; id <= 6; ++id) gateway.send_call(id, "sleep", {{"ms", 200}});
     for (int id = 1; id <= 6; ++id) CHECK(text_of(gateway.response(id)) == "slept 200 ms");
     CHECK(Clock::now() - started >= 550ms);  // three rounds of two
 }
@@ -173,9 +167,7 @@ TEST_CASE("gateway: an upstream that dies answers everything in flight at once, 
     GatewayProcess gateway(test::scratch_dir("gw_crash"),
                            test::test_server_config("  concurrency: {max_in_flight: 1000}\n"));
     gateway.initialize();
-    for (int id = 1; id <= 500; ++id)
-        gateway.send({{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"},
-                      {"params", {{"name", "sleep"}, {"arguments", {{"ms", 20000}}}}}});
+    for (int id = 1; id <= 500; ++id) gateway.send_call(id, "sleep", {{"ms", 20000}});
     std::this_thread::sleep_for(300ms);
     const auto crashed = Clock::now();
     gateway.call_tool("crash", "crash", json::object(), 5s);
@@ -183,7 +175,8 @@ TEST_CASE("gateway: an upstream that dies answers everything in flight at once, 
         auto answer = gateway.response(id, 5s);
         REQUIRE(answer.contains("error"));
         CHECK(answer["error"]["code"] == -32002);
-        CHECK_THAT(answer["error"]["message"].get<std::string>(), Catch::Contains("upstream 'test' exited with status 3"));
+        CHECK_THAT(answer["error"]["message"].get<std::string>(),
+                   Catch::Contains("upstream 'test' exited with status 3"));
     }
     CHECK(Clock::now() - crashed < 5s);  // answered at once, not after the 60 s timeout
     // Restarted with backoff and initialized again.
@@ -201,9 +194,7 @@ TEST_CASE("gateway: an upstream killed with SIGKILL under load answers all 500 a
                            test::test_server_config("  concurrency: {max_in_flight: 1000}\n"));
     gateway.initialize();
     const int pid = std::stoi(text_of(gateway.call_tool("pid", "pid")));
-    for (int id = 1; id <= 500; ++id)
-        gateway.send({{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"},
-                      {"params", {{"name", "sleep"}, {"arguments", {{"ms", 20000}}}}}});
+    for (int id = 1; id <= 500; ++id) gateway.send_call(id, "sleep", {{"ms", 20000}});
     std::this_thread::sleep_for(300ms);
     ::kill(pid, SIGKILL);
     const auto killed = Clock::now();
@@ -227,14 +218,13 @@ TEST_CASE("gateway: plugin state stays per request under concurrency, and nothin
     // request's state came back; 200 overlapping calls with random delays must all pass.
     GatewayProcess gateway(test::scratch_dir("gw_isolation"),
                            "plugin_dirs: [\"" + test::plugin_dir().string() + "\"]\n" +
-                               test::test_server_config("", "plugins:\n  security:\n    _global:\n"
-                                                            "      - handler: conformance_c\n"
-                                                            "        config: {word: never-sent}\n"));
+                               test::test_server_config("",
+                                                        "plugins:\n  security:\n    _global:\n"
+                                                        "      - handler: conformance_c\n"
+                                                        "        config: {word: never-sent}\n"));
     gateway.initialize();
     std::mt19937 random(11);
-    for (int id = 1; id <= 200; ++id)
-        gateway.send({{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"},
-                      {"params", {{"name", "sleep"}, {"arguments", {{"ms", random() % 100}}}}}});
+    for (int id = 1; id <= 200; ++id) gateway.send_call(id, "sleep", {{"ms", random() % 100}});
     for (int id = 1; id <= 200; ++id) CHECK(gateway.response(id).contains("result"));
     gateway.close_input();
     CHECK(gateway.wait_exit(10s) == 0);
@@ -287,9 +277,10 @@ TEST_CASE("gateway: progress notifications reach the client with their token") {
 
 TEST_CASE("gateway: a blocked request gets the plugin's code and reason and never reaches the upstream") {
     GatewayProcess gateway(test::scratch_dir("gw_blocked"),
-                           test::test_server_config("", "plugins:\n  security:\n    _global:\n"
-                                                        "      - handler: keyword_filter\n"
-                                                        "        config: {keywords: [forbidden]}\n"));
+                           test::test_server_config("",
+                                                    "plugins:\n  security:\n    _global:\n"
+                                                    "      - handler: keyword_filter\n"
+                                                    "        config: {keywords: [forbidden]}\n"));
     gateway.initialize();
     auto answer = gateway.call_tool(1, "echo", {{"text", "a forbidden word"}});
     CHECK(answer["error"]["code"] == -32000);
@@ -300,8 +291,7 @@ TEST_CASE("gateway: a blocked request gets the plugin's code and reason and neve
 TEST_CASE("gateway: client EOF lets requests in flight finish, then exits 0") {
     GatewayProcess gateway(test::scratch_dir("gw_eof"), test::test_server_config());
     gateway.initialize();
-    gateway.send({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
-                  {"params", {{"name", "sleep"}, {"arguments", {{"ms", 300}}}}}});
+    gateway.send_call(1, "sleep", {{"ms", 300}});
     std::this_thread::sleep_for(50ms);
     gateway.close_input();
     CHECK(text_of(gateway.response(1)) == "slept 300 ms");
@@ -311,8 +301,7 @@ TEST_CASE("gateway: client EOF lets requests in flight finish, then exits 0") {
 TEST_CASE("gateway: SIGTERM shuts down gracefully with exit 0") {
     GatewayProcess gateway(test::scratch_dir("gw_sigterm"), test::test_server_config());
     gateway.initialize();
-    gateway.send({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
-                  {"params", {{"name", "sleep"}, {"arguments", {{"ms", 200}}}}}});
+    gateway.send_call(1, "sleep", {{"ms", 200}});
     std::this_thread::sleep_for(50ms);
     gateway.signal(SIGTERM);
     CHECK(text_of(gateway.response(1)) == "slept 200 ms");
@@ -320,7 +309,8 @@ TEST_CASE("gateway: SIGTERM shuts down gracefully with exit 0") {
 }
 
 TEST_CASE("gateway: a startup failure answers the client's first line with the reason, then exits 1") {
-    GatewayProcess gateway(test::scratch_dir("gw_startup"), "proxy:\n  upstreams:\n    - name: test\n      comand: [x]\n");
+    GatewayProcess gateway(test::scratch_dir("gw_startup"),
+                           "proxy:\n  upstreams:\n    - name: test\n      comand: [x]\n");
     gateway.send({{"jsonrpc", "2.0"}, {"id", 42}, {"method", "initialize"}, {"params", json::object()}});
     auto answer = gateway.response(42);
     REQUIRE(answer.contains("error"));
@@ -343,7 +333,12 @@ TEST_CASE("gateway: hostile client lines never crash it and every request gets o
     GatewayProcess gateway(test::scratch_dir("gw_hostile"), test::test_server_config());
     gateway.initialize();
     const std::vector<std::string> lines = {
-        "null", "[]", "\"\"", "42", "{}", R"({"jsonrpc":"2.0"})",
+        "null",
+        "[]",
+        "\"\"",
+        "42",
+        "{}",
+        R"({"jsonrpc":"2.0"})",
         R"({"jsonrpc":"2.0","method":"notifications/cancelled"})",
         R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":{"a":[]}}})",
         R"({"jsonrpc":"2.0","method":"notifications/progress","params":7})",
@@ -356,8 +351,10 @@ TEST_CASE("gateway: hostile client lines never crash it and every request gets o
         R"({"jsonrpc":"2.0","id":"h7","method":"tools/call","params":{"name":"echo","arguments":{"text":1e400}}})",
         R"({"jsonrpc":"2.0","id":"h8","method":"tools/call","params":{"name":"echo","_meta":{"progressToken":[]}}})",
         R"({"jsonrpc":"2.0","id":"h9","method":"no/such/method"})",
-        "{\"jsonrpc\":\"2.0\",\"id\":\"h10\",\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"text\":\"\xff\xfe\"}}}",
-        R"({"jsonrpc":"2.0","id":"h11","method":"ping","params":{"a":)" + std::string(5000, '[') + std::string(5000, ']') + "}}",
+        "{\"jsonrpc\":\"2.0\",\"id\":\"h10\",\"method\":\"tools/"
+        "call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"text\":\"\xff\xfe\"}}}",
+        R"({"jsonrpc":"2.0","id":"h11","method":"ping","params":{"a":)" + std::string(5000, '[') +
+            std::string(5000, ']') + "}}",
     };
     for (const auto& line : lines) gateway.send_line(line);
     for (const char* id : {"h3", "h4", "h5", "h6", "h8", "h9"}) {

@@ -137,7 +137,9 @@ void handle(json request) {
         } else if (method == "tools/call") {
             result = call_tool(request);
         } else {
-            send({{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", -32601}, {"message", "Method not found: " + method}}}});
+            send({{"jsonrpc", "2.0"},
+                  {"id", id},
+                  {"error", {{"code", -32601}, {"message", "Method not found: " + method}}}});
             return;
         }
         send({{"jsonrpc", "2.0"}, {"id", id}, {"result", result}});

@@ -64,6 +64,13 @@ public:
         }
     }
     void send(const json& message) { send_line(message.dump()); }
+    // Sends a tools/call without waiting for its answer.
+    void send_call(const json& id, const std::string& tool, const json& arguments = json::object()) {
+        send({{"jsonrpc", "2.0"},
+              {"id", id},
+              {"method", "tools/call"},
+              {"params", {{"name", tool}, {"arguments", arguments}}}});
+    }
     void close_input() {
         std::lock_guard lock(write_mutex_);
         if (in_ >= 0) ::close(in_);
@@ -135,20 +142,23 @@ private:
         for (;;) {
             ssize_t n = ::read(out_, buffer.data(), buffer.size());
             if (n <= 0) break;
-            splitter.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), [&](std::string line) {
-                json message = json::parse(line, nullptr, false);
-                std::lock_guard lock(mutex_);
-                if (message.is_discarded()) {
-                    log_ += "STDOUT NOT JSON: " + line + "\n";
-                } else if (message.contains("method")) {
-                    server_messages_.push_back(message);
-                } else if (message.value("id", json()).is_null()) {
-                    null_responses_.push_back(message);
-                } else {
-                    responses_[message["id"].dump()] = message;
-                }
-                arrived_.notify_all();
-            }, [] {});
+            splitter.feed(
+                std::string_view(buffer.data(), static_cast<std::size_t>(n)),
+                [&](std::string line) {
+                    json message = json::parse(line, nullptr, false);
+                    std::lock_guard lock(mutex_);
+                    if (message.is_discarded()) {
+                        log_ += "STDOUT NOT JSON: " + line + "\n";
+                    } else if (message.contains("method")) {
+                        server_messages_.push_back(message);
+                    } else if (message.value("id", json()).is_null()) {
+                        null_responses_.push_back(message);
+                    } else {
+                        responses_[message["id"].dump()] = message;
+                    }
+                    arrived_.notify_all();
+                },
+                [] {});
         }
     }
     void read_stderr() {

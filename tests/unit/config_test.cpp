@@ -128,9 +128,9 @@ TEST_CASE("config: the proxy section with its defaults and per-upstream override
     CHECK(fs.cwd == std::filesystem::path("/srv/conf/work"));
     CHECK_FALSE(fs.restart_on_failure);
     CHECK(fs.max_restart_attempts == 0);
-    CHECK(fs.timeouts.connection == std::chrono::seconds(10));   // from proxy
-    CHECK(fs.timeouts.request == std::chrono::seconds(120));     // overridden
-    CHECK(fs.concurrency.max_in_flight == 7);                     // from proxy
+    CHECK(fs.timeouts.connection == std::chrono::seconds(10));      // from proxy
+    CHECK(fs.timeouts.request == std::chrono::seconds(120));        // overridden
+    CHECK(fs.concurrency.max_in_flight == 7);                       // from proxy
     CHECK(fs.concurrency.overflow == core::OverflowPolicy::queue);  // overridden
     const auto& local = config.upstreams[1];
     CHECK(local.command == std::vector<std::string>{"/opt/servers/server", "--flag"});
@@ -162,10 +162,12 @@ TEST_CASE("config: every proxy error class is reported, with its place") {
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:4:32: expected an integer from 1 to 100000"));
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:4:45: expected queue or reject; did you mean 'queue'?"));
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:6:7: upstream 'a' needs 'command:'"));
-    CHECK_THAT(errors, Catch::Contains("gateway.yaml:8:16: expected a non-empty list: program, then arguments (no shell is used)"));
+    CHECK_THAT(errors, Catch::Contains(
+                           "gateway.yaml:8:16: expected a non-empty list: program, then arguments (no shell is used)"));
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:9:16: expected a string value"));
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:10:27: expected true or false"));
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:11:7: an upstream needs 'name:'"));
-    CHECK_THAT(errors, Catch::Contains("gateway.yaml:12:18: expected one of: trace, debug, info, warning, error, critical"));
+    CHECK_THAT(errors,
+               Catch::Contains("gateway.yaml:12:18: expected one of: trace, debug, info, warning, error, critical"));
     CHECK_THAT(errors, Catch::Contains("the file handler needs 'file_path:'"));
 }

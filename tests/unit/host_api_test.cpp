@@ -43,9 +43,9 @@ TEST_CASE("host api: set, remove and replace_string change the message, and bad 
     auto with_list = test::request(5, "t", R"({"list":[1,2]})");
     CHECK_THAT(run_steps("[{op: set, pointer: /params/arguments/list/9, value: 1}]", with_list).reason,
                Catch::Contains("status 2"));
-    CHECK_THAT(run_steps("[{op: set, pointer: /params/arguments/list/99999999999999999999999, value: 1}]", with_list)
-                   .reason,
-               Catch::Contains("status 2"));
+    CHECK_THAT(
+        run_steps("[{op: set, pointer: /params/arguments/list/99999999999999999999999, value: 1}]", with_list).reason,
+        Catch::Contains("status 2"));
     CHECK_THAT(run_steps("[{op: replace, pointer: /params/name, value: ok}, {op: replace, pointer: /id, value: x}]", m2)
                    .reason,
                Catch::Contains("status 5"));
@@ -71,8 +71,9 @@ TEST_CASE("host api: the message cannot be changed from inside a visitor") {
 }
 
 TEST_CASE("host api: request_begin may read the request but not set a verdict") {
-    auto host = test::load_host("plugins:\n  security:\n    _global:\n      - handler: test_sec_a\n"
-                                "        config: {block_in_begin: true}\n");
+    auto host = test::load_host(
+        "plugins:\n  security:\n    _global:\n      - handler: test_sec_a\n"
+        "        config: {block_in_begin: true}\n");
     auto message = test::request(1);
     auto scope = host->pipeline("")->begin_request(message);
     auto result = host->pipeline("")->process_request(*scope, message);

@@ -8,8 +8,8 @@ using namespace watchgate;
 namespace {
 
 std::shared_ptr<core::PluginHost> filter(const std::string& config) {
-    return test::load_host("plugins:\n  security:\n    _global:\n      - handler: keyword_filter\n        config: " +
-                           config + "\n");
+    return test::load_host(
+        "plugins:\n  security:\n    _global:\n      - handler: keyword_filter\n        config: " + config + "\n");
 }
 
 core::PipelineResult run(const std::shared_ptr<core::PluginHost>& host, core::Message& message) {
@@ -48,9 +48,12 @@ TEST_CASE("keyword_filter: config errors point at the YAML place") {
     std::string errors = test::load_errors(
         "plugins:\n  security:\n    _global:\n      - handler: keyword_filter\n        config:\n"
         "          keywords: [secret, 1234, true]\n          action: shout\n          extra: 1\n");
-    CHECK_THAT(errors, Catch::Contains("test.yaml:7:30: plugin 'keyword_filter': config/keywords/1: expected a string"));
-    CHECK_THAT(errors, Catch::Contains("test.yaml:7:36: plugin 'keyword_filter': config/keywords/2: expected a string"));
-    CHECK_THAT(errors, Catch::Contains("test.yaml:8:11: plugin 'keyword_filter': config/action: expected one of: block, redact"));
+    CHECK_THAT(errors,
+               Catch::Contains("test.yaml:7:30: plugin 'keyword_filter': config/keywords/1: expected a string"));
+    CHECK_THAT(errors,
+               Catch::Contains("test.yaml:7:36: plugin 'keyword_filter': config/keywords/2: expected a string"));
+    CHECK_THAT(errors, Catch::Contains(
+                           "test.yaml:8:11: plugin 'keyword_filter': config/action: expected one of: block, redact"));
     CHECK_THAT(errors, Catch::Contains("test.yaml:9:11: plugin 'keyword_filter': config/extra: unknown key"));
     CHECK_THAT(test::load_errors("plugins:\n  security:\n    _global:\n      - handler: keyword_filter\n"
                                  "        config: {keywords: foo}\n"),

@@ -85,7 +85,8 @@ TEST_CASE("message: set_id replaces only the top-level id's bytes") {
     };
     const std::vector<Case> cases = {
         {R"({"jsonrpc":"2.0","id":1,"method":"ping"})", 42, R"({"jsonrpc":"2.0","id":42,"method":"ping"})"},
-        {R"({"id" : "a\"b" , "jsonrpc":"2.0","result":{"id":7}})", 3, R"({"id" : 3 , "jsonrpc":"2.0","result":{"id":7}})"},
+        {R"({"id" : "a\"b" , "jsonrpc":"2.0","result":{"id":7}})", 3,
+         R"({"id" : 3 , "jsonrpc":"2.0","result":{"id":7}})"},
         {R"({"jsonrpc":"2.0","params":{"id":1,"x":["id"]},"method":"m","id":5})", "s",
          R"({"jsonrpc":"2.0","params":{"id":1,"x":["id"]},"method":"m","id":"s"})"},
         {R"({"jsonrpc":"2.0","method":"m","params":{"k":"\"id\":1"},"id":-9})", 0,

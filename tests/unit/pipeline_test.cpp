@@ -53,7 +53,8 @@ TEST_CASE("pipeline: security and middleware interleave by priority, stable for 
 TEST_CASE(
     "pipeline: an upstream entry replaces the global one, and enabled: false switches it off for that upstream only") {
     auto host = test::load_host(
-        "proxy:\n  upstreams:\n    - {name: fs, command: [cat]}\n    - {name: web, command: [cat]}\n    - {name: db, command: [cat]}\n"
+        "proxy:\n  upstreams:\n    - {name: fs, command: [cat]}\n    - {name: web, command: [cat]}\n    - {name: db, "
+        "command: [cat]}\n"
         "plugins:\n  security:\n    _global:\n" +
         tagger("test_sec_a", 10) + tagger("test_sec_b", 20) +
         "    fs:\n      - handler: test_sec_a\n        config:\n          enabled: false\n"

@@ -143,8 +143,8 @@ public:
                 }
             }
         };
-        wg_status status = api_->visit_strings(message_, str(pointer), include_keys ? WG_VISIT_KEYS : 0u,
-                                               &Trampoline::call, &context);
+        wg_status status =
+            api_->visit_strings(message_, str(pointer), include_keys ? WG_VISIT_KEYS : 0u, &Trampoline::call, &context);
         if (context.error) std::rethrow_exception(context.error);
         if (status == WG_ERR_STOPPED) return false;
         check(status, "visit_strings", pointer);

@@ -66,9 +66,9 @@ private:
     ClientSink sink_;
     std::vector<std::shared_ptr<Upstream>> upstreams_;
 
-    mutable std::mutex mutex_;  // guards the tables below
-    std::map<std::string, std::shared_ptr<ClientCall>> calls_;         // by the client's id (JSON text)
-    std::map<std::string, std::weak_ptr<ClientCall>> progress_;        // by progress token (JSON text)
+    mutable std::mutex mutex_;                                          // guards the tables below
+    std::map<std::string, std::shared_ptr<ClientCall>> calls_;          // by the client's id (JSON text)
+    std::map<std::string, std::weak_ptr<ClientCall>> progress_;         // by progress token (JSON text)
     std::map<std::int64_t, std::shared_ptr<ServerCall>> server_calls_;  // by the id the gateway gave
     std::int64_t next_server_id_ = 1;
     std::atomic<bool> initialized_{false};

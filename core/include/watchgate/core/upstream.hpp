@@ -28,11 +28,11 @@ namespace watchgate::core {
 
 // JSON-RPC error codes the gateway itself answers with.
 namespace error_code {
-inline constexpr int blocked = -32000;  // a plugin blocked (WG_DEFAULT_BLOCK_CODE)
-inline constexpr int timeout = -32001;                 // no response within request_timeout
-inline constexpr int unavailable = -32002;             // upstream not running / restarting / exited
-inline constexpr int overloaded = -32003;              // max_in_flight reached with overflow: reject
-inline constexpr int cancelled = -32800;               // the client cancelled the request
+inline constexpr int blocked = -32000;      // a plugin blocked (WG_DEFAULT_BLOCK_CODE)
+inline constexpr int timeout = -32001;      // no response within request_timeout
+inline constexpr int unavailable = -32002;  // upstream not running / restarting / exited
+inline constexpr int overloaded = -32003;   // max_in_flight reached with overflow: reject
+inline constexpr int cancelled = -32800;    // the client cancelled the request
 inline constexpr int invalid_request = -32600;
 inline constexpr int method_not_found = -32601;
 inline constexpr int internal = -32603;

@@ -151,14 +151,15 @@ ChildProcess::~ChildProcess() {
     close_fd(stdout_fd_);
     close_fd(stderr_fd_);
     if (pid_ > 0 && !status_) {
-        ::kill(pid_, SIGKILL);
+        ::kill(-pid_, SIGKILL);
         int status = 0;
         ::waitpid(pid_, &status, 0);
     }
 }
 
 void ChildProcess::signal(int signal_number) const {
-    if (pid_ > 0 && !status_) ::kill(pid_, signal_number);
+    // The whole process group: wrappers (npx, uvx, sh -c) must not leave the real server behind.
+    if (pid_ > 0 && !status_) ::kill(-pid_, signal_number);
 }
 
 std::optional<int> ChildProcess::try_wait() {
@@ -166,6 +167,7 @@ std::optional<int> ChildProcess::try_wait() {
     int status = 0;
     pid_t result = ::waitpid(pid_, &status, WNOHANG);
     if (result == pid_) status_ = status;
+    else if (result < 0 && errno == ECHILD) status_ = 0;  // reaped elsewhere (SIGCHLD ignored): gone
     return status_;
 }
 

@@ -130,9 +130,11 @@ void Gateway::on_client_line(std::string line) {
 }
 
 void Gateway::finish(const std::shared_ptr<ClientCall>& call) {
+    // Only this call's entries: the client may already have reused the id or the token.
     std::lock_guard lock(mutex_);
-    calls_.erase(call->id_text);
-    if (!call->progress_token.empty()) progress_.erase(call->progress_token);
+    if (auto it = calls_.find(call->id_text); it != calls_.end() && it->second == call) calls_.erase(it);
+    if (auto it = progress_.find(call->progress_token); it != progress_.end() && it->second.lock() == call)
+        progress_.erase(it);
 }
 
 std::shared_ptr<Upstream> Gateway::route(const Message&) const {
@@ -141,27 +143,34 @@ std::shared_ptr<Upstream> Gateway::route(const Message&) const {
 }
 
 asio::awaitable<void> Gateway::handle_request(std::shared_ptr<ClientCall> call, Message request) {
+    auto self = shared_from_this();  // the frame may outlive every other owner
     struct Finish {
         Gateway* self;
         std::shared_ptr<ClientCall> call;
         ~Finish() { self->finish(call); }
-    } finish{this, call};
+    } finish_on_exit{this, call};
+    // The call leaves the in-flight table before its answer goes out, so the client may reuse the
+    // id as soon as it has the answer.
+    auto answer = [&](const auto& message) {
+        finish(call);
+        send_to_client(message);
+    };
     try {
         if (request.method() == "initialize") {
-            send_to_client(co_await handle_initialize(request));
+            answer(co_await handle_initialize(request));
             co_return;
         }
         if (request.method() == "ping") {
-            send_to_client(json{{"jsonrpc", "2.0"}, {"id", call->id}, {"result", json::object()}});
+            answer(json{{"jsonrpc", "2.0"}, {"id", call->id}, {"result", json::object()}});
             co_return;
         }
         auto upstream = route(request);
         if (!upstream) {
-            send_to_client(make_error_response(call->id, error_code::method_not_found, "no upstream is configured"));
+            answer(make_error_response(call->id, error_code::method_not_found, "no upstream is configured"));
             co_return;
         }
         if (!initialized_) {
-            send_to_client(make_error_response(call->id, error_code::unavailable,
+            answer(make_error_response(call->id, error_code::unavailable,
                                                "the gateway is not initialized: send initialize first"));
             co_return;
         }
@@ -170,25 +179,25 @@ asio::awaitable<void> Gateway::handle_request(std::shared_ptr<ClientCall> call, 
         call->scope = call->pipeline->begin_request(request);
         auto verdict = call->pipeline->process_request(*call->scope, request);
         if (verdict.reply) {
-            send_to_client(*verdict.reply);
+            answer(*verdict.reply);
             co_return;
         }
         UpstreamReply reply = co_await upstream->send_and_receive(request, call->handle);
         if (!reply.response) {
-            send_to_client(make_error_response(call->id, reply.error_code, reply.error_message));
+            answer(make_error_response(call->id, reply.error_code, reply.error_message));
             co_return;
         }
         Message& response = *reply.response;
         response.set_id(call->id);  // the client's id, restored
-        auto answer = call->pipeline->process_response(*call->scope, response);
-        if (answer.reply)
-            send_to_client(*answer.reply);
+        auto response_verdict = call->pipeline->process_response(*call->scope, response);
+        if (response_verdict.reply)
+            answer(*response_verdict.reply);
         else
-            send_to_client(response);
+            answer(response);
     } catch (const std::exception& e) {
         // Nothing is lost: whatever failed, the request gets its one answer.
         spdlog::error("request {} failed: {}", call->id_text, e.what());
-        send_to_client(make_error_response(call->id, error_code::internal, std::string("Internal error: ") + e.what()));
+        answer(make_error_response(call->id, error_code::internal, std::string("Internal error: ") + e.what()));
     }
 }
 
@@ -338,6 +347,9 @@ asio::awaitable<void> Gateway::shutdown() {
     }
     for (auto& upstream : upstreams_) {
         co_await upstream->stop(std::chrono::milliseconds(2000));
+        // Stopping answered whatever was still pending there; let those answers go out.
+        const auto answered_by = Clock::now() + std::chrono::seconds(2);
+        while (requests_in_flight() > 0 && Clock::now() < answered_by) co_await sleep_for(std::chrono::milliseconds(5));
         auto c = upstream->counters();
         spdlog::info(
             "[{}] requests: {} total, {} in flight, {} most in flight, {} timeouts, {} rejected, {} failed, "

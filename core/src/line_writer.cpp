@@ -1,5 +1,7 @@
 #include <watchgate/core/line_writer.hpp>
 
+#include <boost/asio/post.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
@@ -86,7 +88,13 @@ void LineWriter::flush_locked() {
                            });
         return;
     }
-    for (auto& done : std::exchange(drained_, {})) done();
+    if (!drained_.empty()) {
+        // Run after the caller releases the lock: a callback may write again.
+        auto callbacks = std::exchange(drained_, {});
+        boost::asio::post(stream_.get_executor(), [callbacks = std::move(callbacks)] {
+            for (const auto& done : callbacks) done();
+        });
+    }
     if (close_after_) close_locked();
 }
 

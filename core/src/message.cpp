@@ -69,6 +69,9 @@ std::pair<std::size_t, std::size_t> top_level_id_span(std::string_view text) {
         }
         return std::string_view::npos;
     };
+    // Every top-level key is checked: a second "id", or a key written with escapes (which could
+    // spell "id"), means the bytes are ambiguous and the caller re-serializes instead.
+    auto found = none;
     int depth = 0;
     bool expect_key = false;
     for (std::size_t i = 0; i < text.size(); ++i) {
@@ -77,7 +80,10 @@ std::pair<std::size_t, std::size_t> top_level_id_span(std::string_view text) {
             const std::size_t start = i;
             i = string_end(i);
             if (i == std::string_view::npos) return none;
-            if (depth == 1 && expect_key && text.substr(start, i - start + 1) == "\"id\"") {
+            const bool key = depth == 1 && expect_key;
+            if (key && text.substr(start, i - start + 1).find('\\') != std::string_view::npos) return none;
+            if (key && text.substr(start, i - start + 1) == "\"id\"") {
+                if (found.first != std::string_view::npos) return none;
                 std::size_t value = skip_space(i + 1);
                 if (value >= text.size() || text[value] != ':') return none;
                 value = skip_space(value + 1);
@@ -92,7 +98,10 @@ std::pair<std::size_t, std::size_t> top_level_id_span(std::string_view text) {
                            text[end] != '\t' && text[end] != '\n' && text[end] != '\r')
                         ++end;
                 }
-                return {value, end};
+                found = {value, end};
+                i = end - 1;
+                expect_key = false;
+                continue;
             }
             expect_key = false;
         } else if (c == '{') {
@@ -106,7 +115,7 @@ std::pair<std::size_t, std::size_t> top_level_id_span(std::string_view text) {
             expect_key = true;
         }
     }
-    return none;
+    return found;
 }
 
 }  // namespace

@@ -19,6 +19,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -62,7 +64,7 @@ std::function<void(std::string)> stdout_sink(asio::any_io_executor executor, std
     struct stat info {};
     ::fstat(STDOUT_FILENO, &info);
     if (S_ISFIFO(info.st_mode) || S_ISSOCK(info.st_mode)) {
-        writer = std::make_shared<LineWriter>(executor, ::dup(STDOUT_FILENO));
+        writer = std::make_shared<LineWriter>(executor, ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0));
         return [writer](std::string line) { writer->write(std::move(line)); };
     }
     auto mutex = std::make_shared<std::mutex>();
@@ -71,7 +73,13 @@ std::function<void(std::string)> stdout_sink(asio::any_io_executor executor, std
         std::lock_guard lock(*mutex);
         for (std::size_t done = 0; done < line.size();) {
             ssize_t n = ::write(STDOUT_FILENO, line.data() + done, line.size() - done);
-            if (n <= 0) return;
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                pollfd ready{STDOUT_FILENO, POLLOUT, 0};
+                ::poll(&ready, 1, 1000);
+                continue;
+            }
+            if (n <= 0) return;  // stdout is gone: nothing left to tell
             done += static_cast<std::size_t>(n);
         }
     };
@@ -114,8 +122,15 @@ void answer_startup_failure(const std::string& message) {
               << std::flush;
 }
 
+// Signal dispositions the gateway relies on, whatever it inherited: a peer that went away is an
+// error value (no SIGPIPE), and exited upstreams can be reaped (SIGCHLD not ignored).
+static void prepare_signals() {
+    ::signal(SIGPIPE, SIG_IGN);
+    ::signal(SIGCHLD, SIG_DFL);
+}
+
 int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins) {
-    ::signal(SIGPIPE, SIG_IGN);  // a client or upstream that went away is an error value, not a signal
+    prepare_signals();
     Pool pool(config.threads);
     auto executor = pool.context().get_executor();
     std::shared_ptr<LineWriter> writer;
@@ -145,7 +160,7 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
     struct stat input_info {};
     ::fstat(STDIN_FILENO, &input_info);
     if (S_ISFIFO(input_info.st_mode) || S_ISSOCK(input_info.st_mode)) {
-        auto input = std::make_shared<asio::posix::stream_descriptor>(executor, ::dup(STDIN_FILENO));
+        auto input = std::make_shared<asio::posix::stream_descriptor>(executor, ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0));
         asio::co_spawn(
             executor,
             [input, gateway, stop, max_size]() -> asio::awaitable<void> {
@@ -181,9 +196,9 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
     done.get_future().wait();
     signals.cancel();
     if (writer) {
-        std::promise<void> drained;
-        writer->when_drained([&] { drained.set_value(); });
-        drained.get_future().wait_for(std::chrono::seconds(5));
+        auto drained = std::make_shared<std::promise<void>>();  // may be kept by the writer past this frame
+        writer->when_drained([drained] { drained->set_value(); });
+        drained->get_future().wait_for(std::chrono::seconds(5));
     }
     spdlog::info("stopped");
     return 0;
@@ -191,7 +206,7 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
 
 json call_once(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins, const std::string& method,
                const json& params) {
-    ::signal(SIGPIPE, SIG_IGN);
+    prepare_signals();
     Pool pool(config.threads);
     auto executor = pool.context().get_executor();
     std::mutex mutex;

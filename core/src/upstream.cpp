@@ -88,6 +88,11 @@ json Upstream::initialize_result() const {
 }
 
 std::string Upstream::unavailable_reason() const {
+    std::lock_guard lock(mutex_);
+    return unavailable_reason_locked();
+}
+
+std::string Upstream::unavailable_reason_locked() const {
     switch (state_.load()) {
         case State::stopped:
             return "upstream '" + name() + "' is not started";
@@ -135,21 +140,43 @@ asio::awaitable<std::string> Upstream::connect(json initialize_params) {
         if (!process_ && state_ != State::restarting) start_process();
     }
     const auto deadline = Clock::now() + config_.timeouts.connection;
-    // A restart in progress: wait for it to finish (or give up) within the connection timeout.
-    while (state_ == State::restarting && Clock::now() < deadline) co_await sleep_for(std::chrono::milliseconds(20));
-    if (state_ == State::ready) co_return std::string();
-    if (state_ != State::starting) co_return unavailable_reason();
-    co_return co_await initialize();
+    for (;;) {
+        bool mine = false;
+        {
+            std::lock_guard lock(mutex_);
+            if (state_ == State::ready) co_return std::string();
+            if (state_ == State::starting && !initializing_) {
+                initializing_ = true;  // one initialize per process; later callers wait for it
+                mine = true;
+            } else if (state_ != State::starting && state_ != State::restarting) {
+                co_return unavailable_reason_locked();
+            }
+        }
+        if (mine) co_return co_await initialize();
+        if (Clock::now() >= deadline) co_return unavailable_reason();
+        co_await sleep_for(std::chrono::milliseconds(20));
+    }
 }
 
+// Caller has set initializing_ (under the lock); it is cleared here, whatever happens.
 asio::awaitable<std::string> Upstream::initialize() {
     json params;
+    std::shared_ptr<ChildProcess> process;
     {
         std::lock_guard lock(mutex_);
         params = initialize_params_;
+        process = process_;
     }
-    auto request =
-        Message::from_json({{"jsonrpc", "2.0"}, {"id", 0}, {"method", "initialize"}, {"params", params}}, name());
+    auto self = shared_from_this();  // declared first: outlives `done` below
+    struct Done {
+        Upstream* self;
+        ~Done() {
+            std::lock_guard lock(self->mutex_);
+            self->initializing_ = false;
+        }
+    } done{this};
+    auto request = Message::from_json({{"jsonrpc", "2.0"}, {"id", 0}, {"method", "initialize"}, {"params", params}},
+                                      name());
     // send_and_receive gives initialize the connection timeout, not the request timeout.
     auto handle = std::make_shared<CallHandle>();
     auto started = Clock::now();
@@ -159,6 +186,8 @@ asio::awaitable<std::string> Upstream::initialize() {
     if (answer.contains("error")) co_return "initialize was refused: " + dump_json(answer["error"]);
     {
         std::lock_guard lock(mutex_);
+        // The process may have exited, or the gateway started stopping, while we waited.
+        if (state_ != State::starting || process_ != process) co_return unavailable_reason_locked();
         initialize_result_ = answer.value("result", json::object());
         state_ = State::ready;
         ready_since_ = Clock::now();
@@ -230,25 +259,33 @@ asio::awaitable<UpstreamReply> Upstream::send_and_receive(Message& request, std:
     {
         std::lock_guard lock(mutex_);
         if (state_ != State::ready && !(is_initialize && state_ == State::starting))
-            co_return error_reply(error_code::unavailable, unavailable_reason());
+            co_return error_reply(error_code::unavailable, unavailable_reason_locked());
         id = next_id_++;
         pending_.emplace(id,
                          Pending{channel, deadline, std::chrono::duration_cast<std::chrono::milliseconds>(timeout)});
         writer = writer_;
         ensure_sweeper();
     }
-    if (handle) {
-        std::optional<std::string> cancelled;
-        {
-            std::lock_guard lock(handle->mutex_);
-            handle->upstream_ = weak_from_this();
-            handle->upstream_id_ = id;
-            cancelled = handle->cancelled_;
-        }
-        if (cancelled) cancel(id, *cancelled);
-    }
     request.set_id(id);
-    writer->write(request.serialize());
+    if (handle) {
+        // Published and written under the handle's lock: a cancellation either comes first (and
+        // nothing is sent) or after the request is on its way (and then follows it upstream).
+        std::unique_lock lock(handle->mutex_);
+        if (handle->cancelled_) {
+            std::string reason = *handle->cancelled_;
+            lock.unlock();
+            {
+                std::lock_guard table(mutex_);
+                pending_.erase(id);
+            }
+            co_return error_reply(error_code::cancelled, "request cancelled: " + reason);
+        }
+        handle->upstream_ = weak_from_this();
+        handle->upstream_id_ = id;
+        writer->write(request.serialize());
+    } else {
+        writer->write(request.serialize());
+    }
     // One answer always comes: the response, a cancellation, the upstream's exit, or the sweeper's
     // timeout.
     co_return co_await channel->async_receive(asio::use_awaitable);
@@ -377,6 +414,7 @@ void Upstream::fail_all(int code, const std::string& message) {
 }
 
 asio::awaitable<void> Upstream::read_stdout(std::shared_ptr<ChildProcess> process, int fd) {
+    auto self = shared_from_this();  // the frame may outlive every other owner
     asio::posix::stream_descriptor stream(executor_, fd);
     stream.non_blocking(true);
     co_await read_lines(
@@ -401,6 +439,7 @@ asio::awaitable<void> Upstream::read_stdout(std::shared_ptr<ChildProcess> proces
 }
 
 asio::awaitable<void> Upstream::read_stderr(int fd) {
+    auto self = shared_from_this();
     asio::posix::stream_descriptor stream(executor_, fd);
     stream.non_blocking(true);
     auto window = Clock::now();
@@ -464,7 +503,8 @@ asio::awaitable<void> Upstream::on_exit(std::shared_ptr<ChildProcess> process) {
         std::lock_guard lock(mutex_);
         if (state_ != State::restarting) co_return;
         start_process();
-        initialize_again = state_ == State::starting && !initialize_params_.is_null();
+        initialize_again = state_ == State::starting && !initialize_params_.is_null() && !initializing_;
+        if (initialize_again) initializing_ = true;
     }
     if (initialize_again) {
         std::string error = co_await initialize();

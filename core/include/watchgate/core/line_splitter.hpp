@@ -47,6 +47,12 @@ public:
         }
     }
 
+    // End of stream: a last line without its newline still counts.
+    template <class OnLine, class OnOversize>
+    void finish(OnLine&& on_line, OnOversize&& on_oversize) {
+        if (discarding_ || !partial_.empty()) feed(std::string_view("\n", 1), on_line, on_oversize);
+    }
+
     // True while a started line is pending (bytes after the last newline).
     bool has_partial() const { return discarding_ || !partial_.empty(); }
 

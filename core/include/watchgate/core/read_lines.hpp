@@ -34,7 +34,10 @@ boost::asio::awaitable<void> read_lines(boost::asio::posix::stream_descriptor& s
             ssize_t n = ::read(stream.native_handle(), buffer.data(), buffer.size());
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;  // spurious wake-up
-            if (n <= 0) co_return;                                          // end of stream or error
+            if (n <= 0) {  // end of stream or error
+                splitter.finish(on_line, on_oversize);
+                co_return;
+            }
             splitter.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), on_line, on_oversize);
             // A full buffer may mean more is waiting; a short read drained the pipe.
             if (static_cast<std::size_t>(n) < buffer.size() || !keep_going()) break;

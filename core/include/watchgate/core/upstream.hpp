@@ -135,7 +135,8 @@ private:
     // only while something waits: no timer per request on the hot path.
     void ensure_sweeper();
     static boost::asio::awaitable<void> sweep(std::weak_ptr<Upstream> weak);
-    std::string unavailable_reason() const;
+    std::string unavailable_reason() const;         // takes the lock
+    std::string unavailable_reason_locked() const;  // caller holds mutex_
 
     boost::asio::any_io_executor executor_;
     UpstreamConfig config_;
@@ -157,6 +158,7 @@ private:
     nlohmann::json initialize_result_;
     std::string last_exit_;
     int restart_attempts_ = 0;
+    bool initializing_ = false;  // an initialize is on its way: others wait for it
     std::chrono::steady_clock::time_point ready_since_;
 };
 

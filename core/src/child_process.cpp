@@ -166,8 +166,10 @@ std::optional<int> ChildProcess::try_wait() {
     if (status_ || pid_ <= 0) return status_;
     int status = 0;
     pid_t result = ::waitpid(pid_, &status, WNOHANG);
-    if (result == pid_) status_ = status;
-    else if (result < 0 && errno == ECHILD) status_ = 0;  // reaped elsewhere (SIGCHLD ignored): gone
+    if (result == pid_)
+        status_ = status;
+    else if (result < 0 && errno == ECHILD)
+        status_ = 0;  // reaped elsewhere (SIGCHLD ignored): gone
     return status_;
 }
 

@@ -2,6 +2,8 @@
 
 #include <watchgate/core/version.hpp>
 
+#include <watchgate/core/async_sleep.hpp>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -37,12 +39,6 @@ struct Gateway::ServerCall {
 };
 
 namespace {
-
-asio::awaitable<void> sleep_for(Clock::duration duration) {
-    asio::steady_timer timer(co_await asio::this_coro::executor, duration);
-    boost::system::error_code ignored;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-}
 
 // The newest version both sides speak: the client's when the gateway knows it, else the newest.
 std::string negotiate_version(const json& params) {
@@ -171,7 +167,7 @@ asio::awaitable<void> Gateway::handle_request(std::shared_ptr<ClientCall> call, 
         }
         if (!initialized_) {
             answer(make_error_response(call->id, error_code::unavailable,
-                                               "the gateway is not initialized: send initialize first"));
+                                       "the gateway is not initialized: send initialize first"));
             co_return;
         }
         request.set_upstream(upstream->name());
@@ -331,8 +327,12 @@ void Gateway::on_upstream_message(Upstream& from, Message message) {
 
 asio::awaitable<void> Gateway::shutdown() {
     shutting_down_ = true;
-    const auto deadline = Clock::now() + config_.shutdown_grace;
-    while (requests_in_flight() > 0 && Clock::now() < deadline) co_await sleep_for(std::chrono::milliseconds(5));
+    // Waits until every request in flight has had its answer, or `limit` has passed.
+    auto answers_out = [this](Clock::duration limit) -> asio::awaitable<void> {
+        const auto deadline = Clock::now() + limit;
+        while (requests_in_flight() > 0 && Clock::now() < deadline) co_await async_sleep(std::chrono::milliseconds(5));
+    };
+    co_await answers_out(config_.shutdown_grace);
     std::vector<std::shared_ptr<ClientCall>> remaining;
     {
         std::lock_guard lock(mutex_);
@@ -342,14 +342,11 @@ asio::awaitable<void> Gateway::shutdown() {
         spdlog::warn("{} requests still in flight after the grace period: answering them with an error",
                      remaining.size());
         for (auto& call : remaining) call->handle->cancel("the gateway is shutting down");
-        const auto answered_by = Clock::now() + std::chrono::seconds(2);
-        while (requests_in_flight() > 0 && Clock::now() < answered_by) co_await sleep_for(std::chrono::milliseconds(5));
+        co_await answers_out(std::chrono::seconds(2));
     }
     for (auto& upstream : upstreams_) {
         co_await upstream->stop(std::chrono::milliseconds(2000));
-        // Stopping answered whatever was still pending there; let those answers go out.
-        const auto answered_by = Clock::now() + std::chrono::seconds(2);
-        while (requests_in_flight() > 0 && Clock::now() < answered_by) co_await sleep_for(std::chrono::milliseconds(5));
+        co_await answers_out(std::chrono::seconds(2));  // stopping answered what was still pending there
         auto c = upstream->counters();
         spdlog::info(
             "[{}] requests: {} total, {} in flight, {} most in flight, {} timeouts, {} rejected, {} failed, "

@@ -160,7 +160,8 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
     struct stat input_info {};
     ::fstat(STDIN_FILENO, &input_info);
     if (S_ISFIFO(input_info.st_mode) || S_ISSOCK(input_info.st_mode)) {
-        auto input = std::make_shared<asio::posix::stream_descriptor>(executor, ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0));
+        auto input =
+            std::make_shared<asio::posix::stream_descriptor>(executor, ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0));
         asio::co_spawn(
             executor,
             [input, gateway, stop, max_size]() -> asio::awaitable<void> {

@@ -2,6 +2,8 @@
 
 #include <watchgate/core/read_lines.hpp>
 
+#include <watchgate/core/async_sleep.hpp>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -33,12 +35,6 @@ constexpr auto stable_after = std::chrono::seconds(30);
 
 UpstreamReply error_reply(int code, std::string message) {
     return UpstreamReply{std::nullopt, code, std::move(message)};
-}
-
-asio::awaitable<void> sleep_for(Clock::duration duration) {
-    asio::steady_timer timer(co_await asio::this_coro::executor, duration);
-    boost::system::error_code ignored;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
 }
 
 }  // namespace
@@ -154,7 +150,7 @@ asio::awaitable<std::string> Upstream::connect(json initialize_params) {
         }
         if (mine) co_return co_await initialize();
         if (Clock::now() >= deadline) co_return unavailable_reason();
-        co_await sleep_for(std::chrono::milliseconds(20));
+        co_await async_sleep(std::chrono::milliseconds(20));
     }
 }
 
@@ -175,8 +171,8 @@ asio::awaitable<std::string> Upstream::initialize() {
             self->initializing_ = false;
         }
     } done{this};
-    auto request = Message::from_json({{"jsonrpc", "2.0"}, {"id", 0}, {"method", "initialize"}, {"params", params}},
-                                      name());
+    auto request =
+        Message::from_json({{"jsonrpc", "2.0"}, {"id", 0}, {"method", "initialize"}, {"params", params}}, name());
     // send_and_receive gives initialize the connection timeout, not the request timeout.
     auto handle = std::make_shared<CallHandle>();
     auto started = Clock::now();
@@ -464,10 +460,10 @@ asio::awaitable<void> Upstream::read_stderr(int fd) {
 asio::awaitable<void> Upstream::on_exit(std::shared_ptr<ChildProcess> process) {
     // stdout closed: the process is exiting. Reap it (SIGKILL if it lingers with stdout closed).
     std::optional<int> status;
-    for (int i = 0; i < 200 && !(status = process->try_wait()); ++i) co_await sleep_for(std::chrono::milliseconds(5));
+    for (int i = 0; i < 200 && !(status = process->try_wait()); ++i) co_await async_sleep(std::chrono::milliseconds(5));
     if (!status) {
         process->signal(SIGKILL);
-        while (!(status = process->try_wait())) co_await sleep_for(std::chrono::milliseconds(5));
+        while (!(status = process->try_wait())) co_await async_sleep(std::chrono::milliseconds(5));
     }
     const std::string how = describe_wait_status(*status);
     bool restart = false;
@@ -497,7 +493,7 @@ asio::awaitable<void> Upstream::on_exit(std::shared_ptr<ChildProcess> process) {
     spdlog::warn("[{}] restarting in {} ms (attempt {} of {})", name(),
                  std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(), restart_attempts_,
                  config_.max_restart_attempts);
-    co_await sleep_for(backoff);
+    co_await async_sleep(backoff);
     bool initialize_again = false;
     {
         std::lock_guard lock(mutex_);
@@ -532,7 +528,7 @@ asio::awaitable<void> Upstream::stop(std::chrono::milliseconds grace) {
                 std::lock_guard lock(mutex_);
                 if (process_ != process) co_return;  // on_exit reaped it
             }
-            co_await sleep_for(std::chrono::milliseconds(5));
+            co_await async_sleep(std::chrono::milliseconds(5));
         }
     }
 }

@@ -102,8 +102,8 @@ TEST_CASE("message: set_id replaces only the top-level id's bytes") {
 }
 
 TEST_CASE("message: set_id never splices ambiguous bytes (a repeated or escaped id key)") {
-    for (const std::string line : {R"({"jsonrpc":"2.0","id":7,"method":"m","id":3})",
-                                   R"({"jsonrpc":"2.0","\u0069d":7,"method":"m"})"}) {
+    for (const std::string line :
+         {R"({"jsonrpc":"2.0","id":7,"method":"m","id":3})", R"({"jsonrpc":"2.0","\u0069d":7,"method":"m"})"}) {
         auto message = test::message(line);
         message.set_id(42);
         auto sent = nlohmann::json::parse(message.serialize());

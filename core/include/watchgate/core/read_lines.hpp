@@ -34,7 +34,7 @@ boost::asio::awaitable<void> read_lines(boost::asio::posix::stream_descriptor& s
             ssize_t n = ::read(stream.native_handle(), buffer.data(), buffer.size());
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;  // spurious wake-up
-            if (n <= 0) {  // end of stream or error
+            if (n <= 0) {                                                   // end of stream or error
                 splitter.finish(on_line, on_oversize);
                 co_return;
             }

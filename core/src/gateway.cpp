@@ -283,10 +283,7 @@ void Gateway::handle_client_response(Message response) {
 }
 
 void Gateway::on_upstream_message(Upstream& from, Message message) {
-    std::shared_ptr<Upstream> upstream;
-    for (auto& candidate : upstreams_)
-        if (candidate.get() == &from) upstream = candidate;
-    if (!upstream) return;
+    auto upstream = from.shared_from_this();
     auto pipeline = plugins_->pipeline(upstream->name());
     if (message.kind() == MessageKind::notification) {
         std::shared_ptr<ClientCall> owner;

@@ -359,22 +359,17 @@ bool Upstream::cancel(std::int64_t upstream_id, const std::string& reason) {
     return true;
 }
 
-void Upstream::send(const Message& message) {
-    std::shared_ptr<LineWriter> writer;
-    {
-        std::lock_guard lock(mutex_);
-        writer = writer_;
-    }
-    if (writer) writer->write(message.serialize());
-}
+void Upstream::send(const Message& message) { send_line(message.serialize()); }
 
-void Upstream::send_json(const json& message) {
+void Upstream::send_json(const json& message) { send_line(dump_json(message)); }
+
+void Upstream::send_line(std::string line) {
     std::shared_ptr<LineWriter> writer;
     {
         std::lock_guard lock(mutex_);
         writer = writer_;
     }
-    if (writer) writer->write(dump_json(message));
+    if (writer) writer->write(std::move(line));
 }
 
 void Upstream::deliver(Message response) {

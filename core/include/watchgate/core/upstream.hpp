@@ -122,6 +122,7 @@ private:
     };
 
     void start_process();
+    void send_line(std::string line);  // dropped while no process runs
     boost::asio::awaitable<void> read_stdout(std::shared_ptr<ChildProcess> process, int fd);
     boost::asio::awaitable<void> read_stderr(int fd);
     boost::asio::awaitable<void> on_exit(std::shared_ptr<ChildProcess> process);

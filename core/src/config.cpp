@@ -289,8 +289,9 @@ void read_concurrency(Reader& reader, const YAML::Node& node, ConcurrencyConfig&
     }
 }
 
-const std::vector<std::string> proxy_keys = {
-    "transport", "upstreams", "timeouts", "concurrency", "max_message_size_mb", "shutdown_grace_period", "threads"};
+const std::vector<std::string> proxy_keys = {"transport",   "upstreams",           "timeouts",
+                                             "concurrency", "max_message_size_mb", "shutdown_grace_period",
+                                             "threads",     "namespace",           "debug_metadata"};
 const std::vector<std::string> upstream_keys = {
     "name",     "command",     "env",      "cwd", "restart_on_failure", "max_restart_attempts",
     "timeouts", "concurrency", "transport"};
@@ -387,6 +388,16 @@ void read_proxy(Reader& reader, const YAML::Node& proxy, GatewayConfig& config) 
     if (!reader.expect(upstreams, YAML::NodeType::Sequence, "a list of upstreams")) return;
     std::set<std::string> seen;
     for (const auto& upstream : upstreams) read_upstream(reader, upstream, config, seen);
+    if (const auto n = proxy["namespace"]) {
+        if (auto value = reader.boolean(n)) {
+            config.namespace_names = *value;
+            // Without prefixes two upstreams' names could collide and calls could not be routed.
+            if (!*value && config.upstreams.size() > 1)
+                reader.error(n, "'namespace: false' needs exactly one upstream (names of several could collide)");
+        }
+    }
+    if (const auto n = proxy["debug_metadata"])
+        if (auto value = reader.boolean(n)) config.debug_metadata = *value;
 }
 
 void read_logging(Reader& reader, const YAML::Node& logging, GatewayConfig& config) {

@@ -3,6 +3,7 @@
 #include <watchgate/core/version.hpp>
 
 #include <watchgate/core/async_sleep.hpp>
+#include <watchgate/core/gather.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -20,15 +21,51 @@ namespace asio = boost::asio;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-const std::vector<std::string> supported_protocol_versions = {"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"};
-
 struct Gateway::ClientCall {
     std::string id_text;
     json id;
-    std::shared_ptr<CallHandle> handle = std::make_shared<CallHandle>();
-    std::shared_ptr<const Pipeline> pipeline;
-    std::unique_ptr<RequestScope> scope;
     std::string progress_token;  // JSON text, empty when none
+
+    // One handle per upstream the request went to (a list fans out): cancelling cancels them all,
+    // also those made after the cancellation arrived.
+    std::shared_ptr<CallHandle> new_handle() {
+        auto handle = std::make_shared<CallHandle>();
+        std::optional<std::string> reason;
+        {
+            std::lock_guard lock(mutex);
+            handles.push_back(handle);
+            reason = cancelled;
+        }
+        if (reason) handle->cancel(*reason);
+        return handle;
+    }
+    void cancel(const std::string& reason) {
+        std::vector<std::shared_ptr<CallHandle>> to_cancel;
+        {
+            std::lock_guard lock(mutex);
+            if (cancelled) return;
+            cancelled = reason;
+            to_cancel = handles;
+        }
+        for (auto& handle : to_cancel) handle->cancel(reason);
+    }
+    // The request's plugin state at each upstream it went to; progress runs in it. Kept until the
+    // call ends, so a late notification never sees a scope that has ended.
+    void add_scope(const std::string& upstream, std::shared_ptr<RequestScope> scope) {
+        std::lock_guard lock(mutex);
+        scopes[upstream] = std::move(scope);
+    }
+    std::shared_ptr<RequestScope> scope_at(const std::string& upstream) {
+        std::lock_guard lock(mutex);
+        auto it = scopes.find(upstream);
+        return it == scopes.end() ? nullptr : it->second;
+    }
+
+private:
+    std::mutex mutex;
+    std::vector<std::shared_ptr<CallHandle>> handles;
+    std::map<std::string, std::shared_ptr<RequestScope>> scopes;
+    std::optional<std::string> cancelled;
 };
 
 struct Gateway::ServerCall {
@@ -59,8 +96,12 @@ std::shared_ptr<Gateway> Gateway::create(asio::any_io_executor executor, Gateway
     std::weak_ptr<Gateway> weak = gateway;
     for (const auto& upstream : gateway->config_.upstreams) {
         gateway->upstreams_.push_back(std::make_shared<Upstream>(
-            executor, upstream, gateway->config_.max_message_size, [weak](Upstream& from, Message message) {
+            executor, upstream, gateway->config_.max_message_size,
+            [weak](Upstream& from, Message message) {
                 if (auto self = weak.lock()) self->on_upstream_message(from, std::move(message));
+            },
+            [weak](Upstream& ready) {
+                if (auto self = weak.lock()) self->on_upstream_ready(ready);
             }));
     }
     return gateway;
@@ -133,9 +174,28 @@ void Gateway::finish(const std::shared_ptr<ClientCall>& call) {
         progress_.erase(it);
 }
 
-std::shared_ptr<Upstream> Gateway::route(const Message&) const {
-    // One upstream for now; namespaced routing across several comes with aggregation.
-    return upstreams_.empty() ? nullptr : upstreams_.front();
+std::map<std::string, std::uint64_t> Gateway::list_omissions() const {
+    std::lock_guard lock(mutex_);
+    return list_omissions_;
+}
+
+Message Gateway::error_answer(const json& id, int code, std::string message) const {
+    return Message::from_json(make_error_response(id, code, std::move(message)));
+}
+
+std::shared_ptr<Upstream> Gateway::find_upstream(std::string_view name) const {
+    for (const auto& upstream : upstreams_)
+        if (upstream->name() == name) return upstream;
+    return nullptr;
+}
+
+std::vector<std::shared_ptr<Upstream>> Gateway::offering(std::string_view capability) const {
+    std::vector<std::shared_ptr<Upstream>> out;
+    for (const auto& upstream : upstreams_) {
+        const json result = upstream->initialize_result();
+        if (result.is_null() || member(member(result, "capabilities"), capability).is_object()) out.push_back(upstream);
+    }
+    return out;
 }
 
 asio::awaitable<void> Gateway::handle_request(std::shared_ptr<ClientCall> call, Message request) {
@@ -160,8 +220,7 @@ asio::awaitable<void> Gateway::handle_request(std::shared_ptr<ClientCall> call, 
             answer(json{{"jsonrpc", "2.0"}, {"id", call->id}, {"result", json::object()}});
             co_return;
         }
-        auto upstream = route(request);
-        if (!upstream) {
+        if (upstreams_.empty()) {
             answer(make_error_response(call->id, error_code::method_not_found, "no upstream is configured"));
             co_return;
         }
@@ -170,26 +229,7 @@ asio::awaitable<void> Gateway::handle_request(std::shared_ptr<ClientCall> call, 
                                        "the gateway is not initialized: send initialize first"));
             co_return;
         }
-        request.set_upstream(upstream->name());
-        call->pipeline = plugins_->pipeline(upstream->name());
-        call->scope = call->pipeline->begin_request(request);
-        auto verdict = call->pipeline->process_request(*call->scope, request);
-        if (verdict.reply) {
-            answer(*verdict.reply);
-            co_return;
-        }
-        UpstreamReply reply = co_await upstream->send_and_receive(request, call->handle);
-        if (!reply.response) {
-            answer(make_error_response(call->id, reply.error_code, reply.error_message));
-            co_return;
-        }
-        Message& response = *reply.response;
-        response.set_id(call->id);  // the client's id, restored
-        auto response_verdict = call->pipeline->process_response(*call->scope, response);
-        if (response_verdict.reply)
-            answer(*response_verdict.reply);
-        else
-            answer(response);
+        answer(co_await dispatch(call, std::move(request)));
     } catch (const std::exception& e) {
         // Nothing is lost: whatever failed, the request gets its one answer.
         spdlog::error("request {} failed: {}", call->id_text, e.what());
@@ -197,26 +237,249 @@ asio::awaitable<void> Gateway::handle_request(std::shared_ptr<ClientCall> call, 
     }
 }
 
+asio::awaitable<Message> Gateway::dispatch(std::shared_ptr<ClientCall> call, Message request) {
+    const std::string method = request.method();
+    if (const auto* list = find_list_method(method)) co_return co_await fan_out_list(call, std::move(request), *list);
+    if (method == "logging/setLevel") co_return co_await broadcast(call, std::move(request), "logging");
+    if (auto name_at = routed_name_pointer(method, request.json()))
+        co_return co_await route_by_name(call, std::move(request), *name_at);
+    // A single upstream under its own names is a transparent proxy: it judges what it knows.
+    if (!config_.namespace_names) co_return co_await exchange(call, std::move(request), upstreams_.front());
+    co_return error_answer(call->id, error_code::method_not_found, "Method not found: " + method);
+}
+
+asio::awaitable<Message> Gateway::route_by_name(std::shared_ptr<ClientCall> call, Message request,
+                                                json::json_pointer name_at) {
+    if (!config_.namespace_names) co_return co_await exchange(call, std::move(request), upstreams_.front());
+    const std::string method = request.method();
+    const json& message = request.json();
+    const json* name = message.contains(name_at) ? &message.at(name_at) : nullptr;
+    auto known = [this] {
+        std::string names;
+        for (const auto& upstream : upstreams_) names += (names.empty() ? "" : ", ") + upstream->name();
+        return names;
+    };
+    if (!name || !name->is_string())
+        co_return error_answer(call->id, error_code::invalid_params,
+                               "Invalid params: " + method + " needs " + name_at.to_string() +
+                                   " as '<upstream>__<name>' (upstreams: " + known() + ")");
+    const std::string& full_name = name->get_ref<const std::string&>();
+    auto split = split_namespaced(full_name);
+    auto upstream = split ? find_upstream(split->upstream) : nullptr;
+    if (!upstream)
+        co_return error_answer(call->id, error_code::invalid_params,
+                               "Invalid params: '" + full_name +
+                                   "' names no upstream: expected '<upstream>__<name>' with one of: " + known());
+    // Plugins and the upstream see the upstream's own name.
+    request.mutable_json()[name_at] = split->name;
+    request.refresh_request_fields();
+    Message answer = co_await exchange(call, std::move(request), upstream);
+    namespace_answer(answer, method, upstream->name(), split->name);
+    co_return answer;
+}
+
+asio::awaitable<Message> Gateway::exchange(std::shared_ptr<ClientCall> call, Message request,
+                                           std::shared_ptr<Upstream> upstream) {
+    request.set_upstream(upstream->name());
+    auto pipeline = plugins_->pipeline(upstream->name());
+    std::shared_ptr<RequestScope> scope = pipeline->begin_request(request);
+    call->add_scope(upstream->name(), scope);
+    auto verdict = pipeline->process_request(*scope, request);
+    if (verdict.reply) co_return Message::from_json(*verdict.reply, upstream->name());
+    UpstreamReply reply = co_await upstream->send_and_receive(request, call->new_handle());
+    if (!reply.response) co_return error_answer(call->id, reply.error_code, reply.error_message);
+    Message response = std::move(*reply.response);
+    response.set_id(call->id);  // the client's id, restored
+    auto response_verdict = pipeline->process_response(*scope, response);
+    if (response_verdict.reply) co_return Message::from_json(*response_verdict.reply, upstream->name());
+    co_return response;
+}
+
+namespace {
+
+// Why a part's answer cannot be used: its error's message, or what is wrong with its shape.
+std::string failure_of(const json& answer, std::string_view items) {
+    if (const auto& error = member(answer, "error"); error.is_object()) {
+        const auto& text = member(error, "message");
+        return text.is_string() ? text.get<std::string>() : dump_json(error);
+    }
+    if (items.empty()) return {};
+    if (!member(member(answer, "result"), items).is_array())
+        return "answered without a '" + std::string(items) + "' list";
+    return {};
+}
+
+}  // namespace
+
+asio::awaitable<Message> Gateway::fan_out_list(std::shared_ptr<ClientCall> call, Message request,
+                                               const ListMethod& list) {
+    // Which upstreams this page comes from, each at its own cursor (none: its first page).
+    std::vector<std::pair<std::shared_ptr<Upstream>, std::optional<std::string>>> parts;
+    const auto& cursor = member(member(request.json(), "params"), "cursor");
+    if (cursor.is_null()) {
+        for (auto& upstream : offering(list.capability)) parts.emplace_back(upstream, std::nullopt);
+        if (parts.empty())
+            co_return error_answer(call->id, error_code::method_not_found,
+                                   "Method not found: no upstream offers " + std::string(list.capability));
+    } else {
+        auto cursors = cursor.is_string() ? decode_cursor(cursor.get_ref<const std::string&>()) : std::nullopt;
+        if (!cursors)
+            co_return error_answer(call->id, error_code::invalid_params,
+                                   "Invalid params: the cursor was not given out by this gateway");
+        for (auto& [name, upstream_cursor] : *cursors) {
+            auto upstream = find_upstream(name);
+            if (!upstream)
+                co_return error_answer(call->id, error_code::invalid_params,
+                                       "Invalid params: the cursor names no upstream of this gateway");
+            parts.emplace_back(upstream, upstream_cursor);
+        }
+    }
+    std::vector<asio::awaitable<Message>> tasks;
+    for (auto& [upstream, upstream_cursor] : parts) {
+        Message part = request;
+        if (upstream_cursor)
+            part.mutable_json()["params"]["cursor"] = *upstream_cursor;
+        else if (!cursor.is_null())
+            part.mutable_json()["params"].erase("cursor");
+        tasks.push_back(exchange(call, std::move(part), upstream));
+    }
+    std::vector<Message> answers = co_await gather(executor_, std::move(tasks));
+
+    struct Item {
+        std::string key;
+        json value;
+    };
+    std::vector<Item> items;
+    UpstreamCursors next;
+    json omitted = json::object();
+    const std::string items_key(list.items), key(list.key);
+    for (std::size_t i = 0; i < answers.size(); ++i) {
+        const std::string& name = parts[i].first->name();
+        if (auto failure = failure_of(answers[i].json(), list.items); !failure.empty()) {
+            spdlog::warn("[{}] left out of {}: {}", name, list.method, failure);
+            omitted[name] = failure;
+            std::lock_guard lock(mutex_);
+            ++list_omissions_[name];
+            continue;
+        }
+        json& result = answers[i].mutable_json()["result"];
+        if (config_.namespace_names) namespace_list_items(result[items_key], list, name);
+        for (auto& item : result[items_key]) {
+            const auto& id = member(item, key);
+            items.push_back({id.is_string() ? id.get<std::string>() : std::string(), std::move(item)});
+        }
+        if (const auto& more = member(result, "nextCursor");
+            more.is_string() && !more.get_ref<const std::string&>().empty())
+            next[name] = more.get<std::string>();
+    }
+    if (omitted.size() == answers.size()) {
+        if (answers.size() == 1) co_return std::move(answers.front());  // its own error, as it was
+        std::string reasons;
+        for (auto it = omitted.begin(); it != omitted.end(); ++it)
+            reasons += (reasons.empty() ? "" : "; ") + it.key() + ": " + it.value().get<std::string>();
+        co_return error_answer(call->id, error_code::unavailable,
+                               "no upstream could answer " + std::string(list.method) + ": " + reasons);
+    }
+    // Sorted by the name the client sees; equal names keep the upstreams' order.
+    std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.key < b.key; });
+    json merged = json::array();
+    for (auto& item : items) merged.push_back(std::move(item.value));
+    // A single upstream's other result fields pass through; merged results carry only the list.
+    json result = answers.size() == 1 ? std::move(answers.front().mutable_json()["result"]) : json::object();
+    result[items_key] = std::move(merged);
+    result.erase("nextCursor");
+    if (!next.empty()) result["nextCursor"] = encode_cursor(next);
+    if (config_.debug_metadata && !omitted.empty()) result["_meta"]["watchgate/omitted"] = omitted;
+    co_return Message::from_json(json{{"jsonrpc", "2.0"}, {"id", call->id}, {"result", std::move(result)}});
+}
+
+asio::awaitable<Message> Gateway::broadcast(std::shared_ptr<ClientCall> call, Message request,
+                                            std::string_view capability) {
+    auto targets = offering(capability);
+    if (targets.empty())
+        co_return error_answer(call->id, error_code::method_not_found,
+                               "Method not found: no upstream offers " + std::string(capability));
+    std::vector<asio::awaitable<Message>> tasks;
+    for (auto& upstream : targets) tasks.push_back(exchange(call, request, upstream));
+    std::vector<Message> answers = co_await gather(executor_, std::move(tasks));
+    std::string reasons;
+    for (std::size_t i = 0; i < answers.size(); ++i) {
+        auto failure = failure_of(answers[i].json(), {});
+        if (failure.empty()) continue;
+        spdlog::warn("[{}] {} failed: {}", targets[i]->name(), request.method(), failure);
+        reasons += (reasons.empty() ? "" : "; ") + targets[i]->name() + ": " + failure;
+    }
+    if (answers.size() == 1) co_return std::move(answers.front());
+    const bool any_succeeded = std::any_of(answers.begin(), answers.end(),
+                                           [](const Message& answer) { return failure_of(answer.json(), {}).empty(); });
+    if (any_succeeded)
+        co_return Message::from_json(json{{"jsonrpc", "2.0"}, {"id", call->id}, {"result", json::object()}});
+    co_return error_answer(call->id, error_code::unavailable,
+                           "no upstream could answer " + request.method() + ": " + reasons);
+}
+
+namespace {
+
+// Capabilities the gateway can serve across several upstreams; others (experimental, tasks)
+// would need routing it does not have.
+constexpr std::string_view aggregated_capabilities[] = {"tools", "prompts", "resources", "logging", "completions"};
+
+// Adds `offered` into `merged`: flags such as listChanged and subscribe are true when any
+// upstream offers them.
+void merge_capability(json& merged, const json& offered) {
+    if (!merged.is_object() || !offered.is_object()) return;
+    for (auto it = offered.begin(); it != offered.end(); ++it) {
+        if (!merged.contains(it.key()))
+            merged[it.key()] = it.value();
+        else if (it.value() == true)
+            merged[it.key()] = true;
+    }
+}
+
+}  // namespace
+
 asio::awaitable<json> Gateway::handle_initialize(const Message& request) {
     const json params = request.json().value("params", json::object());
     const std::string version = negotiate_version(params);
+    // Each upstream negotiates on its own: offered the newest version, it answers the newest it
+    // speaks. The client's info and capabilities pass through, so upstreams know what it can do.
     json upstream_params = params;
-    upstream_params["protocolVersion"] = version;
+    upstream_params["protocolVersion"] = supported_protocol_versions.back();
+    std::vector<asio::awaitable<std::string>> connects;
+    for (auto& upstream : upstreams_) connects.push_back(upstream->connect(upstream_params));
+    std::vector<std::string> errors = co_await gather(executor_, std::move(connects));
+
     json capabilities = json::object();
     std::string instructions;
     std::vector<std::string> failures;
-    for (auto& upstream : upstreams_) {
-        std::string error = co_await upstream->connect(upstream_params);
-        if (!error.empty()) {
-            failures.push_back(error);
+    for (std::size_t i = 0; i < upstreams_.size(); ++i) {
+        const auto& upstream = upstreams_[i];
+        if (!errors[i].empty()) {
+            spdlog::warn("[{}] not initialized: {}", upstream->name(), errors[i]);
+            failures.push_back(upstream->name() + ": " + errors[i]);
             continue;
         }
         json result = upstream->initialize_result();
-        if (auto caps = result.find("capabilities"); caps != result.end() && caps->is_object())
-            for (auto it = caps->begin(); it != caps->end(); ++it)
-                if (!capabilities.contains(it.key())) capabilities[it.key()] = it.value();
-        if (auto text = result.find("instructions"); text != result.end() && text->is_string())
-            instructions += (instructions.empty() ? "" : "\n\n") + text->get<std::string>();
+        const auto& offered = member(result, "capabilities");
+        if (offered.is_object()) {
+            for (auto it = offered.begin(); it != offered.end(); ++it) {
+                const bool aggregated =
+                    std::find(std::begin(aggregated_capabilities), std::end(aggregated_capabilities), it.key()) !=
+                    std::end(aggregated_capabilities);
+                if (!aggregated && config_.namespace_names) continue;
+                if (!capabilities.contains(it.key()))
+                    capabilities[it.key()] = it.value();
+                else
+                    merge_capability(capabilities[it.key()], it.value());
+            }
+        }
+        if (const auto& text = member(result, "instructions");
+            text.is_string() && !text.get_ref<const std::string&>().empty()) {
+            if (!instructions.empty()) instructions += "\n\n";
+            // Several upstreams: each one's instructions under the prefix its names carry.
+            if (config_.namespace_names) instructions += "[" + upstream->name() + namespace_separator.data() + "*] ";
+            instructions += text.get<std::string>();
+        }
     }
     if (failures.size() == upstreams_.size() && !upstreams_.empty()) {
         std::string text;
@@ -224,14 +487,44 @@ asio::awaitable<json> Gateway::handle_initialize(const Message& request) {
         co_return make_error_response(request.id(), error_code::unavailable,
                                       "no upstream could be initialized: " + text);
     }
-    // Plugins may change tool lists at any time (renames, pins): the gateway always announces it.
-    if (capabilities.contains("tools")) capabilities["tools"]["listChanged"] = true;
+    // Plugins may change lists at any time (renames, pins) and upstreams come and go: the gateway
+    // always announces list changes. Tools are always offered, so a late upstream's tools count.
+    capabilities["tools"]["listChanged"] = true;
+    for (const char* list : {"prompts", "resources"})
+        if (capabilities.contains(list) && capabilities[list].is_object()) capabilities[list]["listChanged"] = true;
     json result = {{"protocolVersion", version},
                    {"capabilities", capabilities},
                    {"serverInfo", {{"name", "watchgate"}, {"version", version_text}}}};
     if (!instructions.empty()) result["instructions"] = instructions;
     initialized_ = true;
     co_return json{{"jsonrpc", "2.0"}, {"id", request.id()}, {"result", std::move(result)}};
+}
+
+void Gateway::on_upstream_ready(Upstream& upstream) {
+    // The first initialize is answered with the lists as they are; a later one (a restart, an
+    // upstream that was down at start) changes what the client saw.
+    if (!initialized_) return;
+    const json capabilities = member(upstream.initialize_result(), "capabilities");
+    for (std::string_view list : list_capabilities)
+        if (list == "tools" || member(capabilities, list).is_object()) announce_list_changed(std::string(list));
+}
+
+void Gateway::announce_list_changed(std::string capability) {
+    {
+        // Several upstreams changing at once reach the client as one notification.
+        std::lock_guard lock(mutex_);
+        if (!announcing_.insert(capability).second) return;
+    }
+    asio::co_spawn(executor_, send_list_changed_later(shared_from_this(), std::move(capability)), asio::detached);
+}
+
+asio::awaitable<void> Gateway::send_list_changed_later(std::shared_ptr<Gateway> self, std::string capability) {
+    co_await async_sleep(std::chrono::milliseconds(20));
+    {
+        std::lock_guard lock(self->mutex_);
+        self->announcing_.erase(capability);
+    }
+    self->send_to_client(json{{"jsonrpc", "2.0"}, {"method", "notifications/" + capability + "/list_changed"}});
 }
 
 void Gateway::handle_client_notification(Message notification) {
@@ -246,7 +539,7 @@ void Gateway::handle_client_notification(Message notification) {
             auto it = calls_.find(dump_json(params["requestId"]));
             if (it != calls_.end()) call = it->second;
         }
-        if (call) call->handle->cancel(params.value("reason", std::string("cancelled by the client")));
+        if (call) call->cancel(params.value("reason", std::string("cancelled by the client")));
         return;
     }
     for (auto& upstream : upstreams_) {
@@ -286,17 +579,38 @@ void Gateway::on_upstream_message(Upstream& from, Message message) {
     auto upstream = from.shared_from_this();
     auto pipeline = plugins_->pipeline(upstream->name());
     if (message.kind() == MessageKind::notification) {
-        std::shared_ptr<ClientCall> owner;
-        if (message.method() == "notifications/progress") {
-            const auto& params = member(message.json(), "params");
-            if (params.is_object() && params.contains("progressToken")) {
+        const std::string& method = message.method();
+        const auto& params = member(message.json(), "params");
+        std::shared_ptr<RequestScope> scope;
+        if (method == "notifications/progress" && params.is_object() && params.contains("progressToken")) {
+            std::shared_ptr<ClientCall> owner;
+            {
                 std::lock_guard lock(mutex_);
                 auto it = progress_.find(dump_json(params["progressToken"]));
                 if (it != progress_.end()) owner = it->second.lock();
             }
+            if (owner) scope = owner->scope_at(upstream->name());
         }
-        auto verdict = pipeline->process_notification(owner && owner->scope ? owner->scope.get() : nullptr, message);
-        if (verdict.forwards()) send_to_client(message);
+        if (method == "notifications/cancelled" && params.is_object() && params.contains("requestId")) {
+            // The upstream gives up on a request it sent: the client knows it by the gateway's id.
+            std::optional<std::int64_t> gateway_id;
+            {
+                std::lock_guard lock(mutex_);
+                for (auto& [id, call] : server_calls_)
+                    if (call->upstream == upstream && call->original_id == params["requestId"]) gateway_id = id;
+            }
+            if (!gateway_id) return;  // nothing the client knows of
+            message.mutable_json()["params"]["requestId"] = *gateway_id;
+        }
+        auto verdict = pipeline->process_notification(scope.get(), message);
+        if (!verdict.forwards()) return;
+        for (std::string_view list : list_capabilities)
+            if (method == "notifications/" + std::string(list) + "/list_changed") {
+                announce_list_changed(std::string(list));
+                return;
+            }
+        if (config_.namespace_names) namespace_notification(message, upstream->name());
+        send_to_client(message);
         return;
     }
     // A server -> client request: the client sees a gateway id, the upstream gets its own back.
@@ -338,17 +652,23 @@ asio::awaitable<void> Gateway::shutdown() {
     if (!remaining.empty()) {
         spdlog::warn("{} requests still in flight after the grace period: answering them with an error",
                      remaining.size());
-        for (auto& call : remaining) call->handle->cancel("the gateway is shutting down");
+        for (auto& call : remaining) call->cancel("the gateway is shutting down");
         co_await answers_out(std::chrono::seconds(2));
     }
     for (auto& upstream : upstreams_) {
         co_await upstream->stop(std::chrono::milliseconds(2000));
         co_await answers_out(std::chrono::seconds(2));  // stopping answered what was still pending there
         auto c = upstream->counters();
+        std::uint64_t omissions = 0;
+        {
+            std::lock_guard lock(mutex_);
+            if (auto it = list_omissions_.find(upstream->name()); it != list_omissions_.end()) omissions = it->second;
+        }
         spdlog::info(
             "[{}] requests: {} total, {} in flight, {} most in flight, {} timeouts, {} rejected, {} failed, "
-            "{} restarts",
-            upstream->name(), c.total, c.in_flight, c.most_in_flight, c.timeouts, c.rejections, c.failures, c.restarts);
+            "{} restarts, {} times left out of a list",
+            upstream->name(), c.total, c.in_flight, c.most_in_flight, c.timeouts, c.rejections, c.failures, c.restarts,
+            omissions);
     }
 }
 

@@ -39,6 +39,8 @@ UpstreamReply error_reply(int code, std::string message) {
 
 }  // namespace
 
+const std::vector<std::string> supported_protocol_versions = {"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"};
+
 // ---- CallHandle ----
 
 void CallHandle::cancel(std::string reason) {
@@ -124,9 +126,47 @@ void Upstream::start_process() {
         asio::co_spawn(executor_, read_stderr(process->take_stderr()), asio::detached);
     } catch (const std::exception& e) {
         last_exit_ = std::string("could not be started: ") + e.what();
-        state_ = State::failed;
         spdlog::error("[{}] {}", name(), last_exit_);
+        // A command that cannot start now may start later (a package still installing, a mount).
+        if (auto backoff = plan_restart_locked())
+            asio::co_spawn(executor_, restart_after(shared_from_this(), *backoff), asio::detached);
     }
+}
+
+std::optional<Clock::duration> Upstream::plan_restart_locked() {
+    if (state_ == State::ready && Clock::now() - ready_since_ > stable_after) restart_attempts_ = 0;
+    const bool restart = config_.restart_on_failure && restart_attempts_ < config_.max_restart_attempts;
+    state_ = restart ? State::restarting : State::failed;
+    if (!restart) return std::nullopt;
+    const auto backoff = std::chrono::milliseconds(250) * (1 << std::min(restart_attempts_, 7));
+    ++restart_attempts_;
+    ++counters_.restarts;
+    return backoff;
+}
+
+asio::awaitable<void> Upstream::restart_after(std::shared_ptr<Upstream> self, Clock::duration backoff) {
+    int attempt = 0;
+    {
+        std::lock_guard lock(mutex_);
+        attempt = restart_attempts_;
+    }
+    spdlog::warn("[{}] restarting in {} ms (attempt {} of {})", name(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(), attempt,
+                 config_.max_restart_attempts);
+    co_await async_sleep(backoff);
+    bool initialize_again = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (state_ != State::restarting) co_return;
+        start_process();
+        initialize_again = state_ == State::starting && !initialize_params_.is_null() && !initializing_;
+        if (initialize_again) initializing_ = true;
+    }
+    if (initialize_again) {
+        std::string error = co_await initialize();
+        if (!error.empty()) spdlog::error("[{}] {}", name(), error);
+    }
+    (void)self;  // kept this upstream alive through the backoff
 }
 
 asio::awaitable<std::string> Upstream::connect(json initialize_params) {
@@ -144,7 +184,9 @@ asio::awaitable<std::string> Upstream::connect(json initialize_params) {
             if (state_ == State::starting && !initializing_) {
                 initializing_ = true;  // one initialize per process; later callers wait for it
                 mine = true;
-            } else if (state_ != State::starting && state_ != State::restarting) {
+            } else if (state_ != State::starting) {
+                // Down (restarting, failed): not worth waiting for. It initializes with these
+                // params when it comes back, and the gateway announces its lists then.
                 co_return unavailable_reason_locked();
             }
         }
@@ -180,6 +222,11 @@ asio::awaitable<std::string> Upstream::initialize() {
     if (!reply.response) co_return "initialize failed: " + reply.error_message;
     const auto& answer = reply.response->json();
     if (answer.contains("error")) co_return "initialize was refused: " + dump_json(answer["error"]);
+    const auto& version = member(member(answer, "result"), "protocolVersion");
+    if (!version.is_string() || std::find(supported_protocol_versions.begin(), supported_protocol_versions.end(),
+                                          version.get<std::string>()) == supported_protocol_versions.end())
+        co_return "initialize answered protocol version " + dump_json(version) +
+            ", which the gateway does not speak (it speaks 2024-11-05 to 2025-11-25)";
     {
         std::lock_guard lock(mutex_);
         // The process may have exited, or the gateway started stopping, while we waited.
@@ -461,46 +508,21 @@ asio::awaitable<void> Upstream::on_exit(std::shared_ptr<ChildProcess> process) {
         while (!(status = process->try_wait())) co_await async_sleep(std::chrono::milliseconds(5));
     }
     const std::string how = describe_wait_status(*status);
-    bool restart = false;
-    Clock::duration backoff{};
+    std::optional<Clock::duration> backoff;
     {
         std::lock_guard lock(mutex_);
         if (process_ != process) co_return;  // already replaced
         process_.reset();
         writer_.reset();
         last_exit_ = how;
-        if (state_ == State::stopping || state_ == State::stopped) {
+        if (state_ == State::stopping || state_ == State::stopped)
             state_ = State::stopped;
-        } else {
-            if (state_ == State::ready && Clock::now() - ready_since_ > stable_after) restart_attempts_ = 0;
-            restart = config_.restart_on_failure && restart_attempts_ < config_.max_restart_attempts;
-            state_ = restart ? State::restarting : State::failed;
-            if (restart) {
-                backoff = std::chrono::milliseconds(250) * (1 << std::min(restart_attempts_, 7));
-                ++restart_attempts_;
-                ++counters_.restarts;
-            }
-        }
+        else
+            backoff = plan_restart_locked();
     }
     spdlog::log(state_ == State::stopped ? spdlog::level::info : spdlog::level::err, "[{}] {}", name(), how);
     fail_all(error_code::unavailable, "upstream '" + name() + "' " + how);
-    if (!restart) co_return;
-    spdlog::warn("[{}] restarting in {} ms (attempt {} of {})", name(),
-                 std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(), restart_attempts_,
-                 config_.max_restart_attempts);
-    co_await async_sleep(backoff);
-    bool initialize_again = false;
-    {
-        std::lock_guard lock(mutex_);
-        if (state_ != State::restarting) co_return;
-        start_process();
-        initialize_again = state_ == State::starting && !initialize_params_.is_null() && !initializing_;
-        if (initialize_again) initializing_ = true;
-    }
-    if (initialize_again) {
-        std::string error = co_await initialize();
-        if (!error.empty()) spdlog::error("[{}] {}", name(), error);
-    }
+    if (backoff) co_await restart_after(shared_from_this(), *backoff);
 }
 
 asio::awaitable<void> Upstream::stop(std::chrono::milliseconds grace) {

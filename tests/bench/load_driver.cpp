@@ -157,7 +157,8 @@ Latency latency(Peer& peer, int requests, std::int64_t first_id) {
 fs::path write_config(const fs::path& dir, int max_in_flight) {
     fs::create_directories(dir);
     fs::path file = dir / ("bench_" + std::to_string(max_in_flight) + ".yaml");
-    std::ofstream(file) << "proxy:\n  concurrency: {max_in_flight: " << max_in_flight
+    // Under its own names, so the same request lines go direct and through the gateway.
+    std::ofstream(file) << "proxy:\n  namespace: false\n  concurrency: {max_in_flight: " << max_in_flight
                         << "}\n  upstreams:\n    - name: bench\n      command: [\"" << WATCHGATE_TEST_SERVER << "\"]\n"
                         << "logging: {level: warning}\n";
     return file;

@@ -1,11 +1,12 @@
 // End to end: the official MCP SDK client talks to `watchgate run`, which fronts the official
-// server-everything. Usage: node client.mjs <watchgate binary> <gateway.yaml> <step>
-// Steps: tools, resources, prompts, progress, sampling, elicitation, blocked.
+// server-everything (as `everything__*`) and server-filesystem (as `fs__*`, serving <folder>).
+// Usage: node client.mjs <watchgate binary> <gateway.yaml> <folder> <step>
+// Steps: tools, resources, prompts, progress, sampling, elicitation, blocked, filesystem.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 
-const [watchgate, config, step] = process.argv.slice(2);
+const [watchgate, config, folder, step] = process.argv.slice(2);
 
 function check(condition, what) {
   if (!condition) throw new Error(`check failed: ${what}`);
@@ -34,30 +35,35 @@ client.setRequestHandler(ElicitRequestSchema, async () => {
 const steps = {
   async tools() {
     const { tools } = await client.listTools();
-    check(tools.some((tool) => tool.name === "echo"), "echo is listed");
-    const result = await client.callTool({ name: "echo", arguments: { message: "through the gateway" } });
+    check(tools.some((tool) => tool.name === "everything__echo"), "everything__echo is listed");
+    check(tools.some((tool) => tool.name === "fs__read_text_file"), "fs__read_text_file is listed");
+    const names = tools.map((tool) => tool.name);
+    check(JSON.stringify(names) === JSON.stringify([...names].sort()), "tools are sorted");
+    const result = await client.callTool({ name: "everything__echo", arguments: { message: "through the gateway" } });
     check(JSON.stringify(result.content).includes("through the gateway"), "echo answers");
-    const sum = await client.callTool({ name: "get-sum", arguments: { a: 2, b: 40 } });
+    const sum = await client.callTool({ name: "everything__get-sum", arguments: { a: 2, b: 40 } });
     check(JSON.stringify(sum.content).includes("42"), "get-sum answers 42");
   },
   async resources() {
     const { resources } = await client.listResources();
     check(resources.length > 0, "resources are listed");
+    check(resources.every((resource) => resource.uri.startsWith("everything__")), "resource URIs carry the prefix");
     const read = await client.readResource({ uri: resources[0].uri });
     check(read.contents.length > 0, "a resource reads");
     const { resourceTemplates } = await client.listResourceTemplates();
     check(resourceTemplates.length > 0, "templates are listed");
+    check(read.contents[0].uri === resources[0].uri, "the read contents name the prefixed URI");
   },
   async prompts() {
     const { prompts } = await client.listPrompts();
-    check(prompts.some((prompt) => prompt.name === "simple-prompt"), "simple-prompt is listed");
-    const prompt = await client.getPrompt({ name: "args-prompt", arguments: { city: "Lisbon" } });
+    check(prompts.some((prompt) => prompt.name === "everything__simple-prompt"), "simple-prompt is listed");
+    const prompt = await client.getPrompt({ name: "everything__args-prompt", arguments: { city: "Lisbon" } });
     check(JSON.stringify(prompt.messages).includes("Lisbon"), "args-prompt uses its argument");
   },
   async progress() {
     const updates = [];
     await client.callTool(
-      { name: "trigger-long-running-operation", arguments: { duration: 1, steps: 3 } },
+      { name: "everything__trigger-long-running-operation", arguments: { duration: 1, steps: 3 } },
       undefined,
       { onprogress: (progress) => updates.push(progress.progress) },
     );
@@ -67,23 +73,34 @@ const steps = {
     check(updates.length >= 2 && updates.every((value, i) => value === i + 1), `progress 1, 2[, 3] (got ${JSON.stringify(updates)})`);
   },
   async sampling() {
-    const result = await client.callTool({ name: "trigger-sampling-request", arguments: { prompt: "hi", maxTokens: 20 } });
+    const result = await client.callTool({ name: "everything__trigger-sampling-request", arguments: { prompt: "hi", maxTokens: 20 } });
     check(sampled === 1, "the client was asked to sample once");
     check(JSON.stringify(result.content).includes("sampled by the e2e client"), "the sample reached the tool");
   },
   async elicitation() {
-    const result = await client.callTool({ name: "trigger-elicitation-request", arguments: {} });
+    const result = await client.callTool({ name: "everything__trigger-elicitation-request", arguments: {} });
     check(elicited === 1, "the client was asked once");
     check(JSON.stringify(result.content).toLowerCase().includes("decline"), "the decline reached the tool");
   },
   async blocked() {
     let error;
     try {
-      await client.callTool({ name: "echo", arguments: { message: "the e2e-secret-word inside" } });
+      await client.callTool({ name: "everything__echo", arguments: { message: "the e2e-secret-word inside" } });
     } catch (e) {
       error = e;
     }
     check(error && /Request blocked: keyword_filter/.test(error.message), `blocked by the gateway (${error?.message})`);
+  },
+  async filesystem() {
+    const path = `${folder}/note-${process.pid}.txt`;
+    const written = await client.callTool({ name: "fs__write_file", arguments: { path, content: "written through watchgate" } });
+    check(!written.isError, `fs__write_file succeeds (${JSON.stringify(written.content)})`);
+    const read = await client.callTool({ name: "fs__read_text_file", arguments: { path } });
+    check(JSON.stringify(read.content).includes("written through watchgate"), "fs__read_text_file reads it back");
+    const outside = await client.callTool({ name: "fs__read_text_file", arguments: { path: "/etc/hostname" } });
+    check(outside.isError, "server-filesystem still refuses paths outside its folder");
+    const echo = await client.callTool({ name: "everything__echo", arguments: { message: "side by side" } });
+    check(JSON.stringify(echo.content).includes("side by side"), "server-everything answers alongside");
   },
 };
 

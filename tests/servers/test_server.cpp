@@ -2,7 +2,13 @@
 // a real server: `sleep` waits on a timer thread, `ask_client` on a thread of its own.
 //
 // Tools: echo {text}, sleep {ms}, big {bytes}, progress {steps}, crash, garbage, ask_client,
-//        cancelled (ids this server saw cancelled), calls (tool names called so far), pid.
+//        cancelled (ids this server saw cancelled), calls (tool names called so far), pid,
+//        notify (sends resources/updated, a log message and tools/list_changed), seen (the other
+//        requests so far, as "method target"), link (a result naming a resource).
+// Options: --name TAG (in resource URIs test://TAG/...), --tools N, --prompts N, --resources N
+//          (generated items t000.., p000.., test://TAG/r000..), --page-size N (lists paginate),
+//          --fail-starts N --state-file F (exit at start N times, counted in F), --list-delay MS
+//          (tools/list answers late).
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
@@ -30,6 +36,23 @@ std::map<std::string, json> client_answers;  // answers to our own requests, by 
 std::vector<json> cancelled_ids;
 std::vector<std::string> tool_calls;
 std::atomic<int> next_request_id{1};
+std::vector<std::string> seen_requests;  // "method target" of requests other than tools/call
+
+struct Options {
+    std::string name = "test";
+    int tools = 0;
+    int prompts = 0;
+    int resources = 0;
+    int page_size = 0;   // 0: every list in one page
+    int list_delay = 0;  // ms before answering tools/list
+} options;
+
+std::string numbered(char letter, int i) {
+    char text[16];
+    std::snprintf(text, sizeof text, "%c%03d", letter, i);
+    return text;
+}
+std::string resource_uri(int i) { return "test://" + options.name + "/" + numbered('r', i); }
 
 void send(const json& message) {
     std::string line = message.dump() + "\n";
@@ -57,7 +80,37 @@ json tool_list() {
         tool("cancelled", "Lists the request ids this server saw cancelled", json::object()),
         tool("calls", "Lists the tools called so far", json::object()),
         tool("pid", "Returns the server's process id", json::object()),
+        tool("notify", "Sends resources/updated, a log message and tools/list_changed", json::object()),
+        tool("seen", "Lists the requests other than tools/call seen so far", json::object()),
+        tool("link", "Returns a link to the first resource", json::object()),
     });
+}
+
+json all_tools() {
+    json tools = tool_list();
+    for (int i = 0; i < options.tools; ++i)
+        tools.push_back({{"name", numbered('t', i)},
+                         {"description", "Generated tool " + std::to_string(i)},
+                         {"inputSchema", {{"type", "object"}}}});
+    return tools;
+}
+
+// One page of `items` at `params.cursor` (an offset), with nextCursor while more remain.
+json page(const json& params, const char* key, json items) {
+    std::size_t from = 0;
+    if (params.contains("cursor")) from = std::stoul(params["cursor"].get<std::string>());
+    if (options.page_size <= 0) return {{key, std::move(items)}};
+    json out = json::array();
+    for (std::size_t i = from; i < items.size() && out.size() < static_cast<std::size_t>(options.page_size); ++i)
+        out.push_back(items[i]);
+    json result = {{key, out}};
+    if (from + out.size() < items.size()) result["nextCursor"] = std::to_string(from + out.size());
+    return result;
+}
+
+void remember(const std::string& method, const std::string& target) {
+    std::lock_guard lock(state_mutex);
+    seen_requests.push_back(method + " " + target);
 }
 
 json call_tool(const json& request) {
@@ -113,6 +166,22 @@ json call_tool(const json& request) {
         return text_result(json(cancelled_ids).dump());
     }
     if (name == "pid") return text_result(std::to_string(::getpid()));
+    if (name == "notify") {
+        send({{"jsonrpc", "2.0"},
+              {"method", "notifications/resources/updated"},
+              {"params", {{"uri", resource_uri(0)}}}});
+        send({{"jsonrpc", "2.0"},
+              {"method", "notifications/message"},
+              {"params", {{"level", "info"}, {"logger", "tests"}, {"data", "hello from " + options.name}}}});
+        send({{"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}});
+        return text_result("notified");
+    }
+    if (name == "seen") {
+        std::lock_guard lock(state_mutex);
+        return text_result(json(seen_requests).dump());
+    }
+    if (name == "link")
+        return {{"content", json::array({{{"type", "resource_link"}, {"uri", resource_uri(0)}, {"name", "r000"}}})}};
     if (name == "calls") {
         std::lock_guard lock(state_mutex);
         return text_result(json(tool_calls).dump());
@@ -123,19 +192,71 @@ json call_tool(const json& request) {
 void handle(json request) {
     const json id = request["id"];
     const std::string method = request.value("method", "");
+    const json params = request.value("params", json::object());
     try {
         json result;
         if (method == "initialize") {
+            remember(method, params.value("protocolVersion", ""));
+            json capabilities = {
+                {"tools", json::object()}, {"logging", json::object()}, {"completions", json::object()}};
+            if (options.prompts > 0) capabilities["prompts"] = json::object();
+            if (options.resources > 0) capabilities["resources"] = {{"subscribe", true}};
             result = {{"protocolVersion", request["params"].value("protocolVersion", "2025-06-18")},
-                      {"capabilities", {{"tools", json::object()}, {"logging", json::object()}}},
+                      {"capabilities", capabilities},
                       {"serverInfo", {{"name", "watchgate-test-server"}, {"version", "1.0.0"}}},
                       {"instructions", "A server for Watchgate's tests."}};
         } else if (method == "ping") {
             result = json::object();
         } else if (method == "tools/list") {
-            result = {{"tools", tool_list()}};
+            std::this_thread::sleep_for(std::chrono::milliseconds(options.list_delay));
+            result = page(params, "tools", all_tools());
         } else if (method == "tools/call") {
             result = call_tool(request);
+        } else if (method == "prompts/list") {
+            json prompts = json::array();
+            for (int i = 0; i < options.prompts; ++i)
+                prompts.push_back(
+                    {{"name", numbered('p', i)}, {"description", "Generated prompt " + std::to_string(i)}});
+            result = page(params, "prompts", prompts);
+        } else if (method == "prompts/get") {
+            const std::string name = params.value("name", "");
+            remember(method, name);
+            result = {{"messages",
+                       json::array(
+                           {{{"role", "user"},
+                             {"content", {{"type", "text"}, {"text", "prompt " + name + " of " + options.name}}}},
+                            {{"role", "user"},
+                             {"content", {{"type", "resource_link"}, {"uri", resource_uri(0)}, {"name", "r000"}}}}})}};
+        } else if (method == "resources/list") {
+            json resources = json::array();
+            for (int i = 0; i < options.resources; ++i)
+                resources.push_back({{"uri", resource_uri(i)}, {"name", numbered('r', i)}});
+            result = page(params, "resources", resources);
+        } else if (method == "resources/templates/list") {
+            json templates =
+                json::array({{{"uriTemplate", "test://" + options.name + "/items/{id}"}, {"name", "item"}}});
+            result = page(params, "resourceTemplates", templates);
+        } else if (method == "resources/read") {
+            const std::string uri = params.value("uri", "");
+            remember(method, uri);
+            if (uri.rfind("test://" + options.name + "/", 0) != 0) {
+                send({{"jsonrpc", "2.0"},
+                      {"id", id},
+                      {"error", {{"code", -32002}, {"message", "Resource not found: " + uri}}}});
+                return;
+            }
+            result = {{"contents", json::array({{{"uri", uri}, {"text", "contents of " + uri}}})}};
+        } else if (method == "resources/subscribe" || method == "resources/unsubscribe") {
+            remember(method, params.value("uri", ""));
+            result = json::object();
+        } else if (method == "completion/complete") {
+            const json ref = params.value("ref", json::object());
+            const std::string target = ref.value("name", ref.value("uri", ""));
+            remember(method, target);
+            result = {{"completion", {{"values", json::array({options.name + ":" + target})}}}};
+        } else if (method == "logging/setLevel") {
+            remember(method, params.value("level", ""));
+            result = json::object();
         } else {
             send({{"jsonrpc", "2.0"},
                   {"id", id},
@@ -218,7 +339,48 @@ void dispatch(json& message, Timers& timers) {
     }
 }
 
-int main() {
+// Reads the options; exits at once while --fail-starts says this start should fail.
+void read_options(int argc, char** argv) {
+    int fail_starts = 0;
+    std::string state_file;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string flag = argv[i], value = argv[i + 1];
+        if (flag == "--name")
+            options.name = value;
+        else if (flag == "--tools")
+            options.tools = std::stoi(value);
+        else if (flag == "--prompts")
+            options.prompts = std::stoi(value);
+        else if (flag == "--resources")
+            options.resources = std::stoi(value);
+        else if (flag == "--page-size")
+            options.page_size = std::stoi(value);
+        else if (flag == "--list-delay")
+            options.list_delay = std::stoi(value);
+        else if (flag == "--fail-starts")
+            fail_starts = std::stoi(value);
+        else if (flag == "--state-file")
+            state_file = value;
+    }
+    if (fail_starts > 0 && !state_file.empty()) {
+        int starts = 0;
+        if (std::FILE* in = std::fopen(state_file.c_str(), "r")) {
+            if (std::fscanf(in, "%d", &starts) != 1) starts = 0;
+            std::fclose(in);
+        }
+        if (std::FILE* out = std::fopen(state_file.c_str(), "w")) {
+            std::fprintf(out, "%d", starts + 1);
+            std::fclose(out);
+        }
+        if (starts < fail_starts) {
+            std::fprintf(stderr, "test server: failing start %d of %d on purpose\n", starts + 1, fail_starts);
+            std::_Exit(1);
+        }
+    }
+}
+
+int main(int argc, char** argv) {
+    read_options(argc, argv);
     Timers timers;
     std::thread([&timers] { timers.run(); }).detach();
     std::ios::sync_with_stdio(false);

@@ -184,10 +184,10 @@ private:
     std::string log_;
 };
 
-// A gateway.yaml with the test server as its one upstream `test`.
+// A gateway.yaml with the test server as its one upstream `test`, under its own names.
 inline std::string test_server_config(const std::string& proxy_extra = "", const std::string& rest = "",
                                       const std::string& upstream_extra = "") {
-    return "proxy:\n" + proxy_extra + "  upstreams:\n    - name: test\n      command: [\"" +
+    return "proxy:\n  namespace: false\n" + proxy_extra + "  upstreams:\n    - name: test\n      command: [\"" +
            std::string(WATCHGATE_TEST_SERVER) + "\"]\n" + upstream_extra + rest;
 }
 

@@ -171,3 +171,19 @@ TEST_CASE("config: every proxy error class is reported, with its place") {
                Catch::Contains("gateway.yaml:12:18: expected one of: trace, debug, info, warning, error, critical"));
     CHECK_THAT(errors, Catch::Contains("the file handler needs 'file_path:'"));
 }
+
+TEST_CASE("config: namespace defaults to on, may be off with one upstream only") {
+    auto one = core::parse_config("proxy:\n  upstreams:\n    - {name: a, command: [x]}\n", "/tmp/gateway.yaml");
+    CHECK(one.namespace_names);
+    CHECK_FALSE(one.debug_metadata);
+    auto plain = core::parse_config(
+        "proxy:\n  namespace: false\n  debug_metadata: true\n  upstreams:\n    - {name: a, command: [x]}\n",
+        "/tmp/gateway.yaml");
+    CHECK_FALSE(plain.namespace_names);
+    CHECK(plain.debug_metadata);
+    std::string errors = errors_of(
+        "proxy:\n  namespace: false\n  upstreams:\n    - {name: a, command: [x]}\n    - {name: b, command: [y]}\n");
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:2:14: 'namespace: false' needs exactly one upstream"));
+    CHECK_THAT(errors_of("proxy:\n  namespace: maybe\n  upstreams:\n    - {name: a, command: [x]}\n"),
+               Catch::Contains("gateway.yaml:2:14: expected true or false"));
+}

@@ -23,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace watchgate::core {
 
@@ -35,8 +36,12 @@ inline constexpr int overloaded = -32003;   // max_in_flight reached with overfl
 inline constexpr int cancelled = -32800;    // the client cancelled the request
 inline constexpr int invalid_request = -32600;
 inline constexpr int method_not_found = -32601;
+inline constexpr int invalid_params = -32602;
 inline constexpr int internal = -32603;
 }  // namespace error_code
+
+// The protocol versions the gateway speaks with clients and upstreams, oldest first.
+extern const std::vector<std::string> supported_protocol_versions;
 
 // What send_and_receive yields: the upstream's response, or an error the gateway made.
 struct UpstreamReply {
@@ -122,6 +127,11 @@ private:
     };
 
     void start_process();
+    // Caller holds mutex_. After an exit or a failed start: restarting (returns the backoff) or
+    // failed, by the restart budget.
+    std::optional<std::chrono::steady_clock::duration> plan_restart_locked();
+    boost::asio::awaitable<void> restart_after(std::shared_ptr<Upstream> self,
+                                               std::chrono::steady_clock::duration backoff);
     void send_line(std::string line);  // dropped while no process runs
     boost::asio::awaitable<void> read_stdout(std::shared_ptr<ChildProcess> process, int fd);
     boost::asio::awaitable<void> read_stderr(int fd);

@@ -123,10 +123,10 @@ struct Throughput {
     double messages_per_second;
 };
 
-Throughput throughput(Peer& peer, int requests, int window) {
+Throughput throughput(Peer& peer, int requests, int window, const std::string& tool = "echo") {
     const std::string payload(100, 'x');
     std::vector<std::string> lines;
-    for (int i = 1; i <= requests; ++i) lines.push_back(call(i, "echo", {{"text", payload}}));
+    for (int i = 1; i <= requests; ++i) lines.push_back(call(i, tool, {{"text", payload}}));
     const auto started = Clock::now();
     for (int i = 1; i <= requests; ++i) {
         peer.wait_below(static_cast<std::size_t>(i - 1), static_cast<std::size_t>(window));
@@ -141,12 +141,12 @@ struct Latency {
     double p50_us, p90_us, p99_us;
 };
 
-Latency latency(Peer& peer, int requests, std::int64_t first_id) {
+Latency latency(Peer& peer, int requests, std::int64_t first_id, const std::string& tool = "echo") {
     std::vector<double> samples;
     for (int i = 0; i < requests; ++i) {
         const std::int64_t id = first_id + i;
         const auto sent = Clock::now();
-        peer.send(call(id, "echo", {{"text", "ping"}}));
+        peer.send(call(id, tool, {{"text", "ping"}}));
         samples.push_back(std::chrono::duration<double, std::micro>(peer.wait(id) - sent).count());
     }
     std::sort(samples.begin(), samples.end());
@@ -154,11 +154,13 @@ Latency latency(Peer& peer, int requests, std::int64_t first_id) {
     return {at(0.5), at(0.9), at(0.99)};
 }
 
-fs::path write_config(const fs::path& dir, int max_in_flight) {
+// `namespaced`: the upstream's tools are `bench__*` (the default); otherwise under their own
+// names, so the same request lines go direct and through the gateway.
+fs::path write_config(const fs::path& dir, int max_in_flight, bool namespaced = false) {
     fs::create_directories(dir);
-    fs::path file = dir / ("bench_" + std::to_string(max_in_flight) + ".yaml");
-    // Under its own names, so the same request lines go direct and through the gateway.
-    std::ofstream(file) << "proxy:\n  namespace: false\n  concurrency: {max_in_flight: " << max_in_flight
+    fs::path file = dir / ("bench_" + std::to_string(max_in_flight) + (namespaced ? "_ns" : "") + ".yaml");
+    std::ofstream(file) << "proxy:\n  namespace: " << (namespaced ? "true" : "false")
+                        << "\n  concurrency: {max_in_flight: " << max_in_flight
                         << "}\n  upstreams:\n    - name: bench\n      command: [\"" << WATCHGATE_TEST_SERVER << "\"]\n"
                         << "logging: {level: warning}\n";
     return file;
@@ -215,8 +217,8 @@ int main(int argc, char** argv) {
     std::printf(
         "Watchgate benchmark: %d echo calls, window %d (test server direct vs through watchgate, no plugins)\n\n",
         requests, window);
-    Throughput direct_rate, gateway_rate, relay_rate;
-    Latency direct_latency, gateway_latency, relay_latency;
+    Throughput direct_rate, gateway_rate, relay_rate, namespaced_rate;
+    Latency direct_latency, gateway_latency, relay_latency, namespaced_latency;
     {
         Peer direct(direct_command);
         direct_rate = throughput(direct, requests, window);
@@ -232,6 +234,12 @@ int main(int argc, char** argv) {
         gateway_rate = throughput(gateway, requests, window);
         gateway_latency = latency(gateway, std::max(200, requests / 10), 10'000'000);
     }
+    {
+        // The default with prefixed names: the gateway rewrites each call's name.
+        Peer gateway({WATCHGATE_BINARY, "run", "--config", write_config(dir, 1000, true).string()});
+        namespaced_rate = throughput(gateway, requests, window, "bench__echo");
+        namespaced_latency = latency(gateway, std::max(200, requests / 10), 10'000'000, "bench__echo");
+    }
     std::printf("%-10s %14s %10s %10s %10s\n", "", "msgs/s", "p50 us", "p90 us", "p99 us");
     std::printf("%-10s %14.0f %10.1f %10.1f %10.1f\n", "direct", direct_rate.messages_per_second, direct_latency.p50_us,
                 direct_latency.p90_us, direct_latency.p99_us);
@@ -239,13 +247,19 @@ int main(int argc, char** argv) {
                 relay_latency.p50_us, relay_latency.p90_us, relay_latency.p99_us);
     std::printf("%-10s %14.0f %10.1f %10.1f %10.1f\n", "watchgate", gateway_rate.messages_per_second,
                 gateway_latency.p50_us, gateway_latency.p90_us, gateway_latency.p99_us);
-    std::printf("\nthroughput ratio (watchgate / direct): %.2f   (target >= 0.40)\n",
-                gateway_rate.messages_per_second / direct_rate.messages_per_second);
+    std::printf("%-10s %14.0f %10.1f %10.1f %10.1f   (namespace: true, bench__echo)\n", "prefixed",
+                namespaced_rate.messages_per_second, namespaced_latency.p50_us, namespaced_latency.p90_us,
+                namespaced_latency.p99_us);
+    std::printf("\nthroughput ratio (watchgate / direct): %.2f   (target >= 0.40); prefixed names: %.2f\n",
+                gateway_rate.messages_per_second / direct_rate.messages_per_second,
+                namespaced_rate.messages_per_second / direct_rate.messages_per_second);
     std::printf(
         "added p50 latency: %.1f us   (target <= 30 us); a byte relay adds %.1f us (the floor for any\n"
         "  process in the middle: two more pipe hops), so watchgate's own work adds %.1f us\n",
         gateway_latency.p50_us - direct_latency.p50_us, relay_latency.p50_us - direct_latency.p50_us,
         gateway_latency.p50_us - relay_latency.p50_us);
+    std::printf("added p50 latency with prefixed names (namespace: true): %.1f us\n",
+                namespaced_latency.p50_us - direct_latency.p50_us);
 
     if (sweep) {
         std::printf("\nConcurrency sweep: N concurrent `sleep 100` calls (gateway: max_in_flight 1000)\n");

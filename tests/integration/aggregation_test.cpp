@@ -304,7 +304,8 @@ TEST_CASE("aggregation: each upstream's part of a list runs through that upstrea
 TEST_CASE("aggregation: an upstream that times out or cannot start is left out and the rest answer") {
     GatewayProcess gateway(
         test::scratch_dir("agg_slow"),
-        config({upstream("slow", {"--list-delay", "1500"}, "      timeouts: {request_timeout: 0.5}\n"), upstream("b"),
+        config({upstream("slow", {"--list-delay", "1500"}, "      timeouts: {request_timeout: 0.5}\n"),
+                upstream("b", {"--resources", "1", "--no-templates"}),
                 "    - name: ghost\n      command: [\"/nonexistent/mcp-server\"]\n      max_restart_attempts: 1\n"}));
     const auto started = Clock::now();
     REQUIRE(gateway.initialize().contains("result"));
@@ -315,9 +316,14 @@ TEST_CASE("aggregation: an upstream that times out or cannot start is left out a
     CHECK(tools["result"]["tools"][0]["name"] == "b__ask_client");
     CHECK(!tools["result"].contains("_meta"));  // debug_metadata is off
     CHECK(gateway.call_tool(2, "ghost__echo")["error"]["code"] == -32002);
+    // An upstream without templates has none: an empty list, not a failure.
+    auto templates = gateway.request(4, "resources/templates/list");
+    REQUIRE(templates.contains("result"));
+    CHECK(templates["result"]["resourceTemplates"].empty());
     std::this_thread::sleep_for(1500ms);  // the slow server answers one line at a time
     CHECK(text_of(gateway.call_tool(3, "slow__echo", {{"text", "still here"}}, 5s)) == "still here");
     const std::string log = gateway.log();
     CHECK(log.find("[slow] left out of tools/list") != std::string::npos);
     CHECK(log.find("[ghost] could not be started") != std::string::npos);
+    CHECK(log.find("[b] left out") == std::string::npos);
 }

@@ -8,7 +8,7 @@
 // Options: --name TAG (in resource URIs test://TAG/...), --tools N, --prompts N, --resources N
 //          (generated items t000.., p000.., test://TAG/r000..), --page-size N (lists paginate),
 //          --fail-starts N --state-file F (exit at start N times, counted in F), --list-delay MS
-//          (tools/list answers late).
+//          (tools/list answers late), --no-templates (last: resources/templates/list is unknown).
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
@@ -45,6 +45,7 @@ struct Options {
     int resources = 0;
     int page_size = 0;   // 0: every list in one page
     int list_delay = 0;  // ms before answering tools/list
+    bool templates = true;
 } options;
 
 std::string numbered(char letter, int i) {
@@ -232,7 +233,7 @@ void handle(json request) {
             for (int i = 0; i < options.resources; ++i)
                 resources.push_back({{"uri", resource_uri(i)}, {"name", numbered('r', i)}});
             result = page(params, "resources", resources);
-        } else if (method == "resources/templates/list") {
+        } else if (method == "resources/templates/list" && options.templates) {
             json templates =
                 json::array({{{"uriTemplate", "test://" + options.name + "/items/{id}"}, {"name", "item"}}});
             result = page(params, "resourceTemplates", templates);
@@ -343,6 +344,8 @@ void dispatch(json& message, Timers& timers) {
 void read_options(int argc, char** argv) {
     int fail_starts = 0;
     std::string state_file;
+    for (int i = 1; i < argc; ++i)
+        if (std::string(argv[i]) == "--no-templates") options.templates = false;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i], value = argv[i + 1];
         if (flag == "--name")

@@ -163,6 +163,12 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config) {
                                                std::string(role_name(entry.role)) + ": it is a " + kinds + " plugin"});
             continue;
         }
+        if ((module->descriptor().flags & WG_PLUGIN_UPSTREAM_ONLY) && entry.scope == global_scope) {
+            errors.push_back({entry.where, "plugin '" + module->name() +
+                                               "' works on one upstream's names: place it under an upstream, not '" +
+                                               global_scope + "'"});
+            continue;
+        }
         try {
             created.push_back({&entry, PluginInstance::create(module, entry.role, dump_json(entry.config))});
         } catch (const PluginConfigRejected& e) {

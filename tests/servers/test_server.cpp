@@ -4,7 +4,9 @@
 // Tools: echo {text}, sleep {ms}, big {bytes}, progress {steps}, crash, garbage, ask_client,
 //        cancelled (ids this server saw cancelled), calls (tool names called so far), pid,
 //        notify (sends resources/updated, a log message and tools/list_changed), seen (the other
-//        requests so far, as "method target"), link (a result naming a resource).
+//        requests so far, as "method target"), link (a result naming a resource), redescribe {text}
+//        (changes echo's description, sends tools/list_changed), structured (text and
+//        structuredContent), bare (a result without content).
 // Options: --name TAG (in resource URIs test://TAG/...), --tools N, --prompts N, --resources N
 //          (generated items t000.., p000.., test://TAG/r000..), --page-size N (lists paginate),
 //          --fail-starts N --state-file F (exit at start N times, counted in F), --list-delay MS
@@ -37,6 +39,7 @@ std::vector<json> cancelled_ids;
 std::vector<std::string> tool_calls;
 std::atomic<int> next_request_id{1};
 std::vector<std::string> seen_requests;  // "method target" of requests other than tools/call
+std::string echo_description = "Returns the text it is given";  // `redescribe` changes it
 
 struct Options {
     std::string name = "test";
@@ -65,13 +68,14 @@ void send(const json& message) {
 json text_result(const std::string& text) { return {{"content", json::array({{{"type", "text"}, {"text", text}}})}}; }
 
 json tool_list() {
+    std::lock_guard lock(state_mutex);
     auto tool = [](const char* name, const char* description, json properties) {
         return json{{"name", name},
                     {"description", description},
                     {"inputSchema", {{"type", "object"}, {"properties", std::move(properties)}}}};
     };
     return json::array({
-        tool("echo", "Returns the text it is given", {{"text", {{"type", "string"}}}}),
+        tool("echo", echo_description.c_str(), {{"text", {{"type", "string"}}}}),
         tool("sleep", "Waits ms milliseconds, then answers", {{"ms", {{"type", "integer"}}}}),
         tool("big", "Returns a text of the given size", {{"bytes", {{"type", "integer"}}}}),
         tool("progress", "Sends progress notifications, then answers", {{"steps", {{"type", "integer"}}}}),
@@ -84,6 +88,9 @@ json tool_list() {
         tool("notify", "Sends resources/updated, a log message and tools/list_changed", json::object()),
         tool("seen", "Lists the requests other than tools/call seen so far", json::object()),
         tool("link", "Returns a link to the first resource", json::object()),
+        tool("redescribe", "Gives echo a new description and says the tool list changed", {{"text", {{"type", "string"}}}}),
+        tool("structured", "Returns text and structuredContent", json::object()),
+        tool("bare", "Returns a result without a content list", json::object()),
     });
 }
 
@@ -181,6 +188,19 @@ json call_tool(const json& request) {
         std::lock_guard lock(state_mutex);
         return text_result(json(seen_requests).dump());
     }
+    if (name == "redescribe") {
+        {
+            std::lock_guard lock(state_mutex);
+            echo_description = arguments.value("text", "");
+        }
+        send({{"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}});
+        return text_result("redescribed");
+    }
+    if (name == "structured")
+        return {{"content", json::array({{{"type", "text"}, {"text", "{\"answer\":42}"}}})},
+                {"structuredContent", {{"answer", 42}}},
+                {"isError", false}};
+    if (name == "bare") return {{"structuredContent", {{"answer", 42}}}};
     if (name == "link")
         return {{"content", json::array({{{"type", "resource_link"}, {"uri", resource_uri(0)}, {"name", "r000"}}})}};
     if (name == "calls") {

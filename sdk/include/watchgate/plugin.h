@@ -69,6 +69,9 @@ typedef int32_t wg_status;
 /* The instance may be entered concurrently for different requests. Without it, the host
  * serializes every call into one instance. */
 #define WG_PLUGIN_THREAD_SAFE 0x1u
+/* The plugin works on one upstream's names (allow-lists, renames): the host refuses it under
+ * `_global`. A host that does not know a flag refuses nothing for it (flags only add checks). */
+#define WG_PLUGIN_UPSTREAM_ONLY 0x2u
 
 /* Log levels for wg_host_api.log. */
 typedef int32_t wg_log_level;

@@ -44,6 +44,7 @@ inline constexpr std::uint32_t kind_middleware = WG_KIND_MIDDLEWARE;
 inline constexpr std::uint32_t kind_auditing = WG_KIND_AUDITING;
 inline constexpr std::uint32_t thread_safe = WG_PLUGIN_THREAD_SAFE;
 inline constexpr std::uint32_t not_thread_safe = 0;
+inline constexpr std::uint32_t upstream_only = WG_PLUGIN_UPSTREAM_ONLY;
 
 // What a plugin says about itself; becomes the C descriptor.
 struct PluginInfo {

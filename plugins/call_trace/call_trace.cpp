@@ -17,9 +17,9 @@ using watchgate::json::Object;
 using watchgate::json::Value;
 
 enum Field : unsigned { upstream = 1, tool = 2, duration = 4, request_id = 8, timestamp = 16, arguments = 32 };
-constexpr std::pair<const char*, Field> field_names[] = {{"upstream", upstream},     {"tool", tool},
-                                                        {"duration", duration},     {"request_id", request_id},
-                                                        {"timestamp", timestamp}, {"arguments", arguments}};
+constexpr std::pair<const char*, Field> field_names[] = {{"upstream", upstream},   {"tool", tool},
+                                                         {"duration", duration},   {"request_id", request_id},
+                                                         {"timestamp", timestamp}, {"arguments", arguments}};
 
 // `text` cut to at most `limit` bytes on a UTF-8 character boundary, saying how much was left out.
 std::string truncated(std::string text, std::size_t limit) {
@@ -60,7 +60,8 @@ public:
         if (const Value* fields = config.raw("fields")) {
             fields_ = 0;
             if (!fields->is_array()) {
-                config.error("/fields", "expected a list of: upstream, tool, duration, request_id, timestamp, arguments");
+                config.error("/fields",
+                             "expected a list of: upstream, tool, duration, request_id, timestamp, arguments");
                 return;
             }
             std::size_t index = 0;
@@ -99,7 +100,9 @@ public:
         auto is_error = message.value("/result/isError");
         if (is_error && is_error->is_bool() && is_error->as_bool()) return;
         std::string text = "── watchgate call trace ──";
-        auto line = [&](const char* label, const std::string& value) { text += std::string("\n") + label + ": " + value; };
+        auto line = [&](const char* label, const std::string& value) {
+            text += std::string("\n") + label + ": " + value;
+        };
         if (fields_ & upstream) line("upstream", state->upstream);
         if (fields_ & tool) line("tool", state->tool);
         if (fields_ & duration) {

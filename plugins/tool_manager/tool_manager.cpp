@@ -64,8 +64,8 @@ public:
         configured_ = true;
         const std::string base = std::string("/") + kind.config_key;
         if (!list->is_array()) {
-            config.error(base, std::string("expected a list of {") + kind.entry_key +
-                                   ", display_name, display_description}");
+            config.error(base,
+                         std::string("expected a list of {") + kind.entry_key + ", display_name, display_description}");
             return;
         }
         std::size_t index = 0;
@@ -77,11 +77,9 @@ public:
     const Kind& kind() const { return kind_; }
 
     Resolution resolve(const std::string& name, bool allow_original_names, std::string_view upstream) const {
-        if (auto renamed = by_display_.find(name); renamed != by_display_.end())
-            return {renamed->second->name, {}};
+        if (auto renamed = by_display_.find(name); renamed != by_display_.end()) return {renamed->second->name, {}};
         if (auto entry = by_name_.find(name); entry != by_name_.end()) {
-            if (!entry->second->display_name || allow_original_names || !kind_.renames_identifier)
-                return {name, {}};
+            if (!entry->second->display_name || allow_original_names || !kind_.renames_identifier) return {name, {}};
             return {std::nullopt, "renamed to '" + *entry->second->display_name + "'; call it by that name"};
         }
         return {std::nullopt, "not in the tool_manager allow-list of upstream '" + std::string(upstream) + "'"};
@@ -254,9 +252,10 @@ private:
             return;
         }
         // Answered here, as a method the upstream does not have: the client learns nothing more.
-        Object error{{"code", Value(-32601)},
-                     {"message", Value(std::string(list.kind().noun) + " '" + name->as_string() + "' is not available")},
-                     {"data", Value(Object{{"reason", Value(where.refusal)}})}};
+        Object error{
+            {"code", Value(-32601)},
+            {"message", Value(std::string(list.kind().noun) + " '" + name->as_string() + "' is not available")},
+            {"data", Value(Object{{"reason", Value(where.refusal)}})}};
         message.complete(Value(Object{{"jsonrpc", Value("2.0")}, {"error", Value(std::move(error))}}));
     }
 

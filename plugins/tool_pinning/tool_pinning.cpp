@@ -69,8 +69,8 @@ Pin pin_of(const Value& tool) {
     const Value* schema = tool.find("inputSchema");
     std::string schema_text;
     if (schema) append_canonical(schema_text, *schema);
-    return {"sha256:" + watchgate::pinning::sha256_hex(description && description->is_string() ? description->as_string()
-                                                                                                 : std::string()),
+    return {"sha256:" + watchgate::pinning::sha256_hex(
+                            description && description->is_string() ? description->as_string() : std::string()),
             "sha256:" + watchgate::pinning::sha256_hex(schema_text)};
 }
 
@@ -97,21 +97,21 @@ std::string expand_home(const std::string& path) {
 // Per upstream: its pins, and what the latest listing refused.
 struct UpstreamPins {
     std::map<std::string, Pin> pins;
-    bool complete = false;                           // a whole listing was pinned (or loaded)
-    std::map<std::string, std::string> drifted;      // tool -> what changed, refused under block
-    std::set<std::string> unpinned;                  // new tools refused under new_tools: block
+    bool complete = false;                       // a whole listing was pinned (or loaded)
+    std::map<std::string, std::string> drifted;  // tool -> what changed, refused under block
+    std::set<std::string> unpinned;              // new tools refused under new_tools: block
 };
 
 class ToolPinning : public watchgate::Plugin {
 public:
-    static constexpr watchgate::PluginInfo info{
-        "tool_pinning", "1.0.0", "Pins tool definitions by digest; hides and refuses tools that change",
-        watchgate::kind_security, watchgate::thread_safe};
+    static constexpr watchgate::PluginInfo info{"tool_pinning", "1.0.0",
+                                                "Pins tool definitions by digest; hides and refuses tools that change",
+                                                watchgate::kind_security, watchgate::thread_safe};
 
     explicit ToolPinning(watchgate::Config& config)
         : action_(config.choice("action", {{"block", Action::block}, {"warn", Action::warn}}, Action::block)),
-          new_tools_(config.choice("new_tools", {{"allow", NewTools::allow}, {"block", NewTools::block}},
-                                   NewTools::allow)),
+          new_tools_(
+              config.choice("new_tools", {{"allow", NewTools::allow}, {"block", NewTools::block}}, NewTools::allow)),
           pin_file_(expand_home(config.string("pin_file", std::string()))) {
         if (!pin_file_.empty()) load(config);
     }
@@ -176,7 +176,8 @@ public:
                 }
                 Array changed_values;
                 for (const auto& what : changed) changed_values.push_back(Value(what));
-                drift_report.push_back(Value(Object{{"tool", Value(name)}, {"changed", Value(std::move(changed_values))}}));
+                drift_report.push_back(
+                    Value(Object{{"tool", Value(name)}, {"changed", Value(std::move(changed_values))}}));
                 warnings += (warnings.empty() ? "" : "; ") + name + ": " + joined(changed);
                 if (action_ == Action::block)
                     upstream.drifted[name] = joined(changed);
@@ -262,8 +263,8 @@ private:
             ::close(fd);
         }
         if (!written || ::rename(temporary.c_str(), pin_file_.c_str()) != 0) {
-            host().log(watchgate::LogLevel::error,
-                       "cannot write the pin file " + pin_file_ + ": " + std::strerror(errno) + " (pins kept in memory)");
+            host().log(watchgate::LogLevel::error, "cannot write the pin file " + pin_file_ + ": " +
+                                                       std::strerror(errno) + " (pins kept in memory)");
             ::unlink(temporary.c_str());
         }
     }

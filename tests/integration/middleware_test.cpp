@@ -29,8 +29,8 @@ std::vector<std::string> names_of(const json& list) {
 TEST_CASE("middleware e2e: tool_manager hides, renames and refuses without reaching the upstream") {
     GatewayProcess gateway(test::scratch_dir("mw_manager"),
                            "proxy:\n  upstreams:\n    - name: a\n      command: [\"" +
+                               std::string(WATCHGATE_TEST_SERVER) + "\"]\n    - name: b\n      command: [\"" +
                                std::string(WATCHGATE_TEST_SERVER) +
-                               "\"]\n    - name: b\n      command: [\"" + std::string(WATCHGATE_TEST_SERVER) +
                                "\"]\n"
                                "plugins:\n  middleware:\n    a:\n      - handler: tool_manager\n        config:\n"
                                "          tools:\n            - tool: calls\n            - tool: echo\n"
@@ -88,8 +88,9 @@ TEST_CASE("middleware e2e: tool_pinning catches a description that changes behin
 
 TEST_CASE("middleware e2e: call_trace on text and structured results, never on results without content") {
     GatewayProcess gateway(test::scratch_dir("mw_trace"),
-                           test::test_server_config("", "plugins:\n  middleware:\n    _global:\n"
-                                                        "      - handler: call_trace\n"));
+                           test::test_server_config("",
+                                                    "plugins:\n  middleware:\n    _global:\n"
+                                                    "      - handler: call_trace\n"));
     REQUIRE(gateway.initialize().contains("result"));
     auto echo = gateway.call_tool("e", "echo", {{"text", "traced"}});
     REQUIRE(echo["result"]["content"].size() == 2);

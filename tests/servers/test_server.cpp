@@ -38,7 +38,7 @@ std::map<std::string, json> client_answers;  // answers to our own requests, by 
 std::vector<json> cancelled_ids;
 std::vector<std::string> tool_calls;
 std::atomic<int> next_request_id{1};
-std::vector<std::string> seen_requests;  // "method target" of requests other than tools/call
+std::vector<std::string> seen_requests;                         // "method target" of requests other than tools/call
 std::string echo_description = "Returns the text it is given";  // `redescribe` changes it
 
 struct Options {
@@ -88,7 +88,8 @@ json tool_list() {
         tool("notify", "Sends resources/updated, a log message and tools/list_changed", json::object()),
         tool("seen", "Lists the requests other than tools/call seen so far", json::object()),
         tool("link", "Returns a link to the first resource", json::object()),
-        tool("redescribe", "Gives echo a new description and says the tool list changed", {{"text", {{"type", "string"}}}}),
+        tool("redescribe", "Gives echo a new description and says the tool list changed",
+             {{"text", {{"type", "string"}}}}),
         tool("structured", "Returns text and structuredContent", json::object()),
         tool("bare", "Returns a result without a content list", json::object()),
     });

@@ -215,6 +215,7 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config) {
         }
         return Pipeline::create(upstream, std::move(stages), std::move(auditors));
     };
+    for (auto& made : created) host->instances_.push_back(made.instance);
     host->global_ = build("");
     for (const auto& upstream : config.upstreams) host->pipelines_.emplace(upstream.name, build(upstream.name));
     return host;
@@ -223,6 +224,13 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config) {
 std::shared_ptr<const Pipeline> PluginHost::pipeline(std::string_view upstream) const {
     auto found = pipelines_.find(upstream);
     return found != pipelines_.end() ? found->second : global_;
+}
+
+void PluginHost::reopen() const {
+    for (const auto& instance : instances_) {
+        const auto& descriptor = instance->descriptor();
+        if (descriptor.reopen) descriptor.reopen(instance->handle());
+    }
 }
 
 }  // namespace watchgate::core

@@ -134,7 +134,7 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
     Pool pool(config.threads);
     auto executor = pool.context().get_executor();
     std::shared_ptr<LineWriter> writer;
-    auto gateway = Gateway::create(executor, config, std::move(plugins), stdout_sink(executor, writer));
+    auto gateway = Gateway::create(executor, config, plugins, stdout_sink(executor, writer));
     gateway->start();
 
     // Shared with the reader, which may outlive this frame when it is blocked in read().
@@ -153,6 +153,17 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
         spdlog::info("signal {} received: shutting down", number);
         stop->request();
     });
+    // SIGHUP: plugins reopen their files (logrotate), the gateway keeps serving.
+    asio::signal_set hangups(pool.context(), SIGHUP);
+    std::function<void()> wait_for_hangup = [&] {
+        hangups.async_wait([&](boost::system::error_code error, int) {
+            if (error) return;
+            spdlog::info("SIGHUP received: plugins reopen their files");
+            plugins->reopen();
+            wait_for_hangup();
+        });
+    };
+    wait_for_hangup();
 
     // Reading never waits on processing: each line is handed over at once. A pipe or socket is
     // read on the pool (no thread hop per request); a file or terminal on a thread of its own.
@@ -196,6 +207,7 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
     asio::co_spawn(executor, gateway->shutdown(), [&](std::exception_ptr) { done.set_value(); });
     done.get_future().wait();
     signals.cancel();
+    hangups.cancel();
     if (writer) {
         auto drained = std::make_shared<std::promise<void>>();  // may be kept by the writer past this frame
         writer->when_drained([drained] { drained->set_value(); });

@@ -300,6 +300,7 @@ static const wg_plugin_descriptor descriptor = {
     on_response,
     on_notification,
     NULL,
+    NULL,
 };
 
 WG_PLUGIN_ENTRY { return &descriptor; }

@@ -33,6 +33,7 @@ static const wg_plugin_descriptor descriptor = {
     0,
     0,
     0,
+    0,
 };
 
 WG_PLUGIN_ENTRY { return &descriptor; }

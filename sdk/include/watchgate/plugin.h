@@ -33,7 +33,7 @@ extern "C" {
  * against a newer minor than its own (it may use fields the host does not have).
  * ------------------------------------------------------------------------------------------- */
 #define WG_ABI_VERSION_MAJOR 1
-#define WG_ABI_VERSION_MINOR 0
+#define WG_ABI_VERSION_MINOR 1
 
 /* The one symbol a plugin exports. */
 #define WG_PLUGIN_ENTRY_SYMBOL "watchgate_plugin_entry"
@@ -261,6 +261,11 @@ typedef struct wg_plugin_descriptor {
     /* Auditing hook (optional). The event and everything it points to is borrowed for the call.
      * Thread: any pool thread; see WG_PLUGIN_THREAD_SAFE. */
     wg_status (*on_audit)(void* instance, void* request_state, const wg_audit_event* event);
+
+    /* Since 1.1 (optional). Asks the instance to reopen the files and connections it writes to:
+     * the host calls it on SIGHUP, after logrotate moved a file. Must return at once (hand the
+     * work to the plugin's own thread). Thread: the control thread, concurrently with hooks. */
+    void (*reopen)(void* instance);
 } wg_plugin_descriptor;
 
 /* The entry point every plugin exports. Thread: control thread; may be called more than once and

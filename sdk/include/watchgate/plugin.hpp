@@ -384,6 +384,8 @@ public:
     virtual void on_response(Message& /*message*/, RequestState* /*state*/) {}
     virtual void on_notification(Message& /*message*/, RequestState* /*state*/) {}
     virtual void on_audit(const AuditEvent& /*event*/, RequestState* /*state*/) {}
+    // SIGHUP: reopen files and connections (logrotate). Runs concurrently with hooks; return at once.
+    virtual void reopen() {}
 
     const Host& host() const { return *host_; }
 
@@ -471,6 +473,17 @@ struct Adapter {
         return WG_ERROR;
     }
 
+    static void reopen(void* instance) noexcept {
+        auto* self = static_cast<Instance*>(instance);
+        try {
+            self->plugin->reopen();
+        } catch (const std::exception& e) {
+            self->plugin->host().log(LogLevel::error, std::string("reopen failed: ") + e.what());
+        } catch (...) {
+            self->plugin->host().log(LogLevel::error, "reopen failed: unknown exception");
+        }
+    }
+
     static const wg_plugin_descriptor* descriptor() noexcept {
         static const wg_plugin_descriptor d = [] {
             wg_plugin_descriptor out{};
@@ -491,6 +504,7 @@ struct Adapter {
             out.on_response = &on_message<&Plugin::on_response>;
             out.on_notification = &on_message<&Plugin::on_notification>;
             out.on_audit = &audit;
+            out.reopen = &reopen;
             return out;
         }();
         return &d;

@@ -184,6 +184,7 @@ static const wg_plugin_descriptor descriptor = {
     on_response,
     NULL,
     NULL,
+    NULL,
 };
 
 WG_PLUGIN_ENTRY { return &descriptor; }

@@ -18,7 +18,7 @@ static void destroy(void* instance) { (void)instance; }
 static const wg_plugin_descriptor descriptor = {
     DECLARED_MAJOR, DECLARED_MINOR, sizeof(wg_plugin_descriptor), WG_KIND_SECURITY, 0, PLUGIN_NAME, "1.0.0",
     "Built for an ABI version the host does not speak", NULL, NULL, NULL, create, destroy, NULL, NULL, NULL, NULL,
-    NULL, NULL,
+    NULL, NULL, NULL,
 };
 
 WG_PLUGIN_ENTRY { return &descriptor; }

@@ -34,11 +34,14 @@ public:
     // The pipeline for `upstream` (empty: `_global` only).
     std::shared_ptr<const Pipeline> pipeline(std::string_view upstream) const;
     const std::map<std::filesystem::path, std::shared_ptr<PluginModule>>& modules() const { return modules_; }
+    // SIGHUP: asks every instance that can (descriptor `reopen`, ABI 1.1) to reopen its files.
+    void reopen() const;
 
 private:
     PluginHost() = default;
 
     std::map<std::filesystem::path, std::shared_ptr<PluginModule>> modules_;
+    std::vector<std::shared_ptr<PluginInstance>> instances_;
     std::shared_ptr<const Pipeline> global_;
     std::map<std::string, std::shared_ptr<const Pipeline>, std::less<>> pipelines_;
 };

@@ -291,6 +291,8 @@ void set_error(wg_message* m, wg_str text) { m->error = utf8_text(text); }
 
 const void* get_extension(wg_host*, const char*) { return nullptr; }
 
+wg_str config_folder(wg_host* host) { return wg_str{host->config_folder.data(), host->config_folder.size()}; }
+
 wg_status config_get(wg_config* config, wg_str pointer_text, wg_str* out) {
     auto pointer = pointer_of(pointer_text);
     if (!pointer || !out) return WG_ERR_INVALID_ARGUMENT;
@@ -360,6 +362,7 @@ const wg_host_api& host_api() {
         table.config_get = &Guard<&config_get>::call;
         table.config_visit_strings = &Guard<&config_visit_strings>::call;
         table.config_error = &Guard<&config_error>::call;
+        table.config_folder = &Guard<&config_folder>::call;
         return table;
     }();
     return api;

@@ -15,6 +15,7 @@
 // One per plugin instance: what the host knows of whom it serves.
 struct wg_host {
     std::string plugin_name;
+    std::string config_folder;
 };
 
 struct wg_config {

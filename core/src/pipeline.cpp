@@ -4,6 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
+#include <utility>
+
 #include <algorithm>
 
 namespace watchgate::core {
@@ -224,6 +227,32 @@ PipelineResult Pipeline::run(RequestScope* scope, Message& message, MessageKind 
     return result;
 }
 
+namespace {
+
+// At most one warning per plugin every few seconds: a failing non-critical auditor would
+// otherwise log once per event.
+void warn_limited(const std::string& plugin, const std::string& text) {
+    static std::mutex mutex;
+    static std::map<std::string, std::pair<Clock::time_point, std::uint64_t>> last;  // plugin -> when, suppressed
+    std::uint64_t suppressed = 0;
+    {
+        std::lock_guard lock(mutex);
+        auto& [when, count] = last[plugin];
+        if (when != Clock::time_point() && Clock::now() - when < std::chrono::seconds(5)) {
+            ++count;
+            return;
+        }
+        when = Clock::now();
+        suppressed = std::exchange(count, 0);
+    }
+    if (suppressed)
+        spdlog::warn("[{}] {} ({} more since the last warning)", plugin, text, suppressed);
+    else
+        spdlog::warn("[{}] {}", plugin, text);
+}
+
+}  // namespace
+
 void Pipeline::audit(RequestScope* scope, const Message& message, MessageKind phase, PipelineResult& result) const {
     if (auditors_.empty()) return;
     std::vector<wg_audit_stage> stages;
@@ -296,7 +325,7 @@ void Pipeline::audit(RequestScope* scope, const Message& message, MessageKind ph
                         make_error_response(message.id(), audit_failure_code, "audit failure: " + result.reason);
             } else {
                 stage.outcome = Outcome::skipped;
-                spdlog::warn("[{}] {}", stage.plugin, stage.reason);
+                warn_limited(stage.plugin, stage.reason);
             }
         }
         audit_stages.push_back(std::move(stage));

@@ -89,6 +89,8 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config) {
     const auto folders = plugin_search_path(config);
     std::optional<std::map<std::string, fs::path>> available;  // listed lazily, for suggestions
     std::map<std::string, fs::path> file_of_name;              // plugin name -> file declaring it
+    const std::string config_folder =
+        config.file.empty() ? std::string() : fs::absolute(config.file).parent_path().lexically_normal().string();
 
     // Resolve, load and instantiate every enabled entry.
     struct Created {
@@ -170,7 +172,8 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config) {
             continue;
         }
         try {
-            created.push_back({&entry, PluginInstance::create(module, entry.role, dump_json(entry.config))});
+            created.push_back({&entry, PluginInstance::create(module, entry.role, dump_json(entry.config),
+                                                              config_folder)});
         } catch (const PluginConfigRejected& e) {
             for (const auto& problem : e.errors) {
                 std::string where = problem.pointer.empty() ? "config" : "config" + problem.pointer;

@@ -88,12 +88,6 @@ std::string joined(const std::vector<std::string>& words) {
     return out;
 }
 
-std::string expand_home(const std::string& path) {
-    if (path.rfind("~/", 0) == 0)
-        if (const char* home = std::getenv("HOME")) return std::string(home) + path.substr(1);
-    return path;
-}
-
 // Per upstream: its pins, and what the latest listing refused.
 struct UpstreamPins {
     std::map<std::string, Pin> pins;
@@ -112,7 +106,7 @@ public:
         : action_(config.choice("action", {{"block", Action::block}, {"warn", Action::warn}}, Action::block)),
           new_tools_(
               config.choice("new_tools", {{"allow", NewTools::allow}, {"block", NewTools::block}}, NewTools::allow)),
-          pin_file_(expand_home(config.string("pin_file", std::string()))) {
+          pin_file_(resolved(config.string("pin_file", std::string()))) {
         if (!pin_file_.empty()) load(config);
     }
 
@@ -200,6 +194,8 @@ public:
     }
 
 private:
+    std::string resolved(const std::string& path) const { return path.empty() ? path : host().resolve_path(path); }
+
     // Pin file: {"version": 1, "upstreams": {"<upstream>": {"<tool>": {"description": "sha256:..",
     // "input_schema": "sha256:.."}}}}. Missing: pins start empty and the file is written.
     void load(watchgate::Config& config) {

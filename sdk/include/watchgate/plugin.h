@@ -173,6 +173,10 @@ typedef struct wg_host_api {
     /* Reports one configuration error: where (a JSON pointer) and what. The host maps the pointer
      * to the YAML line and column, and reports every error of every plugin together. */
     void (*config_error)(wg_config* config, wg_str pointer, wg_str text);
+
+    /* Since 1.1. The folder of the configuration file (absolute), against which a plugin resolves
+     * relative paths in its config, as the host does for its own. Thread: any. */
+    wg_str (*config_folder)(wg_host* host);
 } wg_host_api;
 
 /* ---------------------------------------------------------------------------------------------

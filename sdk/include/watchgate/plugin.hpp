@@ -20,8 +20,10 @@
 #include <watchgate/json.hpp>
 #include <watchgate/plugin.h>
 
-#include <cstdint>
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
 #include <exception>
 #include <initializer_list>
 #include <memory>
@@ -56,6 +58,13 @@ struct PluginInfo {
     const char* config_schema = nullptr;
 };
 
+// Thrown from on_audit when an event cannot be recorded and the plugin has already said why (its
+// own, rate-limited log): the host fails the request when the auditor is critical, logging nothing
+// more per event.
+struct AuditNotRecorded : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 // Thrown by the SDK when a host call fails; also fine for plugins to throw. Any exception leaving
 // a hook becomes a WG_ERROR with its what() as the message.
 struct HostError : std::runtime_error {
@@ -74,6 +83,19 @@ public:
     }
     bool log_enabled(LogLevel level) const { return api_->log_enabled(host_, static_cast<wg_log_level>(level)) != 0; }
     const void* extension(const char* id) const { return api_->get_extension(host_, id); }
+    // The configuration file's folder; empty from a host older than ABI 1.1.
+    std::string_view config_folder() const {
+        const bool has = api_->struct_size >= offsetof(wg_host_api, config_folder) + sizeof(void*);
+        return has && api_->config_folder ? view(api_->config_folder(host_)) : std::string_view();
+    }
+    // `path` with a leading `~/` expanded and, when relative, resolved against config_folder().
+    std::string resolve_path(std::string_view path) const {
+        std::string out(path);
+        if (out.rfind("~/", 0) == 0)
+            if (const char* home = std::getenv("HOME")) out = std::string(home) + out.substr(1);
+        if (!out.empty() && out[0] != '/' && !config_folder().empty()) out = std::string(config_folder()) + "/" + out;
+        return out;
+    }
     const wg_host_api* api() const { return api_; }
 
 private:
@@ -465,6 +487,8 @@ struct Adapter {
         try {
             self->plugin->on_audit(AuditEvent(*event), static_cast<RequestState*>(state));
             return WG_OK;
+        } catch (const AuditNotRecorded&) {
+            return WG_ERROR;
         } catch (const std::exception& e) {
             self->plugin->host().log(LogLevel::error, std::string("audit failed: ") + e.what());
         } catch (...) {

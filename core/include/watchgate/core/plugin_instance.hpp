@@ -31,9 +31,10 @@ struct PluginConfigRejected : std::runtime_error {
 
 class PluginInstance {
 public:
-    // Creates an instance from `config_json`. Throws PluginConfigRejected with the plugin's errors.
+    // Creates an instance from `config_json`; `config_folder` anchors the plugin's relative paths.
+    // Throws PluginConfigRejected with the plugin's errors.
     static std::shared_ptr<PluginInstance> create(std::shared_ptr<PluginModule> module, PluginRole role,
-                                                  const std::string& config_json);
+                                                  const std::string& config_json, std::string config_folder = {});
     ~PluginInstance();
     PluginInstance(const PluginInstance&) = delete;
     PluginInstance& operator=(const PluginInstance&) = delete;

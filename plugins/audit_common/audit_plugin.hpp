@@ -1,0 +1,43 @@
+#pragma once
+// What every built-in auditing plugin shares: the common config keys, one record per event handed
+// to a writer thread, SIGHUP handled by reopening the sink.
+#include "audit_writer.hpp"
+#include "rotating_file.hpp"
+
+#include <memory>
+#include <string>
+
+namespace watchgate::audit {
+
+// include_request_body, include_response_body, include_notification_body, max_body_size.
+BodyPolicy read_body_policy(Config& config);
+// flush_interval_ms, fsync, queue_size.
+WriterOptions read_writer_options(Config& config);
+// output_file (required; relative to the config file's folder), max_file_size_mb, backup_count.
+FileOptions read_file_options(Config& config, std::string header = {});
+
+class AuditPlugin : public Plugin {
+public:
+    void on_audit(const AuditEvent& event, RequestState*) override {
+        if (!writer_ || !writer_->submit(make_record(event, body_policy_)))
+            throw AuditNotRecorded("the audit event could not be recorded");
+    }
+    void reopen() override {
+        if (writer_) writer_->reopen();
+    }
+
+protected:
+    // Call last in the derived constructor, and only when the config had no errors.
+    void start(const std::string& name, Config& config, std::unique_ptr<Sink> sink, AuditWriter::Format format,
+               WriterOptions options) {
+        if (config.error_count() > 0) return;
+        writer_ = std::make_unique<AuditWriter>(name, std::move(sink), std::move(format), options, host());
+    }
+
+    BodyPolicy body_policy_;
+
+private:
+    std::unique_ptr<AuditWriter> writer_;
+};
+
+}  // namespace watchgate::audit

@@ -1,0 +1,54 @@
+#pragma once
+// One audit event, copied out of the host's borrowed event so the writer thread can format it
+// later (docs/plugins/audit_jsonl.md lists the fields).
+#include <watchgate/plugin.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace watchgate::audit {
+
+// What goes into records: which bodies, and how much of each.
+struct BodyPolicy {
+    bool requests = false;
+    bool responses = false;
+    bool notifications = false;
+    std::size_t max_size = 10240;  // bytes kept; longer bodies are cut and marked
+};
+
+struct AuditStage {
+    std::string plugin;
+    std::string outcome;
+    std::string reason;
+    double duration_ms = 0;
+};
+
+struct AuditRecord {
+    std::int64_t time_unix_us = 0;
+    std::string event_type;  // request | response | notification
+    std::string request_id;  // the client's id as JSON text; empty for notifications
+    std::string upstream, method, tool, outcome, reason;
+    std::vector<AuditStage> stages;
+    std::optional<double> duration_ms;  // responses: request to response
+    std::int32_t error_code = 0;        // 0: none
+    std::string error_message;
+    bool content_cleared = false;  // a security plugin blocked or redacted: no body, ever
+    std::optional<std::string> body;  // JSON text, or its first max_size bytes when truncated
+    std::size_t body_size = 0;        // of the whole body
+    bool body_truncated() const { return body && body->size() < body_size; }
+};
+
+std::string_view outcome_name(wg_outcome outcome);
+
+// Copies what the record needs from `event`; the body only as `policy` allows.
+AuditRecord make_record(const AuditEvent& event, const BodyPolicy& policy);
+
+// The kept body; when cut, followed by a visible marker: "…[truncated: 10240 of 51200 bytes]".
+std::string body_text(const AuditRecord& record);
+
+// "2026-11-26T01:23:45.123456Z"
+std::string utc_timestamp(std::int64_t unix_us);
+
+}  // namespace watchgate::audit

@@ -1,0 +1,17 @@
+#pragma once
+// JSON text that is pure ASCII: every character outside printable ASCII is a \u escape (pairs
+// for characters beyond U+FFFF), invalid UTF-8 becomes U+FFFD. So a record is valid JSON on one
+// line for every reader, including those that split lines at U+2028 or NEL.
+#include "audit_record.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace watchgate::audit {
+
+void append_ascii_json_string(std::string& out, std::string_view text);
+void append_ascii_json(std::string& out, const json::Value& value);
+// The record as one JSON object (no newline). Field names: docs/plugins/audit_jsonl.md.
+std::string record_json(const AuditRecord& record);
+
+}  // namespace watchgate::audit

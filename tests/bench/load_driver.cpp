@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <string>
@@ -154,12 +155,25 @@ Latency latency(Peer& peer, int requests, std::int64_t first_id, const std::stri
     return {at(0.5), at(0.9), at(0.99)};
 }
 
+std::string test_read(const fs::path& file) {
+    std::ifstream in(file);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 // `namespaced`: the upstream's tools are `bench__*` (the default); otherwise under their own
 // names, so the same request lines go direct and through the gateway.
-fs::path write_config(const fs::path& dir, int max_in_flight, bool namespaced = false) {
+// `audited`: with audit_jsonl recording every request and response with its body.
+fs::path write_config(const fs::path& dir, int max_in_flight, bool namespaced = false, bool audited = false) {
     fs::create_directories(dir);
-    fs::path file = dir / ("bench_" + std::to_string(max_in_flight) + (namespaced ? "_ns" : "") + ".yaml");
-    std::ofstream(file) << "proxy:\n  namespace: " << (namespaced ? "true" : "false")
+    fs::path file = dir / ("bench_" + std::to_string(max_in_flight) + (namespaced ? "_ns" : "") +
+                           (audited ? "_audit" : "") + ".yaml");
+    if (audited)
+        std::ofstream(dir / "audit.part")
+            << "plugins:\n  auditing:\n    _global:\n      - handler: audit_jsonl\n        config: {output_file: '"
+            << (dir / "audit.jsonl").string()
+            << "', include_request_body: true, include_response_body: true, max_file_size_mb: 0}\n";
+    std::ofstream(file) << (audited ? test_read(dir / "audit.part") : std::string()) << "proxy:\n  namespace: "
+                        << (namespaced ? "true" : "false")
                         << "\n  concurrency: {max_in_flight: " << max_in_flight
                         << "}\n  upstreams:\n    - name: bench\n      command: [\"" << WATCHGATE_TEST_SERVER << "\"]\n"
                         << "logging: {level: warning}\n";
@@ -217,8 +231,8 @@ int main(int argc, char** argv) {
     std::printf(
         "Watchgate benchmark: %d echo calls, window %d (test server direct vs through watchgate, no plugins)\n\n",
         requests, window);
-    Throughput direct_rate, gateway_rate, relay_rate, namespaced_rate;
-    Latency direct_latency, gateway_latency, relay_latency, namespaced_latency;
+    Throughput direct_rate, gateway_rate, relay_rate, namespaced_rate, audited_rate;
+    Latency direct_latency, gateway_latency, relay_latency, namespaced_latency, audited_latency;
     {
         Peer direct(direct_command);
         direct_rate = throughput(direct, requests, window);
@@ -240,6 +254,12 @@ int main(int argc, char** argv) {
         namespaced_rate = throughput(gateway, requests, window, "bench__echo");
         namespaced_latency = latency(gateway, std::max(200, requests / 10), 10'000'000, "bench__echo");
     }
+    {
+        // Every request and response recorded by audit_jsonl, bodies included.
+        Peer gateway({WATCHGATE_BINARY, "run", "--config", write_config(dir, 1000, false, true).string()});
+        audited_rate = throughput(gateway, requests, window);
+        audited_latency = latency(gateway, std::max(200, requests / 10), 10'000'000);
+    }
     std::printf("%-10s %14s %10s %10s %10s\n", "", "msgs/s", "p50 us", "p90 us", "p99 us");
     std::printf("%-10s %14.0f %10.1f %10.1f %10.1f\n", "direct", direct_rate.messages_per_second, direct_latency.p50_us,
                 direct_latency.p90_us, direct_latency.p99_us);
@@ -250,9 +270,14 @@ int main(int argc, char** argv) {
     std::printf("%-10s %14.0f %10.1f %10.1f %10.1f   (namespace: true, bench__echo)\n", "prefixed",
                 namespaced_rate.messages_per_second, namespaced_latency.p50_us, namespaced_latency.p90_us,
                 namespaced_latency.p99_us);
+    std::printf("%-10s %14.0f %10.1f %10.1f %10.1f   (audit_jsonl, bodies on)\n", "audited",
+                audited_rate.messages_per_second, audited_latency.p50_us, audited_latency.p90_us,
+                audited_latency.p99_us);
     std::printf("\nthroughput ratio (watchgate / direct): %.2f   (target >= 0.40); prefixed names: %.2f\n",
                 gateway_rate.messages_per_second / direct_rate.messages_per_second,
                 namespaced_rate.messages_per_second / direct_rate.messages_per_second);
+    std::printf("audit_jsonl with bodies keeps %.2f of the gateway's throughput (the writer is off the request path)\n",
+                audited_rate.messages_per_second / gateway_rate.messages_per_second);
     std::printf(
         "added p50 latency: %.1f us   (target <= 30 us); a byte relay adds %.1f us (the floor for any\n"
         "  process in the middle: two more pipe hops), so watchgate's own work adds %.1f us\n",

@@ -1,0 +1,239 @@
+// The auditing plugins end to end through the real `watchgate` binary: SIGHUP reopens files,
+// a critical auditor that cannot write fails requests closed until writing works again, a
+// non-critical one lets them through, and syslog messages reach a real rsyslogd.
+#include <catch2/catch.hpp>
+
+#include "gateway_process.hpp"
+#include "test_support.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <fstream>
+
+using namespace watchgate;
+using nlohmann::json;
+using test::GatewayProcess;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string text_of(const json& response) {
+    if (!response.contains("result")) return "<error: " + response.dump() + ">";
+    return response["result"]["content"][0].value("text", "");
+}
+
+// `config` is a flow mapping "{...}"; `critical` (a host key) goes into it.
+std::string audit_config(const std::string& handler, const std::string& config, bool critical = true) {
+    return test::test_server_config("", "plugins:\n  auditing:\n    _global:\n      - handler: " + handler +
+                                            "\n        config: {critical: " + (critical ? "true, " : "false, ") +
+                                            config.substr(1) + "\n");
+}
+
+std::size_t line_count(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    std::size_t count = 0;
+    for (std::string line; std::getline(in, line);) ++count;
+    return count;
+}
+
+// Waits until `file` has at least `lines` lines (the writer flushes on its interval).
+bool wait_for_lines(const std::filesystem::path& file, std::size_t lines, std::chrono::milliseconds timeout = 5s) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+        if (std::filesystem::exists(file) && line_count(file) >= lines) return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("audit e2e: SIGHUP reopens the file after logrotate moved it") {
+    auto dir = test::scratch_dir("audit_hup");
+    const auto file = dir / "audit.jsonl";
+    GatewayProcess gateway(dir, audit_config("audit_jsonl", "{output_file: '" + file.string() +
+                                                                "', flush_interval_ms: 20}"));
+    REQUIRE(gateway.initialize().contains("result"));
+    CHECK(text_of(gateway.call_tool(1, "echo", {{"text", "before"}})) == "before");
+    REQUIRE(wait_for_lines(file, 2));  // the call's request and response
+    std::filesystem::rename(file, dir / "audit.jsonl.1");
+    gateway.signal(SIGHUP);
+    std::this_thread::sleep_for(200ms);
+    CHECK(text_of(gateway.call_tool(2, "echo", {{"text", "after"}})) == "after");
+    REQUIRE(wait_for_lines(file, 2));
+    CHECK(line_count(dir / "audit.jsonl.1") >= 2);
+    const std::string moved = test::read_file(dir / "audit.jsonl.1");
+    const std::string fresh = test::read_file(file);
+    CHECK(moved.find("\"request_id\":1") != std::string::npos);
+    CHECK(fresh.find("\"request_id\":2") != std::string::npos);
+    CHECK(fresh.find("\"request_id\":1") == std::string::npos);
+    CHECK_THAT(gateway.log(), Catch::Contains("SIGHUP received"));
+}
+
+TEST_CASE("audit e2e: a critical auditor that cannot write fails requests closed, a non-critical one does not") {
+    {
+        GatewayProcess gateway(test::scratch_dir("audit_full_critical"),
+                               audit_config("audit_jsonl", "{output_file: /dev/full, flush_interval_ms: 10}"));
+        REQUIRE(gateway.initialize().contains("result"));
+        // The first event fails to write; from then on the auditor refuses until writing works.
+        gateway.call_tool(1, "echo", {{"text", "x"}});
+        std::this_thread::sleep_for(200ms);
+        auto refused = gateway.call_tool(2, "echo", {{"text", "x"}});
+        CHECK(refused["error"]["code"] == -32005);
+        CHECK_THAT(refused["error"]["message"].get<std::string>(), Catch::StartsWith("audit failure"));
+        CHECK_THAT(gateway.log(), Catch::Contains("cannot write audit events: cannot write /dev/full"));
+    }
+    {
+        GatewayProcess gateway(test::scratch_dir("audit_full_optional"),
+                               audit_config("audit_jsonl", "{output_file: /dev/full, flush_interval_ms: 10}", false));
+        REQUIRE(gateway.initialize().contains("result"));
+        CHECK(text_of(gateway.call_tool(1, "echo", {{"text", "x"}})) == "x");
+        std::this_thread::sleep_for(200ms);  // the first write has failed by now
+        for (int id = 2; id <= 20; ++id) CHECK(text_of(gateway.call_tool(id, "echo", {{"text", "x"}})) == "x");
+        gateway.close_input();
+        REQUIRE(gateway.wait_exit(10s));
+        CHECK_THAT(gateway.log(), Catch::Contains("could not record the audit event"));
+        CHECK_THAT(gateway.log(), Catch::Matches("(.|\n)*audit_jsonl: [0-9]+ events written, [0-9]+ dropped(.|\n)*"));
+    }
+}
+
+TEST_CASE("audit e2e: requests fail closed while the audit folder is unusable and pass once it works again") {
+    auto dir = test::scratch_dir("audit_recover");
+    // The folder is a file for now: nothing can be created below it.
+    std::ofstream(dir / "logs") << "not a folder";
+    const auto file = dir / "logs" / "audit.jsonl";
+    GatewayProcess gateway(dir, audit_config("audit_jsonl", "{output_file: '" + file.string() +
+                                                                "', flush_interval_ms: 20}"));
+    REQUIRE(gateway.initialize().contains("result"));
+    gateway.call_tool(1, "echo", {{"text", "x"}});
+    std::this_thread::sleep_for(200ms);
+    CHECK(gateway.call_tool(2, "echo", {{"text", "x"}})["error"]["code"] == -32005);
+    std::filesystem::remove(dir / "logs");
+    std::filesystem::create_directory(dir / "logs");
+    // The writer retries on its own; the next requests pass and everything waiting is written.
+    json answer;
+    const auto deadline = Clock::now() + 5s;
+    for (int id = 3; Clock::now() < deadline; ++id) {
+        answer = gateway.call_tool(id, "echo", {{"text", "back"}});
+        if (answer.contains("result")) break;
+        std::this_thread::sleep_for(50ms);
+    }
+    CHECK(text_of(answer) == "back");
+    REQUIRE(wait_for_lines(file, 3));
+    CHECK(test::read_file(file).find("\"request_id\":1") != std::string::npos);  // kept while failing
+    CHECK_THAT(gateway.log(), Catch::Contains("writing audit events works again"));
+}
+
+namespace {
+
+// A free port on 127.0.0.1 (bound and released; rsyslogd takes it right after).
+int free_port(int type) {
+    int fd = ::socket(AF_INET, type, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    socklen_t size = sizeof address;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+    ::close(fd);
+    return ntohs(address.sin_port);
+}
+
+bool tcp_accepts(int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    ::close(fd);
+    return ok;
+}
+
+// rsyslogd in the foreground with its own config: UDP and TCP inputs on loopback, every message
+// written to one file as "<facility> <severity> <app-name> <msgid> <msg>".
+class Rsyslogd {
+public:
+    explicit Rsyslogd(const std::filesystem::path& dir)
+        : dir_(dir), output_(dir / "received.log"), udp_port_(free_port(SOCK_DGRAM)), tcp_port_(free_port(SOCK_STREAM)) {
+        std::filesystem::create_directories(dir);
+        std::ofstream(dir / "rsyslog.conf")
+            << "global(workDirectory=\"" << dir.string() << "\")\n"
+            << "module(load=\"imudp\")\nmodule(load=\"imtcp\")\n"
+            << "input(type=\"imudp\" address=\"127.0.0.1\" port=\"" << udp_port_ << "\")\n"
+            << "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"" << tcp_port_ << "\")\n"
+            << "template(name=\"fields\" type=\"string\" "
+               "string=\"%syslogfacility-text% %syslogseverity-text% %app-name% %msgid% %msg%\\n\")\n"
+            << "*.* action(type=\"omfile\" file=\"" << output_.string() << "\" template=\"fields\")\n";
+        const char* candidates[] = {"/usr/sbin/rsyslogd", "/sbin/rsyslogd"};
+        std::string program;
+        for (const char* candidate : candidates)
+            if (std::filesystem::exists(candidate)) program = candidate;
+        REQUIRE_FALSE(program.empty());  // setup.sh installs rsyslog
+        process_.emplace(core::ChildProcess::spawn(
+            {program, "-n", "-f", (dir / "rsyslog.conf").string(), "-i", (dir / "rsyslogd.pid").string()}, {},
+            std::nullopt));
+        const auto deadline = Clock::now() + 10s;
+        while (!tcp_accepts(tcp_port_) && Clock::now() < deadline) std::this_thread::sleep_for(20ms);
+        REQUIRE(tcp_accepts(tcp_port_));
+    }
+    ~Rsyslogd() {
+        process_->signal(SIGTERM);
+        for (int i = 0; i < 400 && !process_->try_wait(); ++i) std::this_thread::sleep_for(5ms);
+        if (!process_->try_wait()) process_->signal(SIGKILL);
+    }
+
+    int udp_port() const { return udp_port_; }
+    int tcp_port() const { return tcp_port_; }
+    // The received lines that mention `marker`, waiting until there are `count`.
+    std::vector<std::string> lines_with(const std::string& marker, std::size_t count) const {
+        std::vector<std::string> found;
+        const auto deadline = Clock::now() + 10s;
+        while (Clock::now() < deadline) {
+            found.clear();
+            std::ifstream in(output_);
+            for (std::string line; std::getline(in, line);)
+                if (line.find(marker) != std::string::npos) found.push_back(line);
+            if (found.size() >= count) break;
+            std::this_thread::sleep_for(50ms);
+        }
+        return found;
+    }
+
+private:
+    std::filesystem::path dir_, output_;
+    int udp_port_, tcp_port_;
+    std::optional<core::ChildProcess> process_;
+};
+
+}  // namespace
+
+TEST_CASE("audit e2e: audit_syslog messages reach a real rsyslogd over UDP and TCP") {
+    auto dir = test::scratch_dir("audit_syslog");
+    Rsyslogd daemon(dir / "rsyslog");
+    for (const std::string transport : {"udp", "tcp"}) {
+        DYNAMIC_SECTION(transport) {
+            const int port = transport == "udp" ? daemon.udp_port() : daemon.tcp_port();
+            const std::string marker = "marker-" + transport;
+            GatewayProcess gateway(
+                dir, audit_config("audit_syslog", "{transport: " + transport + ", port: " + std::to_string(port) +
+                                                      ", facility: local3, app_name: wg-test, flush_interval_ms: 20, "
+                                                      "include_request_body: true}"));
+            REQUIRE(gateway.initialize().contains("result"));
+            CHECK(text_of(gateway.call_tool(1, "echo", {{"text", marker}})) == marker);
+            auto lines = daemon.lines_with(marker, 1);
+            REQUIRE(lines.size() == 1);  // the request (with its body); the response has no body
+            INFO(lines[0]);
+            CHECK(lines[0].rfind("local3 info wg-test request {", 0) == 0);
+            const json event = json::parse(lines[0].substr(lines[0].find('{')));
+            CHECK(event["event_type"] == "request");
+            CHECK(event["tool"] == "echo");
+            CHECK(event["body"]["params"]["arguments"]["text"] == marker);
+            auto responses = daemon.lines_with("wg-test response", 1);
+            CHECK_FALSE(responses.empty());
+        }
+    }
+}

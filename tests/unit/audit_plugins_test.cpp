@@ -300,3 +300,14 @@ TEST_CASE("audit: config errors point at the YAML place") {
     CHECK_THAT(test::load_errors("plugins:\n  auditing:\n    _global:\n      - handler: audit_csv\n        config: {}\n"),
                Catch::Contains("missing required key 'output_file'"));
 }
+
+TEST_CASE("audit: a relative output_file resolves against the config file's folder") {
+    auto dir = test::scratch_dir("audit_relative");
+    {
+        auto host = core::PluginHost::load(core::parse_config(
+            "plugins:\n  auditing:\n    _global:\n      - handler: audit_jsonl\n        config: {output_file: logs/a.jsonl}\n",
+            dir / "gateway.yaml"));
+        send(host, call_line(1, {{"text", "x"}}));
+    }
+    CHECK(lines_of(dir / "logs" / "a.jsonl").size() == 1);
+}

@@ -172,8 +172,8 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config) {
             continue;
         }
         try {
-            created.push_back({&entry, PluginInstance::create(module, entry.role, dump_json(entry.config),
-                                                              config_folder)});
+            created.push_back(
+                {&entry, PluginInstance::create(module, entry.role, dump_json(entry.config), config_folder)});
         } catch (const PluginConfigRejected& e) {
             for (const auto& problem : e.errors) {
                 std::string where = problem.pointer.empty() ? "config" : "config" + problem.pointer;

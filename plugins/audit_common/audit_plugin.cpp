@@ -16,10 +16,9 @@ BodyPolicy read_body_policy(Config& config) {
 WriterOptions read_writer_options(Config& config) {
     WriterOptions options;
     options.flush_interval = std::chrono::milliseconds(config.integer("flush_interval_ms", 1000, 1, 60'000));
-    options.sync = config.choice("fsync",
-                                 {{"never", SyncPolicy::never}, {"interval", SyncPolicy::interval},
-                                  {"always", SyncPolicy::always}},
-                                 SyncPolicy::never);
+    options.sync = config.choice(
+        "fsync", {{"never", SyncPolicy::never}, {"interval", SyncPolicy::interval}, {"always", SyncPolicy::always}},
+        SyncPolicy::never);
     options.queue_limit = static_cast<std::size_t>(config.integer("queue_size", 10000, 1, 10'000'000));
     return options;
 }

@@ -34,7 +34,7 @@ struct AuditRecord {
     std::optional<double> duration_ms;  // responses: request to response
     std::int32_t error_code = 0;        // 0: none
     std::string error_message;
-    bool content_cleared = false;  // a security plugin blocked or redacted: no body, ever
+    bool content_cleared = false;     // a security plugin blocked or redacted: no body, ever
     std::optional<std::string> body;  // JSON text, or its first max_size bytes when truncated
     std::size_t body_size = 0;        // of the whole body
     bool body_truncated() const { return body && body->size() < body_size; }

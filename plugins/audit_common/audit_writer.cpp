@@ -25,8 +25,8 @@ AuditWriter::~AuditWriter() {
     const auto c = counters();
     host_.log(c.dropped || c.lost ? LogLevel::warn : LogLevel::debug,
               plugin_ + ": " + std::to_string(c.written) + " events written, " + std::to_string(c.dropped) +
-                  " dropped (queue full), " + std::to_string(c.lost) + " lost at stop, " +
-                  std::to_string(c.failures) + " failed writes");
+                  " dropped (queue full), " + std::to_string(c.lost) + " lost at stop, " + std::to_string(c.failures) +
+                  " failed writes");
 }
 
 bool AuditWriter::submit(AuditRecord record) {

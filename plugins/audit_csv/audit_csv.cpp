@@ -11,8 +11,8 @@ using watchgate::audit::AuditRecord;
 
 enum class Quoting { minimal, all };
 
-constexpr const char* columns[] = {"timestamp", "event_type", "request_id",    "upstream",      "method",
-                                   "tool",      "outcome",    "duration_ms",   "error_code",    "error_message",
+constexpr const char* columns[] = {"timestamp", "event_type", "request_id",     "upstream",   "method",
+                                   "tool",      "outcome",    "duration_ms",    "error_code", "error_message",
                                    "reason",    "stages",     "body_truncated", "body"};
 
 class CsvFormat {
@@ -61,7 +61,8 @@ private:
     void field(std::string& line, std::string_view value, bool text) const {
         if (!line.empty()) line += delimiter_;
         std::string guarded;
-        if (text && formula_guard_ && !value.empty() && std::string_view("=+-@\t\r").find(value[0]) != std::string_view::npos) {
+        if (text && formula_guard_ && !value.empty() &&
+            std::string_view("=+-@\t\r").find(value[0]) != std::string_view::npos) {
             guarded = "'" + std::string(value);
             value = guarded;
         }
@@ -100,8 +101,9 @@ public:
         CsvFormat format(delimiter.size() == 1 ? delimiter[0] : ',', quoting, config.boolean("formula_guard", true));
         auto file = watchgate::audit::read_file_options(config, format.header());
         auto writer = watchgate::audit::read_writer_options(config);
-        start("audit_csv", config, std::make_unique<watchgate::audit::RotatingFile>(file),
-              [format](const AuditRecord& record) { return format.row(record); }, writer);
+        start(
+            "audit_csv", config, std::make_unique<watchgate::audit::RotatingFile>(file),
+            [format](const AuditRecord& record) { return format.row(record); }, writer);
     }
 };
 

@@ -47,7 +47,8 @@ std::string line_of(const AuditRecord& record) {
     if (!record.stages.empty()) {
         std::string stages;
         for (const auto& stage : record.stages)
-            stages += (stages.empty() ? "" : ",") + stage.plugin + ":" + stage.outcome + ":" + milliseconds(stage.duration_ms);
+            stages += (stages.empty() ? "" : ",") + stage.plugin + ":" + stage.outcome + ":" +
+                      milliseconds(stage.duration_ms);
         line += " stages=" + stages;
     }
     if (record.body) {

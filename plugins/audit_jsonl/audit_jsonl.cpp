@@ -14,9 +14,10 @@ public:
         body_policy_ = watchgate::audit::read_body_policy(config);
         auto file = watchgate::audit::read_file_options(config);
         auto writer = watchgate::audit::read_writer_options(config);
-        start("audit_jsonl", config, std::make_unique<watchgate::audit::RotatingFile>(file),
-              [](const watchgate::audit::AuditRecord& record) { return watchgate::audit::record_json(record) + "\n"; },
-              writer);
+        start(
+            "audit_jsonl", config, std::make_unique<watchgate::audit::RotatingFile>(file),
+            [](const watchgate::audit::AuditRecord& record) { return watchgate::audit::record_json(record) + "\n"; },
+            writer);
     }
 };
 

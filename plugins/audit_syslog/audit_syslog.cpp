@@ -19,10 +19,9 @@ using watchgate::audit::AuditRecord;
 enum class Transport { udp, tcp, unix_socket };
 
 constexpr std::pair<const char*, int> facilities[] = {
-    {"kern", 0},    {"user", 1},    {"mail", 2},    {"daemon", 3},  {"auth", 4},    {"syslog", 5},
-    {"lpr", 6},     {"news", 7},    {"uucp", 8},    {"cron", 9},    {"authpriv", 10}, {"ftp", 11},
-    {"local0", 16}, {"local1", 17}, {"local2", 18}, {"local3", 19}, {"local4", 20}, {"local5", 21},
-    {"local6", 22}, {"local7", 23}};
+    {"kern", 0},    {"user", 1},    {"mail", 2},    {"daemon", 3},    {"auth", 4},    {"syslog", 5},  {"lpr", 6},
+    {"news", 7},    {"uucp", 8},    {"cron", 9},    {"authpriv", 10}, {"ftp", 11},    {"local0", 16}, {"local1", 17},
+    {"local2", 18}, {"local3", 19}, {"local4", 20}, {"local5", 21},   {"local6", 22}, {"local7", 23}};
 
 // Severity by outcome: refusals are warnings, failures errors, the rest information.
 int severity_of(const AuditRecord& record) {
@@ -149,8 +148,9 @@ public:
         for (const auto& [name, code] : facilities)
             if (facility_name == name) facility = code;
         if (facility < 0) {
-            config.error("/facility", "expected one of: kern, user, mail, daemon, auth, syslog, lpr, news, uucp, "
-                                      "cron, authpriv, ftp, local0 .. local7");
+            config.error("/facility",
+                         "expected one of: kern, user, mail, daemon, auth, syslog, lpr, news, uucp, "
+                         "cron, authpriv, ftp, local0 .. local7");
             facility = 16;
         }
         const std::string app_name = header_field(config.string("app_name", "watchgate"), 48);
@@ -162,27 +162,28 @@ public:
         // record then says body_truncated, with the marker).
         const std::size_t max_message = transport == Transport::udp ? 65000 : static_cast<std::size_t>(-1);
         auto writer = watchgate::audit::read_writer_options(config);
-        start("audit_syslog", config,
-              std::make_unique<SyslogSink>(transport, host, std::to_string(port), host_resolved(socket_path)),
-              [=](const AuditRecord& record) {
-                  auto render = [&](const AuditRecord& event) {
-                      return "<" + std::to_string(facility * 8 + severity_of(event)) + ">1 " +
-                             watchgate::audit::utc_timestamp(event.time_unix_us) + " " + hostname + " " + app_name +
-                             " " + procid + " " + header_field(event.event_type, 32) + " - " +
-                             watchgate::audit::record_json(event);
-                  };
-                  std::string message = render(record);
-                  if (message.size() <= max_message || !record.body) return message;
-                  AuditRecord smaller = record;
-                  while (message.size() > max_message && !smaller.body->empty()) {
-                      std::size_t keep = smaller.body->size() / 2;
-                      while (keep > 0 && (static_cast<unsigned char>((*smaller.body)[keep]) & 0xC0) == 0x80) --keep;
-                      smaller.body->resize(keep);
-                      message = render(smaller);
-                  }
-                  return message;
-              },
-              writer);
+        start(
+            "audit_syslog", config,
+            std::make_unique<SyslogSink>(transport, host, std::to_string(port), host_resolved(socket_path)),
+            [=](const AuditRecord& record) {
+                auto render = [&](const AuditRecord& event) {
+                    return "<" + std::to_string(facility * 8 + severity_of(event)) + ">1 " +
+                           watchgate::audit::utc_timestamp(event.time_unix_us) + " " + hostname + " " + app_name + " " +
+                           procid + " " + header_field(event.event_type, 32) + " - " +
+                           watchgate::audit::record_json(event);
+                };
+                std::string message = render(record);
+                if (message.size() <= max_message || !record.body) return message;
+                AuditRecord smaller = record;
+                while (message.size() > max_message && !smaller.body->empty()) {
+                    std::size_t keep = smaller.body->size() / 2;
+                    while (keep > 0 && (static_cast<unsigned char>((*smaller.body)[keep]) & 0xC0) == 0x80) --keep;
+                    smaller.body->resize(keep);
+                    message = render(smaller);
+                }
+                return message;
+            },
+            writer);
     }
 
 private:

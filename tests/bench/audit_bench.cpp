@@ -60,8 +60,9 @@ struct Result {
 
 Result run(const std::string& yaml, const fs::path& dir, int events) {
     auto host = core::PluginHost::load(core::parse_config(yaml, dir / "bench.yaml"));
-    const std::string line = R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":")" +
-                             std::string(1000, 'x') + R"("}}})";
+    const std::string line =
+        R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":")" +
+        std::string(1000, 'x') + R"("}}})";
     auto parsed = core::Message::parse(line, "bench");
     const core::Message original = std::get<core::Message>(std::move(parsed));
     auto pipeline = host->pipeline("");
@@ -96,15 +97,17 @@ int main(int argc, char** argv) {
                                      : "{output_file: '" + (dir / "out" / "audit").string() +
                                            "', max_file_size_mb: 0, queue_size: 1000000";
             config += std::string(", include_request_body: ") + (bodies ? "true" : "false") + "}";
-            const std::string yaml = "logging: {level: warning}\nplugins:\n  auditing:\n    _global:\n      - handler: " +
-                                     plugin + "\n        config: " + config + "\n";
+            const std::string yaml =
+                "logging: {level: warning}\nplugins:\n  auditing:\n    _global:\n      - handler: " + plugin +
+                "\n        config: " + config + "\n";
             Result result = run(yaml, dir, events);
             std::printf("%-22s %8s %14.0f %18.0f\n", plugin.c_str(), bodies ? "on" : "off", result.events_per_second,
                         result.request_path_ns);
         }
     }
     fs::remove_all(dir);
-    std::printf("\nA gateway request is two events: the audit writer keeps up while events/s exceeds twice the\n"
-                "gateway's msgs/s (watchgate_bench).\n");
+    std::printf(
+        "\nA gateway request is two events: the audit writer keeps up while events/s exceeds twice the\n"
+        "gateway's msgs/s (watchgate_bench).\n");
     return 0;
 }

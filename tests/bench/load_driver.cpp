@@ -172,8 +172,8 @@ fs::path write_config(const fs::path& dir, int max_in_flight, bool namespaced = 
             << "plugins:\n  auditing:\n    _global:\n      - handler: audit_jsonl\n        config: {output_file: '"
             << (dir / "audit.jsonl").string()
             << "', include_request_body: true, include_response_body: true, max_file_size_mb: 0}\n";
-    std::ofstream(file) << (audited ? test_read(dir / "audit.part") : std::string()) << "proxy:\n  namespace: "
-                        << (namespaced ? "true" : "false")
+    std::ofstream(file) << (audited ? test_read(dir / "audit.part") : std::string())
+                        << "proxy:\n  namespace: " << (namespaced ? "true" : "false")
                         << "\n  concurrency: {max_in_flight: " << max_in_flight
                         << "}\n  upstreams:\n    - name: bench\n      command: [\"" << WATCHGATE_TEST_SERVER << "\"]\n"
                         << "logging: {level: warning}\n";

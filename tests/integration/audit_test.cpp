@@ -54,8 +54,8 @@ bool wait_for_lines(const std::filesystem::path& file, std::size_t lines, std::c
 TEST_CASE("audit e2e: SIGHUP reopens the file after logrotate moved it") {
     auto dir = test::scratch_dir("audit_hup");
     const auto file = dir / "audit.jsonl";
-    GatewayProcess gateway(dir, audit_config("audit_jsonl", "{output_file: '" + file.string() +
-                                                                "', flush_interval_ms: 20}"));
+    GatewayProcess gateway(
+        dir, audit_config("audit_jsonl", "{output_file: '" + file.string() + "', flush_interval_ms: 20}"));
     REQUIRE(gateway.initialize().contains("result"));
     CHECK(text_of(gateway.call_tool(1, "echo", {{"text", "before"}})) == "before");
     REQUIRE(wait_for_lines(file, 2));  // the call's request and response
@@ -105,8 +105,8 @@ TEST_CASE("audit e2e: requests fail closed while the audit folder is unusable an
     // The folder is a file for now: nothing can be created below it.
     std::ofstream(dir / "logs") << "not a folder";
     const auto file = dir / "logs" / "audit.jsonl";
-    GatewayProcess gateway(dir, audit_config("audit_jsonl", "{output_file: '" + file.string() +
-                                                                "', flush_interval_ms: 20}"));
+    GatewayProcess gateway(
+        dir, audit_config("audit_jsonl", "{output_file: '" + file.string() + "', flush_interval_ms: 20}"));
     REQUIRE(gateway.initialize().contains("result"));
     gateway.call_tool(1, "echo", {{"text", "x"}});
     std::this_thread::sleep_for(200ms);
@@ -158,7 +158,10 @@ bool tcp_accepts(int port) {
 class Rsyslogd {
 public:
     explicit Rsyslogd(const std::filesystem::path& dir)
-        : dir_(dir), output_(dir / "received.log"), udp_port_(free_port(SOCK_DGRAM)), tcp_port_(free_port(SOCK_STREAM)) {
+        : dir_(dir),
+          output_(dir / "received.log"),
+          udp_port_(free_port(SOCK_DGRAM)),
+          tcp_port_(free_port(SOCK_STREAM)) {
         std::filesystem::create_directories(dir);
         std::ofstream(dir / "rsyslog.conf")
             << "global(workDirectory=\"" << dir.string() << "\")\n"

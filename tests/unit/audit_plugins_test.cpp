@@ -29,7 +29,10 @@ core::PipelineResult send(const std::shared_ptr<core::PluginHost>& host, const s
 }
 
 std::string call_line(int id, const json& arguments) {
-    return json{{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"}, {"params", {{"name", "echo"}, {"arguments", arguments}}}}
+    return json{{"jsonrpc", "2.0"},
+                {"id", id},
+                {"method", "tools/call"},
+                {"params", {{"name", "echo"}, {"arguments", arguments}}}}
         .dump();
 }
 
@@ -83,9 +86,9 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text, char de
 // A string of random code points from the awkward ranges: controls, NBSP, zero-width, line
 // separators, bidi controls, astral characters, quotes and backslashes.
 std::string awkward_text(std::mt19937& random) {
-    static const std::vector<char32_t> picks = {0x0,    0x1,    0x8,    0x9,     0xA,     0xD,     0x1F,   0x22,
-                                                0x5C,   0x7F,   0x80,   0x85,    0xA0,    0xE9,    0x200B, 0x200E,
-                                                0x2028, 0x2029, 0x202E, 0xFEFF,  0xFFFD,  0x1F600, 0x10FFFF, 0x41};
+    static const std::vector<char32_t> picks = {0x0,    0x1,    0x8,    0x9,    0xA,    0xD,     0x1F,     0x22,
+                                                0x5C,   0x7F,   0x80,   0x85,   0xA0,   0xE9,    0x200B,   0x200E,
+                                                0x2028, 0x2029, 0x202E, 0xFEFF, 0xFFFD, 0x1F600, 0x10FFFF, 0x41};
     std::string out;
     const int length = static_cast<int>(random() % 12);
     for (int i = 0; i < length; ++i) {
@@ -149,20 +152,22 @@ TEST_CASE("audit_jsonl: the fields of a record, and a body cut with a visible ma
     auto lines = lines_of(file);
     REQUIRE(lines.size() == 2);
     const json first = json::parse(lines[0]);
-    for (const char* key : {"timestamp", "event_type", "request_id", "upstream", "method", "tool", "outcome", "reason",
-                            "stages", "duration_ms", "error_code", "error_message", "content_cleared", "body",
-                            "body_truncated"})
+    for (const char* key :
+         {"timestamp", "event_type", "request_id", "upstream", "method", "tool", "outcome", "reason", "stages",
+          "duration_ms", "error_code", "error_message", "content_cleared", "body", "body_truncated"})
         CHECK(first.contains(key));
     CHECK(first["upstream"] == "fs");
     CHECK(first["method"] == "tools/call");
     CHECK(first["tool"] == "echo");
     CHECK(first["outcome"] == "allowed");
-    CHECK_THAT(first["timestamp"].get<std::string>(), Catch::Matches("20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}Z"));
+    CHECK_THAT(first["timestamp"].get<std::string>(),
+               Catch::Matches("20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}Z"));
     CHECK(first["body"]["params"]["arguments"]["text"] == "short");
     const json second = json::parse(lines[1]);
     CHECK(second["body_truncated"] == true);
-    CHECK_THAT(second["body"].get<std::string>(), Catch::EndsWith("\xE2\x80\xA6[truncated: 120 of " +
-                                                                   std::to_string(call_line(2, {{"text", std::string(200, 'x')}}).size()) + " bytes]"));
+    CHECK_THAT(second["body"].get<std::string>(),
+               Catch::EndsWith("\xE2\x80\xA6[truncated: 120 of " +
+                               std::to_string(call_line(2, {{"text", std::string(200, 'x')}}).size()) + " bytes]"));
 }
 
 TEST_CASE("audit: after a security block or redaction the original content never reaches the trail") {
@@ -185,8 +190,8 @@ TEST_CASE("audit: after a security block or redaction the original content never
 TEST_CASE("audit_csv: RFC 4180 with a header, quoting and the formula guard, parsed back") {
     auto dir = test::scratch_dir("audit_csv");
     const auto file = dir / "audit.csv";
-    const std::vector<std::string> texts = {"plain", "a,b", "say \"hi\"", "two\r\nlines", "=HYPERLINK(\"x\")",
-                                            "+1", "-2", "@SUM(A1)", "é \xE2\x80\xA8"};
+    const std::vector<std::string> texts = {"plain", "a,b", "say \"hi\"", "two\r\nlines",  "=HYPERLINK(\"x\")",
+                                            "+1",    "-2",  "@SUM(A1)",   "é \xE2\x80\xA8"};
     {
         auto host = auditor("audit_csv", "{output_file: '" + file.string() + "', include_request_body: true}");
         for (std::size_t i = 0; i < texts.size(); ++i) send(host, call_line(static_cast<int>(i), {{"text", texts[i]}}));
@@ -195,8 +200,8 @@ TEST_CASE("audit_csv: RFC 4180 with a header, quoting and the formula guard, par
     const std::string text = test::read_file(file);
     auto rows = parse_csv(text);
     REQUIRE(rows.size() == texts.size() + 2);
-    const std::vector<std::string> header = {"timestamp", "event_type", "request_id",    "upstream",      "method",
-                                             "tool",      "outcome",    "duration_ms",   "error_code",    "error_message",
+    const std::vector<std::string> header = {"timestamp", "event_type", "request_id",     "upstream",   "method",
+                                             "tool",      "outcome",    "duration_ms",    "error_code", "error_message",
                                              "reason",    "stages",     "body_truncated", "body"};
     CHECK(rows[0] == header);
     for (std::size_t i = 0; i < texts.size(); ++i) {
@@ -214,7 +219,8 @@ TEST_CASE("audit_csv: RFC 4180 with a header, quoting and the formula guard, par
 
     auto semicolons = dir / "semi.csv";
     {
-        auto host = auditor("audit_csv", "{output_file: '" + semicolons.string() + "', delimiter: ';', quote_style: all}");
+        auto host =
+            auditor("audit_csv", "{output_file: '" + semicolons.string() + "', delimiter: ';', quote_style: all}");
         send(host, call_line(1, {{"text", "x"}}));
     }
     const std::string semi = test::read_file(semicolons);
@@ -254,10 +260,10 @@ TEST_CASE("audit_human_readable: one line per event in the documented grammar") 
     auto dir = test::scratch_dir("audit_human");
     const auto file = dir / "audit.log";
     {
-        auto host = auditor("audit_human_readable",
-                            "{output_file: '" + file.string() + "', include_request_body: true}",
-                            "  security:\n    _global:\n      - handler: keyword_filter\n"
-                            "        config: {keywords: [secret]}\n");
+        auto host =
+            auditor("audit_human_readable", "{output_file: '" + file.string() + "', include_request_body: true}",
+                    "  security:\n    _global:\n      - handler: keyword_filter\n"
+                    "        config: {keywords: [secret]}\n");
         send(host, call_line(1, {{"text", "two\nlines and \xE2\x80\xA8"}}));
         send(host, call_line(2, {{"text", "a secret"}}));
     }
@@ -297,16 +303,18 @@ TEST_CASE("audit: config errors point at the YAML place") {
     CHECK_THAT(errors, Catch::Contains("config/facility: expected one of: kern"));
     CHECK_THAT(errors, Catch::Contains("config/transport: expected one of: udp, tcp, unix"));
     CHECK_THAT(errors, Catch::Contains("config/delimiter: expected one character"));
-    CHECK_THAT(test::load_errors("plugins:\n  auditing:\n    _global:\n      - handler: audit_csv\n        config: {}\n"),
-               Catch::Contains("missing required key 'output_file'"));
+    CHECK_THAT(
+        test::load_errors("plugins:\n  auditing:\n    _global:\n      - handler: audit_csv\n        config: {}\n"),
+        Catch::Contains("missing required key 'output_file'"));
 }
 
 TEST_CASE("audit: a relative output_file resolves against the config file's folder") {
     auto dir = test::scratch_dir("audit_relative");
     {
-        auto host = core::PluginHost::load(core::parse_config(
-            "plugins:\n  auditing:\n    _global:\n      - handler: audit_jsonl\n        config: {output_file: logs/a.jsonl}\n",
-            dir / "gateway.yaml"));
+        auto host =
+            core::PluginHost::load(core::parse_config("plugins:\n  auditing:\n    _global:\n      - handler: "
+                                                      "audit_jsonl\n        config: {output_file: logs/a.jsonl}\n",
+                                                      dir / "gateway.yaml"));
         send(host, call_line(1, {{"text", "x"}}));
     }
     CHECK(lines_of(dir / "logs" / "a.jsonl").size() == 1);

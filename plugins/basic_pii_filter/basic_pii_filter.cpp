@@ -305,7 +305,7 @@ public:
         kind_security, thread_safe};
 
     explicit BasicPiiFilter(Config& config) : DetectionPlugin(config, "PII") {
-        std::vector<std::string> enabled = read_type_switches(config, "pii_types", "PII", pii_switches);
+        std::vector<std::string> enabled = read_type_switches(config, "pii_types", "PII type", pii_switches);
         // A list names types to look for: a group switches on its kinds, a kind its group.
         const json::Value* listed = config.raw("pii_types");
         std::vector<PatternSpec> patterns;

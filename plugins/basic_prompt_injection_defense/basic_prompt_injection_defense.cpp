@@ -43,6 +43,25 @@ std::vector<InjectionPattern> injection_patterns() {
          {hijacking,
           R"((?i)\bforget\s+(?:everything|all)\s+(?:(?:that\s+)?you(?:'ve|\s+have|\s+were)?\s+(?:been\s+)?)"
           R"((?:told|taught|learned|instructed|know)|above|before|previously|so\s+far))"}},
+        {"context_hijacking", relaxed,
+         {hijacking,
+          R"((?i)\b(?:ignore|disregard|forget)\s+(?:(?:all|any|the|your)\s+){0,2}(?:instructions?|rules|prompts?|)"
+          R"(directions|directives|guidelines)\s+(?:above|before|given\s+(?:above|before|earlier)|you\s+(?:were|have\s+been)\s+)"
+          R"(given|so\s+far))"}},
+        {"context_hijacking", relaxed,
+         {hijacking,
+          R"((?i)\b(?:ignore|disregard|forget)\s+(?:everything|all|anything)\s+(?:(?:written|said|stated|mentioned|)"
+          R"(written)\s+)?(?:above|before\s+this|previously|prior\s+to\s+this))"}},
+        {"context_hijacking", standard,
+         {hijacking,
+          R"((?i)\b(?:forget|ignore|disregard|abandon|discard)\s+(?:all\s+)?your\s+(?:instructions|rules|guidelines|)"
+          R"(programming|training|directives|system\s+prompt|restrictions))"}},
+        // Tool poisoning asks the model to hide what it does.
+        {"context_hijacking", standard,
+         {hijacking,
+          R"((?i)\b(?:do\s+not|don't|never)\s+(?:tell|inform|mention\s+(?:this|it)\s+to|reveal\s+(?:this|it)\s+to|)"
+          R"(notify|alert|show\s+(?:this|it)\s+to)\s+the\s+user\b|\bwithout\s+(?:telling|informing|notifying|)"
+          R"(alerting|asking)\s+the\s+user\b)"}},
         {"context_hijacking", standard,
          {hijacking,
           R"((?i)\b(?:ignore|disregard)\s+(?:(?:all|any|the|your)\s+){0,2}(?:instructions|safety\s+(?:guidelines|rules|)"
@@ -73,6 +92,10 @@ std::vector<InjectionPattern> injection_patterns() {
           R"((?i)\byou\s+are\s+(?:now\s+)?(?:DAN|a\s+DAN|jailbroken|no\s+longer\s+(?:bound|restricted|limited|)"
           R"(an?\s+AI|an?\s+assistant|a\s+language\s+model))\b)"}},
         {"role_manipulation", relaxed, {role, R"((?i)\bdo\s+anything\s+now\b)"}},
+        {"role_manipulation", relaxed,
+         {role, R"((?i)\b(?:developer|god|jailbreak|DAN)\s+mode\s+(?:enabled|activated|engaged)\b)"}},
+        {"role_manipulation", standard, {role, R"((?i)\b(?:act\s+as|you\s+are|pretend\s+to\s+be)\s+DAN\b)"}},
+        {"role_manipulation", strict, {role, R"((?i)\bjailbreak(?:ing|ed)?\b|\bstay\s+in\s+character\b)"}},
         {"role_manipulation", standard,
          {role,
           R"((?i)\byou\s+are\s+now\s+(?:an?\s+|the\s+|my\s+|in\s+)?(?:unrestricted|unfiltered|uncensored|evil|)"
@@ -107,6 +130,9 @@ std::vector<InjectionPattern> injection_patterns() {
         {"delimiter_injection", standard,
          {delimiter,
           R"((?i)<\s{0,2}/?\s{0,2}(?:system|system_prompt|sys|instructions?|admin|assistant|developer|im_start|im_end)\s{0,2}>)"}},
+        // Tool poisoning wraps its orders in tags the model is likely to obey.
+        {"delimiter_injection", standard,
+         {delimiter, R"((?i)<\s{0,2}/?\s{0,2}(?:important|critical|secret|hidden|admin_note|system_note)\s{0,2}>)"}},
         {"delimiter_injection", standard,
          {delimiter, R"(\[/?(?:SYSTEM|ADMIN)(?:\s(?:MESSAGE|PROMPT|OVERRIDE|INSTRUCTIONS?))?\])"}},
         {"delimiter_injection", standard, {delimiter, R"((?i)`{3}\s{0,2}(?:system|instructions?|admin)\b)"}},
@@ -138,6 +164,15 @@ std::vector<InjectionPattern> injection_patterns() {
           R"((?i)\b(?:include|append|add|embed|encode)\s+(?:(?:the|all|any)\s+){0,2}(?:conversation|chat\s+history|)"
           R"(user'?s?\s+data|api\s+keys?|secrets|credentials|passwords|tokens)\s+(?:in|into|to)\s+(?:the\s+|a\s+)?)"
           R"((?:url|link|image|query|request|markdown))"}},
+        {"exfiltration", standard,
+         {exfiltration,
+          R"((?i)\b(?:read|cat|open|access|include|pass|send|attach|upload|copy|load)\b[^\n]{0,40}?)"
+          R"((?:~/\.ssh|\bid_rsa\b|\bid_ed25519\b|/etc/passwd|/etc/shadow|\.aws/credentials|\bmcp\.json\b|)"
+          R"(\.npmrc\b|\.pypirc\b|\.netrc\b|\.git-credentials\b|\.env\b))"}},
+        {"exfiltration", standard,
+         {exfiltration,
+          R"((?i)\bwhat\s+(?:is|are|was|were)\s+your\s+(?:system\s+prompt|initial\s+instructions|original\s+)"
+          R"(instructions|hidden\s+instructions)|\brepeat\s+(?:the\s+|all\s+)?(?:text|words|everything)\s+above\b)"}},
         {"exfiltration", strict,
          {exfiltration, R"(!\[[^\]\n]{0,100}\]\(https?://[^)\s]{1,200}\?[^)\s]{1,200}\))"}},
         {"exfiltration", strict,

@@ -167,7 +167,7 @@ public:
 
     explicit BasicSecretsFilter(Config& config) : DetectionPlugin(config, "secrets") {
         const std::vector<std::string> enabled =
-            read_type_switches(config, "secret_types", "secret", secret_switches);
+            read_type_switches(config, "secret_types", "secret type", secret_switches);
         aws_secret_near_id_ = contains(enabled, "aws_secret_keys") && contains(enabled, "aws_access_keys");
         read_entropy_options(config);
         std::vector<PatternSpec> patterns;
@@ -215,11 +215,31 @@ private:
             config.error(base + "/min_length", "min_length is larger than max_length");
     }
 
-    static bool covered(const std::vector<Finding>& findings, std::size_t from, std::size_t begin, std::size_t end) {
-        for (std::size_t i = from; i < findings.size(); ++i)
-            if (findings[i].begin < end && begin < findings[i].end) return true;
-        return false;
-    }
+    // Answers "does [begin, end) overlap an earlier finding?" for spans asked in increasing order,
+    // in amortized constant time (a linear scan of all findings per token would be quadratic).
+    class Coverage {
+    public:
+        Coverage(const std::vector<Finding>& findings, std::size_t from) {
+            for (std::size_t i = from; i < findings.size(); ++i) spans_.emplace_back(findings[i].begin, findings[i].end);
+            std::sort(spans_.begin(), spans_.end());
+            std::vector<std::pair<std::size_t, std::size_t>> merged;
+            for (const auto& span : spans_) {
+                if (!merged.empty() && span.first <= merged.back().second)
+                    merged.back().second = std::max(merged.back().second, span.second);
+                else
+                    merged.push_back(span);
+            }
+            spans_ = std::move(merged);
+        }
+        bool overlaps(std::size_t begin, std::size_t end) {
+            while (next_ < spans_.size() && spans_[next_].second <= begin) ++next_;
+            return next_ < spans_.size() && spans_[next_].first < end;
+        }
+
+    private:
+        std::vector<std::pair<std::size_t, std::size_t>> spans_;
+        std::size_t next_ = 0;
+    };
 
     // A 40-character secret access key is only told apart from any other base64 text by the access
     // key id next to it: look within a window around each id (windows merged, so linear).
@@ -235,6 +255,7 @@ private:
             else
                 windows.emplace_back(begin, end);
         }
+        Coverage coverage(out, from);
         for (const auto& [begin, end] : windows) {
             std::size_t at = begin;
             while (at < end) {
@@ -248,7 +269,7 @@ private:
                 std::string_view run = text.substr(at, run_end - at);
                 const bool upper = std::any_of(run.begin(), run.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
                 const bool lower = std::any_of(run.begin(), run.end(), [](char c) { return c >= 'a' && c <= 'z'; });
-                if (run.size() == 40 && upper && lower && !covered(out, from, at, run_end) &&
+                if (run.size() == 40 && upper && lower && !coverage.overlaps(at, run_end) &&
                     (run_end == text.size() || text[run_end] != '='))
                     out.push_back(Finding{"AWS_SECRET_ACCESS_KEY", at, run_end});
                 at = run_end;
@@ -259,6 +280,7 @@ private:
     // Tokens of base64/URL-safe characters whose character distribution is close to random.
     void find_high_entropy(std::string_view text, std::vector<Finding>& out, std::size_t from) const {
         auto token_char = [](char c) { return is_alnum(c) || c == '+' || c == '/' || c == '=' || c == '_' || c == '-'; };
+        Coverage coverage(out, from);
         std::size_t at = 0;
         while (at < text.size()) {
             if (!token_char(text[at])) {
@@ -268,7 +290,7 @@ private:
             std::size_t end = at;
             while (end < text.size() && token_char(text[end])) ++end;
             const std::size_t length = end - at;
-            if (length >= entropy_min_length_ && length <= entropy_max_length_ && !covered(out, from, at, end) &&
+            if (length >= entropy_min_length_ && length <= entropy_max_length_ && !coverage.overlaps(at, end) &&
                 entropy(text.substr(at, length)) >= entropy_threshold_)
                 out.push_back(Finding{"HIGH_ENTROPY_STRING", at, end});
             at = end;

@@ -94,7 +94,7 @@ std::vector<std::string> read_type_switches(Config& config, std::string_view key
             if (name == item.name) return true;
         std::string valid;
         for (const TypeSwitch& item : switches) valid += std::string(valid.empty() ? "" : ", ") + item.name;
-        config.error(pointer, "unknown " + std::string(what) + " type '" + name + "'; expected one of: " + valid);
+        config.error(pointer, "unknown " + std::string(what) + " '" + name + "'; expected one of: " + valid);
         return false;
     };
     auto set = [&](const std::string& name, bool on) {

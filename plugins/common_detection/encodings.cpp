@@ -2,6 +2,7 @@
 // the work is linear in the input, and only decodings that read as text are scanned.
 #include "detection.hpp"
 
+#include <array>
 #include <cstdint>
 
 namespace watchgate::detection {
@@ -12,7 +13,18 @@ namespace {
 constexpr std::size_t min_base64_run = 16;
 constexpr std::size_t min_hex_run = 16;
 
-bool is_base64_char(char c) { return is_alnum(c) || c == '+' || c == '/' || c == '-' || c == '_'; }
+// Character classes by table: these loops touch every byte of every string.
+enum : unsigned char { base64_class = 1, hex_class = 2, token_class = 4 };
+constexpr std::array<unsigned char, 256> character_classes = [] {
+    std::array<unsigned char, 256> table{};
+    for (int c = 0; c < 256; ++c) {
+        const char ch = static_cast<char>(c);
+        if (is_alnum(ch) || ch == '+' || ch == '/' || ch == '-' || ch == '_') table[c] |= base64_class;
+        if (is_hex(ch)) table[c] |= hex_class;
+        if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r' && ch != '"' && ch != '\'') table[c] |= token_class;
+    }
+    return table;
+}();
 
 int base64_value(char c) {
     if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -29,6 +41,8 @@ int hex_value(char c) {
     return c - 'A' + 10;
 }
 
+bool control_byte(unsigned char byte) { return (byte < 0x20 && byte != '\t' && byte != '\n' && byte != '\r') || byte == 0x7F; }
+
 // Valid UTF-8 without control characters other than tab and line breaks: a decoding of random
 // bytes (hashes, binary data, ordinary identifiers read as base64) practically never is.
 bool readable_text(std::string_view text) {
@@ -36,8 +50,7 @@ bool readable_text(std::string_view text) {
     for (std::size_t i = 0; i < text.size();) {
         const auto byte = static_cast<unsigned char>(text[i]);
         if (byte < 0x80) {
-            if (byte < 0x20 && byte != '\t' && byte != '\n' && byte != '\r') return false;
-            if (byte == 0x7F) return false;
+            if (control_byte(byte)) return false;
             ++i;
             continue;
         }
@@ -62,16 +75,23 @@ bool decode_base64(std::string_view run, std::string& out) {
         bit_count += 6;
         if (bit_count >= 8) {
             bit_count -= 8;
-            out += static_cast<char>((bits >> bit_count) & 0xFF);
+            const auto byte = static_cast<unsigned char>((bits >> bit_count) & 0xFF);
+            // Binary data shows within a few bytes: stop before decoding the rest of a long run.
+            if (control_byte(byte)) return false;
+            out += static_cast<char>(byte);
         }
     }
     return true;
 }
 
-void decode_hex(std::string_view run, std::string& out) {
+bool decode_hex(std::string_view run, std::string& out) {
     out.clear();
-    for (std::size_t i = 0; i + 1 < run.size(); i += 2)
-        out += static_cast<char>(hex_value(run[i]) * 16 + hex_value(run[i + 1]));
+    for (std::size_t i = 0; i + 1 < run.size(); i += 2) {
+        const auto byte = static_cast<unsigned char>(hex_value(run[i]) * 16 + hex_value(run[i + 1]));
+        if (control_byte(byte)) return false;
+        out += static_cast<char>(byte);
+    }
+    return true;
 }
 
 // Percent-decodes `token`; false when it holds no valid %XX escape.
@@ -90,15 +110,17 @@ bool decode_url(std::string_view token, std::string& out) {
     return escaped;
 }
 
-template <class InRun>
-void for_each_run(std::string_view text, InRun in_run, const std::function<void(std::size_t, std::size_t)>& visit) {
+// Calls `visit(begin, end)` for each maximal run of bytes of `character_class`.
+template <class Visit>
+void for_each_run(std::string_view text, unsigned char character_class, Visit&& visit) {
+    const auto in_run = [&](char c) { return (character_classes[static_cast<unsigned char>(c)] & character_class) != 0; };
     std::size_t i = 0;
     while (i < text.size()) {
         if (!in_run(text[i])) {
             ++i;
             continue;
         }
-        std::size_t begin = i;
+        const std::size_t begin = i;
         while (i < text.size() && in_run(text[i])) ++i;
         visit(begin, i);
     }
@@ -121,20 +143,20 @@ const char* encoding_name(Encoding encoding) {
 void for_each_encoded_run(std::string_view text,
                           const std::function<void(std::size_t, std::size_t, Encoding, std::string_view)>& visit) {
     std::string decoded;
-    for_each_run(text, is_base64_char, [&](std::size_t begin, std::size_t end) {
+    for_each_run(text, base64_class, [&](std::size_t begin, std::size_t end) {
         std::size_t padded_end = end;
         while (padded_end < text.size() && padded_end - end < 2 && text[padded_end] == '=') ++padded_end;
         if (end - begin < min_base64_run) return;
         if (decode_base64(text.substr(begin, end - begin), decoded) && readable_text(decoded))
             visit(begin, padded_end, Encoding::base64, decoded);
     });
-    for_each_run(text, is_hex, [&](std::size_t begin, std::size_t end) {
+    for_each_run(text, hex_class, [&](std::size_t begin, std::size_t end) {
         if (end - begin < min_hex_run || (end - begin) % 2 != 0) return;
-        decode_hex(text.substr(begin, end - begin), decoded);
-        if (readable_text(decoded)) visit(begin, end, Encoding::hex, decoded);
+        if (decode_hex(text.substr(begin, end - begin), decoded) && readable_text(decoded))
+            visit(begin, end, Encoding::hex, decoded);
     });
-    auto not_space = [](char c) { return c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '"' && c != '\''; };
-    for_each_run(text, not_space, [&](std::size_t begin, std::size_t end) {
+    if (text.find('%') == std::string_view::npos) return;
+    for_each_run(text, token_class, [&](std::size_t begin, std::size_t end) {
         if (text.substr(begin, end - begin).find('%') == std::string_view::npos) return;
         if (decode_url(text.substr(begin, end - begin), decoded) && readable_text(decoded))
             visit(begin, end, Encoding::url, decoded);

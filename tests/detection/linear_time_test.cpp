@@ -5,6 +5,7 @@
 #include "detection_support.hpp"
 
 #include <chrono>
+#include <random>
 
 using namespace watchgate;
 
@@ -24,6 +25,16 @@ std::string adversarial(std::size_t size) {
     text.resize(size);
     // Never cut a UTF-8 sequence: the message must stay valid.
     while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0x80)) text.pop_back();
+    return text;
+}
+
+// `size` bytes drawn from `alphabet`: long runs of one character class, the inputs on which a
+// pattern set with counted repetitions builds exponentially many DFA states.
+std::string random_text(std::size_t size, std::string_view alphabet) {
+    std::mt19937 random(5);
+    std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
+    std::string text(size, ' ');
+    for (char& c : text) c = alphabet[pick(random)];
     return text;
 }
 
@@ -51,5 +62,23 @@ TEST_CASE("linear time: 1 MiB adversarial input costs about 4x 256 KiB, for ever
         const double large = best_seconds(host, adversarial(1024 * 1024));
         INFO(handler << ": 256 KiB " << small << " s, 1 MiB " << large << " s, ratio " << large / small);
         CHECK(large / small < 6.0);  // linear is 4; quadratic would be 16
+    }
+}
+
+TEST_CASE("no input shape is much slower to scan than prose") {
+    const std::string prose = random_text(1024 * 1024, "abcdefghijklmnopqrstuvwxyz     ,.");
+    const std::string shapes[] = {
+        random_text(1024 * 1024, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
+        random_text(1024 * 1024, "0123456789 -."), random_text(1024 * 1024, "abcXYZ019.-_@:"),
+        random_text(1024 * 1024, "0123456789abcdef:")};
+    for (const char* handler : {"basic_pii_filter", "basic_secrets_filter", "basic_prompt_injection_defense"}) {
+        auto host = test::detection_host(handler, "{action: audit_only}");
+        const double baseline = best_seconds(host, prose);
+        for (const std::string& shape : shapes) {
+            const double seconds = best_seconds(host, shape);
+            INFO(handler << ": prose " << baseline << " s, '" << shape.substr(0, 12) << "...' " << seconds << " s");
+            // Candidate-dense inputs cost more (validators run); a DFA state explosion costs 100x.
+            CHECK(seconds / baseline < 25.0);
+        }
     }
 }

@@ -68,7 +68,7 @@ bool valid_north_american_phone(std::string_view text, std::size_t& begin, std::
     if (glued_to_number(text, begin, end) || reference_context(text, begin)) return false;
     std::string digits = digits_of(text.substr(begin, end - begin));
     if (digits.size() == 11) digits.erase(0, 1);  // country code 1
-    if (digits.size() != 10 || digits[0] < '2') return false;
+    if (digits.size() != 10) return false;
     // One separator style throughout ("555-123-4567", not "555.123-4567"); "(555) 123-4567" has its own.
     std::string_view number = text.substr(begin, end - begin);
     if (number.find('(') != std::string_view::npos) return true;
@@ -112,7 +112,7 @@ bool valid_card(std::string_view text, std::size_t& begin, std::size_t& end) {
     std::string_view number = text.substr(begin, end - begin);
     const std::string digits = digits_of(number);
     if (digits.size() < 13 || digits.size() > 19) return false;
-    // Grouped forms must follow a real layout with one separator: 4-4-4-4(-3), 4-6-5, 4-6-4.
+    // Grouped forms must follow a real layout with one separator: 4-4-4-4(-3), 4-6-5, 4-6-4, 4-4-4-3.
     if (digits.size() != number.size()) {
         std::vector<std::size_t> groups{0};
         char separator = 0;
@@ -126,7 +126,8 @@ bool valid_card(std::string_view text, std::size_t& begin, std::size_t& end) {
             groups.push_back(0);
         }
         static const std::vector<std::vector<std::size_t>> layouts = {
-            {4, 4, 4, 4}, {4, 6, 5}, {4, 6, 4}, {4, 4, 4, 4, 3}, {4, 4, 4, 4, 2}, {4, 4, 4, 4, 1}, {4, 4, 4, 1}};
+            {4, 4, 4, 4}, {4, 6, 5}, {4, 6, 4}, {4, 4, 4, 3}, {4, 4, 4, 2}, {4, 4, 4, 4, 3}, {4, 4, 4, 4, 2},
+            {4, 4, 4, 4, 1}, {4, 4, 4, 1}};
         if (std::find(layouts.begin(), layouts.end(), groups) == layouts.end()) return false;
     }
     return card_brand_matches(digits) && luhn_valid(digits);
@@ -200,6 +201,11 @@ bool valid_nino(std::string_view text, std::size_t& begin, std::size_t&) {
     static constexpr std::array<std::string_view, 7> unused = {"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"};
     std::string_view prefix = text.substr(begin, 2);
     return std::find(unused.begin(), unused.end(), prefix) == unused.end();
+}
+
+bool valid_labelled_sin(std::string_view text, std::size_t& begin, std::size_t& end) {
+    const std::string_view digits = text.substr(begin, end - begin);
+    return digits[0] != '8' && luhn_valid(digits);
 }
 
 bool valid_sin(std::string_view text, std::size_t& begin, std::size_t& end) {
@@ -299,8 +305,12 @@ std::vector<PiiPattern> pii_patterns() {
           R"((?i)\b(?:ssn|social security(?: number| no\.?)?|soc\.? ?sec\.?)\s{0,3}(?:#|number|no\.?)?\s{0,3}[:=#]?\s{0,3}(\d{9})\b)",
           valid_labelled_ssn, 1}},
         {"national_id", "uk_nino",
-         {"UK_NINO", R"(\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b)", valid_nino}},
+         {"UK_NINO", R"(\b(?:[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]|QQ) ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b)", valid_nino}},
         {"national_id", "ca_sin", {"CA_SIN", R"(\b\d{3}[ -]\d{3}[ -]\d{3}\b)", valid_sin}},
+        {"national_id", "ca_sin",
+         {"CA_SIN",
+          R"((?i)\b(?:sin|social insurance(?: number| no\.?)?)\s{0,3}(?:#|number|no\.?)?\s{0,3}[:=#]?\s{0,3}(\d{9})\b)",
+          valid_labelled_sin, 1}},
         {"iban", "iban", {"IBAN", R"(\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b)", valid_iban}},
     };
 }

@@ -37,11 +37,11 @@ std::vector<InjectionPattern> injection_patterns() {
          {hijacking,
           R"((?i)\b(?:ignore|disregard|forget|override|bypass|skip)\s+(?:(?:all|any|the|of|your|my|these|those|every)\s+){0,3})"
           R"((?:previous|prior|above|earlier|preceding|foregoing|former|original|initial|system|existing)\s+)"
-          R"((?:instructions?|prompts?|directions?|directives?|rules|guidelines|commands?|context|messages?|guidance|)"
-          R"(constraints|restrictions|programming|orders))"}},
+          R"((?:instructions?|prompts?|directions?|directives?|rules|guidelines|context|constraints|restrictions|)"
+          R"(programming))"}},
         {"context_hijacking", relaxed,
          {hijacking,
-          R"((?i)\bforget\s+(?:everything|all)\s+(?:(?:that\s+)?you(?:'ve|\s+have|\s+were)?\s+(?:been\s+)?)"
+          R"((?i)\b(?:forget|ignore|disregard)\s+(?:everything|all)\s+(?:(?:that\s+)?you(?:'ve|\s+have|\s+were)?\s+(?:been\s+)?)"
           R"((?:told|taught|learned|instructed|know)|above|before|previously|so\s+far))"}},
         {"context_hijacking", relaxed,
          {hijacking,
@@ -54,7 +54,7 @@ std::vector<InjectionPattern> injection_patterns() {
           R"(written)\s+)?(?:above|before\s+this|previously|prior\s+to\s+this))"}},
         {"context_hijacking", standard,
          {hijacking,
-          R"((?i)\b(?:forget|ignore|disregard|abandon|discard)\s+(?:all\s+)?your\s+(?:instructions|rules|guidelines|)"
+          R"((?i)\b(?:forget|ignore|disregard|abandon|discard|override|bypass)\s+(?:all\s+)?your\s+(?:instructions|rules|guidelines|)"
           R"(programming|training|directives|system\s+prompt|restrictions))"}},
         // Tool poisoning asks the model to hide what it does.
         {"context_hijacking", standard,
@@ -68,6 +68,10 @@ std::vector<InjectionPattern> injection_patterns() {
           R"(policies)|content\s+polic(?:y|ies)|guardrails)\b)"}},
         {"context_hijacking", standard,
          {hijacking, R"((?i)\b(?:new|updated|revised|real|actual|true|secret)\s+(?:system\s+)?instructions?\s*:)"}},
+        {"context_hijacking", standard,
+         {hijacking,
+          R"((?i)\b(?:your|the)\s+new\s+(?:instructions|rules|task|directives?|objective)\s+(?:is|are)\b|)"
+          R"(\bhere\s+are\s+your\s+new\s+instructions\b|\bstop\s+following\s+your\s+(?:instructions|rules|guidelines))"}},
         {"context_hijacking", standard,
          {hijacking,
           R"((?i)\bdo\s+not\s+(?:follow|obey)\s+(?:your|the|any)\s+(?:previous|prior|original|system|earlier)\s+)"
@@ -98,12 +102,16 @@ std::vector<InjectionPattern> injection_patterns() {
         {"role_manipulation", strict, {role, R"((?i)\bjailbreak(?:ing|ed)?\b|\bstay\s+in\s+character\b)"}},
         {"role_manipulation", standard,
          {role,
-          R"((?i)\byou\s+are\s+now\s+(?:an?\s+|the\s+|my\s+|in\s+)?(?:unrestricted|unfiltered|uncensored|evil|)"
-          R"(malicious|admin(?:istrator)?|root|superuser|system|developer|hacker|different|new|free)\b)"}},
+          R"((?i)\byou\s+are\s+now\s+(?:an?\s+|the\s+|my\s+)?(?:unrestricted|unfiltered|uncensored|evil|malicious|)"
+          R"(jailbroken|in\s+(?:developer|god|admin|debug|jailbreak|unrestricted)\s+mode)\b)"}},
         {"role_manipulation", standard,
          {role,
           R"((?i)\b(?:act|behave|respond|operate)\s+as\s+(?:if\s+you\s+(?:are|were)\s+)?(?:an?\s+|the\s+)?)"
-          R"((?:system|admin(?:istrator)?|root|superuser|unrestricted|unfiltered|uncensored|jailbroken)\b)"}},
+          R"((?:system|root|superuser|unrestricted|unfiltered|uncensored|jailbroken)\b)"}},
+        {"role_manipulation", standard,
+         {role,
+          R"((?i)\b(?:act|behave|respond|operate|pretend|answer)\b[^.\n]{0,30}?\b(?:with\s+no|without(?:\s+any)?)\s+)"
+          R"((?:restrictions|limits|limitations|filters|rules|guidelines|censorship|ethical\s+guidelines|safety))"}},
         {"role_manipulation", standard,
          {role,
           R"((?i)\bpretend\s+(?:to\s+be|you\s+are|you're|that\s+you\s+are)\s+(?:an?\s+|the\s+)?(?:unrestricted|)"
@@ -134,7 +142,11 @@ std::vector<InjectionPattern> injection_patterns() {
         {"delimiter_injection", standard,
          {delimiter, R"((?i)<\s{0,2}/?\s{0,2}(?:important|critical|secret|hidden|admin_note|system_note)\s{0,2}>)"}},
         {"delimiter_injection", standard,
-         {delimiter, R"(\[/?(?:SYSTEM|ADMIN)(?:\s(?:MESSAGE|PROMPT|OVERRIDE|INSTRUCTIONS?))?\])"}},
+         {delimiter, R"(\[/?(?:SYSTEM|ADMIN)\s(?:MESSAGE|PROMPT|OVERRIDE|INSTRUCTIONS?)\])"}},
+        {"delimiter_injection", strict, {delimiter, R"(\[/?(?:SYSTEM|ADMIN)\])"}},
+        {"delimiter_injection", standard, {delimiter, R"((?:^|\n)\n(?:Human|Assistant):)"}},
+        {"delimiter_injection", standard,
+         {delimiter, R"((?im)^\s{0,8}###\s?(?:system|instruction|new\s+instructions?)\s?:\s*\S)"}},
         {"delimiter_injection", standard, {delimiter, R"((?i)`{3}\s{0,2}(?:system|instructions?|admin)\b)"}},
         {"delimiter_injection", standard,
          {delimiter,
@@ -147,12 +159,18 @@ std::vector<InjectionPattern> injection_patterns() {
         {"exfiltration", relaxed,
          {exfiltration,
           R"((?i)\b(?:send|post|upload|forward|transmit|exfiltrate|leak|email|e-mail|mail|submit|copy)\s+)"
-          R"((?:(?:all|the|any|your|this|these|my|of|every|user'?s?)\s+){0,3}(?:data|information|conversation|)"
-          R"(chat\s+history|history|contents?|files?|credentials?|secrets?|passwords?|api\s+keys?|keys|tokens?|)"
-          R"(system\s+prompt|instructions|messages|emails|env(?:ironment)?\s+variables|\.env|ssh\s+keys?|)"
-          R"(private\s+keys?|cookies|session)\b[^\n]{0,60}?\b(?:to|at|into|via)\s+(?:https?://|ftp://|www\.|)"
+          R"((?:(?:all|the|any|your|this|these|my|of|every|user'?s?)\s+){0,3}(?:conversation|chat\s+history|)"
+          R"(credentials?|secrets?|passwords?|api\s+keys?|keys|tokens?|system\s+prompt|instructions|)"
+          R"(env(?:ironment)?\s+variables|\.env|ssh\s+keys?|private\s+keys?|cookies|session)\b)"
+          R"([^\n]{0,60}?\b(?:to|at|into|via)\s+(?:https?://|ftp://|www\.|)"
           R"([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[a-z]{2,}|the\s+(?:following\s+)?(?:url|address|endpoint|server|)"
           R"(webhook|email)))"}},
+        {"exfiltration", standard,
+         {exfiltration,
+          R"((?i)\b(?:send|post|upload|forward|transmit|exfiltrate|leak|email|e-mail|mail|submit|copy)\s+)"
+          R"((?:(?:all|every|the|any|your|my|this|of)\s+){0,3}(?:user'?s?|customer'?s?|private|personal|all)\s+)"
+          R"((?:data|information|files?|contents?|messages|emails|history|documents))"
+          R"(\b[^\n]{0,60}?\b(?:to|at|into|via)\s+(?:https?://|ftp://|www\.|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[a-z]{2,}))"}},
         {"exfiltration", standard,
          {exfiltration,
           R"((?i)\b(?:reveal|print|show|output|repeat|display|leak|dump|disclose|tell\s+me)\s+(?:me\s+)?)"

@@ -14,9 +14,20 @@ namespace {
 
 bool is_token_char(char c) { return is_alnum(c) || c == '_' || c == '-'; }
 
+// Documentation placeholders (sk_test_XXXXXXXXXXXXXXXX, ghp_000000...) repeat one character.
+bool placeholder_run(std::string_view token) {
+    std::size_t run = 1;
+    for (std::size_t i = 1; i < token.size(); ++i) {
+        run = token[i] == token[i - 1] ? run + 1 : 1;
+        if (run >= 12) return true;
+    }
+    return false;
+}
+
 // Prefixed tokens: the match must be the whole token, not a piece of a longer word.
 bool whole_token(std::string_view text, std::size_t& begin, std::size_t& end) {
-    return (begin == 0 || !is_token_char(text[begin - 1])) && (end == text.size() || !is_token_char(text[end]));
+    return (begin == 0 || !is_token_char(text[begin - 1])) && (end == text.size() || !is_token_char(text[end])) &&
+           !placeholder_run(text.substr(begin, end - begin));
 }
 
 // The pattern matched a PEM header; the block runs over its base64 body (and Proc-Type lines) to
@@ -62,7 +73,9 @@ bool valid_assigned_secret(std::string_view text, std::size_t& begin, std::size_
     }
     if (value.size() < 6) return false;
     const char first = value.front();
-    if (first == '$' || first == '{' || first == '<' || first == '%' || first == '*' || first == '[' || first == '(')
+    // Templates, masks and paths (pwd: /home/user).
+    if (first == '$' || first == '{' || first == '<' || first == '%' || first == '*' || first == '[' || first == '(' ||
+        first == '/' || first == '~' || first == '.')
         return false;
     if (value.find('(') != std::string_view::npos || value.find("REDACTED") != std::string_view::npos) return false;
     if (std::all_of(value.begin(), value.end(), [&](char c) { return c == value.front(); })) return false;
@@ -78,6 +91,14 @@ bool valid_assigned_secret(std::string_view text, std::size_t& begin, std::size_
     bool identifier = std::all_of(value.begin(), value.end(), [](char c) { return is_alnum(c) || c == '_' || c == '.'; });
     if (identifier && value.find('.') != std::string_view::npos && !is_digit(value.back())) return false;
     return value.size() >= 12 || has_mixed_characters(value);
+}
+
+// The password of a URL's user info (scheme://user:password@host): any value but a template.
+bool valid_url_password(std::string_view text, std::size_t& begin, std::size_t& end) {
+    const char first = text[begin];
+    std::string_view value = text.substr(begin, end - begin);
+    return first != '$' && first != '{' && first != '<' && first != '%' && first != '*' && first != '[' &&
+           value.find("REDACTED") == std::string_view::npos;
 }
 
 bool valid_bearer(std::string_view text, std::size_t& begin, std::size_t& end) {
@@ -136,7 +157,10 @@ std::vector<SecretPattern> secret_patterns() {
          {"GENERIC_SECRET", R"((?i)\bbearer\s{1,3}([A-Za-z0-9._~+/-]{20,}=*))", valid_bearer, 1}},
         {"generic_secrets",
          {"GENERIC_SECRET", R"(\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:@/]{1,64}:([^\s:@/]{3,128})@)",
-          valid_assigned_secret, 1}},
+          valid_url_password, 1}},
+        {"generic_secrets",
+         {"GENERIC_SECRET",
+          R"((?i)authorization['"]?\s{0,3}[:=]\s{0,3}['"]?basic\s{1,3}([A-Za-z0-9+/]{8,}={0,2}))", valid_bearer, 1}},
     };
 }
 

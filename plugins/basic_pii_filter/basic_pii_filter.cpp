@@ -42,12 +42,11 @@ bool valid_email(std::string_view text, std::size_t& begin, std::size_t& end) {
     if (begin >= 3 && text.substr(begin - 3, 3) == "://") return false;
     // Asset names such as icon@2x.png.
     const std::string_view tld = address.substr(address.rfind('.') + 1);
-    static constexpr std::array<std::string_view, 12> file_types = {"png", "jpg",  "jpeg", "gif", "svg", "webp",
+    static constexpr std::array<std::string_view, 12> file_types = {"png", "jpg", "jpeg", "gif", "svg", "webp",
                                                                     "ico", "bmp", "css",  "js",  "tif", "tiff"};
     for (std::string_view extension : file_types)
-        if (tld.size() == extension.size() && std::equal(tld.begin(), tld.end(), extension.begin(), [](char a, char b) {
-                return (a | 0x20) == b;
-            }))
+        if (tld.size() == extension.size() &&
+            std::equal(tld.begin(), tld.end(), extension.begin(), [](char a, char b) { return (a | 0x20) == b; }))
             return false;
     return true;
 }
@@ -93,13 +92,13 @@ bool card_brand_matches(std::string_view digits) {
     auto prefix = [&](std::size_t length) { return std::stoi(std::string(digits.substr(0, length))); };
     const std::size_t length = digits.size();
     const int two = prefix(2), three = prefix(3), four = prefix(4), six = prefix(6);
-    if (digits[0] == '4') return length == 13 || length == 16 || length == 19;                    // Visa
-    if ((two >= 51 && two <= 55) || (four >= 2221 && four <= 2720)) return length == 16;          // Mastercard
-    if (two == 34 || two == 37) return length == 15;                                              // Amex
+    if (digits[0] == '4') return length == 13 || length == 16 || length == 19;            // Visa
+    if ((two >= 51 && two <= 55) || (four >= 2221 && four <= 2720)) return length == 16;  // Mastercard
+    if (two == 34 || two == 37) return length == 15;                                      // Amex
     if (four == 6011 || two == 65 || (three >= 644 && three <= 649) || (six >= 622126 && six <= 622925))
-        return length >= 16 && length <= 19;                                                      // Discover
+        return length >= 16 && length <= 19;  // Discover
     if ((three >= 300 && three <= 305) || two == 36 || two == 38 || two == 39)
-        return length >= 14 && length <= 19;                                                     // Diners Club
+        return length >= 14 && length <= 19;                                                      // Diners Club
     if (four >= 3528 && four <= 3589) return length >= 16 && length <= 19;                        // JCB
     if (two == 62) return length >= 16 && length <= 19;                                           // UnionPay
     if (four >= 2200 && four <= 2204) return length == 16;                                        // Mir
@@ -125,9 +124,9 @@ bool valid_card(std::string_view text, std::size_t& begin, std::size_t& end) {
             separator = c;
             groups.push_back(0);
         }
-        static const std::vector<std::vector<std::size_t>> layouts = {
-            {4, 4, 4, 4}, {4, 6, 5}, {4, 6, 4}, {4, 4, 4, 3}, {4, 4, 4, 2}, {4, 4, 4, 4, 3}, {4, 4, 4, 4, 2},
-            {4, 4, 4, 4, 1}, {4, 4, 4, 1}};
+        static const std::vector<std::vector<std::size_t>> layouts = {{4, 4, 4, 4},    {4, 6, 5},       {4, 6, 4},
+                                                                      {4, 4, 4, 3},    {4, 4, 4, 2},    {4, 4, 4, 4, 3},
+                                                                      {4, 4, 4, 4, 2}, {4, 4, 4, 4, 1}, {4, 4, 4, 1}};
         if (std::find(layouts.begin(), layouts.end(), groups) == layouts.end()) return false;
     }
     return card_brand_matches(digits) && luhn_valid(digits);
@@ -271,19 +270,23 @@ struct PiiPattern {
 
 std::vector<PiiPattern> pii_patterns() {
     return {
-        {"email", "email",
-         {"EMAIL",
-          R"([A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}\b)",
-          valid_email}},
-        {"phone", "phone",
+        {"email", "email", {"EMAIL", R"([A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}\b)", valid_email}},
+        {"phone",
+         "phone",
          {"PHONE", R"(\+[1-9]\d{0,3}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,6}){1,6})", valid_international_phone}},
-        {"phone", "phone",
+        {"phone",
+         "phone",
          {"PHONE", R"((?:\b1[ .-]?)?(?:\(\d{3}\) ?|\b\d{3}[ .-])\d{3}[ .-]\d{4}\b)", valid_north_american_phone}},
-        {"phone", "phone",
+        {"phone",
+         "phone",
          {"PHONE", R"((?:\(0\d{1,4}\) ?|\b0\d{1,4}[ ./-])\d{2,8}(?:[ .-]\d{2,8}){0,3}\b)", valid_national_phone}},
-        {"credit_card", "credit_card", {"CREDIT_CARD", R"(\b\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{1,4}(?:[ -]?\d{1,3})?\b|\b\d{4}[ -]?\d{6}[ -]?\d{4,5}\b)", valid_card}},
+        {"credit_card",
+         "credit_card",
+         {"CREDIT_CARD",
+          R"(\b\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{1,4}(?:[ -]?\d{1,3})?\b|\b\d{4}[ -]?\d{6}[ -]?\d{4,5}\b)", valid_card}},
         {"ip_address", "ipv4", {"IPV4", R"(\b(?:\d{1,3}\.){3}\d{1,3}\b)", valid_ipv4}},
-        {"ip_address", "ipv6",
+        {"ip_address",
+         "ipv6",
          {"IPV6",
           R"((?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4})"
           R"(|(?:[0-9A-Fa-f]{1,4}:){1,7}:)"
@@ -300,14 +303,17 @@ std::vector<PiiPattern> pii_patterns() {
           R"(|(?:[0-9A-Fa-f]{1,4}:){6}(?:\d{1,3}\.){3}\d{1,3})",
           valid_ipv6, 0, true}},
         {"national_id", "us_ssn", {"US_SSN", R"(\b\d{3}-\d{2}-\d{4}\b|\b\d{3} \d{2} \d{4}\b)", valid_ssn}},
-        {"national_id", "us_ssn",
+        {"national_id",
+         "us_ssn",
          {"US_SSN",
           R"((?i)\b(?:ssn|social security(?: number| no\.?)?|soc\.? ?sec\.?)\s{0,3}(?:#|number|no\.?)?\s{0,3}[:=#]?\s{0,3}(\d{9})\b)",
           valid_labelled_ssn, 1}},
-        {"national_id", "uk_nino",
+        {"national_id",
+         "uk_nino",
          {"UK_NINO", R"(\b(?:[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]|QQ) ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b)", valid_nino}},
         {"national_id", "ca_sin", {"CA_SIN", R"(\b\d{3}[ -]\d{3}[ -]\d{3}\b)", valid_sin}},
-        {"national_id", "ca_sin",
+        {"national_id",
+         "ca_sin",
          {"CA_SIN",
           R"((?i)\b(?:sin|social insurance(?: number| no\.?)?)\s{0,3}(?:#|number|no\.?)?\s{0,3}[:=#]?\s{0,3}(\d{9})\b)",
           valid_labelled_sin, 1}},
@@ -315,8 +321,8 @@ std::vector<PiiPattern> pii_patterns() {
     };
 }
 
-const std::vector<TypeSwitch> pii_switches = {{"email"},       {"phone"}, {"credit_card"}, {"ip_address"},
-                                              {"national_id"}, {"iban"},  {"ipv4"},        {"ipv6"},
+const std::vector<TypeSwitch> pii_switches = {{"email"},       {"phone"},   {"credit_card"}, {"ip_address"},
+                                              {"national_id"}, {"iban"},    {"ipv4"},        {"ipv6"},
                                               {"us_ssn"},      {"uk_nino"}, {"ca_sin"}};
 
 class BasicPiiFilter : public DetectionPlugin {

@@ -81,14 +81,15 @@ bool valid_assigned_secret(std::string_view text, std::size_t& begin, std::size_
     if (std::all_of(value.begin(), value.end(), [&](char c) { return c == value.front(); })) return false;
     std::string lower(value);
     for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    static const char* const placeholders[] = {"password", "changeme", "example",  "undefined", "required",
-                                               "optional", "string",   "xxxxxx",   "redacted",  "placeholder",
-                                               "your_",    "secret",   "none",     "null",      "true",
-                                               "false",    "hidden",   "env.",     "process.",  "os.environ"};
+    static const char* const placeholders[] = {"password", "changeme", "example", "undefined", "required",
+                                               "optional", "string",   "xxxxxx",  "redacted",  "placeholder",
+                                               "your_",    "secret",   "none",    "null",      "true",
+                                               "false",    "hidden",   "env.",    "process.",  "os.environ"};
     for (const char* word : placeholders)
         if (lower.rfind(word, 0) == 0) return false;
     // A dotted identifier (config.password, self.token) is code, not a value.
-    bool identifier = std::all_of(value.begin(), value.end(), [](char c) { return is_alnum(c) || c == '_' || c == '.'; });
+    bool identifier =
+        std::all_of(value.begin(), value.end(), [](char c) { return is_alnum(c) || c == '_' || c == '.'; });
     if (identifier && value.find('.') != std::string_view::npos && !is_digit(value.back())) return false;
     return value.size() >= 12 || has_mixed_characters(value);
 }
@@ -130,44 +131,42 @@ std::vector<SecretPattern> secret_patterns() {
           R"(|https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{20,200})",
           whole_token}},
         {"stripe_keys",
-         {"STRIPE_KEY", R"(\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,247}\b|\bwhsec_[A-Za-z0-9]{24,64}\b)", whole_token}},
+         {"STRIPE_KEY", R"(\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,247}\b|\bwhsec_[A-Za-z0-9]{24,64}\b)",
+          whole_token}},
         {"google_api_keys",
-         {"GOOGLE_API_KEY",
-          R"(\bAIza[0-9A-Za-z_-]{35}|\bGOCSPX-[A-Za-z0-9_-]{28}|\bya29\.[0-9A-Za-z_-]{20,512})", whole_token}},
+         {"GOOGLE_API_KEY", R"(\bAIza[0-9A-Za-z_-]{35}|\bGOCSPX-[A-Za-z0-9_-]{28}|\bya29\.[0-9A-Za-z_-]{20,512})",
+          whole_token}},
         {"openai_api_keys",
          {"OPENAI_API_KEY",
           R"(\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,250}|\bsk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|\bsk-[A-Za-z0-9]{48})",
           whole_token}},
         {"anthropic_api_keys",
          {"ANTHROPIC_API_KEY", R"(\bsk-ant-(?:api|admin|oat|ort)\d{2}-[A-Za-z0-9_-]{20,250})", whole_token}},
-        {"jwt_tokens",
-         {"JWT", R"(\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*)", whole_token}},
+        {"jwt_tokens", {"JWT", R"(\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*)", whole_token}},
         {"ssh_private_keys",
          {"PRIVATE_KEY", R"(-----BEGIN (?:RSA|DSA|EC|OPENSSH|PGP|SSH2 ENCRYPTED) PRIVATE KEY(?: BLOCK)?-----)",
           extend_private_key}},
-        {"private_keys",
-         {"PRIVATE_KEY", R"(-----BEGIN (?:ENCRYPTED )?PRIVATE KEY-----)", extend_private_key}},
+        {"private_keys", {"PRIVATE_KEY", R"(-----BEGIN (?:ENCRYPTED )?PRIVATE KEY-----)", extend_private_key}},
         {"generic_secrets",
          {"GENERIC_SECRET",
           R"((?i)(?:password|passwd|pwd|passphrase|secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token)"
           R"(|client[_-]?secret|private[_-]?key|secret[_-]?key|token|credentials?)['"]?\s{0,3}(?::=|=>|[:=])\s{0,3})"
           R"(['"]?([^\s"',;]{6,128}))",
           valid_assigned_secret, 1}},
+        {"generic_secrets", {"GENERIC_SECRET", R"((?i)\bbearer\s{1,3}([A-Za-z0-9._~+/-]{20,}=*))", valid_bearer, 1}},
         {"generic_secrets",
-         {"GENERIC_SECRET", R"((?i)\bbearer\s{1,3}([A-Za-z0-9._~+/-]{20,}=*))", valid_bearer, 1}},
+         {"GENERIC_SECRET", R"(\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:@/]{1,64}:([^\s:@/]{3,128})@)", valid_url_password,
+          1}},
         {"generic_secrets",
-         {"GENERIC_SECRET", R"(\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:@/]{1,64}:([^\s:@/]{3,128})@)",
-          valid_url_password, 1}},
-        {"generic_secrets",
-         {"GENERIC_SECRET",
-          R"((?i)authorization['"]?\s{0,3}[:=]\s{0,3}['"]?basic\s{1,3}([A-Za-z0-9+/]{8,}={0,2}))", valid_bearer, 1}},
+         {"GENERIC_SECRET", R"((?i)authorization['"]?\s{0,3}[:=]\s{0,3}['"]?basic\s{1,3}([A-Za-z0-9+/]{8,}={0,2}))",
+          valid_bearer, 1}},
     };
 }
 
 const std::vector<TypeSwitch> secret_switches = {
-    {"aws_access_keys"}, {"aws_secret_keys"},    {"github_tokens"}, {"gitlab_tokens"},   {"slack_tokens"},
-    {"stripe_keys"},     {"google_api_keys"},    {"openai_api_keys"}, {"anthropic_api_keys"}, {"jwt_tokens"},
-    {"ssh_private_keys"}, {"private_keys"},      {"generic_secrets"}};
+    {"aws_access_keys"},  {"aws_secret_keys"}, {"github_tokens"},   {"gitlab_tokens"},      {"slack_tokens"},
+    {"stripe_keys"},      {"google_api_keys"}, {"openai_api_keys"}, {"anthropic_api_keys"}, {"jwt_tokens"},
+    {"ssh_private_keys"}, {"private_keys"},    {"generic_secrets"}};
 
 // Shannon entropy in bits per character.
 double entropy(std::string_view token) {
@@ -223,8 +222,8 @@ private:
                 entropy_enabled_ = value.as_bool();
             } else if (name == "threshold" && value.is_number() && value.as_number() > 0 && value.as_number() <= 8) {
                 entropy_threshold_ = value.as_number();
-            } else if ((name == "min_length" || name == "max_length") && value.is_integer() && value.as_integer() >= 8 &&
-                       value.as_integer() <= 4096) {
+            } else if ((name == "min_length" || name == "max_length") && value.is_integer() &&
+                       value.as_integer() >= 8 && value.as_integer() <= 4096) {
                 (name == "min_length" ? entropy_min_length_ : entropy_max_length_) =
                     static_cast<std::size_t>(value.as_integer());
             } else if (name == "enabled" || name == "threshold" || name == "min_length" || name == "max_length") {
@@ -232,7 +231,8 @@ private:
                                       : name == "threshold" ? "expected a number of bits per character, 0 to 8"
                                                             : "expected an integer from 8 to 4096");
             } else {
-                config.error(pointer, "unknown key '" + name + "' (expected enabled, threshold, min_length, max_length)");
+                config.error(pointer,
+                             "unknown key '" + name + "' (expected enabled, threshold, min_length, max_length)");
             }
         }
         if (entropy_min_length_ > entropy_max_length_)
@@ -244,7 +244,8 @@ private:
     class Coverage {
     public:
         Coverage(const std::vector<Finding>& findings, std::size_t from) {
-            for (std::size_t i = from; i < findings.size(); ++i) spans_.emplace_back(findings[i].begin, findings[i].end);
+            for (std::size_t i = from; i < findings.size(); ++i)
+                spans_.emplace_back(findings[i].begin, findings[i].end);
             std::sort(spans_.begin(), spans_.end());
             std::vector<std::pair<std::size_t, std::size_t>> merged;
             for (const auto& span : spans_) {
@@ -303,7 +304,9 @@ private:
 
     // Tokens of base64/URL-safe characters whose character distribution is close to random.
     void find_high_entropy(std::string_view text, std::vector<Finding>& out, std::size_t from) const {
-        auto token_char = [](char c) { return is_alnum(c) || c == '+' || c == '/' || c == '=' || c == '_' || c == '-'; };
+        auto token_char = [](char c) {
+            return is_alnum(c) || c == '+' || c == '/' || c == '=' || c == '_' || c == '-';
+        };
         Coverage coverage(out, from);
         std::size_t at = 0;
         while (at < text.size()) {

@@ -237,9 +237,8 @@ void DetectionPlugin::inspect(Message& message) {
 
     const bool blocking = action_ == Action::block || (action_ == Action::redact && unredactable);
     const char* taken = blocking ? "block" : action_ == Action::redact ? "redact" : "audit_only";
-    message.add_metadata(json::Object{{"detections", std::move(listed)},
-                                      {"detection_count", static_cast<std::int64_t>(count)},
-                                      {"action", taken}});
+    message.add_metadata(json::Object{
+        {"detections", std::move(listed)}, {"detection_count", static_cast<std::int64_t>(count)}, {"action", taken}});
 
     if (blocking) {
         std::string reason = std::string(subject_) + " detected: ";

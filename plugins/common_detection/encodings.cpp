@@ -41,7 +41,9 @@ int hex_value(char c) {
     return c - 'A' + 10;
 }
 
-bool control_byte(unsigned char byte) { return (byte < 0x20 && byte != '\t' && byte != '\n' && byte != '\r') || byte == 0x7F; }
+bool control_byte(unsigned char byte) {
+    return (byte < 0x20 && byte != '\t' && byte != '\n' && byte != '\r') || byte == 0x7F;
+}
 
 // Valid UTF-8 without control characters other than tab and line breaks: a decoding of random
 // bytes (hashes, binary data, ordinary identifiers read as base64) practically never is.
@@ -113,7 +115,9 @@ bool decode_url(std::string_view token, std::string& out) {
 // Calls `visit(begin, end)` for each maximal run of bytes of `character_class`.
 template <class Visit>
 void for_each_run(std::string_view text, unsigned char character_class, Visit&& visit) {
-    const auto in_run = [&](char c) { return (character_classes[static_cast<unsigned char>(c)] & character_class) != 0; };
+    const auto in_run = [&](char c) {
+        return (character_classes[static_cast<unsigned char>(c)] & character_class) != 0;
+    };
     std::size_t i = 0;
     while (i < text.size()) {
         if (!in_run(text[i])) {

@@ -24,12 +24,12 @@ using namespace watchgate;
 
 namespace {
 
-const char* const words[] = {"the",      "gateway",  "forwards", "every",   "request",  "to",       "an",
-                             "upstream", "server",   "and",      "returns", "its",      "answer",   "after",
-                             "checking", "content",  "for",      "policy",  "while",    "clients",  "wait",
-                             "quietly",  "a",        "report",   "shows",   "numbers",  "like",     "42",
-                             "of",       "2024",     "users",    "in",      "Paris",    "yesterday", "with",
-                             "tools",    "resources", "prompts", "notes",   "summary",  "is",       "ready"};
+const char* const words[] = {"the",      "gateway",   "forwards", "every",   "request", "to",        "an",
+                             "upstream", "server",    "and",      "returns", "its",     "answer",    "after",
+                             "checking", "content",   "for",      "policy",  "while",   "clients",   "wait",
+                             "quietly",  "a",         "report",   "shows",   "numbers", "like",      "42",
+                             "of",       "2024",      "users",    "in",      "Paris",   "yesterday", "with",
+                             "tools",    "resources", "prompts",  "notes",   "summary", "is",        "ready"};
 
 std::string prose(std::size_t size, std::mt19937& random) {
     std::string text;
@@ -104,8 +104,8 @@ std::shared_ptr<core::PluginHost> host_for(const Setup& setup, bool scan_base64)
     if (!host) {
         std::string yaml = "plugins:\n  security:\n    _global:\n";
         for (const char* handler : setup.handlers)
-            yaml += std::string("      - handler: ") + handler + "\n        config: {action: audit_only, scan_base64: " +
-                    (scan_base64 ? "true" : "false") + "}\n";
+            yaml += std::string("      - handler: ") + handler +
+                    "\n        config: {action: audit_only, scan_base64: " + (scan_base64 ? "true" : "false") + "}\n";
         host = core::PluginHost::load(core::parse_config(yaml, "bench.yaml"));
     }
     return host;
@@ -113,10 +113,8 @@ std::shared_ptr<core::PluginHost> host_for(const Setup& setup, bool scan_base64)
 
 void run_scan(benchmark::State& state, const Setup& setup, const nlohmann::json& arguments, bool scan_base64) {
     auto host = host_for(setup, scan_base64);
-    nlohmann::json request{{"jsonrpc", "2.0"},
-                           {"id", 1},
-                           {"method", "tools/call"},
-                           {"params", {{"name", "t"}, {"arguments", arguments}}}};
+    nlohmann::json request{
+        {"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"}, {"params", {{"name", "t"}, {"arguments", arguments}}}};
     auto message = std::get<core::Message>(core::Message::parse(request.dump()));
     auto pipeline = host->pipeline("");
     for (auto _ : state) {
@@ -142,11 +140,9 @@ void register_all() {
                                     {"adversarial", {{"text", adversarial(size)}}, false}};
         for (const Payload& payload : payloads)
             for (const Setup& setup : setups)
-                benchmark::RegisterBenchmark(
-                    (std::string(payload.name) + "/" + size_name + "/" + setup.name).c_str(),
-                    [&setup, arguments = payload.arguments, scan = payload.scan_base64](benchmark::State& state) {
-                        run_scan(state, setup, arguments, scan);
-                    })
+                benchmark::RegisterBenchmark((std::string(payload.name) + "/" + size_name + "/" + setup.name).c_str(),
+                                             [&setup, arguments = payload.arguments, scan = payload.scan_base64](
+                                                 benchmark::State& state) { run_scan(state, setup, arguments, scan); })
                     ->Unit(benchmark::kMicrosecond);
     }
 }

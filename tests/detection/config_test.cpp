@@ -8,8 +8,8 @@ using namespace watchgate;
 namespace {
 
 std::string errors_of(const std::string& handler, const std::string& config_lines) {
-    return test::load_errors("plugins:\n  security:\n    _global:\n      - handler: " + handler + "\n        config:\n" +
-                             config_lines);
+    return test::load_errors("plugins:\n  security:\n    _global:\n      - handler: " + handler +
+                             "\n        config:\n" + config_lines);
 }
 
 }  // namespace
@@ -41,10 +41,11 @@ TEST_CASE("config: a bad sensitivity and an unknown detection method") {
 }
 
 TEST_CASE("config: secret types and entropy options are checked") {
-    const std::string errors = errors_of("basic_secrets_filter",
-                                         "          secret_types: {aws_access_keys: {enabled: yes_please}, bogus: true}\n"
-                                         "          entropy_detection: {enabled: true, threshold: 12, min_length: 300,"
-                                         " max_length: 100, colour: red}\n");
+    const std::string errors =
+        errors_of("basic_secrets_filter",
+                  "          secret_types: {aws_access_keys: {enabled: yes_please}, bogus: true}\n"
+                  "          entropy_detection: {enabled: true, threshold: 12, min_length: 300,"
+                  " max_length: 100, colour: red}\n");
     CHECK_THAT(errors, Catch::Contains("config/secret_types/aws_access_keys/enabled: expected true or false"));
     CHECK_THAT(errors, Catch::Contains("config/secret_types/bogus: unknown secret type 'bogus'"));
     CHECK_THAT(errors, Catch::Contains("config/entropy_detection/threshold: expected a number of bits per character"));
@@ -76,8 +77,7 @@ TEST_CASE("config: type switches change what is detected") {
     auto only_ipv6 = test::detection_host("basic_pii_filter", "{action: audit_only, pii_types: [ipv6]}");
     CHECK(test::scan_types(only_ipv6, "a@b.example 10.0.0.1 2001:db8::1") == std::vector<std::string>{"IPV6"});
     auto no_ipv4 = test::detection_host("basic_pii_filter", "{action: audit_only, pii_types: {ipv4: false}}");
-    CHECK(test::scan_types(no_ipv4, "a@b.example 10.0.0.1 2001:db8::1") ==
-          std::vector<std::string>{"EMAIL", "IPV6"});
+    CHECK(test::scan_types(no_ipv4, "a@b.example 10.0.0.1 2001:db8::1") == std::vector<std::string>{"EMAIL", "IPV6"});
     auto no_github = test::detection_host("basic_secrets_filter",
                                           "{action: audit_only, secret_types: {github_tokens: {enabled: false}}}");
     CHECK(test::scan_types(no_github, "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789").empty());

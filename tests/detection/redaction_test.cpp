@@ -48,10 +48,11 @@ TEST_CASE("redaction: numbers stay numbers, strings with the same digits are red
 }
 
 TEST_CASE("redaction: several findings in one string and in nested values") {
-    CHECK(redacted_arguments(
-              "basic_pii_filter",
-              R"({"a":["x 10.0.0.1, 2001:db8::1 and ::ffff:192.0.2.128"],"b":{"c":"ssn 078-05-1120; +44 20 7946 0958"}})") ==
-          R"({"a":["x [REDACTED:IPV4], [REDACTED:IPV6] and [REDACTED:IPV6]"],"b":{"c":"ssn [REDACTED:US_SSN]; [REDACTED:PHONE]"}})");
+    CHECK(
+        redacted_arguments(
+            "basic_pii_filter",
+            R"({"a":["x 10.0.0.1, 2001:db8::1 and ::ffff:192.0.2.128"],"b":{"c":"ssn 078-05-1120; +44 20 7946 0958"}})") ==
+        R"({"a":["x [REDACTED:IPV4], [REDACTED:IPV6] and [REDACTED:IPV6]"],"b":{"c":"ssn [REDACTED:US_SSN]; [REDACTED:PHONE]"}})");
 }
 
 TEST_CASE("redaction: a configured placeholder") {
@@ -61,9 +62,11 @@ TEST_CASE("redaction: a configured placeholder") {
 }
 
 TEST_CASE("redaction: a whole private key block, footer included, and only the value of an assignment") {
-    CHECK(redacted_arguments("basic_secrets_filter",
-                             R"({"s":"k: -----BEGIN RSA PRIVATE KEY-----\nMIIEow\nIBAAK/+=\n-----END RSA PRIVATE KEY-----\nbye","p":"DB_PASSWORD=s3cr3tP4ss; next"})") ==
-          R"({"p":"DB_PASSWORD=[REDACTED:GENERIC_SECRET]; next","s":"k: [REDACTED:PRIVATE_KEY]\nbye"})");
+    CHECK(
+        redacted_arguments(
+            "basic_secrets_filter",
+            R"({"s":"k: -----BEGIN RSA PRIVATE KEY-----\nMIIEow\nIBAAK/+=\n-----END RSA PRIVATE KEY-----\nbye","p":"DB_PASSWORD=s3cr3tP4ss; next"})") ==
+        R"({"p":"DB_PASSWORD=[REDACTED:GENERIC_SECRET]; next","s":"k: [REDACTED:PRIVATE_KEY]\nbye"})");
 }
 
 TEST_CASE("redaction: hidden characters and an injection phrase") {

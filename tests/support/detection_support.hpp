@@ -15,8 +15,8 @@ namespace watchgate::test {
 
 // A host with one security plugin `handler` and its `config:` given as a YAML flow mapping.
 inline std::shared_ptr<core::PluginHost> detection_host(const std::string& handler, const std::string& config) {
-    return load_host("plugins:\n  security:\n    _global:\n      - handler: " + handler + "\n        config: " + config +
-                     "\n");
+    return load_host("plugins:\n  security:\n    _global:\n      - handler: " + handler +
+                     "\n        config: " + config + "\n");
 }
 
 inline core::PipelineResult run_request(const std::shared_ptr<core::PluginHost>& host, core::Message& message) {

@@ -336,14 +336,12 @@ public:
         std::vector<std::string> enabled = read_type_switches(config, "pii_types", "PII type", pii_switches);
         // A list names types to look for: a group switches on its kinds, a kind its group.
         const json::Value* listed = config.raw("pii_types");
-        std::vector<PatternSpec> patterns;
-        for (PiiPattern& pattern : pii_patterns()) {
-            const bool group_on = contains(enabled, pattern.group);
-            const bool kind_on = contains(enabled, pattern.kind);
-            const bool on = listed && listed->is_array() ? group_on || kind_on : group_on && kind_on;
-            if (on) patterns.push_back(std::move(pattern.spec));
-        }
-        set_patterns(config, std::move(patterns));
+        const bool listed_form = listed && listed->is_array();
+        set_patterns(config, select_patterns(pii_patterns(), [&](const PiiPattern& pattern) {
+                         const bool group_on = contains(enabled, pattern.group);
+                         const bool kind_on = contains(enabled, pattern.kind);
+                         return listed_form ? group_on || kind_on : group_on && kind_on;
+                     }));
     }
 };
 

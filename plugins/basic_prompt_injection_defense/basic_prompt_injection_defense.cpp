@@ -255,11 +255,9 @@ public:
             "sensitivity", {{"relaxed", relaxed}, {"standard", standard}, {"strict", strict}}, standard);
         const std::vector<std::string> enabled =
             read_type_switches(config, "detection_methods", "detection method", injection_switches);
-        std::vector<PatternSpec> patterns;
-        for (InjectionPattern& pattern : injection_patterns())
-            if (pattern.level <= sensitivity && contains(enabled, pattern.category))
-                patterns.push_back(std::move(pattern.spec));
-        set_patterns(config, std::move(patterns));
+        set_patterns(config, select_patterns(injection_patterns(), [&](const InjectionPattern& pattern) {
+                         return pattern.level <= sensitivity && contains(enabled, pattern.category);
+                     }));
     }
 };
 

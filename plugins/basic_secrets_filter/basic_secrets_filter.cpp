@@ -193,10 +193,9 @@ public:
             read_type_switches(config, "secret_types", "secret type", secret_switches);
         aws_secret_near_id_ = contains(enabled, "aws_secret_keys") && contains(enabled, "aws_access_keys");
         read_entropy_options(config);
-        std::vector<PatternSpec> patterns;
-        for (SecretPattern& pattern : secret_patterns())
-            if (contains(enabled, pattern.key)) patterns.push_back(std::move(pattern.spec));
-        set_patterns(config, std::move(patterns));
+        set_patterns(config, select_patterns(secret_patterns(), [&](const SecretPattern& pattern) {
+                         return contains(enabled, pattern.key);
+                     }));
     }
 
 protected:

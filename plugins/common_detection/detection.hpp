@@ -61,6 +61,16 @@ private:
     std::unique_ptr<Set> set_;
 };
 
+// The specs of the `patterns` that `keep` accepts, in their order (plugins list specific patterns
+// before generic ones: on equal spans the first wins).
+template <class Pattern, class Keep>
+std::vector<PatternSpec> select_patterns(std::vector<Pattern> patterns, Keep&& keep) {
+    std::vector<PatternSpec> selected;
+    for (Pattern& pattern : patterns)
+        if (keep(pattern)) selected.push_back(std::move(pattern.spec));
+    return selected;
+}
+
 // ---- validators' building blocks ----
 
 constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }

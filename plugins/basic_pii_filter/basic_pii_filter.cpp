@@ -81,7 +81,9 @@ bool valid_national_phone(std::string_view text, std::size_t& begin, std::size_t
     if (glued_to_number(text, begin, end) || reference_context(text, begin)) return false;
     std::string_view number = text.substr(begin, end - begin);
     const std::string digits = digits_of(number);
-    if (!phone_digits_in(digits, 10, 12)) return false;
+    // "00" is the international prefix in most of the world: 0044 20 7946 0958.
+    const bool international = digits.rfind("00", 0) == 0;
+    if (!phone_digits_in(digits, 10, international ? 17 : 12)) return false;
     // Dates written with dots or slashes (01.02.2024 10) are not numbers to call.
     return number.find('/') == std::string_view::npos || number.find('/') > 5;
 }
@@ -135,9 +137,9 @@ bool valid_card(std::string_view text, std::size_t& begin, std::size_t& end) {
 // ---- IP addresses ----
 
 bool valid_ipv4(std::string_view text, std::size_t& begin, std::size_t& end) {
-    // Part of a longer dotted sequence (1.2.3.4.5, OIDs) or a version number.
-    if (begin > 0 && (text[begin - 1] == '.' || is_alnum(text[begin - 1]))) return false;
-    if (end + 1 < text.size() && text[end] == '.' && is_digit(text[end + 1])) return false;
+    // Part of a longer dotted sequence (1.2.3.4.5, OIDs, host-1.2.3.4.example.com) or a version.
+    if (begin > 0 && (text[begin - 1] == '.' || text[begin - 1] == '-' || is_alnum(text[begin - 1]))) return false;
+    if (end + 1 < text.size() && text[end] == '.' && is_alnum(text[end + 1])) return false;
     if (preceded_by_word(text, begin, 12, {"version", "ver", "v.", "release"})) return false;
     std::string_view address = text.substr(begin, end - begin);
     std::size_t start = 0;

@@ -155,7 +155,7 @@ std::vector<SecretPattern> secret_patterns() {
           valid_assigned_secret, 1}},
         {"generic_secrets", {"GENERIC_SECRET", R"((?i)\bbearer\s{1,3}([A-Za-z0-9._~+/-]{20,}=*))", valid_bearer, 1}},
         {"generic_secrets",
-         {"GENERIC_SECRET", R"(\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:@/]{1,64}:([^\s:@/]{3,128})@)", valid_url_password,
+         {"GENERIC_SECRET", R"(\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:@/]{0,64}:([^\s:@/]{3,128})@)", valid_url_password,
           1}},
         {"generic_secrets",
          {"GENERIC_SECRET", R"((?i)authorization['"]?\s{0,3}[:=]\s{0,3}['"]?basic\s{1,3}([A-Za-z0-9+/]{8,}={0,2}))",

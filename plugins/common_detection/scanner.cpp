@@ -114,11 +114,12 @@ bool luhn_valid(std::string_view digits) {
 }
 
 bool glued_to_number(std::string_view text, std::size_t begin, std::size_t end) {
-    auto separator = [](char c) { return c == '-' || c == '.' || c == '/' || c == ':' || c == '_'; };
+    // A label before a value ("card:4111...", "SSN:078-05-1120") is not glue; a code is ("ORD-555-...").
+    auto joiner = [](char c) { return c == '-' || c == '.' || c == '/'; };
     if (begin > 0 && is_alnum(text[begin - 1])) return true;
-    if (begin >= 2 && separator(text[begin - 1]) && is_alnum(text[begin - 2])) return true;
+    if (begin >= 2 && joiner(text[begin - 1]) && is_alnum(text[begin - 2])) return true;
     if (end < text.size() && is_alnum(text[end])) return true;
-    if (end + 1 < text.size() && separator(text[end]) && is_digit(text[end + 1])) return true;
+    if (end + 1 < text.size() && (joiner(text[end]) || text[end] == ':') && is_digit(text[end + 1])) return true;
     return false;
 }
 
@@ -128,11 +129,18 @@ bool preceded_by_word(std::string_view text, std::size_t begin, std::size_t wind
     std::string before(text.substr(from, begin - from));
     for (char& c : before) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
     for (std::string_view word : words) {
-        std::size_t at = before.rfind(word);
+        const std::size_t at = before.rfind(word);
         if (at == std::string::npos) continue;
         // A whole word only: "id" must not match inside "valid".
         if (at > 0 && is_alnum(before[at - 1])) continue;
-        return true;
+        // And the last word before the value, give or take "number"/"no": in "order 12, call
+        // 555-..." the number belongs to "call", not to "order".
+        std::string between = before.substr(at + word.size());
+        for (std::string_view filler : {"number", "num", "no", "nr", "id"}) {
+            for (std::size_t f = between.find(filler); f != std::string::npos; f = between.find(filler))
+                between.erase(f, filler.size());
+        }
+        if (std::none_of(between.begin(), between.end(), is_alpha)) return true;
     }
     return false;
 }

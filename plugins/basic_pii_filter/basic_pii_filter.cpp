@@ -330,9 +330,14 @@ const std::vector<TypeSwitch> pii_switches = {{"email"},       {"phone"},   {"cr
 class BasicPiiFilter : public DetectionPlugin {
 public:
     static constexpr PluginInfo info{
-        "basic_pii_filter", "0.1.0",
+        "basic_pii_filter",
+        "0.1.0",
         "Blocks, redacts or records personal data: email, phone, payment cards, IP addresses, national ids, IBANs",
-        kind_security, thread_safe};
+        kind_security,
+        thread_safe,
+        "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{" WATCHGATE_DETECTION_COMMON_SCHEMA
+        ",\"pii_types\":" WATCHGATE_DETECTION_SWITCH_SCHEMA(
+            "email, phone, credit_card, ip_address, national_id, iban, ipv4, ipv6, us_ssn, uk_nino, ca_sin") "}}"};
 
     explicit BasicPiiFilter(Config& config) : DetectionPlugin(config, "PII") {
         std::vector<std::string> enabled = read_type_switches(config, "pii_types", "PII type", pii_switches);

@@ -245,10 +245,18 @@ const std::vector<TypeSwitch> injection_switches = {
 
 class BasicPromptInjectionDefense : public DetectionPlugin {
 public:
-    static constexpr PluginInfo info{"basic_prompt_injection_defense", "0.1.0",
-                                     "Blocks, redacts or records prompt injection: instruction overrides, role "
-                                     "impersonation, fake delimiters, exfiltration, hidden text",
-                                     kind_security, thread_safe};
+    static constexpr PluginInfo info{
+        "basic_prompt_injection_defense",
+        "0.1.0",
+        "Blocks, redacts or records prompt injection: instruction overrides, role "
+        "impersonation, fake delimiters, exfiltration, hidden text",
+        kind_security,
+        thread_safe,
+        "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{" WATCHGATE_DETECTION_COMMON_SCHEMA
+        ",\"sensitivity\":{\"enum\":[\"relaxed\",\"standard\",\"strict\"],"
+        "\"default\":\"standard\"},\"detection_methods\":" WATCHGATE_DETECTION_SWITCH_SCHEMA(
+            "context_hijacking, role_manipulation, delimiter_injection, exfiltration, "
+            "hidden_text") "}}"};
 
     explicit BasicPromptInjectionDefense(Config& config) : DetectionPlugin(config, "prompt injection") {
         const Sensitivity sensitivity = config.choice<Sensitivity>(

@@ -186,7 +186,18 @@ public:
     static constexpr PluginInfo info{"basic_secrets_filter", "0.1.0",
                                      "Blocks, redacts or records credentials: cloud and SaaS tokens, JWTs, private "
                                      "keys, password assignments",
-                                     kind_security, thread_safe};
+                                     kind_security, thread_safe,
+                                     "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
+                                     WATCHGATE_DETECTION_COMMON_SCHEMA ",\"secret_types\":"
+                                     WATCHGATE_DETECTION_SWITCH_SCHEMA(
+                                         "aws_access_keys, aws_secret_keys, github_tokens, gitlab_tokens, "
+                                         "slack_tokens, stripe_keys, google_api_keys, openai_api_keys, "
+                                         "anthropic_api_keys, jwt_tokens, ssh_private_keys, private_keys, "
+                                         "generic_secrets") ",\"entropy_detection\":{\"type\":\"object\","
+                                     "\"additionalProperties\":false,\"properties\":{\"enabled\":{\"type\":"
+                                     "\"boolean\",\"default\":false},\"threshold\":{\"type\":\"number\","
+                                     "\"default\":5.0},\"min_length\":{\"type\":\"integer\",\"default\":20},"
+                                     "\"max_length\":{\"type\":\"integer\",\"default\":200}}}}}"};
 
     explicit BasicSecretsFilter(Config& config) : DetectionPlugin(config, "secrets") {
         const std::vector<std::string> enabled =

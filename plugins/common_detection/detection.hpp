@@ -14,6 +14,17 @@
 #include <string_view>
 #include <vector>
 
+// JSON Schema pieces for the plugins' descriptors (string literals, so each plugin's schema is one
+// constant): the options every detection plugin has, and the shape of a type-switch mapping.
+#define WATCHGATE_DETECTION_COMMON_SCHEMA                                                 \
+    "\"action\":{\"enum\":[\"block\",\"redact\",\"audit_only\"],\"default\":\"redact\"}," \
+    "\"scan_base64\":{\"type\":\"boolean\",\"default\":false},"                           \
+    "\"scan_keys\":{\"type\":\"boolean\",\"default\":false},"                             \
+    "\"redaction_placeholder\":{\"type\":\"string\",\"default\":\"[REDACTED:{type}]\"}"
+#define WATCHGATE_DETECTION_SWITCH_SCHEMA(names)                                                            \
+    "{\"description\":\"type: {enabled: bool}, type: bool, or a list of the types to enable; types: " names \
+    "\",\"type\":[\"object\",\"array\"]}"
+
 namespace re2 {
 class RE2;
 }

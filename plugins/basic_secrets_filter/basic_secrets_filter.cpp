@@ -149,7 +149,7 @@ std::vector<SecretPattern> secret_patterns() {
         {"private_keys", {"PRIVATE_KEY", R"(-----BEGIN (?:ENCRYPTED )?PRIVATE KEY-----)", extend_private_key}},
         {"generic_secrets",
          {"GENERIC_SECRET",
-          R"((?i)(?:password|passwd|pwd|passphrase|secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token)"
+          R"((?i)(?:password|passwd|pwd|passphrase|\bpass|_pass|secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token)"
           R"(|client[_-]?secret|private[_-]?key|secret[_-]?key|token|credentials?)['"]?\s{0,3}(?::=|=>|[:=])\s{0,3})"
           R"(['"]?([^\s"',;]{6,128}))",
           valid_assigned_secret, 1}},

@@ -37,7 +37,8 @@ std::vector<InjectionPattern> injection_patterns() {
          relaxed,
          {hijacking,
           R"((?i)\b(?:ignore|disregard|forget|override|bypass|skip)\s+(?:(?:all|any|the|of|your|my|these|those|every)\s+){0,3})"
-          R"((?:previous|prior|above|earlier|preceding|foregoing|former|original|initial|system|existing)\s+)"
+          R"((?:previous|prior|above|earlier|preceding|foregoing|former|original|initial|system|existing))"
+          R"((?:\s+(?:and|or|&)\s+(?:following|subsequent|later|future|below))?\s+)"
           R"((?:instructions?|prompts?|directions?|directives?|rules|guidelines|context|constraints|restrictions|)"
           R"(programming))"}},
         {"context_hijacking",
@@ -55,7 +56,7 @@ std::vector<InjectionPattern> injection_patterns() {
          relaxed,
          {hijacking,
           R"((?i)\b(?:ignore|disregard|forget)\s+(?:everything|all|anything)\s+(?:(?:written|said|stated|mentioned|)"
-          R"(written)\s+)?(?:above|before\s+this|previously|prior\s+to\s+this))"}},
+          R"(written)\s+)?(?:above|before\s+(?:this|that|now)|previously|prior\s+to\s+(?:this|that)))"}},
         {"context_hijacking",
          standard,
          {hijacking,
@@ -207,6 +208,12 @@ std::vector<InjectionPattern> injection_patterns() {
                         R"((?:your|the)\s+(?:full\s+|entire\s+|complete\s+|hidden\s+|initial\s+|original\s+|exact\s+)?)"
                         R"((?:system\s+prompt|system\s+message|initial\s+prompt|hidden\s+(?:prompt|instructions)|)"
                         R"(instructions\s+(?:above|you\s+were\s+given)))"}},
+        {"exfiltration",
+         standard,
+         {exfiltration,
+          R"((?i)\b(?:reveal|print|show|output|repeat|display|leak|dump|disclose|tell\s+me)\s+(?:me\s+)?your\s+)"
+          R"((?:\w+\s+)?(?:instructions|prompt|rules|guidelines|directives)\b|\bwhat\s+(?:was|is)\s+written\s+)"
+          R"((?:at\s+the\s+(?:beginning|start|top)|above|before))"}},
         {"exfiltration",
          standard,
          {exfiltration,

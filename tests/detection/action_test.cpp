@@ -4,6 +4,9 @@
 
 #include "detection_support.hpp"
 
+#include <atomic>
+#include <thread>
+
 using namespace watchgate;
 
 namespace {
@@ -138,4 +141,24 @@ TEST_CASE("enabled: false switches a detection plugin off (handled by the host)"
         "action: block}\n");
     auto message = test::request(1, "t", card_and_mail);
     CHECK(test::run_request(host, message).outcome == core::Outcome::allowed);
+}
+
+TEST_CASE("one instance serves concurrent requests (the plugins declare themselves thread-safe)") {
+    auto host = test::detection_host("basic_pii_filter", "{action: audit_only}");
+    const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+        {"mail jane@example.com", {"EMAIL"}},
+        {"card 4111 1111 1111 1111", {"CREDIT_CARD"}},
+        {"nothing here at all", {}},
+        {"ip 2001:db8::1 and +44 20 7946 0958", {"IPV6", "PHONE"}}};
+    std::atomic<int> mismatches{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (int round = 0; round < 200; ++round) {
+                const auto& [text, expected] = cases[static_cast<std::size_t>(t + round) % cases.size()];
+                if (test::scan_types(host, text) != expected) ++mismatches;
+            }
+        });
+    for (auto& thread : threads) thread.join();
+    CHECK(mismatches == 0);
 }

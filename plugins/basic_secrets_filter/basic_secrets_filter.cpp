@@ -142,6 +142,12 @@ std::vector<SecretPattern> secret_patterns() {
           whole_token}},
         {"anthropic_api_keys",
          {"ANTHROPIC_API_KEY", R"(\bsk-ant-(?:api|admin|oat|ort)\d{2}-[A-Za-z0-9_-]{20,250})", whole_token}},
+        {"npm_tokens", {"NPM_TOKEN", R"(\bnpm_[A-Za-z0-9]{36}\b)", whole_token}},
+        {"pypi_tokens", {"PYPI_TOKEN", R"(\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})", whole_token}},
+        {"sendgrid_keys", {"SENDGRID_KEY", R"(\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})", whole_token}},
+        {"huggingface_tokens", {"HUGGINGFACE_TOKEN", R"(\bhf_[A-Za-z0-9]{34,40}\b)", whole_token}},
+        {"digitalocean_tokens", {"DIGITALOCEAN_TOKEN", R"(\bdo[por]_v1_[a-f0-9]{64}\b)", whole_token}},
+        {"shopify_tokens", {"SHOPIFY_TOKEN", R"(\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b)", whole_token}},
         {"jwt_tokens", {"JWT", R"(\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*)", whole_token}},
         {"ssh_private_keys",
          {"PRIVATE_KEY", R"(-----BEGIN (?:RSA|DSA|EC|OPENSSH|PGP|SSH2 ENCRYPTED) PRIVATE KEY(?: BLOCK)?-----)",
@@ -164,9 +170,10 @@ std::vector<SecretPattern> secret_patterns() {
 }
 
 const std::vector<TypeSwitch> secret_switches = {
-    {"aws_access_keys"},  {"aws_secret_keys"}, {"github_tokens"},   {"gitlab_tokens"},      {"slack_tokens"},
-    {"stripe_keys"},      {"google_api_keys"}, {"openai_api_keys"}, {"anthropic_api_keys"}, {"jwt_tokens"},
-    {"ssh_private_keys"}, {"private_keys"},    {"generic_secrets"}};
+    {"aws_access_keys"}, {"aws_secret_keys"},  {"github_tokens"},      {"gitlab_tokens"},       {"slack_tokens"},
+    {"stripe_keys"},     {"google_api_keys"},  {"openai_api_keys"},    {"anthropic_api_keys"},  {"npm_tokens"},
+    {"pypi_tokens"},     {"sendgrid_keys"},    {"huggingface_tokens"}, {"digitalocean_tokens"}, {"shopify_tokens"},
+    {"jwt_tokens"},      {"ssh_private_keys"}, {"private_keys"},       {"generic_secrets"}};
 
 // Shannon entropy in bits per character.
 double entropy(std::string_view token) {
@@ -192,7 +199,8 @@ public:
                                      WATCHGATE_DETECTION_SWITCH_SCHEMA(
                                          "aws_access_keys, aws_secret_keys, github_tokens, gitlab_tokens, "
                                          "slack_tokens, stripe_keys, google_api_keys, openai_api_keys, "
-                                         "anthropic_api_keys, jwt_tokens, ssh_private_keys, private_keys, "
+                                         "anthropic_api_keys, npm_tokens, pypi_tokens, sendgrid_keys, huggingface_tokens, "
+                                         "digitalocean_tokens, shopify_tokens, jwt_tokens, ssh_private_keys, private_keys, "
                                          "generic_secrets") ",\"entropy_detection\":{\"type\":\"object\","
                                      "\"additionalProperties\":false,\"properties\":{\"enabled\":{\"type\":"
                                      "\"boolean\",\"default\":false},\"threshold\":{\"type\":\"number\","

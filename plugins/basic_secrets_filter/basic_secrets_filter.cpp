@@ -156,8 +156,8 @@ std::vector<SecretPattern> secret_patterns() {
         {"generic_secrets",
          {"GENERIC_SECRET",
           R"((?i)(?:password|passwd|pwd|passphrase|\bpass|_pass|secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token)"
-          R"(|client[_-]?secret|private[_-]?key|secret[_-]?key|token|credentials?)['"]?\s{0,3}(?::=|=>|[:=])\s{0,3})"
-          R"(['"]?([^\s"',;]{6,128}))",
+          R"(|client[_-]?secret|private[_-]?key|secret[_-]?key|token|credentials?)(?:\\?['"])?\s{0,3}(?::=|=>|[:=]))"
+          R"(\s{0,3}(?:\\?['"])?([^\s"'\\,;]{6,128}))",
           valid_assigned_secret, 1}},
         {"generic_secrets", {"GENERIC_SECRET", R"((?i)\bbearer\s{1,3}([A-Za-z0-9._~+/-]{20,}=*))", valid_bearer, 1}},
         {"generic_secrets",

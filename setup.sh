@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-filesystem1.81-dev
-  libyaml-cpp-dev nlohmann-json3-dev catch2 libre2-dev libcli11-dev libspdlog-dev
+  libyaml-cpp-dev nlohmann-json3-dev catch2 libre2-dev libcli11-dev libspdlog-dev libbenchmark-dev
   rsyslog  # a real syslog daemon for the audit_syslog tests (started by the test, never as a service)
 )
 

@@ -73,6 +73,19 @@ TEST_CASE("audit e2e: SIGHUP reopens the file after logrotate moved it") {
     CHECK_THAT(gateway.log(), Catch::Contains("SIGHUP received"));
 }
 
+TEST_CASE("audit e2e: after SIGKILL at most the flush interval of events is missing") {
+    auto dir = test::scratch_dir("audit_kill");
+    const auto file = dir / "audit.jsonl";
+    GatewayProcess gateway(dir, audit_config("audit_jsonl", "{output_file: '" + file.string() +
+                                                                "', flush_interval_ms: 50}"));
+    REQUIRE(gateway.initialize().contains("result"));
+    for (int id = 1; id <= 100; ++id) CHECK(text_of(gateway.call_tool(id, "echo", {{"text", "x"}})) == "x");
+    std::this_thread::sleep_for(300ms);  // several flush intervals
+    gateway.signal(SIGKILL);
+    REQUIRE(gateway.wait_exit(5s));
+    CHECK(line_count(file) == 200);  // each call's request and response
+}
+
 TEST_CASE("audit e2e: a critical auditor that cannot write fails requests closed, a non-critical one does not") {
     {
         GatewayProcess gateway(test::scratch_dir("audit_full_critical"),

@@ -1,0 +1,281 @@
+// basic_prompt_injection_defense: finds prompt-injection phrasing (instruction overrides, role
+// impersonation, fake chat delimiters, exfiltration instructions) and hidden-text tricks in every
+// string of a message, tool descriptions of tools/list results included (tool poisoning).
+#include "detection.hpp"
+
+using namespace watchgate;
+using namespace watchgate::detection;
+
+namespace {
+
+enum Sensitivity { relaxed = 0, standard = 1, strict = 2 };
+
+// Unicode tag characters also spell subdivision flags (England: U+1F3F4 then tags): not hidden text.
+bool not_a_flag_sequence(std::string_view text, std::size_t& begin, std::size_t&) {
+    return begin < 4 || text.substr(begin - 4, 4) != "\xF0\x9F\x8F\xB4";
+}
+
+// A byte order mark opening the text is ordinary; one inside it is not.
+bool not_leading(std::string_view, std::size_t& begin, std::size_t&) { return begin > 0; }
+
+struct InjectionPattern {
+    const char* category;  // detection_methods switch
+    Sensitivity level;     // the lowest sensitivity that uses it
+    PatternSpec spec;
+};
+
+constexpr const char* hijacking = "CONTEXT_HIJACKING";
+constexpr const char* role = "ROLE_MANIPULATION";
+constexpr const char* delimiter = "DELIMITER_INJECTION";
+constexpr const char* exfiltration = "EXFILTRATION";
+constexpr const char* hidden = "HIDDEN_TEXT";
+
+std::vector<InjectionPattern> injection_patterns() {
+    return {
+        // ---- instruction override ----
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?i)\b(?:ignore|disregard|forget|override|bypass|skip)\s+(?:(?:all|any|the|of|your|my|these|those|every)\s+){0,3})"
+          R"((?:previous|prior|above|earlier|preceding|foregoing|former|original|initial|system|existing))"
+          R"((?:\s+(?:and|or|&)\s+(?:following|subsequent|later|future|below))?\s+)"
+          R"((?:instructions?|prompts?|directions?|directives?|rules|guidelines|context|constraints|restrictions|)"
+          R"(programming))"}},
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?i)\b(?:forget|ignore|disregard)\s+(?:everything|all)\s+(?:(?:that\s+)?you(?:'ve|\s+have|\s+were)?\s+(?:been\s+)?)"
+          R"((?:told|taught|learned|instructed|know)|above|before|previously|so\s+far))"}},
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?i)\b(?:ignore|disregard|forget)\s+(?:(?:all|any|the|your)\s+){0,2}(?:instructions?|rules|prompts?|)"
+          R"(directions|directives|guidelines)\s+(?:above|before|given\s+(?:above|before|earlier)|you\s+(?:were|have\s+been)\s+)"
+          R"(given|so\s+far))"}},
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?i)\b(?:ignore|disregard|forget)\s+(?:everything|all|anything)\s+(?:(?:written|said|stated|mentioned|)"
+          R"(written)\s+)?(?:above|before\s+(?:this|that|now)|previously|prior\s+to\s+(?:this|that)))"}},
+        {"context_hijacking",
+         standard,
+         {hijacking,
+          R"((?i)\b(?:forget|ignore|disregard|abandon|discard|override|bypass)\s+(?:all\s+)?your\s+(?:instructions|rules|guidelines|)"
+          R"(programming|training|directives|system\s+prompt|restrictions))"}},
+        // Tool poisoning asks the model to hide what it does.
+        {"context_hijacking",
+         standard,
+         {hijacking,
+          R"((?i)\b(?:do\s+not|don't|never)\s+(?:tell|inform|mention\s+(?:this|it)\s+to|reveal\s+(?:this|it)\s+to|)"
+          R"(notify|alert|show\s+(?:this|it)\s+to)\s+the\s+user\b|\bwithout\s+(?:telling|informing|notifying|)"
+          R"(alerting|asking)\s+the\s+user\b)"}},
+        {"context_hijacking",
+         standard,
+         {hijacking,
+          R"((?i)\b(?:ignore|disregard)\s+(?:(?:all|any|the|your)\s+){0,2}(?:instructions|safety\s+(?:guidelines|rules|)"
+          R"(policies)|content\s+polic(?:y|ies)|guardrails)\b)"}},
+        {"context_hijacking",
+         standard,
+         {hijacking, R"((?i)\b(?:new|updated|revised|real|actual|true|secret)\s+(?:system\s+)?instructions?\s*:)"}},
+        {"context_hijacking",
+         standard,
+         {hijacking,
+          R"((?i)\b(?:your|the)\s+new\s+(?:instructions|rules|task|directives?|objective)\s+(?:is|are)\b|)"
+          R"(\bhere\s+are\s+your\s+new\s+instructions\b|\bstop\s+following\s+your\s+(?:instructions|rules|guidelines))"}},
+        {"context_hijacking",
+         standard,
+         {hijacking,
+          R"((?i)\bdo\s+not\s+(?:follow|obey)\s+(?:your|the|any)\s+(?:previous|prior|original|system|earlier)\s+)"
+          R"((?:instructions|rules|prompt|guidelines))"}},
+        {"context_hijacking",
+         standard,
+         {hijacking,
+          R"((?i)\bfrom\s+now\s+on\s*,?\s+(?:you\s+(?:will|must|shall|should|are\s+to)|only|always|never)\s+)"
+          R"((?:respond|reply|answer|follow|obey|say|output|ignore|refuse))"}},
+        {"context_hijacking", standard, {hijacking, R"((?i)\bignore\s+(?:the\s+)?(?:above|previous|prior)\s+and\b)"}},
+        {"context_hijacking",
+         strict,
+         {hijacking,
+          R"((?i)\b(?:reset|clear|wipe|erase)\s+(?:your|the|all)\s+(?:context|memory|instructions|conversation))"}},
+        {"context_hijacking",
+         strict,
+         {hijacking, R"((?i)\b(?:forget|ignore)\s+(?:everything|all\s+(?:of\s+)?that)\b)"}},
+
+        // ---- role and system impersonation ----
+        {"role_manipulation",
+         relaxed,
+         {role, R"((?i)\b(?:enable|enter|activate|switch\s+to|turn\s+on)\s+(?:developer|dev|god|admin|debug|jailbreak|)"
+                R"(jailbroken|DAN|unrestricted|sudo)\s+mode\b)"}},
+        {"role_manipulation",
+         relaxed,
+         {role, R"((?i)\byou\s+are\s+(?:now\s+)?(?:DAN|a\s+DAN|jailbroken|no\s+longer\s+(?:bound|restricted|limited|)"
+                R"(an?\s+AI|an?\s+assistant|a\s+language\s+model))\b)"}},
+        {"role_manipulation", relaxed, {role, R"((?i)\bdo\s+anything\s+now\b)"}},
+        {"role_manipulation",
+         relaxed,
+         {role, R"((?i)\b(?:developer|god|jailbreak|DAN)\s+mode\s+(?:enabled|activated|engaged)\b)"}},
+        {"role_manipulation", standard, {role, R"((?i)\b(?:act\s+as|you\s+are|pretend\s+to\s+be)\s+DAN\b)"}},
+        {"role_manipulation", strict, {role, R"((?i)\bjailbreak(?:ing|ed)?\b|\bstay\s+in\s+character\b)"}},
+        {"role_manipulation",
+         standard,
+         {role,
+          R"((?i)\byou\s+are\s+now\s+(?:an?\s+|the\s+|my\s+)?(?:unrestricted|unfiltered|uncensored|evil|malicious|)"
+          R"(jailbroken|in\s+(?:developer|god|admin|debug|jailbreak|unrestricted)\s+mode)\b)"}},
+        {"role_manipulation",
+         standard,
+         {role, R"((?i)\b(?:act|behave|respond|operate)\s+as\s+(?:if\s+you\s+(?:are|were)\s+)?(?:an?\s+|the\s+)?)"
+                R"((?:system|root|superuser|unrestricted|unfiltered|uncensored|jailbroken)\b)"}},
+        {"role_manipulation",
+         standard,
+         {role,
+          R"((?i)\b(?:act|behave|respond|operate|pretend|answer)\b[^.\n]{0,30}?\b(?:with\s+no|without(?:\s+any)?)\s+)"
+          R"((?:restrictions|limits|limitations|filters|rules|guidelines|censorship|ethical\s+guidelines|safety))"}},
+        {"role_manipulation",
+         standard,
+         {role,
+          R"((?i)\bpretend\s+(?:to\s+be|you\s+are|you're|that\s+you\s+are)\s+(?:an?\s+|the\s+)?(?:unrestricted|)"
+          R"(unfiltered|uncensored|evil|system|admin(?:istrator)?|different\s+ai|ai\s+without|model\s+without))"}},
+        {"role_manipulation",
+         standard,
+         {role,
+          R"((?im)(?:^|[.!:]\s)\s{0,8}(?:\[|\*\*|#{1,3}\s?)?(?:system|admin|administrator|developer|assistant)\s+)"
+          R"((?:override|message|notice|instruction|prompt|alert|command|update)s?\s{0,2}(?:\]|\*\*)?\s{0,2}:(?:\*\*)?)"}},
+        {"role_manipulation", standard, {role, R"((?i)\b(?:system|admin|security)\s+override\b)"}},
+        {"role_manipulation",
+         standard,
+         {role,
+          R"((?i)\bI\s+am\s+your\s+(?:developer|creator|administrator|admin|owner|operator|programmer|maker)\b)"}},
+        {"role_manipulation",
+         strict,
+         {role, R"((?i)\b(?:you\s+are\s+now|from\s+now\s+on\s+you\s+are|act\s+as|pretend\s+to\s+be|roleplay\s+as|)"
+                R"(role-play\s+as|impersonate)\s+(?:an?\s+|the\s+)?\w+)"}},
+        {"role_manipulation", strict, {role, R"((?im)^\s{0,8}(?:system|assistant)\s{0,2}:)"}},
+
+        // ---- fake delimiters and chat-template tokens ----
+        {"delimiter_injection",
+         relaxed,
+         {delimiter,
+          R"(<\|(?:im_start|im_end|im_sep|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|)"
+          R"(begin_of_text|end_of_text|eom_id)\|>)"}},
+        {"delimiter_injection", relaxed, {delimiter, R"(\[/?INST\]|<</?SYS>>|</?(?:start_of_turn|end_of_turn)>)"}},
+        {"delimiter_injection",
+         standard,
+         {delimiter,
+          R"((?i)<\s{0,2}/?\s{0,2}(?:system|system_prompt|sys|instructions?|admin|assistant|developer|im_start|im_end)\s{0,2}>)"}},
+        // Tool poisoning wraps its orders in tags the model is likely to obey.
+        {"delimiter_injection",
+         standard,
+         {delimiter, R"((?i)<\s{0,2}/?\s{0,2}(?:important|critical|secret|hidden|admin_note|system_note)\s{0,2}>)"}},
+        {"delimiter_injection",
+         standard,
+         {delimiter, R"(\[/?(?:SYSTEM|ADMIN)\s(?:MESSAGE|PROMPT|OVERRIDE|INSTRUCTIONS?)\])"}},
+        {"delimiter_injection", strict, {delimiter, R"(\[/?(?:SYSTEM|ADMIN)\])"}},
+        {"delimiter_injection", standard, {delimiter, R"((?:^|\n)\n(?:Human|Assistant):)"}},
+        {"delimiter_injection",
+         standard,
+         {delimiter, R"((?im)^\s{0,8}###\s?(?:system|instruction|new\s+instructions?)\s?:\s*\S)"}},
+        {"delimiter_injection", standard, {delimiter, R"((?i)`{3}\s{0,2}(?:system|instructions?|admin)\b)"}},
+        {"delimiter_injection",
+         standard,
+         {delimiter,
+          R"((?i)(?:-{3,}|={3,}|\*{3,}|#{3,})\s{0,3}(?:end\s+of\s+(?:the\s+)?(?:system\s+)?(?:prompt|instructions|)"
+          R"(context|document|user\s+input)|begin\s+(?:new\s+|system\s+)?instructions))"}},
+        {"delimiter_injection",
+         strict,
+         {delimiter, R"((?im)^\s{0,8}#{2,4}\s{0,2}(?:system|instructions?|new\s+instructions?|admin)\s{0,2}:?\s*$)"}},
+
+        // ---- exfiltration instructions ----
+        {"exfiltration",
+         relaxed,
+         {exfiltration,
+          R"((?i)\b(?:send|post|upload|forward|transmit|exfiltrate|leak|email|e-mail|mail|submit|copy)\s+)"
+          R"((?:(?:all|the|any|your|this|these|my|of|every|user'?s?)\s+){0,3}(?:conversation|chat\s+history|)"
+          R"(credentials?|secrets?|passwords?|api\s+keys?|keys|tokens?|system\s+prompt|instructions|)"
+          R"(env(?:ironment)?\s+variables|\.env|ssh\s+keys?|private\s+keys?|cookies|session)\b)"
+          R"([^\n]{0,60}?\b(?:to|at|into|via)\s+(?:https?://|ftp://|www\.|)"
+          R"([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[a-z]{2,}|the\s+(?:following\s+)?(?:url|address|endpoint|server|)"
+          R"(webhook|email)))"}},
+        {"exfiltration",
+         standard,
+         {exfiltration,
+          R"((?i)\b(?:send|post|upload|forward|transmit|exfiltrate|leak|email|e-mail|mail|submit|copy)\s+)"
+          R"((?:(?:all|every|the|any|your|my|this|of)\s+){0,3}(?:user'?s?|customer'?s?|private|personal|all)\s+)"
+          R"((?:data|information|files?|contents?|messages|emails|history|documents))"
+          R"(\b[^\n]{0,60}?\b(?:to|at|into|via)\s+(?:https?://|ftp://|www\.|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[a-z]{2,}))"}},
+        {"exfiltration",
+         standard,
+         {exfiltration, R"((?i)\b(?:reveal|print|show|output|repeat|display|leak|dump|disclose|tell\s+me)\s+(?:me\s+)?)"
+                        R"((?:your|the)\s+(?:full\s+|entire\s+|complete\s+|hidden\s+|initial\s+|original\s+|exact\s+)?)"
+                        R"((?:system\s+prompt|system\s+message|initial\s+prompt|hidden\s+(?:prompt|instructions)|)"
+                        R"(instructions\s+(?:above|you\s+were\s+given)))"}},
+        {"exfiltration",
+         standard,
+         {exfiltration,
+          R"((?i)\b(?:reveal|print|show|output|repeat|display|leak|dump|disclose|tell\s+me)\s+(?:me\s+)?your\s+)"
+          R"((?:\w+\s+)?(?:instructions|prompt|rules|guidelines|directives)\b|\bwhat\s+(?:was|is)\s+written\s+)"
+          R"((?:at\s+the\s+(?:beginning|start|top)|above|before))"}},
+        {"exfiltration",
+         standard,
+         {exfiltration,
+          R"((?i)\b(?:include|append|add|embed|encode)\s+(?:(?:the|all|any)\s+){0,2}(?:conversation|chat\s+history|)"
+          R"(user'?s?\s+data|api\s+keys?|secrets|credentials|passwords|tokens)\s+(?:in|into|to)\s+(?:the\s+|a\s+)?)"
+          R"((?:url|link|image|query|request|markdown))"}},
+        {"exfiltration",
+         standard,
+         {exfiltration,
+          R"((?i)\b(?:read|cat|open|access|include|pass|send|attach|upload|copy|load)\b[^\n]{0,40}?)"
+          R"((?:~/\.ssh|\bid_rsa\b|\bid_ed25519\b|/etc/passwd|/etc/shadow|\.aws/credentials|\bmcp\.json\b|)"
+          R"(\.npmrc\b|\.pypirc\b|\.netrc\b|\.git-credentials\b|\.env\b))"}},
+        {"exfiltration",
+         standard,
+         {exfiltration,
+          R"((?i)\bwhat\s+(?:is|are|was|were)\s+your\s+(?:system\s+prompt|initial\s+instructions|original\s+)"
+          R"(instructions|hidden\s+instructions)|\brepeat\s+(?:the\s+|all\s+)?(?:text|words|everything)\s+above\b)"}},
+        {"exfiltration", strict, {exfiltration, R"(!\[[^\]\n]{0,100}\]\(https?://[^)\s]{1,200}\?[^)\s]{1,200}\))"}},
+        {"exfiltration",
+         strict,
+         {exfiltration, R"((?i)\b(?:curl|wget)\s[^\n]{0,80}?(?:\s-d|--data|--upload-file|\s-T|\s-F)\s)"}},
+
+        // ---- hidden text ----
+        {"hidden_text", relaxed, {hidden, R"([\x{E0000}-\x{E007F}]+)", not_a_flag_sequence}},
+        {"hidden_text", relaxed, {hidden, R"([\x{202D}\x{202E}])"}},
+        {"hidden_text", relaxed, {hidden, R"([\x{200B}-\x{200D}\x{2060}\x{FEFF}]{3,})"}},
+        {"hidden_text", standard, {hidden, R"([\x{202A}-\x{202C}\x{2066}-\x{2069}])"}},
+        {"hidden_text", standard, {hidden, R"([\x{200B}\x{2060}\x{180E}]|[\x{200B}-\x{200D}\x{2060}\x{FEFF}]{2,})"}},
+        {"hidden_text", standard, {hidden, R"(\x{FEFF})", not_leading}},
+        {"hidden_text", strict, {hidden, R"([\x{200C}\x{200D}\x{200E}\x{200F}\x{2061}-\x{2064}])"}},
+    };
+}
+
+const std::vector<TypeSwitch> injection_switches = {
+    {"delimiter_injection"}, {"role_manipulation"}, {"context_hijacking"}, {"exfiltration"}, {"hidden_text"}};
+
+class BasicPromptInjectionDefense : public DetectionPlugin {
+public:
+    static constexpr PluginInfo info{
+        "basic_prompt_injection_defense",
+        "0.1.0",
+        "Blocks, redacts or records prompt injection: instruction overrides, role "
+        "impersonation, fake delimiters, exfiltration, hidden text",
+        kind_security,
+        thread_safe,
+        "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{" WATCHGATE_DETECTION_COMMON_SCHEMA
+        ",\"sensitivity\":{\"enum\":[\"relaxed\",\"standard\",\"strict\"],"
+        "\"default\":\"standard\"},\"detection_methods\":" WATCHGATE_DETECTION_SWITCH_SCHEMA(
+            "context_hijacking, role_manipulation, delimiter_injection, exfiltration, "
+            "hidden_text") "}}"};
+
+    explicit BasicPromptInjectionDefense(Config& config) : DetectionPlugin(config, "prompt injection") {
+        const Sensitivity sensitivity = config.choice<Sensitivity>(
+            "sensitivity", {{"relaxed", relaxed}, {"standard", standard}, {"strict", strict}}, standard);
+        const std::vector<std::string> enabled =
+            read_type_switches(config, "detection_methods", "detection method", injection_switches);
+        set_patterns(config, select_patterns(injection_patterns(), [&](const InjectionPattern& pattern) {
+                         return pattern.level <= sensitivity && contains(enabled, pattern.category);
+                     }));
+    }
+};
+
+}  // namespace
+
+WATCHGATE_PLUGIN(BasicPromptInjectionDefense)

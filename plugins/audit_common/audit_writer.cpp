@@ -88,16 +88,27 @@ void AuditWriter::run() {
     std::size_t written = 0;
     int attempts_while_stopping = 0;
     const auto retry_after = std::min<Clock::duration>(options_.flush_interval, std::chrono::seconds(1));
+    constexpr std::size_t max_slice = 4096;
+    bool more_waiting = false;
     std::unique_lock lock(mutex_);
     for (;;) {
         const bool immediate = options_.sync == SyncPolicy::always;
         wake_.wait_for(lock, failing_ ? retry_after : Clock::duration(options_.flush_interval), [&] {
             return stopping_ || reopen_requested_ || (immediate && !queue_.empty() && !failing_) ||
-                   queue_.size() >= options_.queue_limit / 2;
+                   (more_waiting && !failing_) || queue_.size() >= options_.queue_limit / 2;
         });
         const bool reopen = std::exchange(reopen_requested_, false);
+        // At most a few thousand records a round: formatted text stays small and the queue
+        // frees room as soon as a slice is out.
         std::deque<AuditRecord> batch;
-        batch.swap(queue_);
+        if (queue_.size() <= max_slice) {
+            batch.swap(queue_);
+        } else {
+            auto end = queue_.begin() + static_cast<std::ptrdiff_t>(max_slice);
+            batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+            queue_.erase(queue_.begin(), end);
+        }
+        more_waiting = !queue_.empty();
         const bool stopping = stopping_;
         lock.unlock();
 

@@ -7,7 +7,7 @@ namespace watchgate::audit {
 namespace {
 
 void append_escape(std::string& out, unsigned code) {
-    char text[8];
+    char text[16];
     std::snprintf(text, sizeof text, "\\u%04x", code);
     out += text;
 }
@@ -39,6 +39,15 @@ void append_number(std::string& out, double value) {
 void append_ascii_json_string(std::string& out, std::string_view text) {
     out += '"';
     for (std::size_t i = 0; i < text.size();) {
+        std::size_t run = i;
+        while (run < text.size()) {
+            const unsigned char b = static_cast<unsigned char>(text[run]);
+            if (b < 0x20 || b >= 0x7F || b == '"' || b == '\\') break;
+            ++run;
+        }
+        out.append(text.data() + i, run - i);
+        i = run;
+        if (i == text.size()) break;
         const unsigned char c = static_cast<unsigned char>(text[i]);
         if (c < 0x80) {
             switch (c) {
@@ -77,6 +86,47 @@ void append_ascii_json_string(std::string& out, std::string_view text) {
         }
     }
     out += '"';
+}
+
+void append_ascii_json_text(std::string& out, std::string_view text) {
+    out.reserve(out.size() + text.size());
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size();) {
+        // Runs of plain printable ASCII are copied in one go.
+        std::size_t run = i;
+        while (run < text.size()) {
+            const unsigned char b = static_cast<unsigned char>(text[run]);
+            if (b < 0x20 || b >= 0x7F || b == '"' || b == '\\') break;
+            ++run;
+        }
+        out.append(text.data() + i, run - i);
+        i = run;
+        if (i == text.size()) break;
+        const unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c < 0x80) {
+            if (in_string && c == '\\' && i + 1 < text.size()) {
+                out.append(text.substr(i, 2));  // an escape stays as it is
+                i += 2;
+                continue;
+            }
+            if (c == '"') in_string = !in_string;
+            if (in_string && (c < 0x20 || c == 0x7F))
+                append_escape(out, c);
+            else
+                out += static_cast<char>(c);
+            ++i;
+            continue;
+        }
+        auto [code, length] = decode_utf8(text, i);
+        i += length;
+        if (code >= 0x10000) {
+            code -= 0x10000;
+            append_escape(out, 0xD800 + (code >> 10));
+            append_escape(out, 0xDC00 + (code & 0x3FF));
+        } else {
+            append_escape(out, code);
+        }
+    }
 }
 
 void append_ascii_json(std::string& out, const json::Value& value) {
@@ -173,15 +223,11 @@ std::string record_json(const AuditRecord& record) {
     out += record.content_cleared ? "true" : "false";
     if (record.body) {
         field("body");
-        bool embedded = false;
-        if (!record.body_truncated()) {
-            try {
-                append_ascii_json(out, json::parse(*record.body));
-                embedded = true;
-            } catch (const json::ParseError&) {
-            }
-        }
-        if (!embedded) append_ascii_json_string(out, body_text(record));
+        // The host's body is valid JSON: embedded as it is, made ASCII; a cut one is a string.
+        if (record.body_truncated())
+            append_ascii_json_string(out, body_text(record));
+        else
+            append_ascii_json_text(out, *record.body);
         field("body_truncated");
         out += record.body_truncated() ? "true" : "false";
         if (record.body_truncated()) {

@@ -11,6 +11,9 @@ namespace watchgate::audit {
 
 void append_ascii_json_string(std::string& out, std::string_view text);
 void append_ascii_json(std::string& out, const json::Value& value);
+// Valid JSON text made pure ASCII in one pass, without parsing it: non-ASCII characters inside
+// strings become \u escapes (stray control characters too). Structure and numbers are copied.
+void append_ascii_json_text(std::string& out, std::string_view json_text);
 // The record as one JSON object (no newline). Field names: docs/plugins/audit_jsonl.md.
 std::string record_json(const AuditRecord& record);
 

@@ -85,7 +85,10 @@ void RotatingFile::write(std::span<const std::string> messages, std::size_t& wri
     if (fd_ < 0) open();
     // Messages go out in as few writes as the size limit allows; a file holds at most max_bytes
     // unless one message alone is larger.
-    std::string chunk;
+    // Chunks of at most ~1 MiB in one reused buffer: a large backlog costs no large allocations.
+    constexpr std::size_t chunk_limit = 1 << 20;
+    std::string& chunk = chunk_;
+    chunk.clear();
     std::size_t chunk_end = written;
     auto flush = [&] {
         append(chunk);
@@ -101,6 +104,7 @@ void RotatingFile::write(std::span<const std::string> messages, std::size_t& wri
         }
         chunk += messages[i];
         chunk_end = i + 1;
+        if (chunk.size() >= chunk_limit) flush();
     }
     if (!chunk.empty()) flush();
 }

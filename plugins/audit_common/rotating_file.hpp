@@ -36,6 +36,7 @@ private:
     int fd_ = -1;
     std::uint64_t size_ = 0;
     bool regular_ = false;  // /dev/full and pipes are never rotated or cut back
+    std::string chunk_;     // the write buffer, kept between writes
 };
 
 }  // namespace watchgate::audit

@@ -53,15 +53,10 @@ std::string line_of(const AuditRecord& record) {
     }
     if (record.body) {
         std::string body;
-        if (record.body_truncated()) {
+        if (record.body_truncated())
             watchgate::audit::append_ascii_json_string(body, watchgate::audit::body_text(record));
-        } else {
-            try {
-                watchgate::audit::append_ascii_json(body, watchgate::json::parse(*record.body));
-            } catch (const watchgate::json::ParseError&) {
-                watchgate::audit::append_ascii_json_string(body, *record.body);
-            }
-        }
+        else
+            watchgate::audit::append_ascii_json_text(body, *record.body);
         line += " body=" + body;
     }
     return line + "\n";

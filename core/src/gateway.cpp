@@ -191,10 +191,8 @@ std::shared_ptr<Upstream> Gateway::find_upstream(std::string_view name) const {
 
 std::vector<std::shared_ptr<Upstream>> Gateway::offering(std::string_view capability) const {
     std::vector<std::shared_ptr<Upstream>> out;
-    for (const auto& upstream : upstreams_) {
-        const json result = upstream->initialize_result();
-        if (result.is_null() || member(member(result, "capabilities"), capability).is_object()) out.push_back(upstream);
-    }
+    for (const auto& upstream : upstreams_)
+        if (upstream->may_offer(capability)) out.push_back(upstream);
     return out;
 }
 
@@ -241,7 +239,7 @@ asio::awaitable<Message> Gateway::dispatch(std::shared_ptr<ClientCall> call, Mes
     const std::string method = request.method();
     if (const auto* list = find_list_method(method)) co_return co_await fan_out_list(call, std::move(request), *list);
     if (method == "logging/setLevel") co_return co_await broadcast(call, std::move(request), "logging");
-    if (auto name_at = routed_name_pointer(method, request.json()))
+    if (const auto* name_at = routed_name_pointer(method, request.json()))
         co_return co_await route_by_name(call, std::move(request), *name_at);
     // A single upstream under its own names is a transparent proxy: it judges what it knows.
     if (!config_.namespace_names) co_return co_await exchange(call, std::move(request), upstreams_.front());
@@ -249,7 +247,7 @@ asio::awaitable<Message> Gateway::dispatch(std::shared_ptr<ClientCall> call, Mes
 }
 
 asio::awaitable<Message> Gateway::route_by_name(std::shared_ptr<ClientCall> call, Message request,
-                                                json::json_pointer name_at) {
+                                                const json::json_pointer& name_at) {
     if (!config_.namespace_names) co_return co_await exchange(call, std::move(request), upstreams_.front());
     const std::string method = request.method();
     const json& message = request.json();
@@ -405,15 +403,15 @@ asio::awaitable<Message> Gateway::broadcast(std::shared_ptr<ClientCall> call, Me
     for (auto& upstream : targets) tasks.push_back(exchange(call, request, upstream));
     std::vector<Message> answers = co_await gather(executor_, std::move(tasks));
     std::string reasons;
+    bool any_succeeded = false;
     for (std::size_t i = 0; i < answers.size(); ++i) {
         auto failure = failure_of(answers[i].json(), {});
+        any_succeeded = any_succeeded || failure.empty();
         if (failure.empty()) continue;
         spdlog::warn("[{}] {} failed: {}", targets[i]->name(), request.method(), failure);
         reasons += (reasons.empty() ? "" : "; ") + targets[i]->name() + ": " + failure;
     }
     if (answers.size() == 1) co_return std::move(answers.front());
-    const bool any_succeeded = std::any_of(answers.begin(), answers.end(),
-                                           [](const Message& answer) { return failure_of(answer.json(), {}).empty(); });
     if (any_succeeded)
         co_return Message::from_json(json{{"jsonrpc", "2.0"}, {"id", call->id}, {"result", json::object()}});
     co_return error_answer(call->id, error_code::unavailable,

@@ -101,16 +101,15 @@ std::string namespaced(std::string_view upstream, std::string_view name) {
     return out;
 }
 
-std::optional<json::json_pointer> routed_name_pointer(std::string_view method, const json& request) {
-    if (method == "tools/call" || method == "prompts/get") return json::json_pointer("/params/name");
-    if (method == "resources/read" || method == "resources/subscribe" || method == "resources/unsubscribe")
-        return json::json_pointer("/params/uri");
-    if (method == "completion/complete") {
-        const auto& type = member(member(member(request, "params"), "ref"), "type");
-        if (type == "ref/resource") return json::json_pointer("/params/ref/uri");
-        return json::json_pointer("/params/ref/name");
-    }
-    return std::nullopt;
+const json::json_pointer* routed_name_pointer(std::string_view method, const json& request) {
+    // Parsed once: this runs for every routed request.
+    static const json::json_pointer name("/params/name"), uri("/params/uri"), ref_name("/params/ref/name"),
+        ref_uri("/params/ref/uri");
+    if (method == "tools/call" || method == "prompts/get") return &name;
+    if (method == "resources/read" || method == "resources/subscribe" || method == "resources/unsubscribe") return &uri;
+    if (method == "completion/complete")
+        return member(member(member(request, "params"), "ref"), "type") == "ref/resource" ? &ref_uri : &ref_name;
+    return nullptr;
 }
 
 std::string namespace_mentions(std::string_view text, std::string_view upstream, std::string_view name) {

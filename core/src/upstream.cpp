@@ -85,6 +85,11 @@ json Upstream::initialize_result() const {
     return initialize_result_;
 }
 
+bool Upstream::may_offer(std::string_view capability) const {
+    std::lock_guard lock(mutex_);
+    return initialize_result_.is_null() || member(member(initialize_result_, "capabilities"), capability).is_object();
+}
+
 std::string Upstream::unavailable_reason() const {
     std::lock_guard lock(mutex_);
     return unavailable_reason_locked();

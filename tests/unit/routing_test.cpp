@@ -20,7 +20,7 @@ TEST_CASE("routing: names split at the first separator, so a tool's own name may
 
 TEST_CASE("routing: where each routed method names its target") {
     auto at = [](const std::string& method, const json& request = json::object()) {
-        auto pointer = core::routed_name_pointer(method, request);
+        const auto* pointer = core::routed_name_pointer(method, request);
         return pointer ? pointer->to_string() : std::string("-");
     };
     CHECK(at("tools/call") == "/params/name");

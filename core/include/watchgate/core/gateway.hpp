@@ -57,8 +57,9 @@ private:
     boost::asio::awaitable<nlohmann::json> handle_initialize(const Message& request);
     // Picks the way `request` goes: fanned out, broadcast, routed by name, or refused.
     boost::asio::awaitable<Message> dispatch(std::shared_ptr<ClientCall> call, Message request);
+    // `name_at` is one of routed_name_pointer's static pointers: it outlives the coroutine.
     boost::asio::awaitable<Message> route_by_name(std::shared_ptr<ClientCall> call, Message request,
-                                                  nlohmann::json::json_pointer name_at);
+                                                  const nlohmann::json::json_pointer& name_at);
     boost::asio::awaitable<Message> fan_out_list(std::shared_ptr<ClientCall> call, Message request,
                                                  const ListMethod& list);
     boost::asio::awaitable<Message> broadcast(std::shared_ptr<ClientCall> call, Message request,

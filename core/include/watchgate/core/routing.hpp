@@ -37,8 +37,8 @@ std::string namespaced(std::string_view upstream, std::string_view name);
 
 // Where a request routed by name carries it: tools/call and prompts/get `/params/name`,
 // resources/read|subscribe|unsubscribe `/params/uri`, completion/complete `/params/ref/name|uri`.
-// nullopt when `method` is not routed by name. The pointer may not exist in `request`.
-std::optional<nlohmann::json::json_pointer> routed_name_pointer(std::string_view method, const nlohmann::json& request);
+// nullptr when `method` is not routed by name. The pointer may not exist in `request`.
+const nlohmann::json::json_pointer* routed_name_pointer(std::string_view method, const nlohmann::json& request);
 
 // `text` with every whole-word mention of `name` replaced by its namespaced form, so error
 // messages name what the client can call.

@@ -94,6 +94,8 @@ public:
     UpstreamCounters counters() const;
     // The upstream's initialize result (capabilities, serverInfo, ...), null before.
     nlohmann::json initialize_result() const;
+    // Whether it offered `capability` when it initialized; true before it has (unknown yet).
+    bool may_offer(std::string_view capability) const;
 
     // Starts the process (if not running) and initializes it with `initialize_params`, kept for
     // restarts. Returns an error text, empty on success.

@@ -477,7 +477,7 @@ asio::awaitable<json> Gateway::handle_initialize(const Message& request) {
             text.is_string() && !text.get_ref<const std::string&>().empty()) {
             if (!instructions.empty()) instructions += "\n\n";
             // Several upstreams: each one's instructions under the prefix its names carry.
-            if (config_.namespace_names) instructions += "[" + upstream->name() + namespace_separator.data() + "*] ";
+            if (config_.namespace_names) instructions += "[" + namespaced(upstream->name(), "*") + "] ";
             instructions += text.get<std::string>();
         }
     }

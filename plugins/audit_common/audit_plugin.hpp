@@ -18,6 +18,10 @@ FileOptions read_file_options(Config& config, std::string header = {});
 
 class AuditPlugin : public Plugin {
 public:
+    // Reads the keys every auditing plugin has (bodies, flush interval, fsync, queue).
+    explicit AuditPlugin(Config& config)
+        : body_policy_(read_body_policy(config)), writer_options_(read_writer_options(config)) {}
+
     void on_audit(const AuditEvent& event, RequestState*) override {
         if (!writer_ || !writer_->submit(make_record(event, body_policy_)))
             throw AuditNotRecorded("the audit event could not be recorded");
@@ -27,16 +31,20 @@ public:
     }
 
 protected:
-    // Call last in the derived constructor, and only when the config had no errors.
-    void start(const std::string& name, Config& config, std::unique_ptr<Sink> sink, AuditWriter::Format format,
-               WriterOptions options) {
+    // Call last in the derived constructor: starts the writer unless the config had errors.
+    void start(const std::string& name, Config& config, std::unique_ptr<Sink> sink, AuditWriter::Format format) {
         if (config.error_count() > 0) return;
-        writer_ = std::make_unique<AuditWriter>(name, std::move(sink), std::move(format), options, host());
+        writer_ = std::make_unique<AuditWriter>(name, std::move(sink), std::move(format), writer_options_, host());
+    }
+    // The same for a file plugin: reads output_file and rotation, `header` starts every file.
+    void start_file(const std::string& name, Config& config, AuditWriter::Format format, std::string header = {}) {
+        auto file = std::make_unique<RotatingFile>(read_file_options(config, std::move(header)));
+        start(name, config, std::move(file), std::move(format));
     }
 
-    BodyPolicy body_policy_;
-
 private:
+    const BodyPolicy body_policy_;
+    const WriterOptions writer_options_;
     std::unique_ptr<AuditWriter> writer_;
 };
 

@@ -28,6 +28,33 @@ std::pair<unsigned, std::size_t> decode_utf8(std::string_view text, std::size_t 
     return {code, length};
 }
 
+// Copies the run of printable ASCII other than quote and backslash starting at text[i] (nothing to
+// escape there) in one go; returns where the run ends.
+std::size_t copy_plain_run(std::string& out, std::string_view text, std::size_t i) {
+    std::size_t end = i;
+    while (end < text.size()) {
+        const unsigned char b = static_cast<unsigned char>(text[end]);
+        if (b < 0x20 || b >= 0x7F || b == '"' || b == '\\') break;
+        ++end;
+    }
+    out.append(text.data() + i, end - i);
+    return end;
+}
+
+// Escapes the (multi-byte) UTF-8 character at text[i], as a surrogate pair beyond U+FFFF;
+// returns where the next character starts.
+std::size_t escape_utf8_character(std::string& out, std::string_view text, std::size_t i) {
+    auto [code, length] = decode_utf8(text, i);
+    if (code >= 0x10000) {
+        code -= 0x10000;
+        append_escape(out, 0xD800 + (code >> 10));
+        append_escape(out, 0xDC00 + (code & 0x3FF));
+    } else {
+        append_escape(out, code);
+    }
+    return i + length;
+}
+
 void append_number(std::string& out, double value) {
     char text[32];
     std::snprintf(text, sizeof text, "%.3f", value);
@@ -39,14 +66,7 @@ void append_number(std::string& out, double value) {
 void append_ascii_json_string(std::string& out, std::string_view text) {
     out += '"';
     for (std::size_t i = 0; i < text.size();) {
-        std::size_t run = i;
-        while (run < text.size()) {
-            const unsigned char b = static_cast<unsigned char>(text[run]);
-            if (b < 0x20 || b >= 0x7F || b == '"' || b == '\\') break;
-            ++run;
-        }
-        out.append(text.data() + i, run - i);
-        i = run;
+        i = copy_plain_run(out, text, i);
         if (i == text.size()) break;
         const unsigned char c = static_cast<unsigned char>(text[i]);
         if (c < 0x80) {
@@ -75,15 +95,7 @@ void append_ascii_json_string(std::string& out, std::string_view text) {
             ++i;
             continue;
         }
-        auto [code, length] = decode_utf8(text, i);
-        i += length;
-        if (code >= 0x10000) {
-            code -= 0x10000;
-            append_escape(out, 0xD800 + (code >> 10));
-            append_escape(out, 0xDC00 + (code & 0x3FF));
-        } else {
-            append_escape(out, code);
-        }
+        i = escape_utf8_character(out, text, i);
     }
     out += '"';
 }
@@ -92,15 +104,7 @@ void append_ascii_json_text(std::string& out, std::string_view text) {
     out.reserve(out.size() + text.size());
     bool in_string = false;
     for (std::size_t i = 0; i < text.size();) {
-        // Runs of plain printable ASCII are copied in one go.
-        std::size_t run = i;
-        while (run < text.size()) {
-            const unsigned char b = static_cast<unsigned char>(text[run]);
-            if (b < 0x20 || b >= 0x7F || b == '"' || b == '\\') break;
-            ++run;
-        }
-        out.append(text.data() + i, run - i);
-        i = run;
+        i = copy_plain_run(out, text, i);
         if (i == text.size()) break;
         const unsigned char c = static_cast<unsigned char>(text[i]);
         if (c < 0x80) {
@@ -117,15 +121,7 @@ void append_ascii_json_text(std::string& out, std::string_view text) {
             ++i;
             continue;
         }
-        auto [code, length] = decode_utf8(text, i);
-        i += length;
-        if (code >= 0x10000) {
-            code -= 0x10000;
-            append_escape(out, 0xD800 + (code >> 10));
-            append_escape(out, 0xDC00 + (code & 0x3FF));
-        } else {
-            append_escape(out, code);
-        }
+        i = escape_utf8_character(out, text, i);
     }
 }
 

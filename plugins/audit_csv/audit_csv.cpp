@@ -91,19 +91,15 @@ public:
     static constexpr watchgate::PluginInfo info{"audit_csv", "1.0.0", "Audit trail as CSV (RFC 4180)",
                                                 watchgate::kind_auditing, watchgate::thread_safe};
 
-    explicit AuditCsv(watchgate::Config& config) {
-        body_policy_ = watchgate::audit::read_body_policy(config);
+    explicit AuditCsv(watchgate::Config& config) : AuditPlugin(config) {
         const std::string delimiter = config.string("delimiter", ",");
         if (delimiter.size() != 1 || delimiter == "\"" || delimiter == "\n" || delimiter == "\r")
             config.error("/delimiter", "expected one character other than a quote or a line break");
         const auto quoting =
             config.choice("quote_style", {{"minimal", Quoting::minimal}, {"all", Quoting::all}}, Quoting::minimal);
         CsvFormat format(delimiter.size() == 1 ? delimiter[0] : ',', quoting, config.boolean("formula_guard", true));
-        auto file = watchgate::audit::read_file_options(config, format.header());
-        auto writer = watchgate::audit::read_writer_options(config);
-        start(
-            "audit_csv", config, std::make_unique<watchgate::audit::RotatingFile>(file),
-            [format](const AuditRecord& record) { return format.row(record); }, writer);
+        start_file(
+            "audit_csv", config, [format](const AuditRecord& record) { return format.row(record); }, format.header());
     }
 };
 

@@ -67,11 +67,8 @@ public:
     static constexpr watchgate::PluginInfo info{"audit_human_readable", "1.0.0", "Audit trail, one line per event",
                                                 watchgate::kind_auditing, watchgate::thread_safe};
 
-    explicit AuditHumanReadable(watchgate::Config& config) {
-        body_policy_ = watchgate::audit::read_body_policy(config);
-        auto file = watchgate::audit::read_file_options(config);
-        auto writer = watchgate::audit::read_writer_options(config);
-        start("audit_human_readable", config, std::make_unique<watchgate::audit::RotatingFile>(file), &line_of, writer);
+    explicit AuditHumanReadable(watchgate::Config& config) : AuditPlugin(config) {
+        start_file("audit_human_readable", config, &line_of);
     }
 };
 

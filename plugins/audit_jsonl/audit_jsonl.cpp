@@ -10,14 +10,10 @@ public:
     static constexpr watchgate::PluginInfo info{"audit_jsonl", "1.0.0", "Audit trail as JSON lines",
                                                 watchgate::kind_auditing, watchgate::thread_safe};
 
-    explicit AuditJsonl(watchgate::Config& config) {
-        body_policy_ = watchgate::audit::read_body_policy(config);
-        auto file = watchgate::audit::read_file_options(config);
-        auto writer = watchgate::audit::read_writer_options(config);
-        start(
-            "audit_jsonl", config, std::make_unique<watchgate::audit::RotatingFile>(file),
-            [](const watchgate::audit::AuditRecord& record) { return watchgate::audit::record_json(record) + "\n"; },
-            writer);
+    explicit AuditJsonl(watchgate::Config& config) : AuditPlugin(config) {
+        start_file("audit_jsonl", config, [](const watchgate::audit::AuditRecord& record) {
+            return watchgate::audit::record_json(record) + "\n";
+        });
     }
 };
 

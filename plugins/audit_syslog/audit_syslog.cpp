@@ -153,8 +153,7 @@ public:
                                                 "Audit trail to syslog (RFC 5424) over UDP, TCP or a Unix socket",
                                                 watchgate::kind_auditing, watchgate::thread_safe};
 
-    explicit AuditSyslog(watchgate::Config& config) {
-        body_policy_ = watchgate::audit::read_body_policy(config);
+    explicit AuditSyslog(watchgate::Config& config) : AuditPlugin(config) {
         const auto transport = config.choice(
             "transport", {{"udp", Transport::udp}, {"tcp", Transport::tcp}, {"unix", Transport::unix_socket}},
             Transport::udp);
@@ -179,29 +178,26 @@ public:
         // UDP carries one datagram per message: a larger event's body is cut until it fits (the
         // record then says body_truncated, with the marker).
         const std::size_t max_message = transport == Transport::udp ? 65000 : static_cast<std::size_t>(-1);
-        auto writer = watchgate::audit::read_writer_options(config);
-        start(
-            "audit_syslog", config,
-            std::make_unique<SyslogSink>(transport, host, std::to_string(port), host_resolved(socket_path)),
-            [=](const AuditRecord& record) {
-                auto render = [&](const AuditRecord& event) {
-                    return "<" + std::to_string(facility * 8 + severity_of(event)) + ">1 " +
-                           watchgate::audit::utc_timestamp(event.time_unix_us) + " " + hostname + " " + app_name + " " +
-                           procid + " " + header_field(event.event_type, 32) + " - " +
-                           watchgate::audit::record_json(event);
-                };
-                std::string message = render(record);
-                if (message.size() <= max_message || !record.body) return message;
-                AuditRecord smaller = record;
-                while (message.size() > max_message && !smaller.body->empty()) {
-                    std::size_t keep = smaller.body->size() / 2;
-                    while (keep > 0 && (static_cast<unsigned char>((*smaller.body)[keep]) & 0xC0) == 0x80) --keep;
-                    smaller.body->resize(keep);
-                    message = render(smaller);
-                }
-                return message;
-            },
-            writer);
+        start("audit_syslog", config,
+              std::make_unique<SyslogSink>(transport, host, std::to_string(port), host_resolved(socket_path)),
+              [=](const AuditRecord& record) {
+                  auto render = [&](const AuditRecord& event) {
+                      return "<" + std::to_string(facility * 8 + severity_of(event)) + ">1 " +
+                             watchgate::audit::utc_timestamp(event.time_unix_us) + " " + hostname + " " + app_name +
+                             " " + procid + " " + header_field(event.event_type, 32) + " - " +
+                             watchgate::audit::record_json(event);
+                  };
+                  std::string message = render(record);
+                  if (message.size() <= max_message || !record.body) return message;
+                  AuditRecord smaller = record;
+                  while (message.size() > max_message && !smaller.body->empty()) {
+                      std::size_t keep = smaller.body->size() / 2;
+                      while (keep > 0 && (static_cast<unsigned char>((*smaller.body)[keep]) & 0xC0) == 0x80) --keep;
+                      smaller.body->resize(keep);
+                      message = render(smaller);
+                  }
+                  return message;
+              });
     }
 
 private:

@@ -12,6 +12,7 @@
 using namespace watchgate;
 using nlohmann::json;
 using test::GatewayProcess;
+using test::text_of;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -30,11 +31,6 @@ std::string config(const std::vector<std::string>& upstreams, const std::string&
         "proxy:\n" + proxy_extra + "  timeouts: {connection_timeout: 30, request_timeout: 10}\n  upstreams:\n";
     for (const auto& entry : upstreams) yaml += entry;
     return yaml;
-}
-
-std::string text_of(const json& response) {
-    if (!response.contains("result")) return "<error: " + response.dump() + ">";
-    return response["result"]["content"][0].value("text", "");
 }
 
 std::vector<std::string> strings_in(const json& response) {

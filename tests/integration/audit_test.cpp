@@ -15,15 +15,11 @@
 using namespace watchgate;
 using nlohmann::json;
 using test::GatewayProcess;
+using test::text_of;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string text_of(const json& response) {
-    if (!response.contains("result")) return "<error: " + response.dump() + ">";
-    return response["result"]["content"][0].value("text", "");
-}
 
 // `config` is a flow mapping "{...}"; `critical` (a host key) goes into it.
 std::string audit_config(const std::string& handler, const std::string& config, bool critical = true) {

@@ -9,15 +9,11 @@
 using namespace watchgate;
 using nlohmann::json;
 using test::GatewayProcess;
+using test::text_of;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string text_of(const json& response) {
-    if (!response.contains("result")) return "<error: " + response.dump() + ">";
-    return response["result"]["content"][0].value("text", "");
-}
 
 std::vector<json> json_list(const json& response) { return json::parse(text_of(response)).get<std::vector<json>>(); }
 

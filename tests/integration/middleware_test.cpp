@@ -9,14 +9,10 @@
 using namespace watchgate;
 using nlohmann::json;
 using test::GatewayProcess;
+using test::text_of;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string text_of(const json& response) {
-    if (!response.contains("result")) return "<error: " + response.dump() + ">";
-    return response["result"]["content"][0].value("text", "");
-}
 
 std::vector<std::string> names_of(const json& list) {
     std::vector<std::string> names;

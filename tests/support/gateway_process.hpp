@@ -184,6 +184,12 @@ private:
     std::string log_;
 };
 
+// The text of a tool result's first content block, or the whole answer when it is an error.
+inline std::string text_of(const json& response) {
+    if (!response.contains("result")) return "<error: " + response.dump() + ">";
+    return response["result"]["content"][0].value("text", "");
+}
+
 // A gateway.yaml with the test server as its one upstream `test`, under its own names.
 inline std::string test_server_config(const std::string& proxy_extra = "", const std::string& rest = "",
                                       const std::string& upstream_extra = "") {

@@ -55,6 +55,20 @@ std::size_t escape_utf8_character(std::string& out, std::string_view text, std::
     return i + length;
 }
 
+// One ASCII character: controls escaped (\n \r \t by name), the rest as it is.
+void append_ascii_character(std::string& out, unsigned char c) {
+    if (c == '\n')
+        out += "\\n";
+    else if (c == '\r')
+        out += "\\r";
+    else if (c == '\t')
+        out += "\\t";
+    else if (c < 0x20 || c == 0x7F)
+        append_escape(out, c);
+    else
+        out += static_cast<char>(c);
+}
+
 void append_number(std::string& out, double value) {
     char text[32];
     std::snprintf(text, sizeof text, "%.3f", value);
@@ -70,28 +84,8 @@ void append_ascii_json_string(std::string& out, std::string_view text) {
         if (i == text.size()) break;
         const unsigned char c = static_cast<unsigned char>(text[i]);
         if (c < 0x80) {
-            switch (c) {
-                case '"':
-                    out += "\\\"";
-                    break;
-                case '\\':
-                    out += "\\\\";
-                    break;
-                case '\n':
-                    out += "\\n";
-                    break;
-                case '\r':
-                    out += "\\r";
-                    break;
-                case '\t':
-                    out += "\\t";
-                    break;
-                default:
-                    if (c < 0x20 || c == 0x7F)
-                        append_escape(out, c);
-                    else
-                        out += static_cast<char>(c);
-            }
+            if (c == '"' || c == '\\') out += '\\';
+            append_ascii_character(out, c);
             ++i;
             continue;
         }
@@ -114,10 +108,10 @@ void append_ascii_json_text(std::string& out, std::string_view text) {
                 continue;
             }
             if (c == '"') in_string = !in_string;
-            if (in_string && (c < 0x20 || c == 0x7F))
-                append_escape(out, c);
+            if (in_string)
+                append_ascii_character(out, c);
             else
-                out += static_cast<char>(c);
+                out += static_cast<char>(c);  // whitespace between tokens stays whitespace
             ++i;
             continue;
         }

@@ -319,3 +319,15 @@ TEST_CASE("audit: a relative output_file resolves against the config file's fold
     }
     CHECK(lines_of(dir / "logs" / "a.jsonl").size() == 1);
 }
+
+TEST_CASE("audit_jsonl: a body as the client spaced it stays valid JSON") {
+    auto dir = test::scratch_dir("audit_spacing");
+    const auto file = dir / "audit.jsonl";
+    {
+        auto host = auditor("audit_jsonl", "{output_file: '" + file.string() + "', include_request_body: true}");
+        send(host, "{ \"jsonrpc\" :\t\"2.0\", \"id\": 1, \"method\": \"tools/call\",\t\"params\": "
+                   "{\"name\": \"echo\", \"arguments\": {\"text\": \"tab\\there \\u00e9\"}} }");
+    }
+    const json record = json::parse(lines_of(file).at(0));
+    CHECK(record["body"]["params"]["arguments"]["text"] == "tab\there \xC3\xA9");
+}

@@ -1,5 +1,9 @@
 #include <watchgate/core/config.hpp>
 
+#include <sys/stat.h>
+
+#include <cstring>
+
 #include <watchgate/json.hpp>
 #include <yaml-cpp/yaml.h>
 
@@ -17,6 +21,10 @@ namespace watchgate::core {
 namespace {
 
 using nlohmann::json;
+
+// Limits on what a configuration may ask of the loader (docs/reliability.md).
+constexpr std::size_t max_config_file_size = 4u << 20;
+constexpr std::size_t max_expanded_nodes = 1'000'000;
 
 const std::vector<std::string> top_level_keys = {"proxy", "plugins", "plugin_dirs", "allow_insecure_plugin_paths",
                                                  "logging"};
@@ -123,6 +131,14 @@ public:
 
     // YAML -> JSON, recording where each JSON pointer came from.
     json to_json(const YAML::Node& node, const std::string& pointer, std::map<std::string, SourceLocation>& places) {
+        // YAML aliases share a node; expanding them into JSON copies it. Nested anchors would
+        // multiply the copies (a few hundred bytes can ask for gigabytes), so expansion is capped.
+        if (++expanded_nodes_ > max_expanded_nodes) {
+            if (expanded_nodes_ == max_expanded_nodes + 1)
+                error(node, "the configuration expands to more than " + std::to_string(max_expanded_nodes) +
+                                " values (aliases of aliases?): refused");
+            return nullptr;
+        }
         places[pointer] = at(node);
         switch (node.Type()) {
             case YAML::NodeType::Map: {
@@ -151,6 +167,8 @@ public:
     }
 
 private:
+    std::size_t expanded_nodes_ = 0;
+
     // YAML 1.2 core schema for plain scalars; quoted scalars are always strings.
     static json scalar(const YAML::Node& node) {
         const std::string& s = node.Scalar();
@@ -257,10 +275,11 @@ std::optional<std::chrono::milliseconds> read_seconds(Reader& reader, const YAML
     if (node.IsScalar() && node.Tag() != "!") {
         char* end = nullptr;
         const double seconds = std::strtod(node.Scalar().c_str(), &end);
-        if (end && *end == '\0' && !node.Scalar().empty() && seconds > 0 && seconds <= 86400)
+        // Whole milliseconds are what the gateway keeps: 1e-300 would round to "no time at all".
+        if (end && *end == '\0' && !node.Scalar().empty() && seconds >= 0.001 && seconds <= 86400)
             return std::chrono::milliseconds(static_cast<long long>(seconds * 1000 + 0.5));
     }
-    reader.error(node, "expected a number of seconds, more than 0 and at most 86400");
+    reader.error(node, "expected a number of seconds, at least 0.001 and at most 86400");
     return std::nullopt;
 }
 
@@ -289,9 +308,9 @@ void read_concurrency(Reader& reader, const YAML::Node& node, ConcurrencyConfig&
     }
 }
 
-const std::vector<std::string> proxy_keys = {"transport",   "upstreams",           "timeouts",
-                                             "concurrency", "max_message_size_mb", "shutdown_grace_period",
-                                             "threads",     "namespace",           "debug_metadata"};
+const std::vector<std::string> proxy_keys = {
+    "transport", "upstreams", "timeouts",       "concurrency",         "max_message_size_mb", "shutdown_grace_period",
+    "threads",   "namespace", "debug_metadata", "max_client_requests", "queue_limit_mb",      "stall_timeout"};
 const std::vector<std::string> upstream_keys = {
     "name",     "command",     "env",      "cwd", "restart_on_failure", "max_restart_attempts",
     "timeouts", "concurrency", "transport"};
@@ -377,6 +396,12 @@ void read_proxy(Reader& reader, const YAML::Node& proxy, GatewayConfig& config) 
         if (auto value = reader.integer(n, 1, 64)) config.threads = static_cast<int>(*value);
     if (const auto n = proxy["shutdown_grace_period"])
         if (auto value = read_seconds(reader, n)) config.shutdown_grace = *value;
+    if (const auto n = proxy["max_client_requests"])
+        if (auto value = reader.integer(n, 1, 1'000'000)) config.max_client_requests = static_cast<std::size_t>(*value);
+    if (const auto n = proxy["queue_limit_mb"])
+        if (auto value = reader.integer(n, 1, 4096)) config.streams.max_queued = static_cast<std::size_t>(*value) << 20;
+    if (const auto n = proxy["stall_timeout"])
+        if (auto value = read_seconds(reader, n)) config.streams.stall_timeout = *value;
     // Proxy-wide settings first: upstreams start from them.
     if (const auto n = proxy["timeouts"]) read_timeouts(reader, n, config.timeouts);
     if (const auto n = proxy["concurrency"]) read_concurrency(reader, n, config.concurrency);
@@ -490,8 +515,18 @@ GatewayConfig parse_config(const std::string& text, const std::filesystem::path&
 }
 
 GatewayConfig load_config(const std::filesystem::path& file) {
+    auto refuse = [&](std::string why) { throw ConfigErrors({{SourceLocation{file.string(), 0, 0}, std::move(why)}}); };
+    // Checked before opening: a FIFO would block the open, /dev/zero would never end.
+    struct stat info {};
+    if (::stat(file.c_str(), &info) != 0)
+        refuse(std::string("cannot read the configuration file: ") + std::strerror(errno));
+    if (S_ISDIR(info.st_mode)) refuse("expected a configuration file, found a folder");
+    if (!S_ISREG(info.st_mode)) refuse("expected a regular configuration file (not a pipe, device or socket)");
+    if (static_cast<std::size_t>(info.st_size) > max_config_file_size)
+        refuse("the configuration file has " + std::to_string(info.st_size) + " bytes; at most " +
+               std::to_string(max_config_file_size) + " are read");
     std::ifstream in(file, std::ios::binary);
-    if (!in) throw ConfigErrors({{SourceLocation{file.string(), 0, 0}, "cannot read the configuration file"}});
+    if (!in) refuse(std::string("cannot read the configuration file: ") + std::strerror(errno));
     std::ostringstream text;
     text << in.rdbuf();
     return parse_config(text.str(), std::filesystem::absolute(file));

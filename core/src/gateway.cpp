@@ -9,6 +9,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <spdlog/spdlog.h>
@@ -25,6 +26,17 @@ struct Gateway::ClientCall {
     std::string id_text;
     json id;
     std::string progress_token;  // JSON text, empty when none
+    Clock::time_point arrived = Clock::now();
+    // The request's whole time runs out here (routing, plugins, queues and the upstream alike).
+    std::atomic<Clock::rep> deadline{0};
+    std::atomic<std::int64_t> timeout_ms{0};
+    std::atomic<bool> answered{false};
+
+    void set_timeout(std::chrono::milliseconds timeout) {
+        timeout_ms = timeout.count();
+        deadline = (arrived + timeout).time_since_epoch().count();
+    }
+    Clock::time_point deadline_point() const { return Clock::time_point(Clock::duration(deadline.load())); }
 
     // One handle per upstream the request went to (a list fans out): cancelling cancels them all,
     // also those made after the cancellation arrived.
@@ -86,25 +98,80 @@ std::string negotiate_version(const json& params) {
 
 }  // namespace
 
-std::shared_ptr<Gateway> Gateway::create(asio::any_io_executor executor, GatewayConfig config,
-                                         std::shared_ptr<PluginHost> plugins, ClientSink sink) {
+std::shared_ptr<Gateway> Gateway::create(asio::any_io_executor io, asio::any_io_executor work, GatewayConfig config,
+                                         std::shared_ptr<PluginHost> plugins, ClientSink sink,
+                                         std::shared_ptr<LineWriter> client_writer) {
     std::shared_ptr<Gateway> gateway(new Gateway());
-    gateway->executor_ = executor;
+    gateway->io_ = io;
+    gateway->executor_ = work;
     gateway->config_ = std::move(config);
     gateway->plugins_ = std::move(plugins);
     gateway->sink_ = std::move(sink);
+    gateway->client_writer_ = std::move(client_writer);
+    gateway->client_lane_.strand = asio::make_strand(work);
     std::weak_ptr<Gateway> weak = gateway;
     for (const auto& upstream : gateway->config_.upstreams) {
+        auto lane = std::make_unique<Lane>();
+        lane->strand = asio::make_strand(work);
+        gateway->upstream_lanes_.emplace(upstream.name, std::move(lane));
         gateway->upstreams_.push_back(std::make_shared<Upstream>(
-            executor, upstream, gateway->config_.max_message_size,
+            io, upstream, gateway->config_.max_message_size, gateway->config_.streams,
             [weak](Upstream& from, Message message) {
                 if (auto self = weak.lock()) self->on_upstream_message(from, std::move(message));
             },
             [weak](Upstream& ready) {
                 if (auto self = weak.lock()) self->on_upstream_ready(ready);
-            }));
+            },
+            [weak, name = upstream.name] { return wait_for_upstream_input_room(weak, name); }));
     }
     return gateway;
+}
+
+namespace {
+// Messages of one lane (the client's notifications and answers, one upstream's notifications and
+// requests) waiting for the work pool; its reader pauses at this many.
+constexpr int lane_limit = 64;
+}  // namespace
+
+void Gateway::run_in_lane(asio::any_io_executor lane, std::atomic<int>& backlog, asio::awaitable<void> task) {
+    ++backlog;
+    asio::co_spawn(lane, std::move(task), [self = shared_from_this(), &backlog](std::exception_ptr error) {
+        if (error) {
+            try {
+                std::rethrow_exception(error);
+            } catch (const std::exception& e) {
+                spdlog::error("processing a message failed: {}", e.what());
+            }
+        }
+        if (backlog-- == lane_limit) self->flow_.notify_all();
+    });
+}
+
+asio::awaitable<void> Gateway::wait_for_client_input_room() {
+    // Pauses until every queue client input can feed has room at the same time.
+    auto flowing = [this] {
+        return client_lane_.backlog < lane_limit && requests_in_flight() < config_.max_client_requests;
+    };
+    for (;;) {
+        if (client_writer_) co_await client_writer_->wait_for_room();
+        for (auto& upstream : upstreams_) co_await upstream->wait_for_room();
+        co_await flow_.wait_until(flowing);
+        if ((!client_writer_ || client_writer_->has_room()) &&
+            std::all_of(upstreams_.begin(), upstreams_.end(),
+                        [](const auto& upstream) { return upstream->has_room(); }))
+            co_return;
+    }
+}
+
+asio::awaitable<void> Gateway::wait_for_upstream_input_room(std::weak_ptr<Gateway> weak, std::string upstream) {
+    auto self = weak.lock();
+    if (!self) co_return;
+    Lane& lane = *self->upstream_lanes_.at(upstream);
+    for (;;) {
+        if (self->client_writer_) co_await self->client_writer_->wait_for_room();
+        co_await self->flow_.wait_until([&] { return lane.backlog < lane_limit; });
+        if (!self->client_writer_ || self->client_writer_->has_room()) co_return;
+    }
 }
 
 void Gateway::start() {
@@ -119,10 +186,18 @@ std::size_t Gateway::requests_in_flight() const {
 void Gateway::send_to_client(const json& message) { sink_(dump_json(message)); }
 void Gateway::send_to_client(const Message& message) { sink_(message.serialize()); }
 
-void Gateway::on_client_oversize() {
-    send_to_client(make_error_response(nullptr, error_code::invalid_request,
-                                       "Invalid Request: line longer than " + std::to_string(config_.max_message_size) +
-                                           " bytes (max_message_size_mb)"));
+void Gateway::on_client_oversize(const OversizeLine& line) {
+    json id = recover_id(line.head);
+    if (id.is_null()) id = recover_id_at_end(line.tail);
+    // The request never started, but its id may be one in flight: only a free id is answered.
+    if (!id.is_null()) {
+        std::lock_guard lock(mutex_);
+        if (calls_.contains(dump_json(id))) id = nullptr;
+    }
+    send_to_client(make_error_response(id, error_code::invalid_request,
+                                       "Invalid Request: a line of " + std::to_string(line.size) +
+                                           " bytes, longer than the " + std::to_string(config_.max_message_size) +
+                                           " byte limit (max_message_size_mb)"));
 }
 
 void Gateway::on_client_line(std::string line) {
@@ -134,11 +209,18 @@ void Gateway::on_client_line(std::string line) {
     Message message = std::move(std::get<Message>(parsed));
     switch (message.kind()) {
         case MessageKind::notification:
-            return handle_client_notification(std::move(message));
+            if (message.method() == "notifications/cancelled") break;  // at once: it races its request
+            return run_in_lane(client_lane_.strand, client_lane_.backlog,
+                               handle_client_notification(std::move(message)));
         case MessageKind::response:
-            return handle_client_response(std::move(message));
+            return run_in_lane(client_lane_.strand, client_lane_.backlog, handle_client_response(std::move(message)));
         case MessageKind::request:
             break;
+    }
+    if (message.kind() == MessageKind::notification) {
+        // Cancellation needs no plugin: handled on the reader, so it can never wait behind one.
+        asio::co_spawn(io_, handle_client_notification(std::move(message)), asio::detached);
+        return;
     }
     if (shutting_down_) {
         send_to_client(make_error_response(message.id(), error_code::unavailable, "the gateway is shutting down"));
@@ -147,6 +229,10 @@ void Gateway::on_client_line(std::string line) {
     auto call = std::make_shared<ClientCall>();
     call->id_text = message.id_text();
     call->id = message.id();
+    // Until routing picks an upstream, the longest timeout any of them allows.
+    auto longest = config_.timeouts.request;
+    for (const auto& upstream : config_.upstreams) longest = std::max(longest, upstream.timeouts.request);
+    call->set_timeout(longest);
     if (const auto& params = member(message.json(), "params"); params.is_object()) {
         if (auto meta = params.find("_meta");
             meta != params.end() && meta->is_object() && meta->contains("progressToken"))
@@ -163,15 +249,65 @@ void Gateway::on_client_line(std::string line) {
         }
         if (!call->progress_token.empty()) progress_[call->progress_token] = call;
     }
+    ensure_deadline_sweeper();
+    // On the work pool, never inline on the reader: plugins run there.
     asio::co_spawn(executor_, handle_request(call, std::move(message)), asio::detached);
 }
 
-void Gateway::finish(const std::shared_ptr<ClientCall>& call) {
-    // Only this call's entries: the client may already have reused the id or the token.
+void Gateway::answer_once(const std::shared_ptr<ClientCall>& call, const Message& answer) {
+    if (call->answered.exchange(true)) return;  // already answered (its deadline passed)
+    // The call leaves the in-flight table before its answer goes out, so the client may reuse the
+    // id as soon as it has the answer.
+    finish(call);
+    send_to_client(answer);
+}
+
+void Gateway::ensure_deadline_sweeper() {
     std::lock_guard lock(mutex_);
-    if (auto it = calls_.find(call->id_text); it != calls_.end() && it->second == call) calls_.erase(it);
-    if (auto it = progress_.find(call->progress_token); it != progress_.end() && it->second.lock() == call)
-        progress_.erase(it);
+    if (sweeping_deadlines_) return;
+    sweeping_deadlines_ = true;
+    asio::co_spawn(io_, sweep_deadlines(weak_from_this()), asio::detached);
+}
+
+asio::awaitable<void> Gateway::sweep_deadlines(std::weak_ptr<Gateway> weak) {
+    // One coroutine while requests are in flight, on the I/O thread: it answers a request whose
+    // time ran out even while every worker is busy in a plugin.
+    for (;;) {
+        co_await async_sleep(std::chrono::milliseconds(10));
+        auto self = weak.lock();
+        if (!self) co_return;
+        std::vector<std::shared_ptr<ClientCall>> expired;
+        {
+            std::lock_guard lock(self->mutex_);
+            const auto now = Clock::now();
+            for (auto& [id, call] : self->calls_)
+                if (call->deadline_point() <= now && !call->answered) expired.push_back(call);
+            if (self->calls_.empty()) {
+                self->sweeping_deadlines_ = false;
+                co_return;
+            }
+        }
+        for (auto& call : expired) {
+            const std::string text = "request timed out after " + std::to_string(call->timeout_ms.load()) + " ms";
+            self->answer_once(call, self->error_answer(call->id, error_code::timeout, text));
+            call->cancel(text);
+        }
+    }
+}
+
+void Gateway::finish(const std::shared_ptr<ClientCall>& call) {
+    bool room_again = false;
+    {
+        // Only this call's entries: the client may already have reused the id or the token.
+        std::lock_guard lock(mutex_);
+        if (auto it = calls_.find(call->id_text); it != calls_.end() && it->second == call) {
+            room_again = calls_.size() == config_.max_client_requests;
+            calls_.erase(it);
+        }
+        if (auto it = progress_.find(call->progress_token); it != progress_.end() && it->second.lock() == call)
+            progress_.erase(it);
+    }
+    if (room_again) flow_.notify_all();
 }
 
 std::map<std::string, std::uint64_t> Gateway::list_omissions() const {
@@ -203,11 +339,11 @@ asio::awaitable<void> Gateway::handle_request(std::shared_ptr<ClientCall> call, 
         std::shared_ptr<ClientCall> call;
         ~Finish() { self->finish(call); }
     } finish_on_exit{this, call};
-    // The call leaves the in-flight table before its answer goes out, so the client may reuse the
-    // id as soon as it has the answer.
     auto answer = [&](const auto& message) {
-        finish(call);
-        send_to_client(message);
+        if constexpr (std::is_same_v<std::decay_t<decltype(message)>, Message>)
+            answer_once(call, message);
+        else
+            answer_once(call, Message::from_json(message));
     };
     try {
         if (request.method() == "initialize") {
@@ -242,13 +378,19 @@ asio::awaitable<Message> Gateway::dispatch(std::shared_ptr<ClientCall> call, Mes
     if (const auto* name_at = routed_name_pointer(method, request.json()))
         co_return co_await route_by_name(call, std::move(request), *name_at);
     // A single upstream under its own names is a transparent proxy: it judges what it knows.
-    if (!config_.namespace_names) co_return co_await exchange(call, std::move(request), upstreams_.front());
+    if (!config_.namespace_names) {
+        call->set_timeout(upstreams_.front()->config().timeouts.request);
+        co_return co_await exchange(call, std::move(request), upstreams_.front());
+    }
     co_return error_answer(call->id, error_code::method_not_found, "Method not found: " + method);
 }
 
 asio::awaitable<Message> Gateway::route_by_name(std::shared_ptr<ClientCall> call, Message request,
                                                 const json::json_pointer& name_at) {
-    if (!config_.namespace_names) co_return co_await exchange(call, std::move(request), upstreams_.front());
+    if (!config_.namespace_names) {
+        call->set_timeout(upstreams_.front()->config().timeouts.request);
+        co_return co_await exchange(call, std::move(request), upstreams_.front());
+    }
     const std::string method = request.method();
     const json& message = request.json();
     const json* name = message.contains(name_at) ? &message.at(name_at) : nullptr;
@@ -268,6 +410,7 @@ asio::awaitable<Message> Gateway::route_by_name(std::shared_ptr<ClientCall> call
         co_return error_answer(call->id, error_code::invalid_params,
                                "Invalid params: '" + full_name +
                                    "' names no upstream: expected '<upstream>__<name>' with one of: " + known());
+    call->set_timeout(upstream->config().timeouts.request);  // one upstream: its own timeout
     // Plugins and the upstream see the upstream's own name.
     request.mutable_json()[name_at] = split->name;
     request.refresh_request_fields();
@@ -280,15 +423,23 @@ asio::awaitable<Message> Gateway::exchange(std::shared_ptr<ClientCall> call, Mes
                                            std::shared_ptr<Upstream> upstream) {
     request.set_upstream(upstream->name());
     auto pipeline = plugins_->pipeline(upstream->name());
-    std::shared_ptr<RequestScope> scope = pipeline->begin_request(request);
+    std::shared_ptr<RequestScope> scope = co_await pipeline->begin_request_async(request);
     call->add_scope(upstream->name(), scope);
-    auto verdict = pipeline->process_request(*scope, request);
+    auto verdict = co_await pipeline->process_request_async(*scope, request);
     if (verdict.reply) co_return Message::from_json(*verdict.reply, upstream->name());
-    UpstreamReply reply = co_await upstream->send_and_receive(request, call->new_handle());
-    if (!reply.response) co_return error_answer(call->id, reply.error_code, reply.error_message);
+    // This upstream's timeout, counted from the request's arrival: plugins and queues count too.
+    UpstreamReply reply = co_await upstream->send_and_receive(request, call->new_handle(),
+                                                              call->arrived + upstream->config().timeouts.request);
+    if (!reply.response) {
+        // The gateway's own answer is the request's response: audited like one.
+        Message failed = error_answer(call->id, reply.error_code, reply.error_message);
+        failed.set_upstream(upstream->name());
+        co_await pipeline->audit_gateway_answer(*scope, failed);
+        co_return failed;
+    }
     Message response = std::move(*reply.response);
     response.set_id(call->id);  // the client's id, restored
-    auto response_verdict = pipeline->process_response(*scope, response);
+    auto response_verdict = co_await pipeline->process_response_async(*scope, response);
     if (response_verdict.reply) co_return Message::from_json(*response_verdict.reply, upstream->name());
     co_return response;
 }
@@ -440,6 +591,18 @@ void merge_capability(json& merged, const json& offered) {
 
 asio::awaitable<json> Gateway::handle_initialize(const Message& request) {
     const json params = request.json().value("params", json::object());
+    auto wrong = [&](std::string_view field, std::string_view expected) {
+        return make_error_response(
+            request.id(), error_code::invalid_params,
+            "Invalid params: initialize needs " + std::string(field) + " as " + std::string(expected));
+    };
+    if (!params.is_object()) co_return wrong("params", "an object");
+    if (params.contains("protocolVersion") && !params["protocolVersion"].is_string())
+        co_return wrong("params.protocolVersion", "a string");
+    if (params.contains("capabilities") && !params["capabilities"].is_object())
+        co_return wrong("params.capabilities", "an object");
+    if (params.contains("clientInfo") && !params["clientInfo"].is_object())
+        co_return wrong("params.clientInfo", "an object");
     const std::string version = negotiate_version(params);
     // Each upstream negotiates on its own: offered the newest version, it answers the newest it
     // speaks. The client's info and capabilities pass through, so upstreams know what it can do.
@@ -527,31 +690,32 @@ asio::awaitable<void> Gateway::send_list_changed_later(std::shared_ptr<Gateway> 
     self->send_to_client(json{{"jsonrpc", "2.0"}, {"method", "notifications/" + capability + "/list_changed"}});
 }
 
-void Gateway::handle_client_notification(Message notification) {
+asio::awaitable<void> Gateway::handle_client_notification(Message notification) {
     const std::string& method = notification.method();
-    if (method == "notifications/initialized") return;  // each upstream got its own from the gateway
+    if (method == "notifications/initialized") co_return;  // each upstream got its own from the gateway
     if (method == "notifications/cancelled") {
         const auto& params = member(notification.json(), "params");
-        if (!params.is_object() || !params.contains("requestId")) return;
+        if (!params.is_object() || !params.contains("requestId")) co_return;
         std::shared_ptr<ClientCall> call;
         {
             std::lock_guard lock(mutex_);
             auto it = calls_.find(dump_json(params["requestId"]));
             if (it != calls_.end()) call = it->second;
         }
-        if (call) call->cancel(params.value("reason", std::string("cancelled by the client")));
-        return;
+        const auto& reason = member(params, "reason");
+        if (call) call->cancel(reason.is_string() ? reason.get<std::string>() : "cancelled by the client");
+        co_return;
     }
     for (auto& upstream : upstreams_) {
         if (upstream->state() != Upstream::State::ready) continue;
         Message copy = notification;
         copy.set_upstream(upstream->name());
-        auto verdict = plugins_->pipeline(upstream->name())->process_notification(nullptr, copy);
+        auto verdict = co_await plugins_->pipeline(upstream->name())->process_notification_async(nullptr, copy);
         if (verdict.forwards()) upstream->send(copy);
     }
 }
 
-void Gateway::handle_client_response(Message response) {
+asio::awaitable<void> Gateway::handle_client_response(Message response) {
     const auto& id = member(response.json(), "id");
     std::shared_ptr<ServerCall> call;
     if (id.is_number_integer()) {
@@ -564,11 +728,11 @@ void Gateway::handle_client_response(Message response) {
     }
     if (!call) {
         spdlog::warn("client answered request {} that the gateway did not send, dropped", response.id_text());
-        return;
+        co_return;
     }
     response.set_id(call->original_id);
     response.set_upstream(call->upstream->name());
-    auto verdict = call->pipeline->process_response(*call->scope, response);
+    auto verdict = co_await call->pipeline->process_response_async(*call->scope, response);
     if (verdict.reply)
         call->upstream->send_json(*verdict.reply);
     else
@@ -577,6 +741,11 @@ void Gateway::handle_client_response(Message response) {
 
 void Gateway::on_upstream_message(Upstream& from, Message message) {
     auto upstream = from.shared_from_this();
+    Lane& lane = *upstream_lanes_.at(upstream->name());
+    run_in_lane(lane.strand, lane.backlog, handle_upstream_message(std::move(upstream), std::move(message)));
+}
+
+asio::awaitable<void> Gateway::handle_upstream_message(std::shared_ptr<Upstream> upstream, Message message) {
     auto pipeline = plugins_->pipeline(upstream->name());
     if (message.kind() == MessageKind::notification) {
         const std::string& method = message.method();
@@ -599,32 +768,32 @@ void Gateway::on_upstream_message(Upstream& from, Message message) {
                 for (auto& [id, call] : server_calls_)
                     if (call->upstream == upstream && call->original_id == params["requestId"]) gateway_id = id;
             }
-            if (!gateway_id) return;  // nothing the client knows of
+            if (!gateway_id) co_return;  // nothing the client knows of
             message.mutable_json()["params"]["requestId"] = *gateway_id;
         }
-        auto verdict = pipeline->process_notification(scope.get(), message);
-        if (!verdict.forwards()) return;
+        auto verdict = co_await pipeline->process_notification_async(scope.get(), message);
+        if (!verdict.forwards()) co_return;
         for (std::string_view list : list_capabilities)
             if (method == "notifications/" + std::string(list) + "/list_changed") {
                 announce_list_changed(std::string(list));
-                return;
+                co_return;
             }
         if (config_.namespace_names) namespace_notification(message, upstream->name());
         send_to_client(message);
-        return;
+        co_return;
     }
     // A server -> client request: the client sees a gateway id, the upstream gets its own back.
     auto call = std::make_shared<ServerCall>();
     call->upstream = upstream;
     call->original_id = message.id();
     call->pipeline = pipeline;
-    call->scope = pipeline->begin_request(message);
-    auto verdict = pipeline->process_request(*call->scope, message);
+    call->scope = co_await pipeline->begin_request_async(message);
+    auto verdict = co_await pipeline->process_request_async(*call->scope, message);
     if (verdict.reply) {
         json reply = *verdict.reply;
         reply["id"] = call->original_id;
         upstream->send_json(reply);
-        return;
+        co_return;
     }
     std::int64_t id;
     {
@@ -641,7 +810,8 @@ asio::awaitable<void> Gateway::shutdown() {
     // Waits until every request in flight has had its answer, or `limit` has passed.
     auto answers_out = [this](Clock::duration limit) -> asio::awaitable<void> {
         const auto deadline = Clock::now() + limit;
-        while (requests_in_flight() > 0 && Clock::now() < deadline) co_await async_sleep(std::chrono::milliseconds(5));
+        while (requests_in_flight() > 0 && Clock::now() < deadline && !hurry_)
+            co_await async_sleep(std::chrono::milliseconds(5));
     };
     co_await answers_out(config_.shutdown_grace);
     std::vector<std::shared_ptr<ClientCall>> remaining;

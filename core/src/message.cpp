@@ -1,5 +1,8 @@
 #include <watchgate/core/message.hpp>
 
+#include <cctype>
+#include <cmath>
+
 namespace watchgate::core {
 
 namespace {
@@ -79,7 +82,9 @@ std::pair<std::size_t, std::size_t> top_level_id_span(std::string_view text) {
         if (c == '"') {
             const std::size_t start = i;
             i = string_end(i);
-            if (i == std::string_view::npos) return none;
+            // Cut off inside a string (the kept head of a line too long to keep): what was found
+            // before stands.
+            if (i == std::string_view::npos) return found;
             const bool key = depth == 1 && expect_key;
             if (key && text.substr(start, i - start + 1).find('\\') != std::string_view::npos) return none;
             if (key && text.substr(start, i - start + 1) == "\"id\"") {
@@ -118,7 +123,66 @@ std::pair<std::size_t, std::size_t> top_level_id_span(std::string_view text) {
     return found;
 }
 
+// A recovered id as the gateway uses ids: a string or an integer; an integral float (an upstream
+// that turned our integer into a double) as that integer.
+nlohmann::json usable_id(const nlohmann::json& id) {
+    if (is_valid_id(id)) return id;
+    if (id.is_number_float()) {
+        const double value = id.get<double>();
+        if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 9.0e15)
+            return static_cast<std::int64_t>(value);
+    }
+    return nullptr;
+}
+
 }  // namespace
+
+nlohmann::json recover_id(std::string_view text) {
+    if (const auto nul = text.find('\0'); nul != std::string_view::npos) text = text.substr(0, nul);
+    const auto [begin, end] = top_level_id_span(text);
+    // The value must be followed by something: a number cut off at the end is not the id.
+    if (begin == std::string_view::npos || end >= text.size()) return nullptr;
+    auto id = nlohmann::json::parse(text.substr(begin, end - begin), nullptr, false);
+    return id.is_discarded() ? nlohmann::json(nullptr) : usable_id(id);
+}
+
+nlohmann::json recover_id_at_end(std::string_view tail) {
+    auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    auto trim_end = [&](std::string_view& s) {
+        while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    };
+    // The line's last '}' closes the top-level object, so a member right before it is top-level.
+    trim_end(tail);
+    if (tail.empty() || tail.back() != '}') return nullptr;
+    tail.remove_suffix(1);
+    trim_end(tail);
+    std::size_t value_begin = tail.size();
+    if (!tail.empty() && tail.back() == '"') {
+        const auto open = tail.rfind('"', tail.size() - 2);
+        if (open == std::string_view::npos || open + 1 >= tail.size()) return nullptr;
+        if (tail.substr(open, tail.size() - open).find('\\') != std::string_view::npos) return nullptr;
+        value_begin = open;
+    } else {
+        while (value_begin > 0 &&
+               (std::isdigit(static_cast<unsigned char>(tail[value_begin - 1])) || tail[value_begin - 1] == '-' ||
+                tail[value_begin - 1] == '.' || tail[value_begin - 1] == 'e' || tail[value_begin - 1] == 'E' ||
+                tail[value_begin - 1] == '+'))
+            --value_begin;
+    }
+    if (value_begin == tail.size()) return nullptr;
+    const std::string_view value = tail.substr(value_begin);
+    std::string_view before = tail.substr(0, value_begin);
+    trim_end(before);
+    if (before.empty() || before.back() != ':') return nullptr;
+    before.remove_suffix(1);
+    trim_end(before);
+    if (!before.ends_with("\"id\"")) return nullptr;
+    before.remove_suffix(4);
+    trim_end(before);
+    if (before.empty() || (before.back() != ',' && before.back() != '{')) return nullptr;
+    auto id = nlohmann::json::parse(value, nullptr, false);
+    return id.is_discarded() ? nlohmann::json(nullptr) : usable_id(id);
+}
 
 const nlohmann::json& member(const nlohmann::json& object, std::string_view key) {
     static const nlohmann::json null_value;
@@ -143,19 +207,31 @@ nlohmann::json make_error_response(const nlohmann::json& id, int code, std::stri
 }
 
 std::variant<Message, MessageError> Message::parse(std::string raw, std::string upstream) {
+    // The JSON reader takes a NUL byte for the end of its input: without this check a line
+    // "<valid JSON>\0<anything>" would be judged by its first part and forwarded whole. A NUL is
+    // never valid JSON (not whitespace, and raw control bytes are not allowed inside strings).
+    if (const auto nul = raw.find('\0'); nul != std::string::npos) {
+        const auto before = nlohmann::json::parse(std::string_view(raw).substr(0, nul), nullptr, false);
+        return MessageError{-32700,
+                            "Parse error: the line holds a NUL byte at offset " + std::to_string(nul) +
+                                " (a line must be exactly one JSON value)",
+                            recover_id(raw), !before.is_object() || !before.contains("method")};
+    }
     if (!within_depth_limit(raw))
         return MessageError{
             -32600, "Invalid Request: JSON nested deeper than " + std::to_string(max_json_depth) + " levels", nullptr};
     Message message;
     message.json_ = nlohmann::json::parse(raw, nullptr, false);
-    if (message.json_.is_discarded()) return MessageError{-32700, "Parse error: the line is not valid JSON", nullptr};
+    // The id is recovered when it can be: the sender's request still gets its one answer.
+    if (message.json_.is_discarded())
+        return MessageError{-32700, "Parse error: the line is not valid JSON", recover_id(raw),
+                            raw.find("\"method\"") == std::string::npos};
     const auto& json = message.json_;
-    nlohmann::json id = nullptr;
-    if (json.is_object()) {
-        auto found = json.find("id");
-        if (found != json.end() && is_valid_id(*found)) id = *found;
-    }
-    auto invalid = [&](std::string why) { return MessageError{-32600, "Invalid Request: " + std::move(why), id}; };
+    nlohmann::json id = usable_id(member(json, "id"));
+    auto invalid = [&](std::string why) {
+        return MessageError{-32600, "Invalid Request: " + std::move(why), id, !json.contains("method")};
+    };
+    if (json.is_array()) return invalid("batches are not supported: send each JSON-RPC message on a line of its own");
     if (!json.is_object()) return invalid("expected a JSON object");
     auto version = json.find("jsonrpc");
     if (version == json.end() || *version != "2.0") return invalid("\"jsonrpc\" must be \"2.0\"");

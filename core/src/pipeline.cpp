@@ -2,6 +2,11 @@
 
 #include "host_api.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <map>
@@ -10,6 +15,8 @@
 #include <algorithm>
 
 namespace watchgate::core {
+
+namespace asio = boost::asio;
 
 namespace {
 
@@ -86,7 +93,7 @@ std::shared_ptr<Pipeline> Pipeline::create(std::string upstream, std::vector<Pip
     return pipeline;
 }
 
-std::unique_ptr<RequestScope> Pipeline::begin_request(const Message& request) const {
+asio::awaitable<std::unique_ptr<RequestScope>> Pipeline::begin_request_async(const Message& request) const {
     std::unique_ptr<RequestScope> scope(new RequestScope());
     scope->pipeline_ = shared_from_this();
     scope->start_ = Clock::now();
@@ -106,7 +113,7 @@ std::unique_ptr<RequestScope> Pipeline::begin_request(const Message& request) co
         call.phase = MessageKind::request;
         wg_status status;
         {
-            auto lock = entry.instance->enter();
+            auto turn = co_await entry.instance->enter_async();
             status = d.request_begin(entry.instance->handle(), &call, &scope->states_[index]);
         }
         if (status != WG_OK) {
@@ -115,27 +122,76 @@ std::unique_ptr<RequestScope> Pipeline::begin_request(const Message& request) co
                 "request_begin failed: " + (call.error.empty() ? "status " + std::to_string(status) : call.error);
         }
     }
-    return scope;
+    co_return scope;
+}
+
+asio::awaitable<PipelineResult> Pipeline::process_request_async(RequestScope& scope, Message& request) const {
+    auto turn = co_await scope.serial_.lock_async();
+    co_return co_await run(&scope, request, MessageKind::request);
+}
+
+asio::awaitable<PipelineResult> Pipeline::process_response_async(RequestScope& scope, Message& response) const {
+    auto turn = co_await scope.serial_.lock_async();
+    response.set_request_context(scope.method_, scope.target_);
+    co_return co_await run(&scope, response, MessageKind::response);
+}
+
+asio::awaitable<PipelineResult> Pipeline::process_notification_async(RequestScope* scope, Message& notification) const {
+    AsyncMutex::Guard turn;
+    if (scope) turn = co_await scope->serial_.lock_async();
+    co_return co_await run(scope, notification, MessageKind::notification);
+}
+
+asio::awaitable<void> Pipeline::audit_gateway_answer(RequestScope& scope, Message& answer) const {
+    auto turn = co_await scope.serial_.lock_async();
+    answer.set_request_context(scope.method_, scope.target_);
+    PipelineResult result;
+    result.outcome = Outcome::error;
+    if (const auto& error = member(answer.json(), "error"); error.is_object()) {
+        if (const auto& code = member(error, "code"); code.is_number_integer()) result.error_code = code.get<int>();
+        if (const auto& text = member(error, "message"); text.is_string()) result.reason = text.get<std::string>();
+    }
+    co_await audit(&scope, answer, MessageKind::response, result);
+}
+
+namespace {
+
+// Runs `task` to its end on the calling thread, on an event loop of its own.
+template <class T>
+T run_blocking(asio::awaitable<T> task) {
+    asio::io_context context;
+    auto guard = asio::make_work_guard(context);  // kept until the task ends, whatever it waits on
+    std::optional<T> value;
+    std::exception_ptr failure;
+    asio::co_spawn(context, std::move(task), [&](std::exception_ptr error, T result) {
+        failure = error;
+        if (!error) value.emplace(std::move(result));
+        guard.reset();
+    });
+    context.run();
+    if (failure) std::rethrow_exception(failure);
+    return std::move(*value);
+}
+
+}  // namespace
+
+std::unique_ptr<RequestScope> Pipeline::begin_request(const Message& request) const {
+    return run_blocking(begin_request_async(request));
 }
 
 PipelineResult Pipeline::process_request(RequestScope& scope, Message& request) const {
-    std::lock_guard lock(scope.serial_);
-    return run(&scope, request, MessageKind::request);
+    return run_blocking(process_request_async(scope, request));
 }
 
 PipelineResult Pipeline::process_response(RequestScope& scope, Message& response) const {
-    std::lock_guard lock(scope.serial_);
-    response.set_request_context(scope.method_, scope.target_);
-    return run(&scope, response, MessageKind::response);
+    return run_blocking(process_response_async(scope, response));
 }
 
 PipelineResult Pipeline::process_notification(RequestScope* scope, Message& notification) const {
-    std::unique_lock<std::mutex> lock;
-    if (scope) lock = std::unique_lock(scope->serial_);
-    return run(scope, notification, MessageKind::notification);
+    return run_blocking(process_notification_async(scope, notification));
 }
 
-PipelineResult Pipeline::run(RequestScope* scope, Message& message, MessageKind phase) const {
+asio::awaitable<PipelineResult> Pipeline::run(RequestScope* scope, Message& message, MessageKind phase) const {
     PipelineResult result;
     result.stages.reserve(stages_.size() + auditors_.size());
     for (std::size_t index = 0; index < stages_.size(); ++index) {
@@ -156,7 +212,7 @@ PipelineResult Pipeline::run(RequestScope* scope, Message& message, MessageKind 
             status = WG_ERROR;
             call.error = *begin_error;
         } else {
-            auto lock = plugin.enter();
+            auto turn = co_await plugin.enter_async();
             status = hook(plugin.handle(), scope ? scope->states_[index] : nullptr, &call);
         }
         StageRecord stage{plugin.name(), Outcome::allowed, {}, Clock::now() - started, std::move(call.metadata)};
@@ -223,8 +279,8 @@ PipelineResult Pipeline::run(RequestScope* scope, Message& message, MessageKind 
             if (code != error->end() && code->is_number_integer()) result.error_code = code->get<int>();
         }
     }
-    audit(scope, message, phase, result);
-    return result;
+    co_await audit(scope, message, phase, result);
+    co_return result;
 }
 
 namespace {
@@ -253,8 +309,9 @@ void warn_limited(const std::string& plugin, const std::string& text) {
 
 }  // namespace
 
-void Pipeline::audit(RequestScope* scope, const Message& message, MessageKind phase, PipelineResult& result) const {
-    if (auditors_.empty()) return;
+asio::awaitable<void> Pipeline::audit(RequestScope* scope, const Message& message, MessageKind phase,
+                                      PipelineResult& result) const {
+    if (auditors_.empty()) co_return;
     std::vector<wg_audit_stage> stages;
     stages.reserve(result.stages.size());
     std::vector<std::string> metadata_text;
@@ -307,7 +364,7 @@ void Pipeline::audit(RequestScope* scope, const Message& message, MessageKind ph
         const auto started = Clock::now();
         wg_status status = WG_ERROR;
         if (!begin_error) {
-            auto lock = plugin.enter();
+            auto turn = co_await plugin.enter_async();
             status = d.on_audit(plugin.handle(), scope ? scope->states_[slot] : nullptr, &event);
         }
         StageRecord stage{plugin.name(), Outcome::allowed, {}, Clock::now() - started, nullptr};

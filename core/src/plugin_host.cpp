@@ -22,13 +22,19 @@ constexpr std::string_view plugin_suffix = ".dylib";
 constexpr std::string_view plugin_suffix = ".so";
 #endif
 
-// A file or folder others could replace is a way to run code as the gateway.
+// A file or folder others could replace is a way to run code as the gateway. Every folder up to
+// the root counts (whoever may rename a folder may swap everything under it), except one with the
+// sticky bit (like /tmp): there only an entry's owner may rename it.
 std::optional<std::string> insecure_reason(const fs::path& file) {
-    for (const fs::path& path : {file, file.parent_path()}) {
+    const fs::path absolute = fs::absolute(file).lexically_normal();
+    bool is_file = true;
+    for (fs::path path = absolute;; path = path.parent_path()) {
         struct stat info {};
-        if (::stat(path.c_str(), &info) != 0) continue;
-        if (info.st_mode & (S_IWGRP | S_IWOTH))
+        if (::stat(path.c_str(), &info) == 0 && (info.st_mode & (S_IWGRP | S_IWOTH)) &&
+            (is_file || !(info.st_mode & S_ISVTX)))
             return path.string() + " is writable by " + ((info.st_mode & S_IWOTH) ? "others" : "its group");
+        is_file = false;
+        if (path == path.parent_path()) break;
     }
     return std::nullopt;
 }

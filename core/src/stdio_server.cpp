@@ -60,11 +60,14 @@ private:
 };
 
 // stdout: asynchronous when it is a pipe or socket; a file or terminal is written directly.
-std::function<void(std::string)> stdout_sink(asio::any_io_executor executor, std::shared_ptr<LineWriter>& writer) {
+// `on_stalled` is called when the client takes nothing for the stall timeout while lines wait.
+std::function<void(std::string)> stdout_sink(asio::any_io_executor executor, const StreamLimits& limits,
+                                             std::function<void()> on_stalled, std::shared_ptr<LineWriter>& writer) {
     struct stat info {};
     ::fstat(STDOUT_FILENO, &info);
     if (S_ISFIFO(info.st_mode) || S_ISSOCK(info.st_mode)) {
-        writer = std::make_shared<LineWriter>(executor, ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0));
+        writer = std::make_shared<LineWriter>(executor, ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0), limits,
+                                              std::move(on_stalled));
         return [writer](std::string line) { writer->write(std::move(line)); };
     }
     auto mutex = std::make_shared<std::mutex>();
@@ -131,11 +134,11 @@ static void prepare_signals() {
 
 int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins) {
     prepare_signals();
-    Pool pool(config.threads);
-    auto executor = pool.context().get_executor();
-    std::shared_ptr<LineWriter> writer;
-    auto gateway = Gateway::create(executor, config, plugins, stdout_sink(executor, writer));
-    gateway->start();
+    // Reading, writing and timers on one pool; requests and plugins on another, so a slow plugin
+    // never holds up reading, answers from upstreams or the deadlines.
+    Pool io_pool(1);
+    Pool work_pool(config.threads);
+    auto executor = io_pool.context().get_executor();
 
     // Shared with the reader, which may outlive this frame when it is blocked in read().
     struct StopSignal {
@@ -147,14 +150,36 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
     };
     auto stop = std::make_shared<StopSignal>();
     auto stop_requested = stop->promise.get_future();
-    asio::signal_set signals(pool.context(), SIGINT, SIGTERM);
-    signals.async_wait([stop](boost::system::error_code error, int number) {
-        if (error) return;
-        spdlog::info("signal {} received: shutting down", number);
-        stop->request();
-    });
+
+    std::shared_ptr<LineWriter> writer;
+    auto client_sink = stdout_sink(
+        executor, config.streams,
+        [stop, timeout = config.streams.stall_timeout] {
+            spdlog::error("the client took nothing on stdout for {} ms: closing", timeout.count());
+            stop->request();
+        },
+        writer);
+    auto gateway =
+        Gateway::create(executor, work_pool.context().get_executor(), config, plugins, std::move(client_sink), writer);
+    gateway->start();
+
+    asio::signal_set signals(io_pool.context(), SIGINT, SIGTERM);
+    std::function<void()> wait_for_signal = [&] {
+        signals.async_wait([&, stop](boost::system::error_code error, int number) {
+            if (error) return;
+            if (stop->stopping) {
+                spdlog::info("signal {} received again: not waiting for requests in flight", number);
+                gateway->hurry();
+                return;
+            }
+            spdlog::info("signal {} received: shutting down", number);
+            stop->request();
+            wait_for_signal();
+        });
+    };
+    wait_for_signal();
     // SIGHUP: plugins reopen their files (logrotate), the gateway keeps serving.
-    asio::signal_set hangups(pool.context(), SIGHUP);
+    asio::signal_set hangups(io_pool.context(), SIGHUP);
     std::function<void()> wait_for_hangup = [&] {
         hangups.async_wait([&](boost::system::error_code error, int) {
             if (error) return;
@@ -179,7 +204,8 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
                 input->non_blocking(true);
                 co_await read_lines(
                     *input, max_size, 64 * 1024, [&](std::string line) { gateway->on_client_line(std::move(line)); },
-                    [&] { gateway->on_client_oversize(); }, [&] { return !stop->stopping; });
+                    [&](const OversizeLine& line) { gateway->on_client_oversize(line); },
+                    [&] { return !stop->stopping; }, [&] { return gateway->wait_for_client_input_room(); });
                 spdlog::debug("client input closed");
                 stop->request();
             },
@@ -188,14 +214,17 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
         std::thread([gateway, stop, max_size] {
             LineSplitter splitter(max_size);
             std::vector<char> buffer(64 * 1024);
+            auto on_line = [&](std::string line) { gateway->on_client_line(std::move(line)); };
+            auto on_oversize = [&](const OversizeLine& line) { gateway->on_client_oversize(line); };
             for (;;) {
                 ssize_t n = ::read(STDIN_FILENO, buffer.data(), buffer.size());
                 if (n < 0 && errno == EINTR) continue;
-                if (n <= 0 || stop->stopping) break;
-                splitter.feed(
-                    std::string_view(buffer.data(), static_cast<std::size_t>(n)),
-                    [&](std::string line) { gateway->on_client_line(std::move(line)); },
-                    [&] { gateway->on_client_oversize(); });
+                if (stop->stopping) break;
+                if (n <= 0) {
+                    splitter.finish(on_line, on_oversize);  // a last line without its newline counts
+                    break;
+                }
+                splitter.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), on_line, on_oversize);
             }
             spdlog::debug("client input closed");
             stop->request();
@@ -220,23 +249,25 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
 json call_once(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins, const std::string& method,
                const json& params) {
     prepare_signals();
-    Pool pool(config.threads);
-    auto executor = pool.context().get_executor();
+    Pool io_pool(1);
+    Pool work_pool(config.threads);
+    auto executor = io_pool.context().get_executor();
     std::mutex mutex;
     std::condition_variable arrived;
     std::map<json, json> answers;  // by id
-    auto gateway = Gateway::create(executor, config, std::move(plugins), [&](std::string line) {
-        auto message = json::parse(line, nullptr, false);
-        if (!message.is_object()) return;
-        if (message.contains("method")) {
-            // A server -> client request or notification: `call` has no one to ask; say so.
-            spdlog::info("upstream sent {} (not answered by `watchgate call`)", message.value("method", ""));
-            return;
-        }
-        std::lock_guard lock(mutex);
-        answers[message.value("id", json())] = message;
-        arrived.notify_all();
-    });
+    auto gateway = Gateway::create(
+        executor, work_pool.context().get_executor(), config, std::move(plugins), [&](std::string line) {
+            auto message = json::parse(line, nullptr, false);
+            if (!message.is_object()) return;
+            if (message.contains("method")) {
+                // A server -> client request or notification: `call` has no one to ask; say so.
+                spdlog::info("upstream sent {} (not answered by `watchgate call`)", message.value("method", ""));
+                return;
+            }
+            std::lock_guard lock(mutex);
+            answers[message.value("id", json())] = message;
+            arrived.notify_all();
+        });
     gateway->start();
     auto wait_for = [&](int id, std::chrono::milliseconds timeout) {
         std::unique_lock lock(mutex);

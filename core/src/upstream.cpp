@@ -64,12 +64,14 @@ std::optional<std::int64_t> CallHandle::upstream_id() const {
 // ---- Upstream ----
 
 Upstream::Upstream(asio::any_io_executor executor, UpstreamConfig config, std::size_t max_message_size,
-                   MessageHandler on_message, ReadyHandler on_ready)
+                   StreamLimits streams, MessageHandler on_message, ReadyHandler on_ready, ReadGate before_read)
     : executor_(std::move(executor)),
       config_(std::move(config)),
       max_message_size_(max_message_size),
+      streams_(streams),
       on_message_(std::move(on_message)),
-      on_ready_(std::move(on_ready)) {}
+      on_ready_(std::move(on_ready)),
+      before_read_(std::move(before_read)) {}
 
 Upstream::~Upstream() = default;
 
@@ -114,27 +116,45 @@ std::string Upstream::unavailable_reason_locked() const {
 }
 
 void Upstream::spawn() {
-    std::lock_guard lock(mutex_);
-    if (process_) return;
-    start_process();
+    std::optional<Clock::duration> backoff;
+    {
+        std::lock_guard lock(mutex_);
+        if (process_) return;
+        backoff = start_process_locked();
+    }
+    if (backoff) schedule_restart(*backoff);
+}
+
+void Upstream::schedule_restart(Clock::duration backoff) {
+    asio::co_spawn(executor_, restart_after(shared_from_this(), backoff), asio::detached);
 }
 
 // Caller holds mutex_. Throws nothing: a start failure is recorded as the upstream's state.
-void Upstream::start_process() {
+std::optional<Clock::duration> Upstream::start_process_locked() {
     try {
         auto process = std::make_shared<ChildProcess>(ChildProcess::spawn(config_.command, config_.env, config_.cwd));
-        writer_ = std::make_shared<LineWriter>(executor_, process->take_stdin());
+        // A process that takes nothing on stdin for the stall timeout while lines wait is stuck:
+        // it is killed (and restarted by the restart policy) rather than let the queue grow.
+        std::weak_ptr<ChildProcess> weak_process = process;
+        writer_ = std::make_shared<LineWriter>(executor_, process->take_stdin(), streams_,
+                                               [weak_process, name = name(), timeout = streams_.stall_timeout] {
+                                                   if (auto stuck = weak_process.lock()) {
+                                                       spdlog::error("[{}] took nothing on stdin for {} ms: killed",
+                                                                     name, timeout.count());
+                                                       stuck->signal(SIGKILL);
+                                                   }
+                                               });
         process_ = process;
         state_ = State::starting;
         spdlog::info("[{}] started (pid {})", name(), process->pid());
         asio::co_spawn(executor_, read_stdout(process, process->take_stdout()), asio::detached);
         asio::co_spawn(executor_, read_stderr(process->take_stderr()), asio::detached);
+        return std::nullopt;
     } catch (const std::exception& e) {
         last_exit_ = std::string("could not be started: ") + e.what();
         spdlog::error("[{}] {}", name(), last_exit_);
         // A command that cannot start now may start later (a package still installing, a mount).
-        if (auto backoff = plan_restart_locked())
-            asio::co_spawn(executor_, restart_after(shared_from_this(), *backoff), asio::detached);
+        return plan_restart_locked();
     }
 }
 
@@ -150,22 +170,27 @@ std::optional<Clock::duration> Upstream::plan_restart_locked() {
 }
 
 asio::awaitable<void> Upstream::restart_after(std::shared_ptr<Upstream> self, Clock::duration backoff) {
-    int attempt = 0;
-    {
-        std::lock_guard lock(mutex_);
-        attempt = restart_attempts_;
-    }
-    spdlog::warn("[{}] restarting in {} ms (attempt {} of {})", name(),
-                 std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(), attempt,
-                 config_.max_restart_attempts);
-    co_await async_sleep(backoff);
     bool initialize_again = false;
-    {
-        std::lock_guard lock(mutex_);
-        if (state_ != State::restarting) co_return;
-        start_process();
-        initialize_again = state_ == State::starting && !initialize_params_.is_null() && !initializing_;
-        if (initialize_again) initializing_ = true;
+    for (;;) {
+        int attempt = 0;
+        {
+            std::lock_guard lock(mutex_);
+            attempt = restart_attempts_;
+        }
+        spdlog::warn("[{}] restarting in {} ms (attempt {} of {})", name(),
+                     std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(), attempt,
+                     config_.max_restart_attempts);
+        co_await async_sleep(backoff);
+        std::optional<Clock::duration> again;
+        {
+            std::lock_guard lock(mutex_);
+            if (state_ != State::restarting) co_return;
+            again = start_process_locked();
+            initialize_again = state_ == State::starting && !initialize_params_.is_null() && !initializing_;
+            if (initialize_again) initializing_ = true;
+        }
+        if (!again) break;
+        backoff = *again;  // the command failed to start again: wait longer, within the budget
     }
     if (initialize_again) {
         std::string error = co_await initialize();
@@ -175,11 +200,13 @@ asio::awaitable<void> Upstream::restart_after(std::shared_ptr<Upstream> self, Cl
 }
 
 asio::awaitable<std::string> Upstream::connect(json initialize_params) {
+    std::optional<Clock::duration> backoff;
     {
         std::lock_guard lock(mutex_);
         initialize_params_ = std::move(initialize_params);
-        if (!process_ && state_ != State::restarting) start_process();
+        if (!process_ && state_ != State::restarting) backoff = start_process_locked();
     }
+    if (backoff) schedule_restart(*backoff);
     const auto deadline = Clock::now() + config_.timeouts.connection;
     for (;;) {
         bool mine = false;
@@ -223,15 +250,27 @@ asio::awaitable<std::string> Upstream::initialize() {
     // send_and_receive gives initialize the connection timeout, not the request timeout.
     auto handle = std::make_shared<CallHandle>();
     auto started = Clock::now();
+    // A process that cannot be initialized (it hangs, refuses or speaks another version) is of no
+    // use: it is killed, so the restart policy starts a fresh one instead of it staying "starting".
+    auto give_up = [&](std::string why) {
+        {
+            std::lock_guard lock(mutex_);
+            if (process_ == process && state_ == State::starting && process) {
+                spdlog::error("[{}] {}: stopping the process", name(), why);
+                process->signal(SIGKILL);
+            }
+        }
+        return why;
+    };
     UpstreamReply reply = co_await send_and_receive(request, handle);
-    if (!reply.response) co_return "initialize failed: " + reply.error_message;
+    if (!reply.response) co_return give_up("initialize failed: " + reply.error_message);
     const auto& answer = reply.response->json();
-    if (answer.contains("error")) co_return "initialize was refused: " + dump_json(answer["error"]);
+    if (answer.contains("error")) co_return give_up("initialize was refused: " + dump_json(answer["error"]));
     const auto& version = member(member(answer, "result"), "protocolVersion");
     if (!version.is_string() || std::find(supported_protocol_versions.begin(), supported_protocol_versions.end(),
                                           version.get<std::string>()) == supported_protocol_versions.end())
-        co_return "initialize answered protocol version " + dump_json(version) +
-            ", which the gateway does not speak (it speaks 2024-11-05 to 2025-11-25)";
+        co_return give_up("initialize answered protocol version " + dump_json(version) +
+                          ", which the gateway does not speak (it speaks 2024-11-05 to 2025-11-25)");
     {
         std::lock_guard lock(mutex_);
         // The process may have exited, or the gateway started stopping, while we waited.
@@ -289,10 +328,11 @@ void Upstream::release_slot() {
     next->try_send(boost::system::error_code());
 }
 
-asio::awaitable<UpstreamReply> Upstream::send_and_receive(Message& request, std::shared_ptr<CallHandle> handle) {
+asio::awaitable<UpstreamReply> Upstream::send_and_receive(Message& request, std::shared_ptr<CallHandle> handle,
+                                                          std::optional<Clock::time_point> given_deadline) {
     const bool is_initialize = request.method() == "initialize";
     const auto timeout = is_initialize ? config_.timeouts.connection : config_.timeouts.request;
-    const auto deadline = Clock::now() + timeout;
+    const auto deadline = given_deadline ? *given_deadline : Clock::now() + timeout;
     if (state_ != State::ready && !(is_initialize && state_ == State::starting))
         co_return error_reply(error_code::unavailable, unavailable_reason());
     if (auto rejected = co_await acquire_slot(deadline)) co_return std::move(*rejected);
@@ -330,13 +370,29 @@ asio::awaitable<UpstreamReply> Upstream::send_and_receive(Message& request, std:
         }
         handle->upstream_ = weak_from_this();
         handle->upstream_id_ = id;
-        writer->write(request.serialize());
+        record_ticket(id, writer, writer->write(request.serialize()));
     } else {
-        writer->write(request.serialize());
+        record_ticket(id, writer, writer->write(request.serialize()));
     }
     // One answer always comes: the response, a cancellation, the upstream's exit, or the sweeper's
     // timeout.
     co_return co_await channel->async_receive(asio::use_awaitable);
+}
+
+void Upstream::record_ticket(std::int64_t id, const std::shared_ptr<LineWriter>& writer, LineWriter::Ticket ticket) {
+    std::lock_guard lock(mutex_);
+    if (auto it = pending_.find(id); it != pending_.end()) {
+        it->second.writer = writer;
+        it->second.ticket = ticket;
+    }
+}
+
+void Upstream::abandon(std::int64_t upstream_id, const Pending& pending, const std::string& reason) {
+    // Not yet written: taken out of the queue, and the upstream never hears of it.
+    if (auto writer = pending.writer.lock(); writer && pending.ticket && writer->withdraw(pending.ticket)) return;
+    send_json({{"jsonrpc", "2.0"},
+               {"method", "notifications/cancelled"},
+               {"params", {{"requestId", upstream_id}, {"reason", reason}}}});
 }
 
 void Upstream::ensure_sweeper() {
@@ -382,9 +438,7 @@ asio::awaitable<void> Upstream::sweep(std::weak_ptr<Upstream> weak) {
             if (stop) self->sweeping_ = false;
         }
         for (auto& [id, pending] : expired) {
-            self->send_json({{"jsonrpc", "2.0"},
-                             {"method", "notifications/cancelled"},
-                             {"params", {{"requestId", id}, {"reason", "request timed out in the gateway"}}}});
+            self->abandon(id, pending, "request timed out in the gateway");
             pending.channel->try_send(
                 boost::system::error_code(),
                 error_reply(error_code::timeout, "request timed out after " + std::to_string(pending.timeout.count()) +
@@ -396,17 +450,16 @@ asio::awaitable<void> Upstream::sweep(std::weak_ptr<Upstream> weak) {
 }
 
 bool Upstream::cancel(std::int64_t upstream_id, const std::string& reason) {
-    std::shared_ptr<Channel> channel;
+    Pending pending;
     {
         std::lock_guard lock(mutex_);
         auto it = pending_.find(upstream_id);
         if (it == pending_.end()) return false;
-        channel = it->second.channel;
+        pending = std::move(it->second);
         pending_.erase(it);
     }
-    send_json({{"jsonrpc", "2.0"},
-               {"method", "notifications/cancelled"},
-               {"params", {{"requestId", upstream_id}, {"reason", reason}}}});
+    abandon(upstream_id, pending, reason);
+    auto& channel = pending.channel;
     channel->try_send(boost::system::error_code(), error_reply(error_code::cancelled, "request cancelled: " + reason));
     return true;
 }
@@ -445,6 +498,35 @@ void Upstream::deliver(Message response) {
     channel->try_send(boost::system::error_code(), UpstreamReply{std::move(response), 0, {}});
 }
 
+void Upstream::refuse_answer(const json& id, const std::string& why) {
+    spdlog::warn("[{}] dropped an answer that is not valid JSON-RPC: {}", name(), why);
+    if (!id.is_number_integer()) return;  // nothing to tell whose answer it was
+    std::shared_ptr<Channel> channel;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = pending_.find(id.get<std::int64_t>());
+        if (it == pending_.end()) return;
+        channel = it->second.channel;
+        pending_.erase(it);
+    }
+    channel->try_send(boost::system::error_code(),
+                      error_reply(error_code::bad_answer, "upstream '" + name() + "' sent an invalid answer: " + why));
+}
+
+bool Upstream::has_room() const {
+    std::lock_guard lock(mutex_);
+    return !writer_ || writer_->has_room();
+}
+
+asio::awaitable<void> Upstream::wait_for_room() {
+    std::shared_ptr<LineWriter> writer;
+    {
+        std::lock_guard lock(mutex_);
+        writer = writer_;
+    }
+    if (writer) co_await writer->wait_for_room();
+}
+
 void Upstream::fail_all(int code, const std::string& message) {
     std::map<std::int64_t, Pending> failed;
     {
@@ -465,7 +547,7 @@ asio::awaitable<void> Upstream::read_stdout(std::shared_ptr<ChildProcess> proces
         [&](std::string line) {
             auto parsed = Message::parse(std::move(line), name());
             if (auto* bad = std::get_if<MessageError>(&parsed)) {
-                spdlog::warn("[{}] skipped a line that is not JSON-RPC: {}", name(), bad->message);
+                refuse_answer(bad->maybe_response ? bad->id : json(), bad->message);
                 return;
             }
             auto& message = std::get<Message>(parsed);
@@ -474,10 +556,13 @@ asio::awaitable<void> Upstream::read_stdout(std::shared_ptr<ChildProcess> proces
             else if (on_message_)
                 on_message_(*this, std::move(message));
         },
-        [&] {
-            spdlog::warn("[{}] skipped a line over the {} byte limit (max_message_size_mb)", name(), max_message_size_);
+        [&](const OversizeLine& line) {
+            json id = recover_id(line.head);
+            if (id.is_null()) id = recover_id_at_end(line.tail);
+            refuse_answer(id, "a line of " + std::to_string(line.size) + " bytes, over the " +
+                                  std::to_string(max_message_size_) + " byte limit (max_message_size_mb)");
         },
-        [] { return true; });
+        [] { return true; }, before_read_);
     co_await on_exit(std::move(process));
 }
 
@@ -500,7 +585,7 @@ asio::awaitable<void> Upstream::read_stderr(int fd) {
             else
                 ++suppressed;
         },
-        [] {}, [] { return true; });
+        [](const OversizeLine&) {}, [] { return true; });
     if (suppressed) spdlog::warn("[{}] {} stderr lines suppressed", name(), suppressed);
 }
 

@@ -126,6 +126,18 @@ TEST_CASE("loading: plugin files or folders writable by others are refused unles
     fs::permissions(dir / "conformance_c.so", fs::perms::others_write, fs::perm_options::remove);
     fs::permissions(dir, fs::perms::group_write, fs::perm_options::add);
     CHECK_THAT(test::load_errors(entry), Catch::Contains(dir.string() + " is writable by its group"));
+    fs::permissions(dir, fs::perms::group_write, fs::perm_options::remove);
+
+    // Any folder up to the root: whoever may rename it may swap the plugin under it. A sticky
+    // folder (like /tmp) lets only an entry's owner rename it, so it is fine.
+    fs::create_directories(dir / "outer" / "inner");
+    fs::copy_file(test::plugin_dir() / "conformance_c.so", dir / "outer" / "inner" / "deep.so");
+    const std::string deep_entry =
+        security_entry("path: \"" + (dir / "outer" / "inner" / "deep.so").string() + "\"\n        config: {word: w}");
+    fs::permissions(dir / "outer", fs::perms::others_write, fs::perm_options::add);
+    CHECK_THAT(test::load_errors(deep_entry), Catch::Contains((dir / "outer").string() + " is writable by others"));
+    fs::permissions(dir / "outer", fs::perms::sticky_bit, fs::perm_options::add);
+    CHECK(test::load_errors(deep_entry).empty());
 }
 
 TEST_CASE("loading: WATCHGATE_PLUGIN_PATH is searched after plugin_dirs") {

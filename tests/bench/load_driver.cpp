@@ -99,7 +99,7 @@ private:
                     if (id > 0) ++answered_;  // the initialize answer (id 0) is not part of a run
                     arrived_.notify_all();
                 },
-                [] {});
+                [](const watchgate::core::OversizeLine&) {});
         }
     }
 

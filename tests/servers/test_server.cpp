@@ -6,11 +6,14 @@
 //        notify (sends resources/updated, a log message and tools/list_changed), seen (the other
 //        requests so far, as "method target"), link (a result naming a resource), redescribe {text}
 //        (changes echo's description, sends tools/list_changed), structured (text and
-//        structuredContent), bare (a result without content).
+//        structuredContent), bare (a result without content), raw {line, pad} (writes line as it is,
+//        $ID replaced by the request's id, $PAD by pad x's, and no answer), stop_reading {ms} (reads nothing
+//        meanwhile), flood {count} (log notifications), close_stdout (and lives on).
 // Options: --name TAG (in resource URIs test://TAG/...), --tools N, --prompts N, --resources N
 //          (generated items t000.., p000.., test://TAG/r000..), --page-size N (lists paginate),
 //          --fail-starts N --state-file F (exit at start N times, counted in F), --list-delay MS
-//          (tools/list answers late), --no-templates (last: resources/templates/list is unknown).
+//          (tools/list answers late), --no-templates (last: resources/templates/list is unknown),
+//          --hang-initialize (never answers initialize).
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
@@ -48,6 +51,7 @@ struct Options {
     int resources = 0;
     int page_size = 0;   // 0: every list in one page
     int list_delay = 0;  // ms before answering tools/list
+    bool hang_initialize = false;
     bool templates = true;
 } options;
 
@@ -175,6 +179,35 @@ json call_tool(const json& request) {
         return text_result(json(cancelled_ids).dump());
     }
     if (name == "pid") return text_result(std::to_string(::getpid()));
+    if (name == "raw") {  // writes `line` as it is (with $ID as the request's id) instead of an answer
+        std::string line = arguments.value("line", "");
+        if (auto at = line.find("$ID"); at != std::string::npos) line.replace(at, 3, request["id"].dump());
+        if (auto at = line.find("$PAD"); at != std::string::npos)
+            line.replace(at, 4, std::string(arguments.value("pad", std::size_t{0}), 'x'));
+        line += '\n';
+        std::lock_guard lock(out_mutex);
+        std::fwrite(line.data(), 1, line.size(), stdout);
+        std::fflush(stdout);
+        return json();  // no answer
+    }
+    if (name == "stop_reading") {  // stops reading stdin for `ms` (answered inline, so nothing is read)
+        std::this_thread::sleep_for(std::chrono::milliseconds(arguments.value("ms", 0)));
+        return text_result("read again");
+    }
+    if (name == "flood") {  // sends `count` log notifications before answering
+        const int count = arguments.value("count", 0);
+        for (int i = 0; i < count; ++i)
+            send({{"jsonrpc", "2.0"},
+                  {"method", "notifications/message"},
+                  {"params", {{"level", "info"}, {"data", "flood " + std::to_string(i)}}}});
+        return text_result("flooded");
+    }
+    if (name == "close_stdout") {  // closes stdout and goes on living (reading stdin)
+        std::lock_guard lock(out_mutex);
+        std::fflush(stdout);
+        ::close(STDOUT_FILENO);
+        return json();
+    }
     if (name == "notify") {
         send({{"jsonrpc", "2.0"},
               {"method", "notifications/resources/updated"},
@@ -219,6 +252,7 @@ void handle(json request) {
         json result;
         if (method == "initialize") {
             remember(method, params.value("protocolVersion", ""));
+            if (options.hang_initialize) return;  // never answers: the gateway must give up on it
             json capabilities = {
                 {"tools", json::object()}, {"logging", json::object()}, {"completions", json::object()}};
             if (options.prompts > 0) capabilities["prompts"] = json::object();
@@ -285,7 +319,8 @@ void handle(json request) {
                   {"error", {{"code", -32601}, {"message", "Method not found: " + method}}}});
             return;
         }
-        send({{"jsonrpc", "2.0"}, {"id", id}, {"result", result}});
+        if (!result.is_null())
+            send({{"jsonrpc", "2.0"}, {"id", id}, {"result", result}});  // null: answered its own way
     } catch (const std::exception& e) {
         send({{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", -32602}, {"message", e.what()}}}});
     }
@@ -366,7 +401,10 @@ void read_options(int argc, char** argv) {
     int fail_starts = 0;
     std::string state_file;
     for (int i = 1; i < argc; ++i)
-        if (std::string(argv[i]) == "--no-templates") options.templates = false;
+        if (std::string(argv[i]) == "--no-templates")
+            options.templates = false;
+        else if (std::string(argv[i]) == "--hang-initialize")
+            options.hang_initialize = true;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i], value = argv[i + 1];
         if (flag == "--name")

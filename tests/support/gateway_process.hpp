@@ -134,6 +134,7 @@ public:
         return log_;
     }
     void signal(int number) { process_->signal(number); }
+    pid_t pid() const { return process_->pid(); }
 
 private:
     void read_stdout() {
@@ -158,7 +159,7 @@ private:
                     }
                     arrived_.notify_all();
                 },
-                [] {});
+                [](const core::OversizeLine&) {});
         }
     }
     void read_stderr() {

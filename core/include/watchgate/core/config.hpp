@@ -3,6 +3,7 @@
 // (transport, upstreams, timeouts, concurrency), `plugins:`, `plugin_dirs:`, `logging:`.
 
 #include <watchgate/core/config_error.hpp>
+#include <watchgate/core/stream_limits.hpp>
 #include <watchgate/core/plugin_instance.hpp>
 
 #include <nlohmann/json.hpp>
@@ -76,6 +77,12 @@ struct GatewayConfig {
     // Threads running the event loop. One keeps latency lowest (no wake-ups between threads);
     // more help when plugins do heavy work on large messages.
     int threads = 1;
+    // Requests from the client in flight at once; at the limit the gateway stops reading the
+    // client until one is answered (backpressure, not an error).
+    std::size_t max_client_requests = 1024;
+    // Bytes that may wait to be written to one stream (the client's, each upstream's) before its
+    // feeders pause, and how long a stream may take nothing before it is treated as failed.
+    StreamLimits streams;
     TimeoutConfig timeouts;
     ConcurrencyConfig concurrency;
     std::vector<std::filesystem::path> plugin_dirs;

@@ -22,6 +22,9 @@ struct MessageError {
     int code;  // -32700 parse error, -32600 invalid request
     std::string message;
     nlohmann::json id;  // the id when it could be read, else null
+    // False when the line was a request or notification (it has a "method"): its id is then the
+    // sender's own, not one of the answers the receiver waits for.
+    bool maybe_response = true;
 };
 
 class Message {
@@ -86,6 +89,14 @@ const nlohmann::json& member(const nlohmann::json& object, std::string_view key)
 
 // Whether `json_text` nests arrays/objects at most max_json_depth deep.
 bool within_depth_limit(std::string_view json_text);
+
+// The id of a line that is not a usable message, when it can still be read: a string or integer
+// (an integral float is taken as the integer) in a top-level "id" member of the text before any
+// NUL byte. Null when there is none or it cannot be told apart from other members.
+nlohmann::json recover_id(std::string_view text);
+// The same for the last bytes of a line too long to keep: the id when the line ends with a
+// top-level `"id": <value>` member (as serializers that write the id last do).
+nlohmann::json recover_id_at_end(std::string_view tail);
 
 // Compact JSON text; never throws on invalid UTF-8 (it is replaced with U+FFFD).
 std::string dump_json(const nlohmann::json& value);

@@ -2,8 +2,11 @@
 // The pipeline engine: runs one message through one upstream's plugins (DESIGN.md "The pipeline").
 // Works on in-memory messages only; transports call it.
 
+#include <watchgate/core/async_signal.hpp>
 #include <watchgate/core/message.hpp>
 #include <watchgate/core/plugin_instance.hpp>
+
+#include <boost/asio/awaitable.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -71,7 +74,7 @@ private:
     std::shared_ptr<const Pipeline> pipeline_;
     std::vector<void*> states_;              // one per plugin: stages first, then auditors
     std::vector<std::string> begin_errors_;  // request_begin failures, reported at the stage
-    std::mutex serial_;
+    AsyncMutex serial_;                      // one phase of this request at a time
     std::chrono::steady_clock::time_point start_;
     std::string method_;
     std::string target_;
@@ -88,17 +91,28 @@ public:
     std::span<const PipelineEntry> stages() const { return stages_; }
     std::span<const PipelineEntry> auditors() const { return auditors_; }
 
+    // The gateway's way: coroutines that wait for a busy plugin without holding a thread.
+    boost::asio::awaitable<std::unique_ptr<RequestScope>> begin_request_async(const Message& request) const;
+    boost::asio::awaitable<PipelineResult> process_request_async(RequestScope& scope, Message& request) const;
+    // A response answering `scope`'s request; method and target are taken from the request.
+    boost::asio::awaitable<PipelineResult> process_response_async(RequestScope& scope, Message& response) const;
+    // `scope` is the request the notification belongs to (progress, cancellation) or nullptr.
+    boost::asio::awaitable<PipelineResult> process_notification_async(RequestScope* scope, Message& notification) const;
+    // An answer the gateway made itself for `scope`'s request (timeout, cancellation, upstream
+    // down): audited as the request's response, so each request has one response record.
+    boost::asio::awaitable<void> audit_gateway_answer(RequestScope& scope, Message& answer) const;
+
+    // The same on the calling thread (simulate, tests, benchmarks): block until done.
     std::unique_ptr<RequestScope> begin_request(const Message& request) const;
     PipelineResult process_request(RequestScope& scope, Message& request) const;
-    // A response answering `scope`'s request; method and target are taken from the request.
     PipelineResult process_response(RequestScope& scope, Message& response) const;
-    // `scope` is the request the notification belongs to (progress, cancellation) or nullptr.
     PipelineResult process_notification(RequestScope* scope, Message& notification) const;
 
 private:
     Pipeline() = default;
-    PipelineResult run(RequestScope* scope, Message& message, MessageKind phase) const;
-    void audit(RequestScope* scope, const Message& message, MessageKind phase, PipelineResult& result) const;
+    boost::asio::awaitable<PipelineResult> run(RequestScope* scope, Message& message, MessageKind phase) const;
+    boost::asio::awaitable<void> audit(RequestScope* scope, const Message& message, MessageKind phase,
+                                       PipelineResult& result) const;
 
     std::string upstream_;
     std::vector<PipelineEntry> stages_;

@@ -1,7 +1,10 @@
 #pragma once
 // One plugin instance: created from one YAML plugin entry, owned by the pipelines that use it.
 
+#include <watchgate/core/async_signal.hpp>
 #include <watchgate/core/plugin_module.hpp>
+
+#include <boost/asio/awaitable.hpp>
 
 #include <memory>
 #include <mutex>
@@ -45,10 +48,14 @@ public:
     void* handle() const { return handle_; }
 
     // Held around every call into the instance: serializes calls into a plugin that did not
-    // declare itself thread-safe, and is empty (free) for one that did.
-    std::unique_lock<std::mutex> enter() const {
-        return serial_ ? std::unique_lock<std::mutex>(*serial_) : std::unique_lock<std::mutex>();
+    // declare itself thread-safe, and is empty (free) for one that did. A coroutine waits for
+    // its turn without holding a thread, so other requests and other plugins go on meanwhile.
+    boost::asio::awaitable<AsyncMutex::Guard> enter_async() const {
+        if (!serial_) co_return AsyncMutex::Guard();
+        co_return co_await serial_->lock_async();
     }
+    // The same for a caller outside a coroutine: blocks the thread until its turn.
+    AsyncMutex::Guard enter() const { return serial_ ? serial_->lock() : AsyncMutex::Guard(); }
 
 private:
     PluginInstance() = default;
@@ -57,7 +64,7 @@ private:
     PluginRole role_ = PluginRole::security;
     void* handle_ = nullptr;
     std::unique_ptr<wg_host> host_;
-    std::unique_ptr<std::mutex> serial_;
+    std::unique_ptr<AsyncMutex> serial_;
 };
 
 }  // namespace watchgate::core

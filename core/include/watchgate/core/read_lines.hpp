@@ -12,20 +12,27 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace watchgate::core {
 
-// Calls on_line(std::string) per line and on_oversize() per line over `max_size`; returns at end
-// of stream, on a read error, or when keep_going() turns false.
+// Calls on_line(std::string) per line and on_oversize(const OversizeLine&) per line over
+// `max_size`; returns at end of stream, on a read error, or when keep_going() turns false.
+// `before_read`, when given, is awaited before every read: flow control pauses reading there
+// while what the lines feed is full, so the writer on the other side is pushed back.
 template <class OnLine, class OnOversize, class KeepGoing>
 boost::asio::awaitable<void> read_lines(boost::asio::posix::stream_descriptor& stream, std::size_t max_size,
-                                        std::size_t chunk, OnLine on_line, OnOversize on_oversize,
-                                        KeepGoing keep_going) {
+                                        std::size_t chunk, OnLine on_line, OnOversize on_oversize, KeepGoing keep_going,
+                                        std::function<boost::asio::awaitable<void>()> before_read = {}) {
     LineSplitter splitter(max_size);
     std::vector<char> buffer(chunk);
     while (keep_going()) {
+        if (before_read) {
+            co_await before_read();
+            if (!keep_going()) co_return;
+        }
         boost::system::error_code error;
         co_await stream.async_wait(boost::asio::posix::stream_descriptor::wait_read,
                                    boost::asio::redirect_error(boost::asio::use_awaitable, error));
@@ -40,7 +47,8 @@ boost::asio::awaitable<void> read_lines(boost::asio::posix::stream_descriptor& s
             }
             splitter.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), on_line, on_oversize);
             // A full buffer may mean more is waiting; a short read drained the pipe.
-            if (static_cast<std::size_t>(n) < buffer.size() || !keep_going()) break;
+            // With flow control, every read passes the gate first.
+            if (static_cast<std::size_t>(n) < buffer.size() || !keep_going() || before_read) break;
         }
     }
 }

@@ -33,6 +33,7 @@ inline constexpr int blocked = -32000;      // a plugin blocked (WG_DEFAULT_BLOC
 inline constexpr int timeout = -32001;      // no response within request_timeout
 inline constexpr int unavailable = -32002;  // upstream not running / restarting / exited
 inline constexpr int overloaded = -32003;   // max_in_flight reached with overflow: reject
+inline constexpr int bad_answer = -32004;   // the upstream's answer was not valid JSON-RPC
 inline constexpr int cancelled = -32800;    // the client cancelled the request
 inline constexpr int invalid_request = -32600;
 inline constexpr int method_not_found = -32601;
@@ -83,9 +84,12 @@ public:
     using MessageHandler = std::function<void(Upstream&, Message)>;
     // Called after every successful (re)initialize.
     using ReadyHandler = std::function<void(Upstream&)>;
+    // Awaited before every read of the upstream's stdout: pauses reading while what it feeds is full.
+    using ReadGate = std::function<boost::asio::awaitable<void>()>;
 
+    // `executor` runs the upstream's I/O (reads, writes, timers), never plugin code.
     Upstream(boost::asio::any_io_executor executor, UpstreamConfig config, std::size_t max_message_size,
-             MessageHandler on_message, ReadyHandler on_ready = {});
+             StreamLimits streams, MessageHandler on_message, ReadyHandler on_ready = {}, ReadGate before_read = {});
     ~Upstream();
 
     const std::string& name() const { return config_.name; }
@@ -105,10 +109,18 @@ public:
 
     // Sends `request` (its id replaced by an upstream-local one) and waits for the response, the
     // request timeout, a cancellation through `handle`, or the upstream's exit.
-    boost::asio::awaitable<UpstreamReply> send_and_receive(Message& request, std::shared_ptr<CallHandle> handle = {});
+    // `deadline`, when given, replaces the one the request timeout would set (the gateway counts
+    // a request's time from its arrival).
+    boost::asio::awaitable<UpstreamReply> send_and_receive(
+        Message& request, std::shared_ptr<CallHandle> handle = {},
+        std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
     // Forwards a notification, or an answer to a server -> client request.
     void send(const Message& message);
     void send_json(const nlohmann::json& message);
+
+    // Returns once the upstream's stdin queue has room (at once when no process runs).
+    boost::asio::awaitable<void> wait_for_room();
+    bool has_room() const;
 
     // Stops the process: stdin closed, then SIGTERM, then SIGKILL, each after `grace`.
     boost::asio::awaitable<void> stop(std::chrono::milliseconds grace);
@@ -122,24 +134,35 @@ private:
         std::shared_ptr<Channel> channel;
         std::chrono::steady_clock::time_point deadline;
         std::chrono::milliseconds timeout;
+        std::weak_ptr<LineWriter> writer;  // where the request waits to be written
+        LineWriter::Ticket ticket = 0;
     };
     struct SlotWaiter {
         std::shared_ptr<SlotChannel> channel;
         std::chrono::steady_clock::time_point deadline;
     };
 
-    void start_process();
+    // Caller holds mutex_. Returns the backoff when the start failed and a restart is planned:
+    // the caller schedules it after releasing the lock.
+    std::optional<std::chrono::steady_clock::duration> start_process_locked();
+    void schedule_restart(std::chrono::steady_clock::duration backoff);
     // Caller holds mutex_. After an exit or a failed start: restarting (returns the backoff) or
     // failed, by the restart budget.
     std::optional<std::chrono::steady_clock::duration> plan_restart_locked();
     boost::asio::awaitable<void> restart_after(std::shared_ptr<Upstream> self,
                                                std::chrono::steady_clock::duration backoff);
     void send_line(std::string line);  // dropped while no process runs
+    void record_ticket(std::int64_t id, const std::shared_ptr<LineWriter>& writer, LineWriter::Ticket ticket);
     boost::asio::awaitable<void> read_stdout(std::shared_ptr<ChildProcess> process, int fd);
     boost::asio::awaitable<void> read_stderr(int fd);
     boost::asio::awaitable<void> on_exit(std::shared_ptr<ChildProcess> process);
     boost::asio::awaitable<std::string> initialize();
     void deliver(Message response);
+    // An answer the gateway could not use: its request (when its id could be read) fails at once.
+    void refuse_answer(const nlohmann::json& id, const std::string& why);
+    // The request's line is taken back when the upstream has not seen a byte of it yet; else
+    // the upstream is told that it is cancelled.
+    void abandon(std::int64_t upstream_id, const Pending& pending, const std::string& reason);
     void fail_all(int code, const std::string& message);
     bool cancel(std::int64_t upstream_id, const std::string& reason);
     boost::asio::awaitable<std::optional<UpstreamReply>> acquire_slot(std::chrono::steady_clock::time_point deadline);
@@ -154,8 +177,10 @@ private:
     boost::asio::any_io_executor executor_;
     UpstreamConfig config_;
     std::size_t max_message_size_;
+    StreamLimits streams_;
     MessageHandler on_message_;
     ReadyHandler on_ready_;
+    ReadGate before_read_;
 
     mutable std::mutex mutex_;  // guards everything below
     std::atomic<State> state_{State::stopped};

@@ -24,7 +24,7 @@ using nlohmann::json;
 
 // Limits on what a configuration may ask of the loader (docs/reliability.md).
 constexpr std::size_t max_config_file_size = 4u << 20;
-constexpr std::size_t max_expanded_nodes = 1'000'000;
+constexpr std::size_t max_expanded_nodes = 100'000;
 
 const std::vector<std::string> top_level_keys = {"proxy", "plugins", "plugin_dirs", "allow_insecure_plugin_paths",
                                                  "logging"};

@@ -808,12 +808,14 @@ asio::awaitable<void> Gateway::handle_upstream_message(std::shared_ptr<Upstream>
 asio::awaitable<void> Gateway::shutdown() {
     shutting_down_ = true;
     // Waits until every request in flight has had its answer, or `limit` has passed.
-    auto answers_out = [this](Clock::duration limit) -> asio::awaitable<void> {
+    // A second stop request (hurry) ends only the grace period; the short waits for the answers
+    // of cancelled requests stay, so each still gets its one answer.
+    auto answers_out = [this](Clock::duration limit, bool grace = false) -> asio::awaitable<void> {
         const auto deadline = Clock::now() + limit;
-        while (requests_in_flight() > 0 && Clock::now() < deadline && !hurry_)
+        while (requests_in_flight() > 0 && Clock::now() < deadline && !(grace && hurry_))
             co_await async_sleep(std::chrono::milliseconds(5));
     };
-    co_await answers_out(config_.shutdown_grace);
+    co_await answers_out(config_.shutdown_grace, true);
     std::vector<std::shared_ptr<ClientCall>> remaining;
     {
         std::lock_guard lock(mutex_);

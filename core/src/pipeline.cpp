@@ -159,7 +159,11 @@ namespace {
 // Runs `task` to its end on the calling thread, on an event loop of its own.
 template <class T>
 T run_blocking(asio::awaitable<T> task) {
-    asio::io_context context;
+    // One event loop per thread, kept for the thread's life: a plugin lock handed over from another
+    // thread may still be releasing its hand-over channel, which belongs to this loop, after the
+    // task has ended here.
+    thread_local asio::io_context context;
+    context.restart();
     auto guard = asio::make_work_guard(context);  // kept until the task ends, whatever it waits on
     std::optional<T> value;
     std::exception_ptr failure;

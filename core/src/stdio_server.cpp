@@ -136,8 +136,10 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
     prepare_signals();
     // Reading, writing and timers on one pool; requests and plugins on another, so a slow plugin
     // never holds up reading, answers from upstreams or the deadlines.
-    Pool io_pool(1);
+    // Declared first, destroyed last: whatever the I/O pool's pending handlers still own when it is
+    // destroyed (the reader holds the gateway) may own strands of the work pool.
     Pool work_pool(config.threads);
+    Pool io_pool(1);
     auto executor = io_pool.context().get_executor();
 
     // Shared with the reader, which may outlive this frame when it is blocked in read().
@@ -249,8 +251,8 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
 json call_once(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins, const std::string& method,
                const json& params) {
     prepare_signals();
+    Pool work_pool(config.threads);  // destroyed after the I/O pool (see serve_stdio)
     Pool io_pool(1);
-    Pool work_pool(config.threads);
     auto executor = io_pool.context().get_executor();
     std::mutex mutex;
     std::condition_variable arrived;

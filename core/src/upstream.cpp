@@ -349,8 +349,8 @@ asio::awaitable<UpstreamReply> Upstream::send_and_receive(Message& request, std:
         if (state_ != State::ready && !(is_initialize && state_ == State::starting))
             co_return error_reply(error_code::unavailable, unavailable_reason_locked());
         id = next_id_++;
-        pending_.emplace(id,
-                         Pending{channel, deadline, std::chrono::duration_cast<std::chrono::milliseconds>(timeout)});
+        pending_.emplace(
+            id, Pending{channel, deadline, std::chrono::duration_cast<std::chrono::milliseconds>(timeout), {}, 0});
         writer = writer_;
         ensure_sweeper();
     }

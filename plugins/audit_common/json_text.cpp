@@ -111,7 +111,9 @@ void append_ascii_json_text(std::string& out, std::string_view text) {
             if (in_string)
                 append_ascii_character(out, c);
             else
-                out += static_cast<char>(c);  // whitespace between tokens stays whitespace
+                // Whitespace between tokens stays whitespace, but a line break (or tab) would
+                // break the record's one line for readers that split at \r: a space instead.
+                out += c < 0x20 ? ' ' : static_cast<char>(c);
             ++i;
             continue;
         }

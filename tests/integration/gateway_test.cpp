@@ -197,8 +197,7 @@ TEST_CASE("gateway: an upstream killed with SIGKILL under load answers all 500 a
     for (int id = 1; id <= 500; ++id) {
         auto answer = gateway.response(id, 5s);
         REQUIRE(answer.contains("error"));
-        CHECK_THAT(answer["error"]["message"].get<std::string>(),
-                   Catch::Contains("upstream 'test' killed by signal 9 (SIGKILL)"));
+        CHECK_THAT(answer["error"]["message"].get<std::string>(), Catch::Contains("killed by signal 9 (SIGKILL)"));
     }
     CHECK(Clock::now() - killed < 5s);
     json answer;

@@ -325,9 +325,27 @@ TEST_CASE("audit_jsonl: a body as the client spaced it stays valid JSON") {
     const auto file = dir / "audit.jsonl";
     {
         auto host = auditor("audit_jsonl", "{output_file: '" + file.string() + "', include_request_body: true}");
-        send(host, "{ \"jsonrpc\" :\t\"2.0\", \"id\": 1, \"method\": \"tools/call\",\t\"params\": "
-                   "{\"name\": \"echo\", \"arguments\": {\"text\": \"tab\\there \\u00e9\"}} }");
+        send(host,
+             "{ \"jsonrpc\" :\t\"2.0\", \"id\": 1, \"method\": \"tools/call\",\t\"params\": "
+             "{\"name\": \"echo\", \"arguments\": {\"text\": \"tab\\there \\u00e9\"}} }");
     }
     const json record = json::parse(lines_of(file).at(0));
     CHECK(record["body"]["params"]["arguments"]["text"] == "tab\there \xC3\xA9");
+}
+
+TEST_CASE("audit_jsonl: a carriage return between a body's tokens never splits its record") {
+    // Found by fuzz_audit_text: a body spaced with \r kept it, and readers that split lines at
+    // \r (Python's splitlines) saw two records.
+    auto dir = test::scratch_dir("audit_cr");
+    const auto file = dir / "audit.jsonl";
+    {
+        auto host = auditor("audit_jsonl", "{output_file: '" + file.string() + "', include_request_body: true}");
+        send(host,
+             "{\"jsonrpc\":\"2.0\",\r\"id\":1,\r\"method\":\"tools/call\",\"params\":"
+             "{\"name\":\"echo\",\"arguments\":{\"text\":\"x\"}}}");
+    }
+    const std::string text = test::read_file(file);
+    CHECK(text.find('\r') == std::string::npos);
+    const json record = json::parse(lines_of(file).at(0));
+    CHECK(record["body"]["id"] == 1);
 }

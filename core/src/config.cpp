@@ -25,6 +25,7 @@ using nlohmann::json;
 // Limits on what a configuration may ask of the loader (docs/reliability.md).
 constexpr std::size_t max_config_file_size = 4u << 20;
 constexpr std::size_t max_expanded_nodes = 100'000;
+constexpr int max_config_depth = 64;
 
 const std::vector<std::string> top_level_keys = {"proxy", "plugins", "plugin_dirs", "allow_insecure_plugin_paths",
                                                  "logging"};
@@ -130,7 +131,15 @@ public:
     }
 
     // YAML -> JSON, recording where each JSON pointer came from.
-    json to_json(const YAML::Node& node, const std::string& pointer, std::map<std::string, SourceLocation>& places) {
+    json to_json(const YAML::Node& node, const std::string& pointer, std::map<std::string, SourceLocation>& places,
+                 int depth = 0) {
+        // Converting recurses: a deeply nested value (found by fuzz_config) would overflow the stack.
+        if (depth > max_config_depth) {
+            if (!too_deep_reported_)
+                error(node, "values nested deeper than " + std::to_string(max_config_depth) + " levels: refused");
+            too_deep_reported_ = true;
+            return nullptr;
+        }
         // YAML aliases share a node; expanding them into JSON copies it. Nested anchors would
         // multiply the copies (a few hundred bytes can ask for gigabytes), so expansion is capped.
         if (++expanded_nodes_ > max_expanded_nodes) {
@@ -148,7 +157,7 @@ public:
                     const std::string key = member.first.Scalar();
                     const std::string child = pointer + "/" + watchgate::json::pointer_token(key);
                     places[child] = at(member.first);
-                    object[key] = to_json(member.second, child, places);
+                    object[key] = to_json(member.second, child, places, depth + 1);
                     places[child] = at(member.first);
                 }
                 return object;
@@ -156,7 +165,7 @@ public:
             case YAML::NodeType::Sequence: {
                 json array = json::array();
                 for (std::size_t i = 0; i < node.size(); ++i)
-                    array.push_back(to_json(node[i], pointer + "/" + std::to_string(i), places));
+                    array.push_back(to_json(node[i], pointer + "/" + std::to_string(i), places, depth + 1));
                 return array;
             }
             case YAML::NodeType::Scalar:
@@ -168,6 +177,7 @@ public:
 
 private:
     std::size_t expanded_nodes_ = 0;
+    bool too_deep_reported_ = false;
 
     // YAML 1.2 core schema for plain scalars; quoted scalars are always strings.
     static json scalar(const YAML::Node& node) {

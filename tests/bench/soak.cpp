@@ -92,8 +92,8 @@ int main(int argc, char** argv) {
     const fs::path dir = fs::temp_directory_path() / ("watchgate_soak_" + std::to_string(::getpid()));
     fs::create_directories(dir);
     const fs::path audit = dir / "audit.jsonl";
+    // One audit file for the whole run (no rotation), so every record of a call is in it.
     std::ofstream(dir / "gateway.yaml")
-        // One audit file for the whole run (no rotation), so every record of a call is in it.
         << "proxy:\n  namespace: false\n  upstreams:\n    - name: soak\n      command: [\"" << WATCHGATE_TEST_SERVER
         << "\"]\nplugins:\n  security:\n    _global:\n      - handler: basic_pii_filter\n"
            "      - handler: basic_secrets_filter\n      - handler: basic_prompt_injection_defense\n"

@@ -187,3 +187,12 @@ TEST_CASE("config: namespace defaults to on, may be off with one upstream only")
     CHECK_THAT(errors_of("proxy:\n  namespace: maybe\n  upstreams:\n    - {name: a, command: [x]}\n"),
                Catch::Contains("gateway.yaml:2:14: expected true or false"));
 }
+
+TEST_CASE("config: values nested too deep, or an alias inside itself, are refused, not a stack overflow") {
+    // Found by fuzz_config: `&a [1, *a]` is a cycle, and converting a plugin's config recursed
+    // once per level.
+    const std::string plugin = "plugins:\n  middleware:\n    _global:\n      - handler: call_trace\n        config:\n";
+    const std::string deep = std::string(100, '[') + std::string(100, ']');
+    CHECK_THAT(errors_of(plugin + "          x: " + deep + "\n"), Catch::Contains("nested deeper than 64 levels"));
+    CHECK_THAT(errors_of(plugin + "          a: &a [1, 2, *a]\n"), Catch::Contains("nested deeper than 64 levels"));
+}

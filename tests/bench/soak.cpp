@@ -9,6 +9,8 @@
 #include <watchgate/core/child_process.hpp>
 #include <watchgate/core/line_splitter.hpp>
 
+#include "process_stats.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <signal.h>
@@ -31,27 +33,6 @@ using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 namespace {
-
-long resident_kib(pid_t pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string key;
-    long kib = 0;
-    while (status >> key)
-        if (key == "VmRSS:") {
-            status >> kib;
-            break;
-        }
-    return kib;
-}
-
-std::size_t open_fds(pid_t pid) {
-    std::size_t count = 0;
-    std::error_code ignored;
-    for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ignored);
-         it != fs::directory_iterator(); ++it)
-        ++count;
-    return count;
-}
 
 // The calls of the mix: prose (some with PII or a secret, which get redacted), a 64 KiB result,
 // a slow call, a list, a ping.
@@ -167,8 +148,8 @@ int main(int argc, char** argv) {
             done = answered;
         }
         const double rate = (done - answered_at_mark) / std::chrono::duration<double>(now - mark).count();
-        std::printf("%-8s %12.0f %12.1f %8zu\n", label, rate, resident_kib(gateway.pid()) / 1024.0,
-                    open_fds(gateway.pid()));
+        std::printf("%-8s %12.0f %12.1f %8zu\n", label, rate, watchgate::test::resident_kib(gateway.pid()) / 1024.0,
+                    watchgate::test::open_fds(gateway.pid()));
         std::fflush(stdout);
         answered_at_mark = done;
         mark = now;

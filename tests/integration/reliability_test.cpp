@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "gateway_process.hpp"
+#include "process_stats.hpp"
 #include "test_support.hpp"
 
 #include <fcntl.h>
@@ -25,18 +26,7 @@ namespace {
 
 std::string plugin_dirs() { return "plugin_dirs: [\"" + test::plugin_dir().string() + "\"]\n"; }
 
-// Resident memory of `pid` in MiB, from /proc.
-long resident_mib(pid_t pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string key;
-    long kib = 0;
-    while (status >> key)
-        if (key == "VmRSS:") {
-            status >> kib;
-            break;
-        }
-    return kib / 1024;
-}
+long resident_mib(pid_t pid) { return test::resident_kib(pid) / 1024; }
 
 // Resident memory a gateway under these tests stays below; sanitizers keep freed memory (their
 // quarantine) and shadow memory, so the bound is only meaningful without them.

@@ -103,9 +103,17 @@ std::shared_ptr<Gateway> Gateway::create(asio::any_io_executor io, asio::any_io_
                                          std::shared_ptr<LineWriter> client_writer) {
     std::shared_ptr<Gateway> gateway(new Gateway());
     gateway->io_ = io;
-    gateway->executor_ = work;
     gateway->config_ = std::move(config);
     gateway->plugins_ = std::move(plugins);
+    // Without any plugin no code can hold a thread, so requests stay on the I/O thread: no hop
+    // between threads per message. With one, they run on the work pool, never on the reader.
+    bool plugin_free = true;
+    for (const auto& upstream : gateway->config_.upstreams) {
+        const auto pipeline = gateway->plugins_->pipeline(upstream.name);
+        plugin_free = plugin_free && pipeline->stages().empty() && pipeline->auditors().empty();
+    }
+    if (plugin_free) work = io;
+    gateway->executor_ = work;
     gateway->sink_ = std::move(sink);
     gateway->client_writer_ = std::move(client_writer);
     gateway->client_lane_.strand = asio::make_strand(work);

@@ -269,6 +269,7 @@ wg_status complete(wg_message* m, wg_str response_json) {
                        (response.contains("result") || response.contains("error"));
     if (!is_envelope) response = json{{"jsonrpc", "2.0"}, {"result", std::move(response)}};
     response["id"] = m->message->id();
+    if (!envelope_problem(response).empty() || response.contains("method")) return WG_ERR_INVALID_ARGUMENT;
     m->completion = std::move(response);
     return WG_OK;
 }

@@ -206,6 +206,35 @@ nlohmann::json make_error_response(const nlohmann::json& id, int code, std::stri
     return {{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(error)}};
 }
 
+std::string envelope_problem(const nlohmann::json& json) {
+    if (!json.is_object()) return "expected a JSON object";
+    auto version = json.find("jsonrpc");
+    if (version == json.end() || *version != "2.0") return "\"jsonrpc\" must be \"2.0\"";
+    auto id_field = json.find("id");
+    if (id_field != json.end() && !is_valid_id(*id_field) && !id_field->is_null())
+        return "\"id\" must be a string or an integer";
+    auto method = json.find("method");
+    if (method != json.end()) {
+        if (!method->is_string()) return "\"method\" must be a string";
+        auto params = json.find("params");
+        if (params != json.end() && !params->is_object() && !params->is_array())
+            return "\"params\" must be an object or an array";
+        if (id_field != json.end() && id_field->is_null()) return "\"id\" of a request must not be null";
+    } else {
+        bool has_result = json.contains("result");
+        bool has_error = json.contains("error");
+        if (has_result == has_error) return "expected \"method\", or exactly one of \"result\" and \"error\"";
+        if (id_field == json.end()) return "a response needs an \"id\"";
+        if (has_error) {
+            const auto& error = json["error"];
+            if (!error.is_object() || !error.contains("code") || !error["code"].is_number_integer() ||
+                !error.contains("message") || !error["message"].is_string())
+                return "\"error\" must have an integer \"code\" and a string \"message\"";
+        }
+    }
+    return {};
+}
+
 std::variant<Message, MessageError> Message::parse(std::string raw, std::string upstream) {
     // The JSON reader takes a NUL byte for the end of its input: without this check a line
     // "<valid JSON>\0<anything>" would be judged by its first part and forwarded whole. A NUL is
@@ -232,31 +261,7 @@ std::variant<Message, MessageError> Message::parse(std::string raw, std::string 
         return MessageError{-32600, "Invalid Request: " + std::move(why), id, !json.contains("method")};
     };
     if (json.is_array()) return invalid("batches are not supported: send each JSON-RPC message on a line of its own");
-    if (!json.is_object()) return invalid("expected a JSON object");
-    auto version = json.find("jsonrpc");
-    if (version == json.end() || *version != "2.0") return invalid("\"jsonrpc\" must be \"2.0\"");
-    auto id_field = json.find("id");
-    if (id_field != json.end() && !is_valid_id(*id_field) && !id_field->is_null())
-        return invalid("\"id\" must be a string or an integer");
-    auto method = json.find("method");
-    if (method != json.end()) {
-        if (!method->is_string()) return invalid("\"method\" must be a string");
-        auto params = json.find("params");
-        if (params != json.end() && !params->is_object() && !params->is_array())
-            return invalid("\"params\" must be an object or an array");
-        if (id_field != json.end() && id_field->is_null()) return invalid("\"id\" of a request must not be null");
-    } else {
-        bool has_result = json.contains("result");
-        bool has_error = json.contains("error");
-        if (has_result == has_error) return invalid("expected \"method\", or exactly one of \"result\" and \"error\"");
-        if (id_field == json.end()) return invalid("a response needs an \"id\"");
-        if (has_error) {
-            const auto& error = json["error"];
-            if (!error.is_object() || !error.contains("code") || !error["code"].is_number_integer() ||
-                !error.contains("message") || !error["message"].is_string())
-                return invalid("\"error\" must have an integer \"code\" and a string \"message\"");
-        }
-    }
+    if (std::string why = envelope_problem(json); !why.empty()) return invalid(std::move(why));
     message.raw_ = std::move(raw);
     message.upstream_ = std::move(upstream);
     message.classify();
@@ -284,6 +289,17 @@ void Message::classify() {
         kind_ = MessageKind::response;
     }
     if (id != json_.end()) id_text_ = dump_json(*id);
+}
+
+std::string Message::problem_after_change() const {
+    if (std::string why = envelope_problem(json_); !why.empty()) return why;
+    const auto method = json_.find("method");
+    const bool has_id = json_.contains("id") && !json_["id"].is_null();
+    const MessageKind now = method == json_.end() ? MessageKind::response
+                            : has_id              ? MessageKind::request
+                                                  : MessageKind::notification;
+    if (now != kind_) return "a message may not change its kind";
+    return {};
 }
 
 nlohmann::json Message::id() const {

@@ -220,6 +220,12 @@ asio::awaitable<PipelineResult> Pipeline::run(RequestScope* scope, Message& mess
             status = hook(plugin.handle(), scope ? scope->states_[index] : nullptr, &call);
         }
         StageRecord stage{plugin.name(), Outcome::allowed, {}, Clock::now() - started, std::move(call.metadata)};
+        if (status == WG_OK && call.misuse.empty() && !call.block && message.revision() != revision_before) {
+            // What a plugin leaves must still be a message of the same kind: a hostile or careless
+            // plugin could otherwise have the gateway forward what no peer can read.
+            if (std::string why = message.problem_after_change(); !why.empty())
+                call.misuse = "left an invalid JSON-RPC message: " + why;
+        }
 
         if (call.block && call.misuse.empty()) {
             // Block wins over any change, this stage's or an earlier one's, and over a failure

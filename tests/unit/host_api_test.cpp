@@ -55,6 +55,60 @@ TEST_CASE("host api: set, remove and replace_string change the message, and bad 
     CHECK(m3.json()["params"]["arguments"]["n"] == 5);  // numbers never turn into strings
 }
 
+TEST_CASE("host api: a stage that leaves no valid JSON-RPC message fails, and its change is undone") {
+    // Found by fuzz_host_api: the host forwarded {"method":0,...} after a plugin set it.
+    auto message = test::request(1, "t");
+    auto result = run_steps("[{op: set, pointer: /method, value: 0}]", message);
+    CHECK(result.outcome == core::Outcome::error);
+    CHECK_THAT(result.reason,
+               Catch::Contains("left an invalid JSON-RPC message") && Catch::Contains("\"method\" must be a string"));
+    REQUIRE(result.reply);
+    CHECK((*result.reply)["error"]["code"] == core::plugin_failure_code);
+    CHECK(message.json()["method"] == "tools/call");
+
+    auto params = test::request(2, "t");
+    result = run_steps("[{op: set, pointer: /params, value: 5}]", params, false);
+    CHECK(result.outcome == core::Outcome::allowed);
+    CHECK(result.stages.at(0).outcome == core::Outcome::skipped);
+    CHECK(params.json()["params"]["name"] == "t");
+    CHECK(!params.modified());
+
+    // A request made to look like a response is still refused: a message keeps its kind.
+    auto kind = test::request(3, "t");
+    result = run_steps(
+        "[{op: remove, pointer: /method}, {op: remove, pointer: /params}, "
+        "{op: set, pointer: /result, value: {}}]",
+        kind);
+    CHECK_THAT(result.reason, Catch::Contains("may not change its kind"));
+    CHECK(kind.json()["method"] == "tools/call");
+
+    // A response given an error next to its result.
+    auto host = test::load_host(
+        "plugins:\n  middleware:\n    _global:\n      - handler: test_mw_a\n        config:\n"
+        "          response: [{op: set, pointer: /error, value: {code: 1, message: x}}]\n");
+    auto request = test::request(4, "t");
+    auto scope = host->pipeline("")->begin_request(request);
+    auto response = test::response(4);
+    result = host->pipeline("")->process_response(*scope, response);
+    CHECK(result.outcome == core::Outcome::error);
+    CHECK_THAT(result.reason, Catch::Contains("exactly one of"));
+    CHECK(!response.json().contains("error"));
+}
+
+TEST_CASE("host api: complete refuses a response envelope that is not a valid answer") {
+    auto message = test::request(1, "t");
+    auto result = run_steps(R"([{op: complete, result: {jsonrpc: "2.0", error: {code: "x"}}}])", message);
+    CHECK(result.outcome == core::Outcome::error);
+    CHECK_THAT(result.reason, Catch::Contains("status 3"));
+    auto both = test::request(2, "t");
+    result = run_steps(R"([{op: complete, result: {jsonrpc: "2.0", result: 1, error: {code: 1, message: m}}}])", both);
+    CHECK_THAT(result.reason, Catch::Contains("status 3"));
+    auto fine = test::request(3, "t");
+    result = run_steps(R"([{op: complete, result: {jsonrpc: "2.0", error: {code: 7, message: m}}}])", fine);
+    CHECK(result.outcome == core::Outcome::completed);
+    CHECK((*result.reply)["error"]["code"] == 7);
+}
+
 TEST_CASE("host api: views of method and target stay valid after a change") {
     auto message = test::request(1, "a_tool_name_longer_than_sso_buffers");
     auto result = run_steps("[{op: target_after_change}]", message);

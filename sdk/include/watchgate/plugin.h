@@ -250,6 +250,8 @@ typedef struct wg_plugin_descriptor {
      * audit, and notifications tied to it). The state returned by begin is passed to every hook
      * of that request and of no other. Hooks of one request context are never concurrent.
      * The request is read-only in request_begin: changes and verdicts return WG_ERR_NOT_PERMITTED.
+ * When request_begin returns anything but WG_OK, the host drops `*request_state` and calls no
+ * request_end for it: free what the failed begin allocated before returning.
      * Thread: any pool thread; see WG_PLUGIN_THREAD_SAFE. */
     wg_status (*request_begin)(void* instance, wg_message* request, void** request_state);
     void (*request_end)(void* instance, void* request_state);

@@ -66,6 +66,10 @@ public:
     std::uint64_t revision() const { return revision_; }
     bool modified() const { return revision_ != 0; }
 
+    // After a plugin changed it: why the message is no longer a valid JSON-RPC message of the
+    // kind it was, or empty when it still is one.
+    std::string problem_after_change() const;
+
     // The bytes that arrived when unchanged, else compact JSON (invalid UTF-8 replaced).
     std::string serialize() const;
 
@@ -82,6 +86,10 @@ private:
     std::string id_text_;
     std::uint64_t revision_ = 0;
 };
+
+// Why `json` is not a JSON-RPC 2.0 message (a request, notification or response), or empty when
+// it is one. Batches are not messages.
+std::string envelope_problem(const nlohmann::json& json);
 
 // The member `key` of `object`, or null when `object` is not an object or lacks it. Unlike const
 // operator[], never asserts: messages come from clients and upstreams.

@@ -1,11 +1,11 @@
 // The `watchgate` command line. Parses arguments and calls into core; no gateway logic here.
 
-#include <watchgate/core/config.hpp>
-#include <watchgate/core/message.hpp>
-#include <watchgate/core/pipeline.hpp>
-#include <watchgate/core/plugin_host.hpp>
-#include <watchgate/core/stdio_server.hpp>
-#include <watchgate/core/version.hpp>
+#include <watchgate/core/config/config.hpp>
+#include <watchgate/core/protocol/message.hpp>
+#include <watchgate/core/pipeline/pipeline.hpp>
+#include <watchgate/core/pipeline/plugin_host.hpp>
+#include <watchgate/core/server/stdio_server.hpp>
+#include <watchgate/core/base/version.hpp>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>

@@ -253,7 +253,7 @@ private:
         }
         // Answered here, as a method the upstream does not have: the client learns nothing more.
         Object error{
-            {"code", Value(-32601)},
+            {"code", Value(WG_JSONRPC_METHOD_NOT_FOUND)},
             {"message", Value(std::string(list.kind().noun) + " '" + name->as_string() + "' is not available")},
             {"data", Value(Object{{"reason", Value(where.refusal)}})}};
         message.complete(Value(Object{{"jsonrpc", Value("2.0")}, {"error", Value(std::move(error))}}));

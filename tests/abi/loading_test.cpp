@@ -3,7 +3,7 @@
 
 #include "test_support.hpp"
 
-#include <watchgate/core/plugin_module.hpp>
+#include <watchgate/core/pipeline/plugin_module.hpp>
 
 using namespace watchgate;
 namespace fs = std::filesystem;

@@ -2,8 +2,8 @@
 // what one event costs the request path (building the record and queueing it), bodies off and
 // on. A gateway request makes two events (request and response): compare with twice the
 // gateway's messages per second from watchgate_bench. Not a test: `--target bench` runs it.
-#include <watchgate/core/config.hpp>
-#include <watchgate/core/plugin_host.hpp>
+#include <watchgate/core/config/config.hpp>
+#include <watchgate/core/pipeline/plugin_host.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -5,10 +5,10 @@
 //
 //     cmake --build --preset dev -j1 --target bench_detection
 //     build/dev/bin/watchgate_detection_bench --benchmark_filter=prose
-#include <watchgate/core/config.hpp>
-#include <watchgate/core/message.hpp>
-#include <watchgate/core/pipeline.hpp>
-#include <watchgate/core/plugin_host.hpp>
+#include <watchgate/core/config/config.hpp>
+#include <watchgate/core/protocol/message.hpp>
+#include <watchgate/core/pipeline/pipeline.hpp>
+#include <watchgate/core/pipeline/plugin_host.hpp>
 
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>

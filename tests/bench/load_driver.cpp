@@ -5,8 +5,8 @@
 // Throughput: N echo calls pipelined with W in flight. Latency: N/10 calls one at a time. A plain
 // byte relay in the same position shows the floor that two extra pipe hops cost on this machine. Sweep: N concurrent
 // `sleep 100` calls through the gateway with max_in_flight 1000, against the 100 ms a single call takes.
-#include <watchgate/core/child_process.hpp>
-#include <watchgate/core/line_splitter.hpp>
+#include <watchgate/core/upstream/child_process.hpp>
+#include <watchgate/core/base/line_splitter.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -6,8 +6,8 @@
 // Every minute (and at the end) it prints calls per second, the gateway's resident memory and
 // open file descriptors. At the end it checks that every call had exactly one answer and the audit
 // file exactly one request and one response record per call. Exit 1 when a check fails.
-#include <watchgate/core/child_process.hpp>
-#include <watchgate/core/line_splitter.hpp>
+#include <watchgate/core/upstream/child_process.hpp>
+#include <watchgate/core/base/line_splitter.hpp>
 
 #include "process_stats.hpp"
 

@@ -1,6 +1,6 @@
 // The configuration loader on any text: it reports ConfigErrors or a config, and never crashes,
 // hangs or exhausts memory (aliases of aliases are capped).
-#include <watchgate/core/config.hpp>
+#include <watchgate/core/config/config.hpp>
 
 #include <cstdint>
 #include <string>

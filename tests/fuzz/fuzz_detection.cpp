@@ -1,7 +1,7 @@
 // Each detection plugin (PII, secrets, prompt injection) on any text, loaded through the real
 // plugin host: redaction keeps the message valid JSON, and no input crashes or hangs a scanner.
-#include <watchgate/core/config.hpp>
-#include <watchgate/core/plugin_host.hpp>
+#include <watchgate/core/config/config.hpp>
+#include <watchgate/core/pipeline/plugin_host.hpp>
 
 #include <nlohmann/json.hpp>
 

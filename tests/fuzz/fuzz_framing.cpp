@@ -1,7 +1,7 @@
 // Line framing, Message::parse and the id splice, with a consistency oracle: what the gateway
 // forwards for a message is exactly what it parsed (docs/reliability.md).
-#include <watchgate/core/line_splitter.hpp>
-#include <watchgate/core/message.hpp>
+#include <watchgate/core/base/line_splitter.hpp>
+#include <watchgate/core/protocol/message.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -2,8 +2,8 @@
 // as a security, a middleware and an auditing stage of one pipeline. Oracle besides "no crash, no
 // leak": whatever the plugins did, what leaves the pipeline is a valid JSON-RPC message of the
 // right kind under the right id, and a reply the gateway makes is a valid answer to the request.
-#include <watchgate/core/config.hpp>
-#include <watchgate/core/plugin_host.hpp>
+#include <watchgate/core/config/config.hpp>
+#include <watchgate/core/pipeline/plugin_host.hpp>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/sinks/null_sink.h>

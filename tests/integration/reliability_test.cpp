@@ -120,11 +120,13 @@ TEST_CASE("reliability: a slow plugin hook holds up neither reading nor other re
     for (int i = 1; i <= 3; ++i) gateway.send_call(i, "slow__echo", {{"text", "slow"}});
     std::this_thread::sleep_for(100ms);
     auto started = Clock::now();
+    // Held up, they would wait at least the 1.4 s left of the first hook; the margin is for a
+    // loaded machine.
     CHECK(gateway.request("p", "ping", json::object(), 5s).contains("result"));
-    CHECK(Clock::now() - started < 700ms);
+    CHECK(Clock::now() - started < 1200ms);
     started = Clock::now();
     CHECK(text_of(gateway.call_tool("f", "fast__echo", {{"text", "quick"}}, 5s)) == "quick");
-    CHECK(Clock::now() - started < 700ms);
+    CHECK(Clock::now() - started < 1200ms);
     for (int i = 1; i <= 3; ++i) CHECK(text_of(gateway.response(i, 10s)) == "slow");
 }
 
@@ -205,7 +207,7 @@ TEST_CASE("reliability: an upstream that stops reading is pushed back on, then k
         INFO("request " << i);
         CHECK_FALSE(gateway.response(i, 20s).is_null());
     }
-    CHECK_THAT(gateway.log(), Catch::Contains("took nothing on stdin"));
+    CHECK_THAT(gateway.log_once("took nothing on stdin"), Catch::Contains("took nothing on stdin"));
     CHECK(text_of(gateway.call_tool("after", "echo", {{"text", "alive"}}, 10s)) == "alive");
 }
 

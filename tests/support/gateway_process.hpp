@@ -1,8 +1,8 @@
 #pragma once
 // Drives the real `watchgate` binary over pipes, as an MCP client would.
 
-#include <watchgate/core/child_process.hpp>
-#include <watchgate/core/line_splitter.hpp>
+#include <watchgate/core/upstream/child_process.hpp>
+#include <watchgate/core/base/line_splitter.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -133,6 +133,13 @@ public:
         std::lock_guard lock(mutex_);
         return log_;
     }
+    // The log once it holds `text`, or as it is after `timeout`: stderr is read by a thread of its
+    // own, so a line the gateway wrote may not have been read yet.
+    std::string log_once(std::string_view text, std::chrono::milliseconds timeout = 5s) const {
+        std::unique_lock lock(mutex_);
+        arrived_.wait_for(lock, timeout, [&] { return log_.find(text) != std::string::npos; });
+        return log_;
+    }
     void signal(int number) { process_->signal(number); }
     pid_t pid() const { return process_->pid(); }
 
@@ -169,6 +176,7 @@ private:
             if (n <= 0) break;
             std::lock_guard lock(mutex_);
             log_.append(buffer.data(), static_cast<std::size_t>(n));
+            arrived_.notify_all();
         }
     }
 
@@ -178,7 +186,7 @@ private:
     std::thread reader_, stderr_reader_;
     std::mutex write_mutex_;
     mutable std::mutex mutex_;
-    std::condition_variable arrived_;
+    mutable std::condition_variable arrived_;
     std::map<std::string, json> responses_;
     std::vector<json> null_responses_;
     std::deque<json> server_messages_;

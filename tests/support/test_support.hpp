@@ -1,10 +1,10 @@
 #pragma once
 // Helpers shared by the tests: build a plugin host from YAML text and make messages.
 
-#include <watchgate/core/config.hpp>
-#include <watchgate/core/message.hpp>
-#include <watchgate/core/pipeline.hpp>
-#include <watchgate/core/plugin_host.hpp>
+#include <watchgate/core/config/config.hpp>
+#include <watchgate/core/protocol/message.hpp>
+#include <watchgate/core/pipeline/pipeline.hpp>
+#include <watchgate/core/pipeline/plugin_host.hpp>
 
 #include <filesystem>
 #include <fstream>

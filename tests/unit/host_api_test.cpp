@@ -3,7 +3,7 @@
 
 #include "test_support.hpp"
 
-#include <watchgate/core/version.hpp>
+#include <watchgate/core/base/version.hpp>
 
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
@@ -63,7 +63,7 @@ TEST_CASE("host api: a stage that leaves no valid JSON-RPC message fails, and it
     CHECK_THAT(result.reason,
                Catch::Contains("left an invalid JSON-RPC message") && Catch::Contains("\"method\" must be a string"));
     REQUIRE(result.reply);
-    CHECK((*result.reply)["error"]["code"] == core::plugin_failure_code);
+    CHECK((*result.reply)["error"]["code"] == core::error_code::plugin_failed);
     CHECK(message.json()["method"] == "tools/call");
 
     auto params = test::request(2, "t");

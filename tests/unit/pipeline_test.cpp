@@ -119,7 +119,7 @@ TEST_CASE("pipeline: middleware may not block, and the attempt is a plugin error
         auto run = run_request(host->pipeline(""), 5);
         CHECK(run.result.outcome == core::Outcome::error);
         CHECK(run.result.stages.size() == 1);
-        CHECK((*run.result.reply)["error"]["code"] == core::plugin_failure_code);
+        CHECK((*run.result.reply)["error"]["code"] == core::error_code::plugin_failed);
         CHECK((*run.result.reply)["id"] == 5);
         CHECK_THAT((*run.result.reply)["error"]["message"].get<std::string>(),
                    Catch::Contains("[test_mw_a] middleware plugins may not block"));
@@ -274,7 +274,7 @@ TEST_CASE("pipeline: a critical auditor that cannot record fails the request, a 
         "        config: {fail_audit: true}\n");
     auto run = run_request(critical->pipeline(""), 4);
     CHECK(run.result.outcome == core::Outcome::error);
-    CHECK((*run.result.reply)["error"]["code"] == core::audit_failure_code);
+    CHECK((*run.result.reply)["error"]["code"] == core::error_code::audit_failed);
 
     auto relaxed = test::load_host(
         "plugins:\n  auditing:\n    _global:\n      - handler: test_audit_a\n"

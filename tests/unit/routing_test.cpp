@@ -3,7 +3,7 @@
 
 #include "test_support.hpp"
 
-#include <watchgate/core/routing.hpp>
+#include <watchgate/core/session/routing.hpp>
 
 using namespace watchgate;
 using nlohmann::json;
@@ -20,7 +20,7 @@ TEST_CASE("routing: names split at the first separator, so a tool's own name may
 
 TEST_CASE("routing: where each routed method names its target") {
     auto at = [](const std::string& method, const json& request = json::object()) {
-        const auto* pointer = core::routed_name_pointer(method, request);
+        const auto* pointer = core::target_pointer(method, request);
         return pointer ? pointer->to_string() : std::string("-");
     };
     CHECK(at("tools/call") == "/params/name");
@@ -33,6 +33,31 @@ TEST_CASE("routing: where each routed method names its target") {
     CHECK(at("completion/complete", {{"params", 3}}) == "/params/ref/name");
     CHECK(at("tools/list") == "-");
     CHECK(at("logging/setLevel") == "-");
+}
+
+TEST_CASE("routing: the target plugins see is the one the request is routed by") {
+    // Both read the method table; a completion reference naming both a name and a URI once gave
+    // plugins the name while routing followed the URI.
+    const std::string line =
+        R"({"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":"ref/resource",)"
+        R"("name":"a__shown_to_plugins","uri":"b__file:///routed"},"argument":{"name":"x","value":""}}})";
+    auto message = test::message(line);
+    const auto* pointer = core::target_pointer(message.method(), message.json());
+    REQUIRE(pointer);
+    CHECK(message.target() == message.json().at(*pointer).get<std::string>());
+    CHECK(message.target() == "b__file:///routed");
+    for (const std::string method : {"tools/call", "prompts/get", "resources/read", "resources/subscribe"}) {
+        auto request =
+            test::message(R"({"jsonrpc":"2.0","id":2,"method":")" + method + R"(","params":{"name":"n","uri":"u"}})");
+        const auto* at = core::target_pointer(method, request.json());
+        REQUIRE(at);
+        CHECK(request.target() == request.json().at(*at).get<std::string>());
+    }
+    // Lists name no target, whatever their params hold.
+    CHECK(test::message(R"({"jsonrpc":"2.0","id":3,"method":"resources/list","params":{"uri":"u"}})").target().empty());
+    CHECK(core::find_method("tools/list")->routing == core::MethodRouting::list);
+    CHECK(core::find_method("completion/complete")->capability == "completions");
+    CHECK(core::find_method("vendor/extension") == nullptr);
 }
 
 TEST_CASE("routing: error texts name the target as the client knows it, whole words only") {

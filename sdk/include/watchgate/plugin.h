@@ -93,6 +93,13 @@ typedef int32_t wg_message_kind;
 /* JSON-RPC error code the host uses for a block that named no code. */
 #define WG_DEFAULT_BLOCK_CODE (-32000)
 
+/* JSON-RPC 2.0 error codes, for answers a plugin makes (complete) or blocks with. */
+#define WG_JSONRPC_PARSE_ERROR (-32700)
+#define WG_JSONRPC_INVALID_REQUEST (-32600)
+#define WG_JSONRPC_METHOD_NOT_FOUND (-32601)
+#define WG_JSONRPC_INVALID_PARAMS (-32602)
+#define WG_JSONRPC_INTERNAL_ERROR (-32603)
+
 /* Opaque host-side handles. Never dereferenced by the plugin. */
 typedef struct wg_host wg_host;       /* one per plugin instance */
 typedef struct wg_message wg_message; /* one message during one hook call */
@@ -250,8 +257,8 @@ typedef struct wg_plugin_descriptor {
      * audit, and notifications tied to it). The state returned by begin is passed to every hook
      * of that request and of no other. Hooks of one request context are never concurrent.
      * The request is read-only in request_begin: changes and verdicts return WG_ERR_NOT_PERMITTED.
- * When request_begin returns anything but WG_OK, the host drops `*request_state` and calls no
- * request_end for it: free what the failed begin allocated before returning.
+     * When request_begin returns anything but WG_OK, the host drops `*request_state` and calls no
+     * request_end for it: free what the failed begin allocated before returning.
      * Thread: any pool thread; see WG_PLUGIN_THREAD_SAFE. */
     wg_status (*request_begin)(void* instance, wg_message* request, void** request_state);
     void (*request_end)(void* instance, void* request_state);
@@ -291,7 +298,8 @@ WG_PLUGIN_EXPORT const wg_plugin_descriptor* watchgate_plugin_entry(void);
 
 /* Builds a wg_str from a string literal: WG_STR in expressions, WG_STR_INIT in static initializers. */
 #define WG_STR(literal) wg_str_make((literal), sizeof(literal) - 1)
-#define WG_STR_INIT(literal) {(literal), sizeof(literal) - 1}
+#define WG_STR_INIT(literal) \
+    { (literal), sizeof(literal) - 1 }
 
 static inline wg_str wg_str_make(const char* data, size_t size) {
     wg_str view;

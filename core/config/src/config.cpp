@@ -1,0 +1,557 @@
+#include <watchgate/core/config/config.hpp>
+
+#include <sys/stat.h>
+
+#include <cstring>
+
+#include <watchgate/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace watchgate::core {
+
+std::string_view role_name(PluginRole role) {
+    switch (role) {
+        case PluginRole::security:
+            return "security";
+        case PluginRole::middleware:
+            return "middleware";
+        case PluginRole::auditing:
+            return "auditing";
+    }
+    return "unknown";
+}
+
+namespace {
+
+using nlohmann::json;
+
+// Limits on what a configuration may ask of the loader (docs/reliability.md).
+constexpr std::size_t max_config_file_size = 4u << 20;
+constexpr std::size_t max_expanded_nodes = 100'000;
+constexpr int max_config_depth = 64;
+
+const std::vector<std::string> top_level_keys = {"proxy", "plugins", "plugin_dirs", "allow_insecure_plugin_paths",
+                                                 "logging"};
+const std::vector<std::string> plugin_kinds = {"security", "middleware", "auditing"};
+const std::vector<std::string> entry_keys = {"handler", "path", "config"};
+
+class Reader {
+public:
+    explicit Reader(std::filesystem::path file) : file_(std::move(file)) {}
+
+    SourceLocation at(const YAML::Node& node) const {
+        const YAML::Mark mark = node.Mark();
+        return SourceLocation{file_.string(), mark.line >= 0 ? mark.line + 1 : 0,
+                              mark.column >= 0 ? mark.column + 1 : 0};
+    }
+    void error(const YAML::Node& node, std::string message) { errors_.push_back({at(node), std::move(message)}); }
+    void error(SourceLocation where, std::string message) { errors_.push_back({std::move(where), std::move(message)}); }
+    std::vector<ConfigError>& errors() { return errors_; }
+    const std::filesystem::path& file() const { return file_; }
+
+    // Reports keys of `map` not in `known`, with the nearest valid one, and repeated keys.
+    void check_keys(const YAML::Node& map, const std::vector<std::string>& known, std::string_view where) {
+        check_duplicates(map);
+        for (const auto& member : map) {
+            const auto key = member.first.Scalar();
+            if (std::find(known.begin(), known.end(), key) == known.end())
+                error(member.first, "unknown key '" + key + "' in " + std::string(where) + did_you_mean(key, known));
+        }
+    }
+
+    // YAML forbids a key twice in one mapping; yaml-cpp silently keeps one of them.
+    void check_duplicates(const YAML::Node& map) {
+        std::map<std::string, int> first_line;
+        for (const auto& member : map) {
+            const auto key = member.first.Scalar();
+            auto [previous, inserted] = first_line.emplace(key, at(member.first).line);
+            if (!inserted)
+                error(member.first,
+                      "duplicate key '" + key + "' (first at line " + std::to_string(previous->second) + ")");
+        }
+    }
+
+    bool expect(const YAML::Node& node, YAML::NodeType::value type, std::string_view what) {
+        if (node.Type() == type) return true;
+        error(node, "expected " + std::string(what));
+        return false;
+    }
+
+    std::optional<bool> boolean(const YAML::Node& node) {
+        if (node.IsScalar() && node.Tag() != "!") {
+            const auto& s = node.Scalar();
+            if (s == "true" || s == "True" || s == "TRUE") return true;
+            if (s == "false" || s == "False" || s == "FALSE") return false;
+        }
+        error(node, "expected true or false");
+        return std::nullopt;
+    }
+
+    std::optional<long long> integer(const YAML::Node& node, long long min, long long max) {
+        if (node.IsScalar() && node.Tag() != "!") {
+            const auto& s = node.Scalar();
+            char* end = nullptr;
+            errno = 0;
+            long long value = std::strtoll(s.c_str(), &end, 10);
+            if (!s.empty() && end && *end == '\0' && errno == 0 && value >= min && value <= max) return value;
+        }
+        error(node, "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
+        return std::nullopt;
+    }
+
+    std::optional<std::string> string(const YAML::Node& node, std::string_view what) {
+        if (node.IsScalar() && !node.Scalar().empty()) return node.Scalar();
+        error(node, "expected " + std::string(what));
+        return std::nullopt;
+    }
+
+    // `~`, `$VAR`/`${VAR}` and config-relative paths.
+    std::filesystem::path resolve_path(const std::string& text) {
+        std::string expanded;
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            if (text[i] == '~' && i == 0 && (text.size() == 1 || text[1] == '/')) {
+                const char* home = std::getenv("HOME");
+                expanded += home ? home : "~";
+            } else if (text[i] == '$' && i + 1 < text.size()) {
+                bool braced = text[i + 1] == '{';
+                std::size_t start = i + (braced ? 2 : 1), end = start;
+                while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_'))
+                    ++end;
+                if (braced && (end >= text.size() || text[end] != '}')) {
+                    expanded += text[i];
+                    continue;
+                }
+                const char* value = std::getenv(text.substr(start, end - start).c_str());
+                expanded += value ? value : "";
+                i = braced ? end : end - 1;
+            } else {
+                expanded += text[i];
+            }
+        }
+        std::filesystem::path path(expanded);
+        if (path.is_relative()) path = file_.parent_path() / path;
+        return path.lexically_normal();
+    }
+
+    // YAML -> JSON, recording where each JSON pointer came from.
+    json to_json(const YAML::Node& node, const std::string& pointer, std::map<std::string, SourceLocation>& places,
+                 int depth = 0) {
+        // Converting recurses: a deeply nested value (found by fuzz_config) would overflow the stack.
+        if (depth > max_config_depth) {
+            if (!too_deep_reported_)
+                error(node, "values nested deeper than " + std::to_string(max_config_depth) + " levels: refused");
+            too_deep_reported_ = true;
+            return nullptr;
+        }
+        // YAML aliases share a node; expanding them into JSON copies it. Nested anchors would
+        // multiply the copies (a few hundred bytes can ask for gigabytes), so expansion is capped.
+        if (++expanded_nodes_ > max_expanded_nodes) {
+            if (expanded_nodes_ == max_expanded_nodes + 1)
+                error(node, "the configuration expands to more than " + std::to_string(max_expanded_nodes) +
+                                " values (aliases of aliases?): refused");
+            return nullptr;
+        }
+        places[pointer] = at(node);
+        switch (node.Type()) {
+            case YAML::NodeType::Map: {
+                check_duplicates(node);
+                json object = json::object();
+                for (const auto& member : node) {
+                    const std::string key = member.first.Scalar();
+                    const std::string child = pointer + "/" + watchgate::json::pointer_token(key);
+                    places[child] = at(member.first);
+                    object[key] = to_json(member.second, child, places, depth + 1);
+                    places[child] = at(member.first);
+                }
+                return object;
+            }
+            case YAML::NodeType::Sequence: {
+                json array = json::array();
+                for (std::size_t i = 0; i < node.size(); ++i)
+                    array.push_back(to_json(node[i], pointer + "/" + std::to_string(i), places, depth + 1));
+                return array;
+            }
+            case YAML::NodeType::Scalar:
+                return scalar(node);
+            default:
+                return nullptr;
+        }
+    }
+
+private:
+    std::size_t expanded_nodes_ = 0;
+    bool too_deep_reported_ = false;
+
+    // YAML 1.2 core schema for plain scalars; quoted scalars are always strings.
+    static json scalar(const YAML::Node& node) {
+        const std::string& s = node.Scalar();
+        if (node.Tag() == "!") return s;
+        if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+        if (s == "true" || s == "True" || s == "TRUE") return true;
+        if (s == "false" || s == "False" || s == "FALSE") return false;
+        static const std::regex integer_pattern("[-+]?[0-9]+");
+        static const std::regex float_pattern(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
+        if (std::regex_match(s, integer_pattern)) {
+            errno = 0;
+            long long value = std::strtoll(s.c_str(), nullptr, 10);
+            if (errno == 0) return value;
+        }
+        if (std::regex_match(s, float_pattern)) return std::strtod(s.c_str(), nullptr);
+        return s;
+    }
+
+    std::filesystem::path file_;
+    std::vector<ConfigError> errors_;
+};
+
+void read_entry(Reader& reader, const YAML::Node& node, PluginRole role, const std::string& scope,
+                GatewayConfig& config) {
+    if (!reader.expect(node, YAML::NodeType::Map, "a plugin entry (a mapping with 'handler:' or 'path:')")) return;
+    reader.check_keys(node, entry_keys, "a plugin entry");
+    PluginEntryConfig entry;
+    entry.role = role;
+    entry.scope = scope;
+    entry.where = reader.at(node);
+    entry.config_where = entry.where;
+    const auto handler = node["handler"];
+    const auto path = node["path"];
+    if (handler && path)
+        reader.error(node, "a plugin entry takes 'handler:' or 'path:', not both");
+    else if (!handler && !path)
+        reader.error(node, "a plugin entry needs 'handler:' (a plugin name) or 'path:' (a file)");
+    if (handler) {
+        if (auto name = reader.string(handler, "a plugin name")) {
+            static const std::regex valid("[a-z][a-z0-9_]*");
+            if (std::regex_match(*name, valid))
+                entry.handler = *name;
+            else
+                reader.error(handler, "invalid plugin name '" + *name + "' (expected [a-z][a-z0-9_]*)");
+        }
+    }
+    if (path) {
+        if (auto text = reader.string(path, "a plugin file path")) entry.path = reader.resolve_path(*text);
+    }
+    for (const auto& member : node)
+        if (member.first.Scalar() == "config") entry.config_where = reader.at(member.first);
+    if (const auto plugin_config = node["config"]) {
+        if (plugin_config.IsMap()) {
+            reader.check_duplicates(plugin_config);
+            for (const auto& member : plugin_config) {
+                const std::string key = member.first.Scalar();
+                if (key == "enabled") {
+                    if (auto value = reader.boolean(member.second)) entry.enabled = *value;
+                } else if (key == "priority") {
+                    if (auto value = reader.integer(member.second, 0, 100)) entry.priority = static_cast<int>(*value);
+                } else if (key == "critical") {
+                    if (auto value = reader.boolean(member.second)) entry.critical = *value;
+                } else {
+                    const std::string pointer = "/" + watchgate::json::pointer_token(key);
+                    entry.config[key] = reader.to_json(member.second, pointer, entry.locations);
+                    entry.locations[pointer] = reader.at(member.first);
+                }
+            }
+        } else if (!plugin_config.IsNull()) {
+            reader.error(plugin_config, "expected a mapping of plugin settings under 'config:'");
+        }
+    }
+    config.plugins.push_back(std::move(entry));
+}
+
+void read_plugins(Reader& reader, const YAML::Node& plugins, GatewayConfig& config) {
+    if (!reader.expect(plugins, YAML::NodeType::Map, "a mapping with security:, middleware: and auditing:")) return;
+    reader.check_keys(plugins, plugin_kinds, "plugins");
+    std::vector<std::string> scopes{global_scope};
+    for (const auto& upstream : config.upstreams) scopes.push_back(upstream.name);
+    for (std::size_t k = 0; k < plugin_kinds.size(); ++k) {
+        const auto section = plugins[plugin_kinds[k]];
+        if (!section || section.IsNull()) continue;
+        if (!reader.expect(section, YAML::NodeType::Map, "a mapping of '_global' or upstream names to plugin lists"))
+            continue;
+        for (const auto& member : section) {
+            const std::string scope = member.first.Scalar();
+            if (std::find(scopes.begin(), scopes.end(), scope) == scopes.end()) {
+                std::string known;
+                for (const auto& s : scopes) known += (known.empty() ? "" : ", ") + s;
+                reader.error(member.first, "unknown upstream '" + scope + "' under plugins." + plugin_kinds[k] +
+                                               " (expected one of: " + known + ")" + did_you_mean(scope, scopes));
+                continue;
+            }
+            if (member.second.IsNull()) continue;
+            if (!reader.expect(member.second, YAML::NodeType::Sequence, "a list of plugin entries")) continue;
+            for (const auto& entry : member.second)
+                read_entry(reader, entry, static_cast<PluginRole>(k), scope, config);
+        }
+    }
+}
+
+std::optional<std::chrono::milliseconds> read_seconds(Reader& reader, const YAML::Node& node) {
+    if (node.IsScalar() && node.Tag() != "!") {
+        char* end = nullptr;
+        const double seconds = std::strtod(node.Scalar().c_str(), &end);
+        // Whole milliseconds are what the gateway keeps: 1e-300 would round to "no time at all".
+        if (end && *end == '\0' && !node.Scalar().empty() && seconds >= 0.001 && seconds <= 86400)
+            return std::chrono::milliseconds(static_cast<long long>(seconds * 1000 + 0.5));
+    }
+    reader.error(node, "expected a number of seconds, at least 0.001 and at most 86400");
+    return std::nullopt;
+}
+
+void read_timeouts(Reader& reader, const YAML::Node& node, TimeoutConfig& timeouts) {
+    if (!reader.expect(node, YAML::NodeType::Map, "a mapping with connection_timeout and request_timeout")) return;
+    reader.check_keys(node, {"connection_timeout", "request_timeout"}, "timeouts");
+    if (const auto n = node["connection_timeout"])
+        if (auto value = read_seconds(reader, n)) timeouts.connection = *value;
+    if (const auto n = node["request_timeout"])
+        if (auto value = read_seconds(reader, n)) timeouts.request = *value;
+}
+
+void read_concurrency(Reader& reader, const YAML::Node& node, ConcurrencyConfig& concurrency) {
+    if (!reader.expect(node, YAML::NodeType::Map, "a mapping with max_in_flight and overflow")) return;
+    reader.check_keys(node, {"max_in_flight", "overflow"}, "concurrency");
+    if (const auto n = node["max_in_flight"])
+        if (auto value = reader.integer(n, 1, 100000)) concurrency.max_in_flight = static_cast<int>(*value);
+    if (const auto n = node["overflow"]) {
+        const std::string word = n.IsScalar() ? n.Scalar() : std::string();
+        if (word == "queue")
+            concurrency.overflow = OverflowPolicy::queue;
+        else if (word == "reject")
+            concurrency.overflow = OverflowPolicy::reject;
+        else
+            reader.error(n, "expected queue or reject" + did_you_mean(word, {"queue", "reject"}));
+    }
+}
+
+const std::vector<std::string> proxy_keys = {
+    "transport", "upstreams", "timeouts",       "concurrency",         "max_message_size_mb", "shutdown_grace_period",
+    "threads",   "namespace", "debug_metadata", "max_client_requests", "queue_limit_mb",      "stall_timeout"};
+const std::vector<std::string> upstream_keys = {
+    "name",     "command",     "env",      "cwd", "restart_on_failure", "max_restart_attempts",
+    "timeouts", "concurrency", "transport"};
+
+void read_upstream(Reader& reader, const YAML::Node& node, GatewayConfig& config, std::set<std::string>& seen) {
+    if (!reader.expect(node, YAML::NodeType::Map, "an upstream (a mapping with 'name:' and 'command:')")) return;
+    reader.check_keys(node, upstream_keys, "an upstream");
+    UpstreamConfig upstream;
+    upstream.where = reader.at(node);
+    upstream.timeouts = config.timeouts;
+    upstream.concurrency = config.concurrency;
+    static const std::regex valid("[a-z][a-z0-9_-]*");
+    const auto name_node = node["name"];
+    if (!name_node) {
+        reader.error(node, "an upstream needs 'name:'");
+        return;
+    }
+    auto name = reader.string(name_node, "an upstream name");
+    if (!name) return;
+    if (!std::regex_match(*name, valid) || name->find("__") != std::string::npos) {
+        reader.error(name_node, "invalid upstream name '" + *name + "' (expected ^[a-z][a-z0-9_-]*$ without '__')");
+        return;
+    }
+    if (!seen.insert(*name).second) {
+        reader.error(name_node, "duplicate upstream name '" + *name + "'");
+        return;
+    }
+    upstream.name = *name;
+    upstream.where = reader.at(name_node);
+    if (const auto transport = node["transport"]) {
+        if (!transport.IsScalar() || transport.Scalar() != "stdio")
+            reader.error(transport, "expected stdio (the only upstream transport so far)");
+    }
+    const auto command = node["command"];
+    if (!command) {
+        reader.error(node, "upstream '" + *name + "' needs 'command:' (a list: program, then arguments)");
+    } else if (command.IsSequence() && command.size() > 0) {
+        for (const auto& part : command)
+            if (auto text = reader.string(part, "a program or argument (a non-empty string)"))
+                upstream.command.push_back(*text);
+        // The program: `~`, `$VAR` and a path with a '/' resolve like other paths; a bare name is
+        // looked up in PATH when the upstream starts.
+        if (!upstream.command.empty()) {
+            const std::string& program = upstream.command.front();
+            if (program.find('/') != std::string::npos || program.starts_with('~') || program.starts_with('$'))
+                upstream.command.front() = reader.resolve_path(program).string();
+        }
+    } else {
+        reader.error(command, "expected a non-empty list: program, then arguments (no shell is used)");
+    }
+    if (const auto env = node["env"]) {
+        if (reader.expect(env, YAML::NodeType::Map, "a mapping of environment variables")) {
+            reader.check_duplicates(env);
+            for (const auto& member : env) {
+                if (member.second.IsScalar())
+                    upstream.env[member.first.Scalar()] = member.second.Scalar();
+                else
+                    reader.error(member.second, "expected a string value");
+            }
+        }
+    }
+    if (const auto cwd = node["cwd"])
+        if (auto text = reader.string(cwd, "a folder path")) upstream.cwd = reader.resolve_path(*text);
+    if (const auto n = node["restart_on_failure"])
+        if (auto value = reader.boolean(n)) upstream.restart_on_failure = *value;
+    if (const auto n = node["max_restart_attempts"])
+        if (auto value = reader.integer(n, 0, 1000)) upstream.max_restart_attempts = static_cast<int>(*value);
+    if (const auto n = node["timeouts"]) read_timeouts(reader, n, upstream.timeouts);
+    if (const auto n = node["concurrency"]) read_concurrency(reader, n, upstream.concurrency);
+    config.upstreams.push_back(std::move(upstream));
+}
+
+void read_proxy(Reader& reader, const YAML::Node& proxy, GatewayConfig& config) {
+    if (!reader.expect(proxy, YAML::NodeType::Map, "a mapping under 'proxy:'")) return;
+    reader.check_keys(proxy, proxy_keys, "proxy");
+    if (const auto transport = proxy["transport"]) {
+        if (!transport.IsScalar() || transport.Scalar() != "stdio")
+            reader.error(transport, "expected stdio (the only client transport so far)");
+    }
+    if (const auto n = proxy["max_message_size_mb"])
+        if (auto value = reader.integer(n, 1, 4096)) config.max_message_size = static_cast<std::size_t>(*value) << 20;
+    if (const auto n = proxy["threads"])
+        if (auto value = reader.integer(n, 1, 64)) config.threads = static_cast<int>(*value);
+    if (const auto n = proxy["shutdown_grace_period"])
+        if (auto value = read_seconds(reader, n)) config.shutdown_grace = *value;
+    if (const auto n = proxy["max_client_requests"])
+        if (auto value = reader.integer(n, 1, 1'000'000)) config.max_client_requests = static_cast<std::size_t>(*value);
+    if (const auto n = proxy["queue_limit_mb"])
+        if (auto value = reader.integer(n, 1, 4096)) config.streams.max_queued = static_cast<std::size_t>(*value) << 20;
+    if (const auto n = proxy["stall_timeout"])
+        if (auto value = read_seconds(reader, n)) config.streams.stall_timeout = *value;
+    // Proxy-wide settings first: upstreams start from them.
+    if (const auto n = proxy["timeouts"]) read_timeouts(reader, n, config.timeouts);
+    if (const auto n = proxy["concurrency"]) read_concurrency(reader, n, config.concurrency);
+    const auto upstreams = proxy["upstreams"];
+    if (!upstreams) {
+        reader.error(proxy, "'proxy:' needs 'upstreams:', a list of MCP servers to start");
+        return;
+    }
+    if (!reader.expect(upstreams, YAML::NodeType::Sequence, "a list of upstreams")) return;
+    std::set<std::string> seen;
+    for (const auto& upstream : upstreams) read_upstream(reader, upstream, config, seen);
+    if (const auto n = proxy["namespace"]) {
+        if (auto value = reader.boolean(n)) {
+            config.namespace_names = *value;
+            // Without prefixes two upstreams' names could collide and calls could not be routed.
+            if (!*value && config.upstreams.size() > 1)
+                reader.error(n, "'namespace: false' needs exactly one upstream (names of several could collide)");
+        }
+    }
+    if (const auto n = proxy["debug_metadata"])
+        if (auto value = reader.boolean(n)) config.debug_metadata = *value;
+}
+
+void read_logging(Reader& reader, const YAML::Node& logging, GatewayConfig& config) {
+    if (!reader.expect(logging, YAML::NodeType::Map, "a mapping under 'logging:'")) return;
+    reader.check_keys(logging,
+                      {"level", "handlers", "file_path", "max_file_size_mb", "backup_count", "format", "date_format"},
+                      "logging");
+    auto& out = config.logging;
+    if (const auto n = logging["level"]) {
+        static const std::vector<std::string> levels = {"trace", "debug", "info", "warning", "error", "critical"};
+        std::string word = n.IsScalar() ? n.Scalar() : std::string();
+        std::transform(word.begin(), word.end(), word.begin(), [](unsigned char c) { return std::tolower(c); });
+        if (word == "warn") word = "warning";
+        if (std::find(levels.begin(), levels.end(), word) != levels.end())
+            out.level = word;
+        else
+            reader.error(n,
+                         "expected one of: trace, debug, info, warning, error, critical" + did_you_mean(word, levels));
+    }
+    if (const auto handlers = logging["handlers"]) {
+        if (reader.expect(handlers, YAML::NodeType::Sequence, "a list of handlers (stderr, file)")) {
+            out.to_stderr = false;
+            bool to_file = false;
+            for (const auto& handler : handlers) {
+                const std::string word = handler.IsScalar() ? handler.Scalar() : std::string();
+                if (word == "stderr")
+                    out.to_stderr = true;
+                else if (word == "file")
+                    to_file = true;
+                else
+                    reader.error(handler, "expected stderr or file" + did_you_mean(word, {"stderr", "file"}));
+            }
+            if (to_file) {
+                const auto path = logging["file_path"];
+                if (!path)
+                    reader.error(handlers, "the file handler needs 'file_path:'");
+                else if (auto text = reader.string(path, "a file path"))
+                    out.file_path = reader.resolve_path(*text);
+            }
+        }
+    }
+    if (const auto n = logging["max_file_size_mb"])
+        if (auto value = reader.integer(n, 1, 100000)) out.max_file_size_mb = static_cast<int>(*value);
+    if (const auto n = logging["backup_count"])
+        if (auto value = reader.integer(n, 0, 1000)) out.backup_count = static_cast<int>(*value);
+}
+
+}  // namespace
+
+SourceLocation PluginEntryConfig::locate(const std::string& pointer) const {
+    std::string probe = pointer;
+    for (;;) {
+        auto found = locations.find(probe);
+        if (found != locations.end()) return found->second;
+        auto slash = probe.rfind('/');
+        if (slash == std::string::npos || probe.empty()) return config_where;
+        probe.erase(slash);
+        if (probe.empty()) return config_where;
+    }
+}
+
+GatewayConfig parse_config(const std::string& text, const std::filesystem::path& file) {
+    Reader reader(file);
+    GatewayConfig config;
+    config.file = file;
+    YAML::Node root;
+    try {
+        root = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+        throw ConfigErrors(
+            {{SourceLocation{file.string(), e.mark.line + 1, e.mark.column + 1}, "invalid YAML: " + e.msg}});
+    }
+    if (!root.IsMap())
+        throw ConfigErrors({{SourceLocation{file.string(), 1, 1}, "expected a mapping at the top level"}});
+    reader.check_keys(root, top_level_keys, "the top level");
+    if (const auto proxy = root["proxy"]) read_proxy(reader, proxy, config);
+    if (const auto dirs = root["plugin_dirs"]) {
+        if (reader.expect(dirs, YAML::NodeType::Sequence, "a list of folders"))
+            for (const auto& dir : dirs)
+                if (auto text_dir = reader.string(dir, "a folder path"))
+                    config.plugin_dirs.push_back(reader.resolve_path(*text_dir));
+    }
+    if (const auto insecure = root["allow_insecure_plugin_paths"]) {
+        if (auto value = reader.boolean(insecure)) config.allow_insecure_plugin_paths = *value;
+    }
+    if (const auto plugins = root["plugins"]) read_plugins(reader, plugins, config);
+    if (const auto logging = root["logging"]) read_logging(reader, logging, config);
+    if (!reader.errors().empty()) throw ConfigErrors(std::move(reader.errors()));
+    return config;
+}
+
+GatewayConfig load_config(const std::filesystem::path& file) {
+    auto refuse = [&](std::string why) { throw ConfigErrors({{SourceLocation{file.string(), 0, 0}, std::move(why)}}); };
+    // Checked before opening: a FIFO would block the open, /dev/zero would never end.
+    struct stat info {};
+    if (::stat(file.c_str(), &info) != 0)
+        refuse(std::string("cannot read the configuration file: ") + std::strerror(errno));
+    if (S_ISDIR(info.st_mode)) refuse("expected a configuration file, found a folder");
+    if (!S_ISREG(info.st_mode)) refuse("expected a regular configuration file (not a pipe, device or socket)");
+    if (static_cast<std::size_t>(info.st_size) > max_config_file_size)
+        refuse("the configuration file has " + std::to_string(info.st_size) + " bytes; at most " +
+               std::to_string(max_config_file_size) + " are read");
+    std::ifstream in(file, std::ios::binary);
+    if (!in) refuse(std::string("cannot read the configuration file: ") + std::strerror(errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse_config(text.str(), std::filesystem::absolute(file));
+}
+
+}  // namespace watchgate::core

@@ -1,0 +1,49 @@
+#pragma once
+// The plugin host: finds and loads plugin files (one load per file), creates one instance per
+// YAML entry, and builds each upstream's pipeline from `_global` merged with its own list.
+
+#include <watchgate/core/config/config.hpp>
+#include <watchgate/core/pipeline/pipeline.hpp>
+#include <watchgate/core/pipeline/plugin_module.hpp>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace watchgate::core {
+
+// Where `handler:` names are looked up, in order: the config's plugin_dirs, then
+// WATCHGATE_PLUGIN_PATH (':'-separated), then the built-in plugin folder.
+std::vector<std::filesystem::path> plugin_search_path(const GatewayConfig& config);
+// <folder of the running executable>/../lib/watchgate/plugins: the same in build and install trees.
+std::filesystem::path builtin_plugin_dir();
+// The file name a handler is stored under ("name.so" on Linux).
+std::string plugin_file_name(std::string_view handler);
+// Every plugin file found in `folders` (handler name -> file), earlier folders winning.
+std::map<std::string, std::filesystem::path> discover_plugins(const std::vector<std::filesystem::path>& folders);
+
+class PluginHost {
+public:
+    // Loads everything `config` names. Throws ConfigErrors listing every problem, each with the
+    // YAML place it comes from.
+    static std::shared_ptr<PluginHost> load(const GatewayConfig& config);
+
+    // The pipeline for `upstream` (empty: `_global` only).
+    std::shared_ptr<const Pipeline> pipeline(std::string_view upstream) const;
+    const std::map<std::filesystem::path, std::shared_ptr<PluginModule>>& modules() const { return modules_; }
+    // SIGHUP: asks every instance that can (descriptor `reopen`, ABI 1.1) to reopen its files.
+    void reopen() const;
+
+private:
+    PluginHost() = default;
+
+    std::map<std::filesystem::path, std::shared_ptr<PluginModule>> modules_;
+    std::vector<std::shared_ptr<PluginInstance>> instances_;
+    std::shared_ptr<const Pipeline> global_;
+    std::map<std::string, std::shared_ptr<const Pipeline>, std::less<>> pipelines_;
+};
+
+}  // namespace watchgate::core

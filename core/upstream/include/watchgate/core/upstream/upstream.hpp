@@ -1,0 +1,192 @@
+#pragma once
+// One upstream MCP server: its child process, its pending-request table and send_and_receive
+// (DESIGN.md "Concurrency"). Requests get upstream-local ids; the caller restores the client's.
+
+#include <watchgate/core/upstream/child_process.hpp>
+#include <watchgate/core/config/config.hpp>
+#include <watchgate/core/base/line_writer.hpp>
+#include <watchgate/core/protocol/error_codes.hpp>
+#include <watchgate/core/protocol/message.hpp>
+#include <watchgate/core/protocol/versions.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace watchgate::core {
+
+// JSON-RPC error codes the gateway itself answers with.
+
+// The protocol versions the gateway speaks with clients and upstreams, oldest first.
+
+// What send_and_receive yields: the upstream's response, or an error the gateway made.
+struct UpstreamReply {
+    std::optional<Message> response;
+    int error_code = 0;
+    std::string error_message;
+};
+
+struct UpstreamCounters {
+    std::uint64_t in_flight = 0;
+    std::uint64_t most_in_flight = 0;
+    std::uint64_t total = 0;
+    std::uint64_t timeouts = 0;
+    std::uint64_t rejections = 0;
+    std::uint64_t failures = 0;  // answered with an error because the upstream exited
+    std::uint64_t restarts = 0;
+};
+
+// Lets the gateway cancel a request in flight (client notifications/cancelled, shutdown).
+class CallHandle {
+public:
+    // Cancels the call: the upstream is told (notifications/cancelled) and the waiter answered.
+    void cancel(std::string reason);
+    std::optional<std::int64_t> upstream_id() const;
+
+private:
+    friend class Upstream;
+    mutable std::mutex mutex_;
+    std::weak_ptr<class Upstream> upstream_;
+    std::optional<std::int64_t> upstream_id_;
+    std::optional<std::string> cancelled_;  // cancelled before it was sent
+};
+
+class Upstream : public std::enable_shared_from_this<Upstream> {
+public:
+    enum class State { stopped, starting, ready, restarting, failed, stopping };
+
+    // Requests and notifications the server sends (server -> client traffic).
+    using MessageHandler = std::function<void(Upstream&, Message)>;
+    // Called after every successful (re)initialize.
+    using ReadyHandler = std::function<void(Upstream&)>;
+    // Awaited before every read of the upstream's stdout: pauses reading while what it feeds is full.
+    using ReadGate = std::function<boost::asio::awaitable<void>()>;
+
+    // `executor` runs the upstream's I/O (reads, writes, timers), never plugin code.
+    Upstream(boost::asio::any_io_executor executor, UpstreamConfig config, std::size_t max_message_size,
+             StreamLimits streams, MessageHandler on_message, ReadyHandler on_ready = {}, ReadGate before_read = {});
+    ~Upstream();
+
+    const std::string& name() const { return config_.name; }
+    const UpstreamConfig& config() const { return config_; }
+    State state() const { return state_; }
+    UpstreamCounters counters() const;
+    // The upstream's initialize result (capabilities, serverInfo, ...), null before.
+    nlohmann::json initialize_result() const;
+    // Whether it offered `capability` when it initialized; true before it has (unknown yet).
+    bool may_offer(std::string_view capability) const;
+
+    // Starts the process (if not running) and initializes it with `initialize_params`, kept for
+    // restarts. Returns an error text, empty on success.
+    boost::asio::awaitable<std::string> connect(nlohmann::json initialize_params);
+    // Starts the process only: its stderr reaches the log from the start.
+    void spawn();
+
+    // Sends `request` (its id replaced by an upstream-local one) and waits for the response, the
+    // request timeout, a cancellation through `handle`, or the upstream's exit.
+    // `deadline`, when given, replaces the one the request timeout would set (the gateway counts
+    // a request's time from its arrival).
+    boost::asio::awaitable<UpstreamReply> send_and_receive(
+        Message& request, std::shared_ptr<CallHandle> handle = {},
+        std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
+    // Forwards a notification, or an answer to a server -> client request.
+    void send(const Message& message);
+    void send_json(const nlohmann::json& message);
+
+    // Returns once the upstream's stdin queue has room (at once when no process runs).
+    boost::asio::awaitable<void> wait_for_room();
+    bool has_room() const;
+
+    // Stops the process: stdin closed, then SIGTERM, then SIGKILL, each after `grace`.
+    boost::asio::awaitable<void> stop(std::chrono::milliseconds grace);
+
+private:
+    using Channel = boost::asio::experimental::concurrent_channel<void(boost::system::error_code, UpstreamReply)>;
+    using SlotChannel = boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+    friend class CallHandle;
+
+    struct Pending {
+        std::shared_ptr<Channel> channel;
+        std::chrono::steady_clock::time_point deadline;
+        std::chrono::milliseconds timeout;
+        std::weak_ptr<LineWriter> writer;  // where the request waits to be written
+        LineWriter::Ticket ticket = 0;
+    };
+    struct SlotWaiter {
+        std::shared_ptr<SlotChannel> channel;
+        std::chrono::steady_clock::time_point deadline;
+    };
+
+    // Caller holds mutex_. Returns the backoff when the start failed and a restart is planned:
+    // the caller schedules it after releasing the lock.
+    std::optional<std::chrono::steady_clock::duration> start_process_locked();
+    void schedule_restart(std::chrono::steady_clock::duration backoff);
+    // Caller holds mutex_. After an exit or a failed start: restarting (returns the backoff) or
+    // failed, by the restart budget.
+    std::optional<std::chrono::steady_clock::duration> plan_restart_locked();
+    boost::asio::awaitable<void> restart_after(std::shared_ptr<Upstream> self,
+                                               std::chrono::steady_clock::duration backoff);
+    void send_line(std::string line);  // dropped while no process runs
+    void record_ticket(std::int64_t id, const std::shared_ptr<LineWriter>& writer, LineWriter::Ticket ticket);
+    boost::asio::awaitable<void> read_stdout(std::shared_ptr<ChildProcess> process, int fd);
+    boost::asio::awaitable<void> read_stderr(int fd);
+    boost::asio::awaitable<void> on_exit(std::shared_ptr<ChildProcess> process);
+    boost::asio::awaitable<std::string> initialize();
+    void deliver(Message response);
+    // An answer the gateway could not use: its request (when its id could be read) fails at once.
+    void refuse_answer(const nlohmann::json& id, const std::string& why);
+    // The request's line is taken back when the upstream has not seen a byte of it yet; else
+    // the upstream is told that it is cancelled.
+    void abandon(std::int64_t upstream_id, const Pending& pending, const std::string& reason);
+    void fail_all(int code, const std::string& message);
+    bool cancel(std::int64_t upstream_id, const std::string& reason);
+    boost::asio::awaitable<std::optional<UpstreamReply>> acquire_slot(std::chrono::steady_clock::time_point deadline);
+    void release_slot();
+    // Expires requests and slot waiters past their deadline. One coroutine per upstream, running
+    // only while something waits: no timer per request on the hot path.
+    void ensure_sweeper();
+    static boost::asio::awaitable<void> sweep(std::weak_ptr<Upstream> weak);
+    std::string unavailable_reason() const;         // takes the lock
+    std::string unavailable_reason_locked() const;  // caller holds mutex_
+
+    boost::asio::any_io_executor executor_;
+    UpstreamConfig config_;
+    std::size_t max_message_size_;
+    StreamLimits streams_;
+    MessageHandler on_message_;
+    ReadyHandler on_ready_;
+    ReadGate before_read_;
+
+    mutable std::mutex mutex_;  // guards everything below
+    std::atomic<State> state_{State::stopped};
+    std::shared_ptr<ChildProcess> process_;
+    std::shared_ptr<LineWriter> writer_;
+    std::map<std::int64_t, Pending> pending_;
+    std::int64_t next_id_ = 1;
+    std::uint64_t in_flight_ = 0;
+    std::deque<SlotWaiter> slot_waiters_;
+    bool sweeping_ = false;
+    UpstreamCounters counters_;
+    nlohmann::json initialize_params_;
+    nlohmann::json initialize_result_;
+    std::string last_exit_;
+    int restart_attempts_ = 0;
+    bool initializing_ = false;  // an initialize is on its way: others wait for it
+    std::chrono::steady_clock::time_point ready_since_;
+};
+
+}  // namespace watchgate::core

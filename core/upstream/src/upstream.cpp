@@ -1,0 +1,642 @@
+#include <watchgate/core/upstream/upstream.hpp>
+
+#include <watchgate/core/base/read_lines.hpp>
+
+#include <watchgate/core/base/async_sleep.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <array>
+#include <variant>
+
+namespace watchgate::core {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t read_chunk = 64 * 1024;
+// Upstream stderr reaches the log at most this many lines per second; the rest are counted.
+constexpr int stderr_lines_per_second = 50;
+// An upstream that stayed up this long starts its restart budget afresh.
+constexpr auto stable_after = std::chrono::seconds(30);
+
+UpstreamReply error_reply(int code, std::string message) {
+    return UpstreamReply{std::nullopt, code, std::move(message)};
+}
+
+}  // namespace
+
+// ---- CallHandle ----
+
+void CallHandle::cancel(std::string reason) {
+    std::shared_ptr<Upstream> upstream;
+    std::optional<std::int64_t> id;
+    {
+        std::lock_guard lock(mutex_);
+        if (cancelled_) return;
+        cancelled_ = reason;
+        upstream = upstream_.lock();
+        id = upstream_id_;
+    }
+    if (upstream && id) upstream->cancel(*id, reason);
+}
+
+std::optional<std::int64_t> CallHandle::upstream_id() const {
+    std::lock_guard lock(mutex_);
+    return upstream_id_;
+}
+
+// ---- Upstream ----
+
+Upstream::Upstream(asio::any_io_executor executor, UpstreamConfig config, std::size_t max_message_size,
+                   StreamLimits streams, MessageHandler on_message, ReadyHandler on_ready, ReadGate before_read)
+    : executor_(std::move(executor)),
+      config_(std::move(config)),
+      max_message_size_(max_message_size),
+      streams_(streams),
+      on_message_(std::move(on_message)),
+      on_ready_(std::move(on_ready)),
+      before_read_(std::move(before_read)) {}
+
+Upstream::~Upstream() = default;
+
+UpstreamCounters Upstream::counters() const {
+    std::lock_guard lock(mutex_);
+    UpstreamCounters out = counters_;
+    out.in_flight = in_flight_;
+    return out;
+}
+
+json Upstream::initialize_result() const {
+    std::lock_guard lock(mutex_);
+    return initialize_result_;
+}
+
+bool Upstream::may_offer(std::string_view capability) const {
+    std::lock_guard lock(mutex_);
+    return initialize_result_.is_null() || member(member(initialize_result_, "capabilities"), capability).is_object();
+}
+
+std::string Upstream::unavailable_reason() const {
+    std::lock_guard lock(mutex_);
+    return unavailable_reason_locked();
+}
+
+std::string Upstream::unavailable_reason_locked() const {
+    switch (state_.load()) {
+        case State::stopped:
+            return "upstream '" + name() + "' is not started";
+        case State::starting:
+            return "upstream '" + name() + "' is starting";
+        case State::restarting:
+            return "upstream '" + name() + "' is unavailable: restarting after it " + last_exit_;
+        case State::failed:
+            return "upstream '" + name() + "' is unavailable: " + last_exit_;
+        case State::stopping:
+            return "upstream '" + name() + "' is stopping";
+        case State::ready:
+            break;
+    }
+    return {};
+}
+
+void Upstream::spawn() {
+    std::optional<Clock::duration> backoff;
+    {
+        std::lock_guard lock(mutex_);
+        if (process_) return;
+        backoff = start_process_locked();
+    }
+    if (backoff) schedule_restart(*backoff);
+}
+
+void Upstream::schedule_restart(Clock::duration backoff) {
+    asio::co_spawn(executor_, restart_after(shared_from_this(), backoff), asio::detached);
+}
+
+// Caller holds mutex_. Throws nothing: a start failure is recorded as the upstream's state.
+std::optional<Clock::duration> Upstream::start_process_locked() {
+    try {
+        auto process = std::make_shared<ChildProcess>(ChildProcess::spawn(config_.command, config_.env, config_.cwd));
+        // A process that takes nothing on stdin for the stall timeout while lines wait is stuck:
+        // it is killed (and restarted by the restart policy) rather than let the queue grow.
+        std::weak_ptr<ChildProcess> weak_process = process;
+        writer_ = std::make_shared<LineWriter>(executor_, process->take_stdin(), streams_,
+                                               [weak_process, name = name(), timeout = streams_.stall_timeout] {
+                                                   if (auto stuck = weak_process.lock()) {
+                                                       spdlog::error("[{}] took nothing on stdin for {} ms: killed",
+                                                                     name, timeout.count());
+                                                       stuck->signal(SIGKILL);
+                                                   }
+                                               });
+        process_ = process;
+        state_ = State::starting;
+        spdlog::info("[{}] started (pid {})", name(), process->pid());
+        asio::co_spawn(executor_, read_stdout(process, process->take_stdout()), asio::detached);
+        asio::co_spawn(executor_, read_stderr(process->take_stderr()), asio::detached);
+        return std::nullopt;
+    } catch (const std::exception& e) {
+        last_exit_ = std::string("could not be started: ") + e.what();
+        spdlog::error("[{}] {}", name(), last_exit_);
+        // A command that cannot start now may start later (a package still installing, a mount).
+        return plan_restart_locked();
+    }
+}
+
+std::optional<Clock::duration> Upstream::plan_restart_locked() {
+    if (state_ == State::ready && Clock::now() - ready_since_ > stable_after) restart_attempts_ = 0;
+    const bool restart = config_.restart_on_failure && restart_attempts_ < config_.max_restart_attempts;
+    state_ = restart ? State::restarting : State::failed;
+    if (!restart) return std::nullopt;
+    const auto backoff = std::chrono::milliseconds(250) * (1 << std::min(restart_attempts_, 7));
+    ++restart_attempts_;
+    ++counters_.restarts;
+    return backoff;
+}
+
+asio::awaitable<void> Upstream::restart_after(std::shared_ptr<Upstream> self, Clock::duration backoff) {
+    bool initialize_again = false;
+    for (;;) {
+        int attempt = 0;
+        {
+            std::lock_guard lock(mutex_);
+            attempt = restart_attempts_;
+        }
+        spdlog::warn("[{}] restarting in {} ms (attempt {} of {})", name(),
+                     std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(), attempt,
+                     config_.max_restart_attempts);
+        co_await async_sleep(backoff);
+        std::optional<Clock::duration> again;
+        {
+            std::lock_guard lock(mutex_);
+            if (state_ != State::restarting) co_return;
+            again = start_process_locked();
+            initialize_again = state_ == State::starting && !initialize_params_.is_null() && !initializing_;
+            if (initialize_again) initializing_ = true;
+        }
+        if (!again) break;
+        backoff = *again;  // the command failed to start again: wait longer, within the budget
+    }
+    if (initialize_again) {
+        std::string error = co_await initialize();
+        if (!error.empty()) spdlog::error("[{}] {}", name(), error);
+    }
+    (void)self;  // kept this upstream alive through the backoff
+}
+
+asio::awaitable<std::string> Upstream::connect(json initialize_params) {
+    std::optional<Clock::duration> backoff;
+    {
+        std::lock_guard lock(mutex_);
+        initialize_params_ = std::move(initialize_params);
+        if (!process_ && state_ != State::restarting) backoff = start_process_locked();
+    }
+    if (backoff) schedule_restart(*backoff);
+    const auto deadline = Clock::now() + config_.timeouts.connection;
+    for (;;) {
+        bool mine = false;
+        {
+            std::lock_guard lock(mutex_);
+            if (state_ == State::ready) co_return std::string();
+            if (state_ == State::starting && !initializing_) {
+                initializing_ = true;  // one initialize per process; later callers wait for it
+                mine = true;
+            } else if (state_ != State::starting) {
+                // Down (restarting, failed): not worth waiting for. It initializes with these
+                // params when it comes back, and the gateway announces its lists then.
+                co_return unavailable_reason_locked();
+            }
+        }
+        if (mine) co_return co_await initialize();
+        if (Clock::now() >= deadline) co_return unavailable_reason();
+        co_await async_sleep(std::chrono::milliseconds(20));
+    }
+}
+
+// Caller has set initializing_ (under the lock); it is cleared here, whatever happens.
+asio::awaitable<std::string> Upstream::initialize() {
+    json params;
+    std::shared_ptr<ChildProcess> process;
+    {
+        std::lock_guard lock(mutex_);
+        params = initialize_params_;
+        process = process_;
+    }
+    auto self = shared_from_this();  // declared first: outlives `done` below
+    struct Done {
+        Upstream* self;
+        ~Done() {
+            std::lock_guard lock(self->mutex_);
+            self->initializing_ = false;
+        }
+    } done{this};
+    auto request =
+        Message::from_json({{"jsonrpc", "2.0"}, {"id", 0}, {"method", "initialize"}, {"params", params}}, name());
+    // send_and_receive gives initialize the connection timeout, not the request timeout.
+    auto handle = std::make_shared<CallHandle>();
+    auto started = Clock::now();
+    // A process that cannot be initialized (it hangs, refuses or speaks another version) is of no
+    // use: it is killed, so the restart policy starts a fresh one instead of it staying "starting".
+    auto give_up = [&](std::string why) {
+        {
+            std::lock_guard lock(mutex_);
+            if (process_ == process && state_ == State::starting && process) {
+                spdlog::error("[{}] {}: stopping the process", name(), why);
+                process->signal(SIGKILL);
+            }
+        }
+        return why;
+    };
+    UpstreamReply reply = co_await send_and_receive(request, handle);
+    if (!reply.response) co_return give_up("initialize failed: " + reply.error_message);
+    const auto& answer = reply.response->json();
+    if (answer.contains("error")) co_return give_up("initialize was refused: " + dump_json(answer["error"]));
+    const auto& version = member(member(answer, "result"), "protocolVersion");
+    if (!version.is_string() || !is_supported_protocol_version(version.get_ref<const std::string&>()))
+        co_return give_up("initialize answered protocol version " + dump_json(version) +
+                          ", which the gateway does not speak (it speaks " +
+                          std::string(supported_protocol_versions.front()) + " to " +
+                          std::string(latest_protocol_version) + ")");
+    {
+        std::lock_guard lock(mutex_);
+        // The process may have exited, or the gateway started stopping, while we waited.
+        if (state_ != State::starting || process_ != process) co_return unavailable_reason_locked();
+        initialize_result_ = answer.value("result", json::object());
+        state_ = State::ready;
+        ready_since_ = Clock::now();
+    }
+    send_json({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+    spdlog::info("[{}] initialized in {} ms", name(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
+    if (on_ready_) on_ready_(*this);
+    co_return std::string();
+}
+
+asio::awaitable<std::optional<UpstreamReply>> Upstream::acquire_slot(Clock::time_point deadline) {
+    std::shared_ptr<SlotChannel> waiter;
+    {
+        std::lock_guard lock(mutex_);
+        ++counters_.total;
+        if (in_flight_ < static_cast<std::uint64_t>(config_.concurrency.max_in_flight)) {
+            ++in_flight_;
+            counters_.most_in_flight = std::max(counters_.most_in_flight, in_flight_);
+            co_return std::nullopt;
+        }
+        if (config_.concurrency.overflow == OverflowPolicy::reject) {
+            ++counters_.rejections;
+            co_return error_reply(error_code::overloaded, "upstream '" + name() + "' already has " +
+                                                              std::to_string(config_.concurrency.max_in_flight) +
+                                                              " requests in flight (max_in_flight, overflow: reject)");
+        }
+        waiter = std::make_shared<SlotChannel>(executor_, 1);
+        slot_waiters_.push_back({waiter, deadline});
+        ensure_sweeper();
+    }
+    boost::system::error_code error;
+    co_await waiter->async_receive(asio::redirect_error(asio::use_awaitable, error));
+    if (!error) co_return std::nullopt;  // a finished request handed its slot over
+    co_return error_reply(error_code::timeout, "request timed out after " +
+                                                   std::to_string(config_.timeouts.request.count()) +
+                                                   " ms waiting for a free slot on upstream '" + name() + "'");
+}
+
+void Upstream::release_slot() {
+    std::shared_ptr<SlotChannel> next;
+    {
+        std::lock_guard lock(mutex_);
+        if (slot_waiters_.empty()) {
+            --in_flight_;
+            return;
+        }
+        next = slot_waiters_.front().channel;
+        slot_waiters_.pop_front();
+    }
+    next->try_send(boost::system::error_code());
+}
+
+asio::awaitable<UpstreamReply> Upstream::send_and_receive(Message& request, std::shared_ptr<CallHandle> handle,
+                                                          std::optional<Clock::time_point> given_deadline) {
+    const bool is_initialize = request.method() == "initialize";
+    const auto timeout = is_initialize ? config_.timeouts.connection : config_.timeouts.request;
+    const auto deadline = given_deadline ? *given_deadline : Clock::now() + timeout;
+    if (state_ != State::ready && !(is_initialize && state_ == State::starting))
+        co_return error_reply(error_code::unavailable, unavailable_reason());
+    if (auto rejected = co_await acquire_slot(deadline)) co_return std::move(*rejected);
+    struct SlotGuard {
+        Upstream* self;
+        ~SlotGuard() { self->release_slot(); }
+    } slot{this};
+
+    auto channel = std::make_shared<Channel>(executor_, 1);
+    std::int64_t id = 0;
+    std::shared_ptr<LineWriter> writer;
+    {
+        std::lock_guard lock(mutex_);
+        if (state_ != State::ready && !(is_initialize && state_ == State::starting))
+            co_return error_reply(error_code::unavailable, unavailable_reason_locked());
+        id = next_id_++;
+        pending_.emplace(
+            id, Pending{channel, deadline, std::chrono::duration_cast<std::chrono::milliseconds>(timeout), {}, 0});
+        writer = writer_;
+        ensure_sweeper();
+    }
+    request.set_id(id);
+    if (handle) {
+        // Published and written under the handle's lock: a cancellation either comes first (and
+        // nothing is sent) or after the request is on its way (and then follows it upstream).
+        std::unique_lock lock(handle->mutex_);
+        if (handle->cancelled_) {
+            std::string reason = *handle->cancelled_;
+            lock.unlock();
+            {
+                std::lock_guard table(mutex_);
+                pending_.erase(id);
+            }
+            co_return error_reply(error_code::cancelled, "request cancelled: " + reason);
+        }
+        handle->upstream_ = weak_from_this();
+        handle->upstream_id_ = id;
+        record_ticket(id, writer, writer->write(request.serialize()));
+    } else {
+        record_ticket(id, writer, writer->write(request.serialize()));
+    }
+    // One answer always comes: the response, a cancellation, the upstream's exit, or the sweeper's
+    // timeout.
+    co_return co_await channel->async_receive(asio::use_awaitable);
+}
+
+void Upstream::record_ticket(std::int64_t id, const std::shared_ptr<LineWriter>& writer, LineWriter::Ticket ticket) {
+    std::lock_guard lock(mutex_);
+    if (auto it = pending_.find(id); it != pending_.end()) {
+        it->second.writer = writer;
+        it->second.ticket = ticket;
+    }
+}
+
+void Upstream::abandon(std::int64_t upstream_id, const Pending& pending, const std::string& reason) {
+    // Not yet written: taken out of the queue, and the upstream never hears of it.
+    if (auto writer = pending.writer.lock(); writer && pending.ticket && writer->withdraw(pending.ticket)) return;
+    send_json({{"jsonrpc", "2.0"},
+               {"method", "notifications/cancelled"},
+               {"params", {{"requestId", upstream_id}, {"reason", reason}}}});
+}
+
+void Upstream::ensure_sweeper() {
+    if (sweeping_) return;
+    sweeping_ = true;
+    asio::co_spawn(executor_, sweep(weak_from_this()), asio::detached);
+}
+
+asio::awaitable<void> Upstream::sweep(std::weak_ptr<Upstream> weak) {
+    constexpr auto period = std::chrono::milliseconds(10);
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+        timer.expires_after(period);
+        boost::system::error_code ignored;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        auto self = weak.lock();
+        if (!self) co_return;
+        const auto now = Clock::now();
+        std::vector<std::pair<std::int64_t, Pending>> expired;
+        std::vector<std::shared_ptr<SlotChannel>> expired_waiters;
+        bool stop = false;
+        {
+            std::lock_guard lock(self->mutex_);
+            for (auto it = self->pending_.begin(); it != self->pending_.end();) {
+                if (it->second.deadline <= now) {
+                    expired.emplace_back(it->first, std::move(it->second));
+                    it = self->pending_.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+            for (auto it = self->slot_waiters_.begin(); it != self->slot_waiters_.end();) {
+                if (it->deadline <= now) {
+                    expired_waiters.push_back(it->channel);
+                    it = self->slot_waiters_.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+            self->counters_.timeouts += expired.size() + expired_waiters.size();
+            // Nothing left to watch: this sweeper ends; the next waiter starts a new one.
+            stop = self->pending_.empty() && self->slot_waiters_.empty();
+            if (stop) self->sweeping_ = false;
+        }
+        for (auto& [id, pending] : expired) {
+            self->abandon(id, pending, "request timed out in the gateway");
+            pending.channel->try_send(
+                boost::system::error_code(),
+                error_reply(error_code::timeout, "request timed out after " + std::to_string(pending.timeout.count()) +
+                                                     " ms waiting for upstream '" + self->name() + "'"));
+        }
+        for (auto& waiter : expired_waiters) waiter->try_send(asio::error::timed_out);
+        if (stop) co_return;
+    }
+}
+
+bool Upstream::cancel(std::int64_t upstream_id, const std::string& reason) {
+    Pending pending;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = pending_.find(upstream_id);
+        if (it == pending_.end()) return false;
+        pending = std::move(it->second);
+        pending_.erase(it);
+    }
+    abandon(upstream_id, pending, reason);
+    auto& channel = pending.channel;
+    channel->try_send(boost::system::error_code(), error_reply(error_code::cancelled, "request cancelled: " + reason));
+    return true;
+}
+
+void Upstream::send(const Message& message) { send_line(message.serialize()); }
+
+void Upstream::send_json(const json& message) { send_line(dump_json(message)); }
+
+void Upstream::send_line(std::string line) {
+    std::shared_ptr<LineWriter> writer;
+    {
+        std::lock_guard lock(mutex_);
+        writer = writer_;
+    }
+    if (writer) writer->write(std::move(line));
+}
+
+void Upstream::deliver(Message response) {
+    const auto& id = member(response.json(), "id");
+    if (!id.is_number_integer()) {
+        spdlog::warn("[{}] response with an id the gateway never sent ({}), dropped", name(), response.id_text());
+        return;
+    }
+    std::shared_ptr<Channel> channel;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = pending_.find(id.get<std::int64_t>());
+        if (it == pending_.end()) {
+            spdlog::debug("[{}] late response for request {} (timed out or cancelled), dropped", name(),
+                          response.id_text());
+            return;
+        }
+        channel = it->second.channel;
+        pending_.erase(it);
+    }
+    channel->try_send(boost::system::error_code(), UpstreamReply{std::move(response), 0, {}});
+}
+
+void Upstream::refuse_answer(const json& id, const std::string& why) {
+    spdlog::warn("[{}] dropped an answer that is not valid JSON-RPC: {}", name(), why);
+    if (!id.is_number_integer()) return;  // nothing to tell whose answer it was
+    std::shared_ptr<Channel> channel;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = pending_.find(id.get<std::int64_t>());
+        if (it == pending_.end()) return;
+        channel = it->second.channel;
+        pending_.erase(it);
+    }
+    channel->try_send(boost::system::error_code(),
+                      error_reply(error_code::bad_answer, "upstream '" + name() + "' sent an invalid answer: " + why));
+}
+
+bool Upstream::has_room() const {
+    std::lock_guard lock(mutex_);
+    return !writer_ || writer_->has_room();
+}
+
+asio::awaitable<void> Upstream::wait_for_room() {
+    std::shared_ptr<LineWriter> writer;
+    {
+        std::lock_guard lock(mutex_);
+        writer = writer_;
+    }
+    if (writer) co_await writer->wait_for_room();
+}
+
+void Upstream::fail_all(int code, const std::string& message) {
+    std::map<std::int64_t, Pending> failed;
+    {
+        std::lock_guard lock(mutex_);
+        failed.swap(pending_);
+        counters_.failures += failed.size();
+    }
+    for (auto& [id, pending] : failed)
+        pending.channel->try_send(boost::system::error_code(), error_reply(code, message));
+}
+
+asio::awaitable<void> Upstream::read_stdout(std::shared_ptr<ChildProcess> process, int fd) {
+    auto self = shared_from_this();  // the frame may outlive every other owner
+    asio::posix::stream_descriptor stream(executor_, fd);
+    stream.non_blocking(true);
+    co_await read_lines(
+        stream, max_message_size_, read_chunk,
+        [&](std::string line) {
+            auto parsed = Message::parse(std::move(line), name());
+            if (auto* bad = std::get_if<MessageError>(&parsed)) {
+                refuse_answer(bad->maybe_response ? bad->id : json(), bad->message);
+                return;
+            }
+            auto& message = std::get<Message>(parsed);
+            if (message.kind() == MessageKind::response)
+                deliver(std::move(message));
+            else if (on_message_)
+                on_message_(*this, std::move(message));
+        },
+        [&](const OversizeLine& line) {
+            json id = recover_id(line.head);
+            if (id.is_null()) id = recover_id_at_end(line.tail);
+            refuse_answer(id, "a line of " + std::to_string(line.size) + " bytes, over the " +
+                                  std::to_string(max_message_size_) + " byte limit (max_message_size_mb)");
+        },
+        [] { return true; }, before_read_);
+    co_await on_exit(std::move(process));
+}
+
+asio::awaitable<void> Upstream::read_stderr(int fd) {
+    auto self = shared_from_this();
+    asio::posix::stream_descriptor stream(executor_, fd);
+    stream.non_blocking(true);
+    auto window = Clock::now();
+    int lines = 0, suppressed = 0;
+    co_await read_lines(
+        stream, 64 * 1024, 16 * 1024,
+        [&](std::string line) {
+            if (Clock::now() - window >= std::chrono::seconds(1)) {
+                if (suppressed) spdlog::warn("[{}] {} stderr lines suppressed", name(), suppressed);
+                window = Clock::now();
+                lines = suppressed = 0;
+            }
+            if (++lines <= stderr_lines_per_second)
+                spdlog::info("[{}] {}", name(), line);
+            else
+                ++suppressed;
+        },
+        [](const OversizeLine&) {}, [] { return true; });
+    if (suppressed) spdlog::warn("[{}] {} stderr lines suppressed", name(), suppressed);
+}
+
+asio::awaitable<void> Upstream::on_exit(std::shared_ptr<ChildProcess> process) {
+    // stdout closed: the process is exiting. Reap it (SIGKILL if it lingers with stdout closed).
+    std::optional<int> status;
+    for (int i = 0; i < 200 && !(status = process->try_wait()); ++i) co_await async_sleep(std::chrono::milliseconds(5));
+    if (!status) {
+        process->signal(SIGKILL);
+        while (!(status = process->try_wait())) co_await async_sleep(std::chrono::milliseconds(5));
+    }
+    const std::string how = describe_wait_status(*status);
+    std::optional<Clock::duration> backoff;
+    {
+        std::lock_guard lock(mutex_);
+        if (process_ != process) co_return;  // already replaced
+        process_.reset();
+        writer_.reset();
+        last_exit_ = how;
+        if (state_ == State::stopping || state_ == State::stopped)
+            state_ = State::stopped;
+        else
+            backoff = plan_restart_locked();
+    }
+    spdlog::log(state_ == State::stopped ? spdlog::level::info : spdlog::level::err, "[{}] {}", name(), how);
+    fail_all(error_code::unavailable, "upstream '" + name() + "' " + how);
+    if (backoff) co_await restart_after(shared_from_this(), *backoff);
+}
+
+asio::awaitable<void> Upstream::stop(std::chrono::milliseconds grace) {
+    std::shared_ptr<ChildProcess> process;
+    {
+        std::lock_guard lock(mutex_);
+        state_ = State::stopping;
+        process = process_;
+        if (writer_) writer_->close_when_drained();  // EOF on stdin: the polite way to ask
+    }
+    if (!process) {
+        state_ = State::stopped;
+        co_return;
+    }
+    for (int signal_number : {0, SIGTERM, SIGKILL}) {
+        if (signal_number) process->signal(signal_number);
+        const auto deadline = Clock::now() + (signal_number == SIGKILL ? std::chrono::milliseconds(2000) : grace);
+        while (Clock::now() < deadline) {
+            {
+                std::lock_guard lock(mutex_);
+                if (process_ != process) co_return;  // on_exit reaped it
+            }
+            co_await async_sleep(std::chrono::milliseconds(5));
+        }
+    }
+}
+
+}  // namespace watchgate::core

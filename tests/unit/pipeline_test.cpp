@@ -1,4 +1,4 @@
-// Pipeline semantics (DESIGN.md "The pipeline"), one rule per test, on in-memory messages.
+// Pipeline semantics (docs/architecture.md "The flow of one request"), one rule per test, on in-memory messages.
 #include <catch2/catch.hpp>
 
 #include "test_support.hpp"

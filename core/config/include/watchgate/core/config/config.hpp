@@ -1,5 +1,5 @@
 #pragma once
-// The gateway's YAML configuration (DESIGN.md "Configuration"), Gatekit-compatible: `proxy:`
+// The gateway's YAML configuration (docs/configuration.md), Gatekit-compatible: `proxy:`
 // (transport, upstreams, timeouts, concurrency), `plugins:`, `plugin_dirs:`, `logging:`.
 
 #include <watchgate/core/config/config_error.hpp>

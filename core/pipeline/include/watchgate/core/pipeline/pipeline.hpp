@@ -1,5 +1,5 @@
 #pragma once
-// The pipeline engine: runs one message through one upstream's plugins (DESIGN.md "The pipeline").
+// The pipeline engine: runs one message through one upstream's plugins (docs/architecture.md "The flow of one request").
 // Works on in-memory messages only; transports call it.
 
 #include <watchgate/core/base/async_signal.hpp>
@@ -53,7 +53,7 @@ struct PipelineResult {
 
 class Pipeline;
 
-// Per-request plugin state (DESIGN.md rule 5): one context per plugin, created when the request
+// Per-request plugin state (docs/plugin-abi.md "Lifetimes"): one context per plugin, created when the request
 // enters, ended when the scope is destroyed. Its hooks are never entered concurrently.
 class RequestScope {
 public:

@@ -1,6 +1,6 @@
 #pragma once
 // One upstream MCP server: its child process, its pending-request table and send_and_receive
-// (DESIGN.md "Concurrency"). Requests get upstream-local ids; the caller restores the client's.
+// (docs/architecture.md "Concurrency"). Requests get upstream-local ids; the caller restores the client's.
 
 #include <watchgate/core/upstream/child_process.hpp>
 #include <watchgate/core/config/config.hpp>

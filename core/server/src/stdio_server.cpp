@@ -27,6 +27,9 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
 #include <future>
 #include <iostream>
 #include <thread>
@@ -142,23 +145,50 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
     Pool io_pool(1);
     auto executor = io_pool.context().get_executor();
 
-    // Shared with the reader, which may outlive this frame when it is blocked in read().
-    struct StopSignal {
-        std::promise<void> promise;
+    // This thread is the control thread: it created the plugin instances, and the ABI promises
+    // `reopen` on it (docs/plugin-abi.md "Threads"). Signal handlers run on the I/O thread and
+    // hand it their work. Shared with the reader, which may outlive this frame in read().
+    struct Control {
+        std::mutex mutex;
+        std::condition_variable wake;
+        std::deque<std::function<void()>> tasks;
         std::atomic<bool> stopping{false};
         void request() {
-            if (!stopping.exchange(true)) promise.set_value();
+            {
+                std::lock_guard lock(mutex);
+                if (stopping.exchange(true)) return;
+            }
+            wake.notify_all();
+        }
+        void post(std::function<void()> task) {
+            {
+                std::lock_guard lock(mutex);
+                tasks.push_back(std::move(task));
+            }
+            wake.notify_all();
+        }
+        // Runs what other threads post until a stop is requested.
+        void run() {
+            std::unique_lock lock(mutex);
+            for (;;) {
+                wake.wait(lock, [&] { return stopping || !tasks.empty(); });
+                if (stopping) return;
+                auto task = std::move(tasks.front());
+                tasks.pop_front();
+                lock.unlock();
+                task();
+                lock.lock();
+            }
         }
     };
-    auto stop = std::make_shared<StopSignal>();
-    auto stop_requested = stop->promise.get_future();
+    auto control = std::make_shared<Control>();
 
     std::shared_ptr<LineWriter> writer;
     auto client_sink = stdout_sink(
         executor, config.streams,
-        [stop, timeout = config.streams.stall_timeout] {
+        [control, timeout = config.streams.stall_timeout] {
             spdlog::error("the client took nothing on stdout for {} ms: closing", timeout.count());
-            stop->request();
+            control->request();
         },
         writer);
     auto gateway =
@@ -167,15 +197,15 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
 
     asio::signal_set signals(io_pool.context(), SIGINT, SIGTERM);
     std::function<void()> wait_for_signal = [&] {
-        signals.async_wait([&, stop](boost::system::error_code error, int number) {
+        signals.async_wait([&, control](boost::system::error_code error, int number) {
             if (error) return;
-            if (stop->stopping) {
+            if (control->stopping) {
                 spdlog::info("signal {} received again: not waiting for requests in flight", number);
                 gateway->hurry();
                 return;
             }
             spdlog::info("signal {} received: shutting down", number);
-            stop->request();
+            control->request();
             wait_for_signal();
         });
     };
@@ -186,7 +216,7 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
         hangups.async_wait([&](boost::system::error_code error, int) {
             if (error) return;
             spdlog::info("SIGHUP received: plugins reopen their files");
-            plugins->reopen();
+            control->post([plugins] { plugins->reopen(); });
             wait_for_hangup();
         });
     };
@@ -202,18 +232,18 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
             std::make_shared<asio::posix::stream_descriptor>(executor, ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0));
         asio::co_spawn(
             executor,
-            [input, gateway, stop, max_size]() -> asio::awaitable<void> {
+            [input, gateway, control, max_size]() -> asio::awaitable<void> {
                 input->non_blocking(true);
                 co_await read_lines(
                     *input, max_size, 64 * 1024, [&](std::string line) { gateway->on_client_line(std::move(line)); },
                     [&](const OversizeLine& line) { gateway->on_client_oversize(line); },
-                    [&] { return !stop->stopping; }, [&] { return gateway->wait_for_client_input_room(); });
+                    [&] { return !control->stopping; }, [&] { return gateway->wait_for_client_input_room(); });
                 spdlog::debug("client input closed");
-                stop->request();
+                control->request();
             },
             asio::detached);
     } else {
-        std::thread([gateway, stop, max_size] {
+        std::thread([gateway, control, max_size] {
             LineSplitter splitter(max_size);
             std::vector<char> buffer(64 * 1024);
             auto on_line = [&](std::string line) { gateway->on_client_line(std::move(line)); };
@@ -221,7 +251,7 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
             for (;;) {
                 ssize_t n = ::read(STDIN_FILENO, buffer.data(), buffer.size());
                 if (n < 0 && errno == EINTR) continue;
-                if (stop->stopping) break;
+                if (control->stopping) break;
                 if (n <= 0) {
                     splitter.finish(on_line, on_oversize);  // a last line without its newline counts
                     break;
@@ -229,11 +259,11 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
                 splitter.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), on_line, on_oversize);
             }
             spdlog::debug("client input closed");
-            stop->request();
+            control->request();
         }).detach();  // may stay blocked in read() after a signal; the process ends without it
     }
 
-    stop_requested.wait();
+    control->run();
     std::promise<void> done;
     asio::co_spawn(executor, gateway->shutdown(), [&](std::exception_ptr) { done.set_value(); });
     done.get_future().wait();

@@ -49,7 +49,8 @@ public:
         }
         if (config.boolean("throw_in_create", false)) throw std::runtime_error("constructor exploded");
         block_in_begin_ = config.boolean("block_in_begin", false);
-        host().log(watchgate::LogLevel::debug, "constructed");  // the host is there in constructors too
+        host().log(watchgate::LogLevel::debug, "constructed");
+        created_on_ = std::this_thread::get_id();  // the host is there in constructors too
         audit_file_ = config.string("audit_file", "");
         fail_audit_ = config.boolean("fail_audit", false);
         check_state_ = config.boolean("check_request_state", false);
@@ -60,6 +61,12 @@ public:
     }
     ~Scripted() override {
         if (audit_out_) std::fclose(audit_out_);
+    }
+
+    // The ABI promises reopen on the control thread: the one that created the instance.
+    void reopen() override {
+        host().log(watchgate::LogLevel::warn, std::string("reopen on the thread that created the instance: ") +
+                                                  (std::this_thread::get_id() == created_on_ ? "yes" : "no"));
     }
 
     std::unique_ptr<watchgate::RequestState> begin_request(watchgate::Message& request) override {
@@ -103,6 +110,7 @@ public:
     }
 
 private:
+    std::thread::id created_on_;
     // Counts threads inside the plugin; the most seen goes into metadata so tests can check the
     // host's thread contract.
     void enter() {

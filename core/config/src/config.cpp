@@ -145,6 +145,9 @@ public:
     // YAML -> JSON, recording where each JSON pointer came from.
     json to_json(const YAML::Node& node, const std::string& pointer, std::map<std::string, SourceLocation>& places,
                  int depth = 0) {
+        // Once a limit is reached the value is refused: stop at once rather than walk the rest
+        // (an alias inside its own anchor is infinitely deep, and wide at every level).
+        if (too_deep_reported_ || expanded_nodes_ > max_expanded_nodes) return nullptr;
         // Converting recurses: a deeply nested value (found by fuzz_config) would overflow the stack.
         if (depth > max_config_depth) {
             if (!too_deep_reported_)

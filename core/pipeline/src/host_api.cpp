@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 #include <watchgate/json.hpp>
+#include <watchgate/wg_str.hpp>
 
 #include <algorithm>
 #include <string_view>
@@ -15,11 +16,11 @@ namespace {
 
 using nlohmann::json;
 
-std::string_view view(wg_str s) { return s.size ? std::string_view(s.data, s.size) : std::string_view(); }
-wg_str to_wg(const std::string& s) { return wg_str{s.data(), s.size()}; }
+using watchgate::str;
+using watchgate::view;
 wg_str keep(wg_message* m, std::string s) {
     m->arena.push_back(std::move(s));
-    return to_wg(m->arena.back());
+    return str(m->arena.back());
 }
 
 bool valid_utf8(std::string_view text) {
@@ -127,8 +128,8 @@ int log_enabled(wg_host*, wg_log_level level) {
 wg_message_kind message_kind(wg_message* m) { return static_cast<wg_message_kind>(m->message->kind()); }
 // Copied: a later change re-reads method and target, which must not move what the plugin holds.
 wg_str message_method(wg_message* m) { return keep(m, m->message->method()); }
-wg_str message_id(wg_message* m) { return to_wg(m->message->id_text()); }
-wg_str message_upstream(wg_message* m) { return to_wg(m->message->upstream()); }
+wg_str message_id(wg_message* m) { return str(m->message->id_text()); }
+wg_str message_upstream(wg_message* m) { return str(m->message->upstream()); }
 wg_str message_target(wg_message* m) { return keep(m, m->message->target()); }
 
 wg_status get(wg_message* m, wg_str pointer_text, wg_str* out) {
@@ -191,11 +192,11 @@ wg_status visit_json_strings(const json& document, wg_str pointer_text, std::uin
     while (!stack.empty()) {
         Item item = std::move(stack.back());
         stack.pop_back();
-        if (keys && item.key && visitor(user, to_wg(item.pointer), to_wg(*item.key), 1) != 0) return WG_ERR_STOPPED;
+        if (keys && item.key && visitor(user, str(item.pointer), str(*item.key), 1) != 0) return WG_ERR_STOPPED;
         const json& value = *item.value;
         if (value.is_string()) {
             const auto& text = value.get_ref<const std::string&>();
-            if (visitor(user, to_wg(item.pointer), to_wg(text), 0) != 0) return WG_ERR_STOPPED;
+            if (visitor(user, str(item.pointer), str(text), 0) != 0) return WG_ERR_STOPPED;
         } else if (value.is_object()) {
             const std::size_t first = stack.size();
             for (auto it = value.begin(); it != value.end(); ++it)
@@ -300,7 +301,7 @@ wg_status config_get(wg_config* config, wg_str pointer_text, wg_str* out) {
     const json* value = find(config->value, *pointer);
     if (!value) return WG_ERR_NOT_FOUND;
     config->arena.push_back(dump_json(*value));
-    *out = to_wg(config->arena.back());
+    *out = str(config->arena.back());
     return WG_OK;
 }
 

@@ -1,4 +1,5 @@
 #include <watchgate/core/pipeline/pipeline.hpp>
+#include <watchgate/wg_str.hpp>
 
 #include "host_api.hpp"
 
@@ -47,7 +48,7 @@ std::int64_t unix_micros() {
     return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-wg_str to_wg(const std::string& s) { return wg_str{s.data(), s.size()}; }
+using watchgate::str;
 
 }  // namespace
 
@@ -330,11 +331,11 @@ asio::awaitable<void> Pipeline::audit(RequestScope* scope, const Message& messag
         metadata_text.push_back(stage.metadata.is_null() ? std::string() : dump_json(stage.metadata));
         wg_audit_stage out{};
         out.struct_size = sizeof(wg_audit_stage);
-        out.plugin = to_wg(stage.plugin);
+        out.plugin = str(stage.plugin);
         out.outcome = static_cast<wg_outcome>(stage.outcome);
-        out.reason = to_wg(stage.reason);
+        out.reason = str(stage.reason);
         out.duration_ns = static_cast<std::uint64_t>(stage.duration.count());
-        out.metadata = to_wg(metadata_text.back());
+        out.metadata = str(metadata_text.back());
         stages.push_back(out);
     }
     // The body the client or upstream actually gets: the reply when the pipeline answered itself.
@@ -346,12 +347,12 @@ asio::awaitable<void> Pipeline::audit(RequestScope* scope, const Message& messag
     event.struct_size = sizeof(wg_audit_event);
     event.kind = static_cast<wg_message_kind>(phase);
     event.time_unix_us = unix_micros();
-    event.request_id = to_wg(request_id);
-    event.upstream = to_wg(message.upstream().empty() ? upstream_ : message.upstream());
-    event.method = to_wg(message.method());
-    event.target = to_wg(message.target());
+    event.request_id = str(request_id);
+    event.upstream = str(message.upstream().empty() ? upstream_ : message.upstream());
+    event.method = str(message.method());
+    event.target = str(message.target());
     event.outcome = static_cast<wg_outcome>(result.outcome);
-    event.reason = to_wg(result.reason);
+    event.reason = str(result.reason);
     event.stages = stages.data();
     event.stage_count = stages.size();
     event.duration_ns = phase == MessageKind::response && scope
@@ -359,7 +360,7 @@ asio::awaitable<void> Pipeline::audit(RequestScope* scope, const Message& messag
                             : 0;
     event.error_code = result.error_code;
     event.content_cleared = result.content_cleared ? 1 : 0;
-    event.body = to_wg(body);
+    event.body = str(body);
 
     // Auditors' own records join the result after the loop: `stages` points into result.stages.
     std::vector<StageRecord> audit_stages;

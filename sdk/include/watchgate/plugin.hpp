@@ -19,6 +19,8 @@
 
 #include <watchgate/json.hpp>
 #include <watchgate/plugin.h>
+#include <watchgate/suggest.hpp>
+#include <watchgate/wg_str.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -37,9 +39,6 @@
 #include <vector>
 
 namespace watchgate {
-
-inline std::string_view view(wg_str s) { return s.size ? std::string_view(s.data, s.size) : std::string_view(); }
-inline wg_str str(std::string_view s) { return wg_str{s.data(), s.size()}; }
 
 inline constexpr std::uint32_t kind_security = WG_KIND_SECURITY;
 inline constexpr std::uint32_t kind_middleware = WG_KIND_MIDDLEWARE;
@@ -346,32 +345,7 @@ private:
         return value;
     }
 
-    std::string suggestion(const std::string& name) const {
-        std::string best;
-        std::size_t best_distance = 3;
-        for (const auto& key : known_) {
-            std::size_t d = edit_distance(name, key);
-            if (d < best_distance) {
-                best_distance = d;
-                best = key;
-            }
-        }
-        return best.empty() ? std::string() : "; did you mean '" + best + "'?";
-    }
-    static std::size_t edit_distance(std::string_view a, std::string_view b) {
-        std::vector<std::size_t> row(b.size() + 1);
-        for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-        for (std::size_t i = 1; i <= a.size(); ++i) {
-            std::size_t diagonal = row[0];
-            row[0] = i;
-            for (std::size_t j = 1; j <= b.size(); ++j) {
-                std::size_t above = row[j];
-                row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-                diagonal = above;
-            }
-        }
-        return row[b.size()];
-    }
+    std::string suggestion(const std::string& name) const { return did_you_mean(name, known_); }
 
     const wg_host_api* api_;
     wg_host* host_;

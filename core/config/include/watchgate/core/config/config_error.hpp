@@ -1,6 +1,8 @@
 #pragma once
 // Errors found in a configuration file, each with the place it was found.
 
+#include <watchgate/suggest.hpp>
+
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -27,9 +29,8 @@ struct ConfigErrors : std::runtime_error {
     std::vector<ConfigError> errors;
 };
 
-// The candidate closest to `word` by edit distance, or empty when none is close enough.
-std::string nearest(std::string_view word, const std::vector<std::string>& candidates);
-// "; did you mean 'x'?" or empty.
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+// The SDK's suggestions, so the gateway and plugins suggest alike.
+using watchgate::did_you_mean;
+using watchgate::nearest;
 
 }  // namespace watchgate::core

@@ -1,8 +1,10 @@
 #pragma once
 // Drives the real `watchgate` binary over pipes, as an MCP client would.
 
+#include <catch2/catch.hpp>
 #include <watchgate/core/upstream/child_process.hpp>
 #include <watchgate/core/base/line_splitter.hpp>
+#include <watchgate/core/protocol/message.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -52,9 +54,20 @@ public:
         if (stderr_reader_.joinable()) stderr_reader_.join();
         if (out_ >= 0) ::close(out_);
         if (err_ >= 0) ::close(err_);
+        // Every request gets exactly one answer: never more answers under an id than requests sent
+        // with it (an id may be used again once answered). Fewer is left to each test: a test may
+        // end before, or kill the gateway on purpose.
+        std::string repeated;
+        for (const auto& [id, count] : answers_per_id_)
+            if (count > requests_per_id_[id])
+                repeated += " " + id + " (" + std::to_string(count) + " answers to " +
+                            std::to_string(requests_per_id_[id]) + " requests)";
+        INFO("answered more often than asked:" << repeated);
+        CHECK(repeated.empty());
     }
 
     void send_line(const std::string& line) {
+        count_request(line);
         std::string data = line + "\n";
         std::lock_guard lock(write_mutex_);
         for (std::size_t done = 0; done < data.size();) {
@@ -144,6 +157,18 @@ public:
     pid_t pid() const { return process_->pid(); }
 
 private:
+    // A request, or a line the gateway will answer as one when it can read its id.
+    void count_request(const std::string& line) {
+        const json message = json::parse(line, nullptr, false);
+        json id;
+        if (message.is_object() && message.contains("method"))
+            id = message.value("id", json());
+        else if (message.is_discarded() && line.find("\"method\"") != std::string::npos)
+            id = core::recover_id(line);
+        if (id.is_null()) return;
+        std::lock_guard lock(mutex_);
+        ++requests_per_id_[id.dump()];
+    }
     void read_stdout() {
         core::LineSplitter splitter(256u << 20);
         std::vector<char> buffer(1 << 16);
@@ -163,6 +188,7 @@ private:
                         null_responses_.push_back(message);
                     } else {
                         responses_[message["id"].dump()] = message;
+                        ++answers_per_id_[message["id"].dump()];
                     }
                     arrived_.notify_all();
                 },
@@ -187,7 +213,8 @@ private:
     std::mutex write_mutex_;
     mutable std::mutex mutex_;
     mutable std::condition_variable arrived_;
-    std::map<std::string, json> responses_;
+    std::map<std::string, json> responses_;  // the latest answer under each id
+    std::map<std::string, int> answers_per_id_, requests_per_id_;
     std::vector<json> null_responses_;
     std::deque<json> server_messages_;
     std::string log_;

@@ -205,7 +205,7 @@ TEST_CASE("tool_pinning: a changed description or schema hides the tool and refu
     CHECK_FALSE(exchange(host, call_line("echo"), std::nullopt).request_result.reply);
 }
 
-TEST_CASE("tool_pinning: warn lets a changed tool through with metadata; new_tools block refuses newcomers") {
+TEST_CASE("tool_pinning: warn lets a changed tool through with metadata and new_tools block refuses newcomers") {
     auto warn = host_with(pinning("{action: warn}"));
     exchange(warn, list_request(), echo_list("Echoes"));
     auto changed = exchange(warn, list_request(), echo_list("Changed"));

@@ -9,8 +9,14 @@
 
 namespace watchgate::audit {
 
-void append_ascii_json_string(std::string& out, std::string_view text);
-void append_ascii_json(std::string& out, const json::Value& value);
+// The SDK's writer in its ASCII style.
+inline constexpr json::Style ascii_style{true, false};
+inline void append_ascii_json_string(std::string& out, std::string_view text) {
+    json::append_quoted(out, text, ascii_style);
+}
+inline void append_ascii_json(std::string& out, const json::Value& value) {
+    json::append_dump(out, value, ascii_style);
+}
 // Valid JSON text made pure ASCII in one pass, without parsing it: non-ASCII characters inside
 // strings become \u escapes (stray control characters too). Structure and numbers are copied.
 void append_ascii_json_text(std::string& out, std::string_view json_text);

@@ -31,32 +31,7 @@ enum class Action { block, warn };
 enum class NewTools { allow, block };
 
 // JSON with object members sorted, so equal schemas digest equally whatever their key order.
-void append_canonical(std::string& out, const Value& value) {
-    if (value.is_object()) {
-        std::vector<const std::pair<std::string, Value>*> members;
-        for (const auto& member : value.as_object()) members.push_back(&member);
-        std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->first < b->first; });
-        out += '{';
-        for (std::size_t i = 0; i < members.size(); ++i) {
-            if (i) out += ',';
-            watchgate::json::append_quoted(out, members[i]->first);
-            out += ':';
-            append_canonical(out, members[i]->second);
-        }
-        out += '}';
-    } else if (value.is_array()) {
-        out += '[';
-        bool first = true;
-        for (const auto& item : value.as_array()) {
-            if (!first) out += ',';
-            first = false;
-            append_canonical(out, item);
-        }
-        out += ']';
-    } else {
-        watchgate::json::append_dump(out, value);
-    }
-}
+constexpr watchgate::json::Style canonical{false, true};
 
 struct Pin {
     std::string description;   // "sha256:<hex>"
@@ -68,7 +43,7 @@ Pin pin_of(const Value& tool) {
     const Value* description = tool.find("description");
     const Value* schema = tool.find("inputSchema");
     std::string schema_text;
-    if (schema) append_canonical(schema_text, *schema);
+    if (schema) watchgate::json::append_dump(schema_text, *schema, canonical);
     return {"sha256:" + watchgate::pinning::sha256_hex(
                             description && description->is_string() ? description->as_string() : std::string()),
             "sha256:" + watchgate::pinning::sha256_hex(schema_text)};

@@ -4,6 +4,7 @@
 #ifndef WATCHGATE_JSON_HPP
 #define WATCHGATE_JSON_HPP
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -334,10 +335,108 @@ private:
 // Parses JSON text; throws ParseError with the byte offset on malformed input.
 inline Value parse(std::string_view text) { return detail::Parser(text).parse_document(); }
 
+// How values are written as text. `ascii`: every character outside printable ASCII becomes a
+// \u escape (a surrogate pair beyond U+FFFF, U+FFFD for invalid UTF-8), so the text is one line
+// of 7-bit characters for every reader (audit records). `sorted_keys`: object members in byte
+// order of their names, so equal values have equal text (digests).
+struct Style {
+    bool ascii = false;
+    bool sorted_keys = false;
+};
+
+namespace detail {
+
+inline void append_u_escape(std::string& out, unsigned code) {
+    char text[16];
+    std::snprintf(text, sizeof text, "\\u%04x", code);
+    out += text;
+}
+
+// The code point starting at text[i] and its length; U+FFFD and length 1 when invalid.
+inline std::pair<unsigned, std::size_t> decode_utf8(std::string_view text, std::size_t i) {
+    const auto byte = [&](std::size_t at) { return static_cast<unsigned char>(text[at]); };
+    const unsigned first = byte(i);
+    const std::size_t length = first >= 0xF0 ? 4 : first >= 0xE0 ? 3 : first >= 0xC0 ? 2 : 0;
+    if (length == 0 || first > 0xF4 || i + length > text.size()) return {0xFFFD, 1};
+    unsigned code = first & (0x7Fu >> length);
+    for (std::size_t k = 1; k < length; ++k) {
+        if ((byte(i + k) & 0xC0) != 0x80) return {0xFFFD, 1};
+        code = (code << 6) | (byte(i + k) & 0x3F);
+    }
+    const unsigned smallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < smallest[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return {0xFFFD, 1};
+    return {code, length};
+}
+
+// Copies the run of printable ASCII other than quote and backslash starting at text[i] (nothing to
+// escape there) in one go; returns where the run ends.
+inline std::size_t copy_plain_run(std::string& out, std::string_view text, std::size_t i) {
+    std::size_t end = i;
+    while (end < text.size()) {
+        const unsigned char b = static_cast<unsigned char>(text[end]);
+        if (b < 0x20 || b >= 0x7F || b == '"' || b == '\\') break;
+        ++end;
+    }
+    out.append(text.data() + i, end - i);
+    return end;
+}
+
+// Escapes the (multi-byte) UTF-8 character at text[i] as \u escapes; returns where the next
+// character starts.
+inline std::size_t escape_utf8_character(std::string& out, std::string_view text, std::size_t i) {
+    auto [code, length] = decode_utf8(text, i);
+    if (code >= 0x10000) {
+        code -= 0x10000;
+        append_u_escape(out, 0xD800 + (code >> 10));
+        append_u_escape(out, 0xDC00 + (code & 0x3FF));
+    } else {
+        append_u_escape(out, code);
+    }
+    return i + length;
+}
+
+// One ASCII character inside a string: controls escaped (\n \r \t by name), the rest as it is.
+inline void append_ascii_character(std::string& out, unsigned char c) {
+    if (c == '\n')
+        out += "\\n";
+    else if (c == '\r')
+        out += "\\r";
+    else if (c == '\t')
+        out += "\\t";
+    else if (c < 0x20 || c == 0x7F)
+        append_u_escape(out, c);
+    else
+        out += static_cast<char>(c);
+}
+
+// The inside of a string literal in 7-bit ASCII.
+inline void append_ascii_escaped(std::string& out, std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        i = copy_plain_run(out, text, i);
+        if (i == text.size()) break;
+        const unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c < 0x80) {
+            if (c == '"' || c == '\\') out += '\\';
+            append_ascii_character(out, c);
+            ++i;
+            continue;
+        }
+        i = escape_utf8_character(out, text, i);
+    }
+}
+
+}  // namespace detail
+
 // Appends `text` as a JSON string literal (quotes included), escaping what RFC 8259 requires
-// plus U+2028/U+2029 so the output is also safe inside JavaScript.
-inline void append_quoted(std::string& out, std::string_view text) {
+// plus U+2028/U+2029 so the output is also safe inside JavaScript; with `style.ascii`, every
+// character outside printable ASCII.
+inline void append_quoted(std::string& out, std::string_view text, Style style = {}) {
     out += '"';
+    if (style.ascii) {
+        detail::append_ascii_escaped(out, text);
+        out += '"';
+        return;
+    }
     for (std::size_t i = 0; i < text.size(); ++i) {
         unsigned char c = static_cast<unsigned char>(text[i]);
         switch (c) {
@@ -364,9 +463,7 @@ inline void append_quoted(std::string& out, std::string_view text) {
                 break;
             default:
                 if (c < 0x20) {
-                    char escaped[8];
-                    std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-                    out += escaped;
+                    detail::append_u_escape(out, c);
                 } else if (c == 0xE2 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
                            (static_cast<unsigned char>(text[i + 2]) == 0xA8 ||
                             static_cast<unsigned char>(text[i + 2]) == 0xA9)) {
@@ -386,7 +483,7 @@ inline std::string quote(std::string_view text) {
     return out;
 }
 
-inline void append_dump(std::string& out, const Value& value) {
+inline void append_dump(std::string& out, const Value& value, Style style = {}) {
     switch (value.type()) {
         case Value::Type::null:
             out += "null";
@@ -409,7 +506,7 @@ inline void append_dump(std::string& out, const Value& value) {
             break;
         }
         case Value::Type::string:
-            append_quoted(out, value.as_string());
+            append_quoted(out, value.as_string(), style);
             break;
         case Value::Type::array: {
             out += '[';
@@ -417,7 +514,7 @@ inline void append_dump(std::string& out, const Value& value) {
             for (const auto& item : value.as_array()) {
                 if (!first) out += ',';
                 first = false;
-                append_dump(out, item);
+                append_dump(out, item, style);
             }
             out += ']';
             break;
@@ -425,12 +522,21 @@ inline void append_dump(std::string& out, const Value& value) {
         case Value::Type::object: {
             out += '{';
             bool first = true;
-            for (const auto& [name, member] : value.as_object()) {
+            auto append_member = [&](const std::string& name, const Value& member) {
                 if (!first) out += ',';
                 first = false;
-                append_quoted(out, name);
+                append_quoted(out, name, style);
                 out += ':';
-                append_dump(out, member);
+                append_dump(out, member, style);
+            };
+            if (style.sorted_keys) {
+                std::vector<const std::pair<std::string, Value>*> members;
+                members.reserve(value.as_object().size());
+                for (const auto& member : value.as_object()) members.push_back(&member);
+                std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->first < b->first; });
+                for (const auto* member : members) append_member(member->first, member->second);
+            } else {
+                for (const auto& [name, member] : value.as_object()) append_member(name, member);
             }
             out += '}';
             break;
@@ -439,9 +545,9 @@ inline void append_dump(std::string& out, const Value& value) {
 }
 
 // Compact JSON text of `value`.
-inline std::string dump(const Value& value) {
+inline std::string dump(const Value& value, Style style = {}) {
     std::string out;
-    append_dump(out, value);
+    append_dump(out, value, style);
     return out;
 }
 

@@ -10,10 +10,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
 #include <utility>
-
-#include <algorithm>
 
 namespace watchgate::core {
 

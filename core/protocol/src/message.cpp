@@ -258,28 +258,30 @@ Message Message::from_json(nlohmann::json value, std::string upstream) {
     return message;
 }
 
+namespace {
+
+// A string method makes a request (with an id) or a notification; anything else is a response.
+MessageKind kind_of(const nlohmann::json& message) {
+    const auto method = message.find("method");
+    if (method == message.end() || !method->is_string()) return MessageKind::response;
+    const auto id = message.find("id");
+    return id != message.end() && !id->is_null() ? MessageKind::request : MessageKind::notification;
+}
+
+}  // namespace
+
 void Message::classify() {
-    auto method = json_.find("method");
-    auto id = json_.find("id");
-    bool has_id = id != json_.end() && !id->is_null();
-    if (method != json_.end() && method->is_string()) {
-        method_ = method->get<std::string>();
-        kind_ = has_id ? MessageKind::request : MessageKind::notification;
+    kind_ = kind_of(json_);
+    if (kind_ != MessageKind::response) {
+        method_ = json_["method"].get<std::string>();
         target_ = target_of(method_, json_);
-    } else {
-        kind_ = MessageKind::response;
     }
-    if (id != json_.end()) id_text_ = dump_json(*id);
+    if (auto id = json_.find("id"); id != json_.end()) id_text_ = dump_json(*id);
 }
 
 std::string Message::problem_after_change() const {
     if (std::string why = envelope_problem(json_); !why.empty()) return why;
-    const auto method = json_.find("method");
-    const bool has_id = json_.contains("id") && !json_["id"].is_null();
-    const MessageKind now = method == json_.end() ? MessageKind::response
-                            : has_id              ? MessageKind::request
-                                                  : MessageKind::notification;
-    if (now != kind_) return "a message may not change its kind";
+    if (kind_of(json_) != kind_) return "a message may not change its kind";
     return {};
 }
 

@@ -46,12 +46,11 @@ const MethodSpec* find_method(std::string_view method) {
     return found != methods.end() ? &*found : nullptr;
 }
 
-const json::json_pointer* target_pointer(std::string_view method, const json& message) {
+const json::json_pointer* target_pointer(const MethodSpec& spec, const json& message) {
     // Parsed once: this runs for every routed request.
     static const json::json_pointer name("/params/name"), uri("/params/uri"), ref_name("/params/ref/name"),
         ref_uri("/params/ref/uri");
-    const MethodSpec* spec = find_method(method);
-    switch (spec ? spec->target : TargetField::none) {
+    switch (spec.target) {
         case TargetField::none:
             return nullptr;
         case TargetField::name:
@@ -62,6 +61,11 @@ const json::json_pointer* target_pointer(std::string_view method, const json& me
             return references_resource(message) ? &ref_uri : &ref_name;
     }
     return nullptr;
+}
+
+const json::json_pointer* target_pointer(std::string_view method, const json& message) {
+    const MethodSpec* spec = find_method(method);
+    return spec ? target_pointer(*spec, message) : nullptr;
 }
 
 std::string target_of(std::string_view method, const json& message) {

@@ -384,8 +384,10 @@ asio::awaitable<Message> Gateway::dispatch(std::shared_ptr<ClientCall> call, Mes
     if (spec && spec->routing == MethodRouting::list) co_return co_await fan_out_list(call, std::move(request), *spec);
     if (spec && spec->routing == MethodRouting::broadcast)
         co_return co_await broadcast(call, std::move(request), spec->capability);
-    if (const auto* name_at = target_pointer(method, request.json()))
-        co_return co_await route_by_name(call, std::move(request), *name_at);
+    if (spec && spec->target != TargetField::none) {
+        const auto& name_at = *target_pointer(*spec, request.json());  // read before the request moves
+        co_return co_await route_by_name(call, std::move(request), name_at);
+    }
     // A single upstream under its own names is a transparent proxy: it judges what it knows.
     if (!config_.namespace_names) {
         call->set_timeout(upstreams_.front()->config().timeouts.request);

@@ -40,6 +40,8 @@ const MethodSpec* find_method(std::string_view method);
 // Where `message` (a request) carries its target, or nullptr when its method names none. The
 // pointer may not exist in the message.
 const nlohmann::json::json_pointer* target_pointer(std::string_view method, const nlohmann::json& message);
+// The same for a method already looked up.
+const nlohmann::json::json_pointer* target_pointer(const MethodSpec& spec, const nlohmann::json& message);
 
 // The target's value when it is a string, else empty.
 std::string target_of(std::string_view method, const nlohmann::json& message);

@@ -1,6 +1,7 @@
 #include <watchgate/core/base/async_signal.hpp>
 
 #include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -28,6 +29,28 @@ asio::awaitable<void> AsyncSignal::wait_until(std::function<bool()> ready) {
         if (ready()) co_return;  // the waiter stays registered until the next notify: harmless
         co_await waiter->channel.async_receive(asio::use_awaitable);
     }
+}
+
+asio::awaitable<bool> AsyncSignal::wait_until(std::function<bool()> ready,
+                                              std::chrono::steady_clock::time_point deadline) {
+    const auto executor = co_await asio::this_coro::executor;
+    while (!ready()) {
+        if (std::chrono::steady_clock::now() >= deadline) co_return false;
+        auto waiter = std::make_shared<Waiter>(executor);
+        {
+            std::lock_guard lock(mutex_);
+            waiters_.push_back(waiter);
+        }
+        if (ready()) co_return true;
+        // The deadline wakes the waiter the way a notify would; the loop then sees the time is up.
+        asio::steady_timer timer(executor, deadline);
+        timer.async_wait([weak = std::weak_ptr<Waiter>(waiter)](const boost::system::error_code& error) {
+            if (auto woken = weak.lock(); woken && !error) woken->channel.try_send(boost::system::error_code());
+        });
+        co_await waiter->channel.async_receive(asio::use_awaitable);
+        timer.cancel();
+    }
+    co_return true;
 }
 
 void AsyncSignal::notify_all() {

@@ -4,6 +4,7 @@
 
 #include <watchgate/core/base/async_sleep.hpp>
 #include <watchgate/core/base/gather.hpp>
+#include <watchgate/core/upstream/process_transport.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -99,7 +100,8 @@ std::string negotiate_version(const json& params) {
 
 std::shared_ptr<Gateway> Gateway::create(asio::any_io_executor io, asio::any_io_executor work, GatewayConfig config,
                                          std::shared_ptr<PluginHost> plugins, ClientSink sink,
-                                         std::shared_ptr<LineWriter> client_writer) {
+                                         std::shared_ptr<LineWriter> client_writer,
+                                         UpstreamTransportFactory transports) {
     std::shared_ptr<Gateway> gateway(new Gateway());
     gateway->io_ = io;
     gateway->config_ = std::move(config);
@@ -117,12 +119,18 @@ std::shared_ptr<Gateway> Gateway::create(asio::any_io_executor io, asio::any_io_
     gateway->client_writer_ = std::move(client_writer);
     gateway->client_lane_.strand = asio::make_strand(work);
     std::weak_ptr<Gateway> weak = gateway;
+    gateway->deadlines_ = DeadlineTimer::create(io, [weak](Clock::time_point now) {
+        auto self = weak.lock();
+        return self ? self->expire_calls(now) : std::nullopt;
+    });
+    if (!transports)
+        transports = ProcessTransport::factory(io, gateway->config_.max_message_size, gateway->config_.streams);
     for (const auto& upstream : gateway->config_.upstreams) {
         auto lane = std::make_unique<Lane>();
         lane->strand = asio::make_strand(work);
         gateway->upstream_lanes_.emplace(upstream.name, std::move(lane));
         gateway->upstreams_.push_back(std::make_shared<Upstream>(
-            io, upstream, gateway->config_.max_message_size, gateway->config_.streams,
+            io, upstream, gateway->config_.max_message_size, transports,
             [weak](Upstream& from, Message message) {
                 if (auto self = weak.lock()) self->on_upstream_message(from, std::move(message));
             },
@@ -256,7 +264,7 @@ void Gateway::on_client_line(std::string line) {
         }
         if (!call->progress_token.empty()) progress_[call->progress_token] = call;
     }
-    ensure_deadline_sweeper();
+    deadlines_->watch(call->deadline_point());
     // On the work pool, never inline on the reader: plugins run there.
     asio::co_spawn(executor_, handle_request(call, std::move(message)), asio::detached);
 }
@@ -269,37 +277,33 @@ void Gateway::answer_once(const std::shared_ptr<ClientCall>& call, const Message
     send_to_client(answer);
 }
 
-void Gateway::ensure_deadline_sweeper() {
-    std::lock_guard lock(mutex_);
-    if (sweeping_deadlines_) return;
-    sweeping_deadlines_ = true;
-    asio::co_spawn(io_, sweep_deadlines(weak_from_this()), asio::detached);
+void Gateway::set_call_timeout(ClientCall& call, std::chrono::milliseconds timeout) {
+    call.set_timeout(timeout);
+    deadlines_->watch(call.deadline_point());
 }
 
-asio::awaitable<void> Gateway::sweep_deadlines(std::weak_ptr<Gateway> weak) {
-    // One coroutine while requests are in flight, on the I/O thread: it answers a request whose
-    // time ran out even while every worker is busy in a plugin.
-    for (;;) {
-        co_await async_sleep(std::chrono::milliseconds(10));
-        auto self = weak.lock();
-        if (!self) co_return;
-        std::vector<std::shared_ptr<ClientCall>> expired;
-        {
-            std::lock_guard lock(self->mutex_);
-            const auto now = Clock::now();
-            for (auto& [id, call] : self->calls_)
-                if (call->deadline_point() <= now && !call->answered) expired.push_back(call);
-            if (self->calls_.empty()) {
-                self->sweeping_deadlines_ = false;
-                co_return;
-            }
-        }
-        for (auto& call : expired) {
-            const std::string text = "request timed out after " + std::to_string(call->timeout_ms.load()) + " ms";
-            self->answer_once(call, self->error_answer(call->id, error_code::timeout, text));
-            call->cancel(text);
+std::optional<Clock::time_point> Gateway::expire_calls(Clock::time_point now) {
+    // On the I/O thread: a request whose time ran out is answered even while every worker is
+    // busy in a plugin.
+    std::vector<std::shared_ptr<ClientCall>> expired;
+    std::optional<Clock::time_point> next;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [id, call] : calls_) {
+            if (call->answered) continue;
+            const auto deadline = call->deadline_point();
+            if (deadline <= now)
+                expired.push_back(call);
+            else
+                next = next ? std::min(*next, deadline) : deadline;
         }
     }
+    for (auto& call : expired) {
+        const std::string text = "request timed out after " + std::to_string(call->timeout_ms.load()) + " ms";
+        answer_once(call, error_answer(call->id, error_code::timeout, text));
+        call->cancel(text);
+    }
+    return next;
 }
 
 void Gateway::finish(const std::shared_ptr<ClientCall>& call) {
@@ -310,6 +314,8 @@ void Gateway::finish(const std::shared_ptr<ClientCall>& call) {
         if (auto it = calls_.find(call->id_text); it != calls_.end() && it->second == call) {
             room_again = calls_.size() == config_.max_client_requests;
             calls_.erase(it);
+            // A shutdown waits for the last answer.
+            room_again = room_again || (shutting_down_ && calls_.empty());
         }
         if (auto it = progress_.find(call->progress_token); it != progress_.end() && it->second.lock() == call)
             progress_.erase(it);
@@ -390,7 +396,7 @@ asio::awaitable<Message> Gateway::dispatch(std::shared_ptr<ClientCall> call, Mes
     }
     // A single upstream under its own names is a transparent proxy: it judges what it knows.
     if (!config_.namespace_names) {
-        call->set_timeout(upstreams_.front()->config().timeouts.request);
+        set_call_timeout(*call, upstreams_.front()->config().timeouts.request);
         co_return co_await exchange(call, std::move(request), upstreams_.front());
     }
     co_return error_answer(call->id, error_code::method_not_found, "Method not found: " + method);
@@ -399,7 +405,7 @@ asio::awaitable<Message> Gateway::dispatch(std::shared_ptr<ClientCall> call, Mes
 asio::awaitable<Message> Gateway::route_by_name(std::shared_ptr<ClientCall> call, Message request,
                                                 const json::json_pointer& name_at) {
     if (!config_.namespace_names) {
-        call->set_timeout(upstreams_.front()->config().timeouts.request);
+        set_call_timeout(*call, upstreams_.front()->config().timeouts.request);
         co_return co_await exchange(call, std::move(request), upstreams_.front());
     }
     const std::string method = request.method();
@@ -421,7 +427,7 @@ asio::awaitable<Message> Gateway::route_by_name(std::shared_ptr<ClientCall> call
         co_return error_answer(call->id, error_code::invalid_params,
                                "Invalid params: '" + full_name +
                                    "' names no upstream: expected '<upstream>__<name>' with one of: " + known());
-    call->set_timeout(upstream->config().timeouts.request);  // one upstream: its own timeout
+    set_call_timeout(*call, upstream->config().timeouts.request);  // one upstream: its own timeout
     // Plugins and the upstream see the upstream's own name.
     request.mutable_json()[name_at] = split->name;
     request.refresh_request_fields();
@@ -693,6 +699,7 @@ void Gateway::announce_list_changed(std::string capability) {
 }
 
 asio::awaitable<void> Gateway::send_list_changed_later(std::shared_ptr<Gateway> self, std::string capability) {
+    // A debounce, not a poll: upstreams restarting together are announced once, 20 ms later.
     co_await async_sleep(std::chrono::milliseconds(20));
     {
         std::lock_guard lock(self->mutex_);
@@ -822,9 +829,8 @@ asio::awaitable<void> Gateway::shutdown() {
     // A second stop request (hurry) ends only the grace period; the short waits for the answers
     // of cancelled requests stay, so each still gets its one answer.
     auto answers_out = [this](Clock::duration limit, bool grace = false) -> asio::awaitable<void> {
-        const auto deadline = Clock::now() + limit;
-        while (requests_in_flight() > 0 && Clock::now() < deadline && !(grace && hurry_))
-            co_await async_sleep(std::chrono::milliseconds(5));
+        co_await flow_.wait_until([this, grace] { return requests_in_flight() == 0 || (grace && hurry_); },
+                                  Clock::now() + limit);
     };
     co_await answers_out(config_.shutdown_grace, true);
     std::vector<std::shared_ptr<ClientCall>> remaining;

@@ -1,22 +1,15 @@
 #include <watchgate/core/upstream/upstream.hpp>
 
-#include <watchgate/core/base/read_lines.hpp>
-
 #include <watchgate/core/base/async_sleep.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <spdlog/spdlog.h>
 
-#include <signal.h>
-
 #include <algorithm>
-#include <array>
 #include <variant>
 
 namespace watchgate::core {
@@ -27,9 +20,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::size_t read_chunk = 64 * 1024;
-// Upstream stderr reaches the log at most this many lines per second; the rest are counted.
-constexpr int stderr_lines_per_second = 50;
 // An upstream that stayed up this long starts its restart budget afresh.
 constexpr auto stable_after = std::chrono::seconds(30);
 
@@ -62,14 +52,15 @@ std::optional<std::int64_t> CallHandle::upstream_id() const {
 // ---- Upstream ----
 
 Upstream::Upstream(asio::any_io_executor executor, UpstreamConfig config, std::size_t max_message_size,
-                   StreamLimits streams, MessageHandler on_message, ReadyHandler on_ready, ReadGate before_read)
+                   UpstreamTransportFactory transports, MessageHandler on_message, ReadyHandler on_ready,
+                   ReadGate before_read)
     : executor_(std::move(executor)),
       config_(std::move(config)),
       max_message_size_(max_message_size),
-      streams_(streams),
       on_message_(std::move(on_message)),
       on_ready_(std::move(on_ready)),
-      before_read_(std::move(before_read)) {}
+      before_read_(std::move(before_read)),
+      transports_(std::move(transports)) {}
 
 Upstream::~Upstream() = default;
 
@@ -117,8 +108,8 @@ void Upstream::spawn() {
     std::optional<Clock::duration> backoff;
     {
         std::lock_guard lock(mutex_);
-        if (process_) return;
-        backoff = start_process_locked();
+        if (transport_) return;
+        backoff = start_transport_locked();
     }
     if (backoff) schedule_restart(*backoff);
 }
@@ -128,25 +119,36 @@ void Upstream::schedule_restart(Clock::duration backoff) {
 }
 
 // Caller holds mutex_. Throws nothing: a start failure is recorded as the upstream's state.
-std::optional<Clock::duration> Upstream::start_process_locked() {
+std::optional<Clock::duration> Upstream::start_transport_locked() {
     try {
-        auto process = std::make_shared<ChildProcess>(ChildProcess::spawn(config_.command, config_.env, config_.cwd));
-        // A process that takes nothing on stdin for the stall timeout while lines wait is stuck:
-        // it is killed (and restarted by the restart policy) rather than let the queue grow.
-        std::weak_ptr<ChildProcess> weak_process = process;
-        writer_ = std::make_shared<LineWriter>(executor_, process->take_stdin(), streams_,
-                                               [weak_process, name = name(), timeout = streams_.stall_timeout] {
-                                                   if (auto stuck = weak_process.lock()) {
-                                                       spdlog::error("[{}] took nothing on stdin for {} ms: killed",
-                                                                     name, timeout.count());
-                                                       stuck->signal(SIGKILL);
-                                                   }
-                                               });
-        process_ = process;
+        auto transport = transports_(config_);
+        // Lines come before their transport's on_down, so while it is the current one; a down
+        // reported by a transport already replaced is ignored.
+        std::weak_ptr<Upstream> weak = weak_from_this();
+        std::weak_ptr<UpstreamTransport> weak_transport = transport;
+        UpstreamTransport::Handlers handlers;
+        handlers.on_line = [weak](std::string line) {
+            if (auto self = weak.lock()) self->on_line(std::move(line));
+        };
+        handlers.on_oversize = [weak](const OversizeLine& line) {
+            if (auto self = weak.lock()) self->on_oversize(line);
+        };
+        handlers.on_down = [weak, weak_transport](std::string how) {
+            auto self = weak.lock();
+            auto down = weak_transport.lock();
+            if (self && down) self->on_down(down, how);
+        };
+        handlers.before_read = before_read_;
+        transport_ = transport;  // before start: a handler may run at once on another thread
         state_ = State::starting;
-        spdlog::info("[{}] started (pid {})", name(), process->pid());
-        asio::co_spawn(executor_, read_stdout(process, process->take_stdout()), asio::detached);
-        asio::co_spawn(executor_, read_stderr(process->take_stderr()), asio::detached);
+        try {
+            transport->start(std::move(handlers));
+        } catch (...) {
+            transport_.reset();
+            throw;
+        }
+        spdlog::info("[{}] started ({})", name(), transport->describe());
+        state_changed_.notify_all();
         return std::nullopt;
     } catch (const std::exception& e) {
         last_exit_ = std::string("could not be started: ") + e.what();
@@ -160,6 +162,7 @@ std::optional<Clock::duration> Upstream::plan_restart_locked() {
     if (state_ == State::ready && Clock::now() - ready_since_ > stable_after) restart_attempts_ = 0;
     const bool restart = config_.restart_on_failure && restart_attempts_ < config_.max_restart_attempts;
     state_ = restart ? State::restarting : State::failed;
+    state_changed_.notify_all();
     if (!restart) return std::nullopt;
     const auto backoff = std::chrono::milliseconds(250) * (1 << std::min(restart_attempts_, 7));
     ++restart_attempts_;
@@ -183,7 +186,7 @@ asio::awaitable<void> Upstream::restart_after(std::shared_ptr<Upstream> self, Cl
         {
             std::lock_guard lock(mutex_);
             if (state_ != State::restarting) co_return;
-            again = start_process_locked();
+            again = start_transport_locked();
             initialize_again = state_ == State::starting && !initialize_params_.is_null() && !initializing_;
             if (initialize_again) initializing_ = true;
         }
@@ -202,10 +205,15 @@ asio::awaitable<std::string> Upstream::connect(json initialize_params) {
     {
         std::lock_guard lock(mutex_);
         initialize_params_ = std::move(initialize_params);
-        if (!process_ && state_ != State::restarting) backoff = start_process_locked();
+        if (!transport_ && state_ != State::restarting) backoff = start_transport_locked();
     }
     if (backoff) schedule_restart(*backoff);
     const auto deadline = Clock::now() + config_.timeouts.connection;
+    // Whether this caller may stop waiting: ready, down, or the initialize it waits for ended.
+    auto settled = [this] {
+        std::lock_guard lock(mutex_);
+        return state_ != State::starting || !initializing_;
+    };
     for (;;) {
         bool mine = false;
         {
@@ -221,26 +229,28 @@ asio::awaitable<std::string> Upstream::connect(json initialize_params) {
             }
         }
         if (mine) co_return co_await initialize();
-        if (Clock::now() >= deadline) co_return unavailable_reason();
-        co_await async_sleep(std::chrono::milliseconds(20));
+        if (!co_await state_changed_.wait_until(settled, deadline)) co_return unavailable_reason();
     }
 }
 
 // Caller has set initializing_ (under the lock); it is cleared here, whatever happens.
 asio::awaitable<std::string> Upstream::initialize() {
     json params;
-    std::shared_ptr<ChildProcess> process;
+    std::shared_ptr<UpstreamTransport> transport;
     {
         std::lock_guard lock(mutex_);
         params = initialize_params_;
-        process = process_;
+        transport = transport_;
     }
     auto self = shared_from_this();  // declared first: outlives `done` below
     struct Done {
         Upstream* self;
         ~Done() {
-            std::lock_guard lock(self->mutex_);
-            self->initializing_ = false;
+            {
+                std::lock_guard lock(self->mutex_);
+                self->initializing_ = false;
+            }
+            self->state_changed_.notify_all();
         }
     } done{this};
     auto request =
@@ -253,9 +263,9 @@ asio::awaitable<std::string> Upstream::initialize() {
     auto give_up = [&](std::string why) {
         {
             std::lock_guard lock(mutex_);
-            if (process_ == process && state_ == State::starting && process) {
+            if (transport_ == transport && state_ == State::starting && transport) {
                 spdlog::error("[{}] {}: stopping the process", name(), why);
-                process->signal(SIGKILL);
+                transport->kill();
             }
         }
         return why;
@@ -273,11 +283,12 @@ asio::awaitable<std::string> Upstream::initialize() {
     {
         std::lock_guard lock(mutex_);
         // The process may have exited, or the gateway started stopping, while we waited.
-        if (state_ != State::starting || process_ != process) co_return unavailable_reason_locked();
+        if (state_ != State::starting || transport_ != transport) co_return unavailable_reason_locked();
         initialize_result_ = answer.value("result", json::object());
         state_ = State::ready;
         ready_since_ = Clock::now();
     }
+    state_changed_.notify_all();
     send_json({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
     spdlog::info("[{}] initialized in {} ms", name(),
                  std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
@@ -303,7 +314,7 @@ asio::awaitable<std::optional<UpstreamReply>> Upstream::acquire_slot(Clock::time
         }
         waiter = std::make_shared<SlotChannel>(executor_, 1);
         slot_waiters_.push_back({waiter, deadline});
-        ensure_sweeper();
+        watch_deadline_locked(deadline);
     }
     boost::system::error_code error;
     co_await waiter->async_receive(asio::redirect_error(asio::use_awaitable, error));
@@ -342,7 +353,7 @@ asio::awaitable<UpstreamReply> Upstream::send_and_receive(Message& request, std:
 
     auto channel = std::make_shared<Channel>(executor_, 1);
     std::int64_t id = 0;
-    std::shared_ptr<LineWriter> writer;
+    std::shared_ptr<UpstreamTransport> transport;
     {
         std::lock_guard lock(mutex_);
         if (state_ != State::ready && !(is_initialize && state_ == State::starting))
@@ -350,8 +361,8 @@ asio::awaitable<UpstreamReply> Upstream::send_and_receive(Message& request, std:
         id = next_id_++;
         pending_.emplace(
             id, Pending{channel, deadline, std::chrono::duration_cast<std::chrono::milliseconds>(timeout), {}, 0});
-        writer = writer_;
-        ensure_sweeper();
+        transport = transport_;
+        watch_deadline_locked(deadline);
     }
     request.set_id(id);
     if (handle) {
@@ -369,83 +380,78 @@ asio::awaitable<UpstreamReply> Upstream::send_and_receive(Message& request, std:
         }
         handle->upstream_ = weak_from_this();
         handle->upstream_id_ = id;
-        record_ticket(id, writer, writer->write(request.serialize()));
+        record_ticket(id, transport, transport->send(request.serialize()));
     } else {
-        record_ticket(id, writer, writer->write(request.serialize()));
+        record_ticket(id, transport, transport->send(request.serialize()));
     }
     // One answer always comes: the response, a cancellation, the upstream's exit, or the sweeper's
     // timeout.
     co_return co_await channel->async_receive(asio::use_awaitable);
 }
 
-void Upstream::record_ticket(std::int64_t id, const std::shared_ptr<LineWriter>& writer, LineWriter::Ticket ticket) {
+void Upstream::record_ticket(std::int64_t id, const std::shared_ptr<UpstreamTransport>& transport,
+                             UpstreamTransport::Ticket ticket) {
     std::lock_guard lock(mutex_);
     if (auto it = pending_.find(id); it != pending_.end()) {
-        it->second.writer = writer;
+        it->second.transport = transport;
         it->second.ticket = ticket;
     }
 }
 
 void Upstream::abandon(std::int64_t upstream_id, const Pending& pending, const std::string& reason) {
     // Not yet written: taken out of the queue, and the upstream never hears of it.
-    if (auto writer = pending.writer.lock(); writer && pending.ticket && writer->withdraw(pending.ticket)) return;
+    if (auto transport = pending.transport.lock(); transport && pending.ticket && transport->withdraw(pending.ticket))
+        return;
     send_json({{"jsonrpc", "2.0"},
                {"method", "notifications/cancelled"},
                {"params", {{"requestId", upstream_id}, {"reason", reason}}}});
 }
 
-void Upstream::ensure_sweeper() {
-    if (sweeping_) return;
-    sweeping_ = true;
-    asio::co_spawn(executor_, sweep(weak_from_this()), asio::detached);
+void Upstream::watch_deadline_locked(Clock::time_point deadline) {
+    if (!deadlines_)
+        deadlines_ = DeadlineTimer::create(executor_, [weak = weak_from_this()](Clock::time_point now) {
+            auto self = weak.lock();
+            return self ? self->expire(now) : std::nullopt;
+        });
+    deadlines_->watch(deadline);
 }
 
-asio::awaitable<void> Upstream::sweep(std::weak_ptr<Upstream> weak) {
-    constexpr auto period = std::chrono::milliseconds(10);
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    for (;;) {
-        timer.expires_after(period);
-        boost::system::error_code ignored;
-        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-        auto self = weak.lock();
-        if (!self) co_return;
-        const auto now = Clock::now();
-        std::vector<std::pair<std::int64_t, Pending>> expired;
-        std::vector<std::shared_ptr<SlotChannel>> expired_waiters;
-        bool stop = false;
-        {
-            std::lock_guard lock(self->mutex_);
-            for (auto it = self->pending_.begin(); it != self->pending_.end();) {
-                if (it->second.deadline <= now) {
-                    expired.emplace_back(it->first, std::move(it->second));
-                    it = self->pending_.erase(it);
-                } else {
-                    ++it;
-                }
+std::optional<Clock::time_point> Upstream::expire(Clock::time_point now) {
+    std::vector<std::pair<std::int64_t, Pending>> expired;
+    std::vector<std::shared_ptr<SlotChannel>> expired_waiters;
+    std::optional<Clock::time_point> next;
+    auto keep = [&](Clock::time_point deadline) { next = next ? std::min(*next, deadline) : deadline; };
+    {
+        std::lock_guard lock(mutex_);
+        for (auto it = pending_.begin(); it != pending_.end();) {
+            if (it->second.deadline <= now) {
+                expired.emplace_back(it->first, std::move(it->second));
+                it = pending_.erase(it);
+            } else {
+                keep(it->second.deadline);
+                ++it;
             }
-            for (auto it = self->slot_waiters_.begin(); it != self->slot_waiters_.end();) {
-                if (it->deadline <= now) {
-                    expired_waiters.push_back(it->channel);
-                    it = self->slot_waiters_.erase(it);
-                } else {
-                    ++it;
-                }
+        }
+        for (auto it = slot_waiters_.begin(); it != slot_waiters_.end();) {
+            if (it->deadline <= now) {
+                expired_waiters.push_back(it->channel);
+                it = slot_waiters_.erase(it);
+            } else {
+                keep(it->deadline);
+                ++it;
             }
-            self->counters_.timeouts += expired.size() + expired_waiters.size();
-            // Nothing left to watch: this sweeper ends; the next waiter starts a new one.
-            stop = self->pending_.empty() && self->slot_waiters_.empty();
-            if (stop) self->sweeping_ = false;
         }
-        for (auto& [id, pending] : expired) {
-            self->abandon(id, pending, "request timed out in the gateway");
-            pending.channel->try_send(
-                boost::system::error_code(),
-                error_reply(error_code::timeout, "request timed out after " + std::to_string(pending.timeout.count()) +
-                                                     " ms waiting for upstream '" + self->name() + "'"));
-        }
-        for (auto& waiter : expired_waiters) waiter->try_send(asio::error::timed_out);
-        if (stop) co_return;
+        counters_.timeouts += expired.size() + expired_waiters.size();
     }
+    for (auto& [id, pending] : expired) {
+        abandon(id, pending, "request timed out in the gateway");
+        pending.channel->try_send(
+            boost::system::error_code(),
+            error_reply(error_code::timeout, "request timed out after " + std::to_string(pending.timeout.count()) +
+                                                 " ms waiting for upstream '" + name() + "'"));
+    }
+    for (auto& waiter : expired_waiters) waiter->try_send(asio::error::timed_out);
+    return next;
 }
 
 bool Upstream::cancel(std::int64_t upstream_id, const std::string& reason) {
@@ -468,12 +474,12 @@ void Upstream::send(const Message& message) { send_line(message.serialize()); }
 void Upstream::send_json(const json& message) { send_line(dump_json(message)); }
 
 void Upstream::send_line(std::string line) {
-    std::shared_ptr<LineWriter> writer;
+    std::shared_ptr<UpstreamTransport> transport;
     {
         std::lock_guard lock(mutex_);
-        writer = writer_;
+        transport = transport_;
     }
-    if (writer) writer->write(std::move(line));
+    if (transport) transport->send(std::move(line));
 }
 
 void Upstream::deliver(Message response) {
@@ -514,16 +520,16 @@ void Upstream::refuse_answer(const json& id, const std::string& why) {
 
 bool Upstream::has_room() const {
     std::lock_guard lock(mutex_);
-    return !writer_ || writer_->has_room();
+    return !transport_ || transport_->has_room();
 }
 
 asio::awaitable<void> Upstream::wait_for_room() {
-    std::shared_ptr<LineWriter> writer;
+    std::shared_ptr<UpstreamTransport> transport;
     {
         std::lock_guard lock(mutex_);
-        writer = writer_;
+        transport = transport_;
     }
-    if (writer) co_await writer->wait_for_room();
+    if (transport) co_await transport->wait_for_room();
 }
 
 void Upstream::fail_all(int code, const std::string& message) {
@@ -537,106 +543,68 @@ void Upstream::fail_all(int code, const std::string& message) {
         pending.channel->try_send(boost::system::error_code(), error_reply(code, message));
 }
 
-asio::awaitable<void> Upstream::read_stdout(std::shared_ptr<ChildProcess> process, int fd) {
-    auto self = shared_from_this();  // the frame may outlive every other owner
-    asio::posix::stream_descriptor stream(executor_, fd);
-    stream.non_blocking(true);
-    co_await read_lines(
-        stream, max_message_size_, read_chunk,
-        [&](std::string line) {
-            auto parsed = Message::parse(std::move(line), name());
-            if (auto* bad = std::get_if<MessageError>(&parsed)) {
-                refuse_answer(bad->maybe_response ? bad->id : json(), bad->message);
-                return;
-            }
-            auto& message = std::get<Message>(parsed);
-            if (message.kind() == MessageKind::response)
-                deliver(std::move(message));
-            else if (on_message_)
-                on_message_(*this, std::move(message));
-        },
-        [&](const OversizeLine& line) {
-            json id = recover_id(line.head);
-            if (id.is_null()) id = recover_id_at_end(line.tail);
-            refuse_answer(id, "a line of " + std::to_string(line.size) + " bytes, over the " +
-                                  std::to_string(max_message_size_) + " byte limit (max_message_size_mb)");
-        },
-        [] { return true; }, before_read_);
-    co_await on_exit(std::move(process));
-}
-
-asio::awaitable<void> Upstream::read_stderr(int fd) {
-    auto self = shared_from_this();
-    asio::posix::stream_descriptor stream(executor_, fd);
-    stream.non_blocking(true);
-    auto window = Clock::now();
-    int lines = 0, suppressed = 0;
-    co_await read_lines(
-        stream, 64 * 1024, 16 * 1024,
-        [&](std::string line) {
-            if (Clock::now() - window >= std::chrono::seconds(1)) {
-                if (suppressed) spdlog::warn("[{}] {} stderr lines suppressed", name(), suppressed);
-                window = Clock::now();
-                lines = suppressed = 0;
-            }
-            if (++lines <= stderr_lines_per_second)
-                spdlog::info("[{}] {}", name(), line);
-            else
-                ++suppressed;
-        },
-        [](const OversizeLine&) {}, [] { return true; });
-    if (suppressed) spdlog::warn("[{}] {} stderr lines suppressed", name(), suppressed);
-}
-
-asio::awaitable<void> Upstream::on_exit(std::shared_ptr<ChildProcess> process) {
-    // stdout closed: the process is exiting. Reap it (SIGKILL if it lingers with stdout closed).
-    std::optional<int> status;
-    for (int i = 0; i < 200 && !(status = process->try_wait()); ++i) co_await async_sleep(std::chrono::milliseconds(5));
-    if (!status) {
-        process->signal(SIGKILL);
-        while (!(status = process->try_wait())) co_await async_sleep(std::chrono::milliseconds(5));
+void Upstream::on_line(std::string line) {
+    auto parsed = Message::parse(std::move(line), name());
+    if (auto* bad = std::get_if<MessageError>(&parsed)) {
+        refuse_answer(bad->maybe_response ? bad->id : json(), bad->message);
+        return;
     }
-    const std::string how = describe_wait_status(*status);
+    auto& message = std::get<Message>(parsed);
+    if (message.kind() == MessageKind::response)
+        deliver(std::move(message));
+    else if (on_message_)
+        on_message_(*this, std::move(message));
+}
+
+void Upstream::on_oversize(const OversizeLine& line) {
+    json id = recover_id(line.head);
+    if (id.is_null()) id = recover_id_at_end(line.tail);
+    refuse_answer(id, "a line of " + std::to_string(line.size) + " bytes, over the " +
+                          std::to_string(max_message_size_) + " byte limit (max_message_size_mb)");
+}
+
+void Upstream::on_down(const std::shared_ptr<UpstreamTransport>& down, const std::string& how) {
     std::optional<Clock::duration> backoff;
+    bool stopped = false;
     {
         std::lock_guard lock(mutex_);
-        if (process_ != process) co_return;  // already replaced
-        process_.reset();
-        writer_.reset();
+        if (transport_ != down) return;  // already replaced
+        transport_.reset();
         last_exit_ = how;
-        if (state_ == State::stopping || state_ == State::stopped)
+        stopped = state_ == State::stopping || state_ == State::stopped;
+        if (stopped)
             state_ = State::stopped;
         else
             backoff = plan_restart_locked();
     }
-    spdlog::log(state_ == State::stopped ? spdlog::level::info : spdlog::level::err, "[{}] {}", name(), how);
+    state_changed_.notify_all();
+    spdlog::log(stopped ? spdlog::level::info : spdlog::level::err, "[{}] {}", name(), how);
     fail_all(error_code::unavailable, "upstream '" + name() + "' " + how);
-    if (backoff) co_await restart_after(shared_from_this(), *backoff);
+    if (backoff) schedule_restart(*backoff);
 }
 
 asio::awaitable<void> Upstream::stop(std::chrono::milliseconds grace) {
-    std::shared_ptr<ChildProcess> process;
+    std::shared_ptr<UpstreamTransport> transport;
     {
         std::lock_guard lock(mutex_);
         state_ = State::stopping;
-        process = process_;
-        if (writer_) writer_->close_when_drained();  // EOF on stdin: the polite way to ask
+        transport = transport_;
+        if (transport) transport->close();  // end of input: the polite way to ask
     }
-    if (!process) {
+    state_changed_.notify_all();
+    if (!transport) {
         state_ = State::stopped;
         co_return;
     }
-    for (int signal_number : {0, SIGTERM, SIGKILL}) {
-        if (signal_number) process->signal(signal_number);
-        const auto deadline = Clock::now() + (signal_number == SIGKILL ? std::chrono::milliseconds(2000) : grace);
-        while (Clock::now() < deadline) {
-            {
-                std::lock_guard lock(mutex_);
-                if (process_ != process) co_return;  // on_exit reaped it
-            }
-            co_await async_sleep(std::chrono::milliseconds(5));
-        }
-    }
+    auto gone = [this, &transport] {
+        std::lock_guard lock(mutex_);
+        return transport_ != transport;  // on_down took it
+    };
+    if (co_await state_changed_.wait_until(gone, Clock::now() + grace)) co_return;
+    transport->terminate();
+    if (co_await state_changed_.wait_until(gone, Clock::now() + grace)) co_return;
+    transport->kill();
+    co_await state_changed_.wait_until(gone, Clock::now() + std::chrono::milliseconds(2000));
 }
 
 }  // namespace watchgate::core

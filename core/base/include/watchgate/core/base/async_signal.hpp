@@ -6,6 +6,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -19,6 +20,9 @@ class AsyncSignal {
 public:
     // Returns once `ready()` holds. `ready` is called on the waiter's thread and must be cheap.
     boost::asio::awaitable<void> wait_until(std::function<bool()> ready);
+    // The same, giving up at `deadline`: true once `ready()` holds, false when the time ran out.
+    boost::asio::awaitable<bool> wait_until(std::function<bool()> ready,
+                                            std::chrono::steady_clock::time_point deadline);
     // Wakes every waiter to re-check its condition.
     void notify_all();
 

@@ -4,6 +4,7 @@
 // through the client sink, so stdio, `watchgate call` and tests drive the same code.
 
 #include <watchgate/core/base/async_signal.hpp>
+#include <watchgate/core/base/deadline_timer.hpp>
 #include <watchgate/core/config/config.hpp>
 #include <watchgate/core/base/line_splitter.hpp>
 #include <watchgate/core/base/line_writer.hpp>
@@ -34,10 +35,12 @@ public:
 
     // `io` runs reading, writing and timers; `work` runs requests and plugins, so a slow plugin
     // never delays reading. `client_writer`, when the sink writes through one, gives flow
-    // control: upstream output pauses while the client does not read.
+    // control: upstream output pauses while the client does not read. `transports` makes each
+    // upstream's transport (child processes unless given: tests pass in-memory ones).
     static std::shared_ptr<Gateway> create(boost::asio::any_io_executor io, boost::asio::any_io_executor work,
                                            GatewayConfig config, std::shared_ptr<PluginHost> plugins, ClientSink sink,
-                                           std::shared_ptr<LineWriter> client_writer = nullptr);
+                                           std::shared_ptr<LineWriter> client_writer = nullptr,
+                                           UpstreamTransportFactory transports = {});
 
     // Starts every upstream's process.
     void start();
@@ -50,7 +53,10 @@ public:
     // client's output, every upstream's input, the requests in flight) has room again.
     boost::asio::awaitable<void> wait_for_client_input_room();
     // A second stop request: the grace period for requests in flight ends now.
-    void hurry() { hurry_ = true; }
+    void hurry() {
+        hurry_ = true;
+        flow_.notify_all();
+    }
     // Waits up to the grace period for requests in flight, answers the rest, stops the upstreams.
     boost::asio::awaitable<void> shutdown();
 
@@ -100,9 +106,10 @@ private:
     // Runs `task` on `lane` (a strand of the work pool, so its order holds), counted in `backlog`
     // until it ends: readers pause while a backlog is full.
     void run_in_lane(boost::asio::any_io_executor lane, std::atomic<int>& backlog, boost::asio::awaitable<void> task);
-    // Answers requests whose whole time (plugins and queues included) passed their timeout.
-    void ensure_deadline_sweeper();
-    static boost::asio::awaitable<void> sweep_deadlines(std::weak_ptr<Gateway> weak);
+    // A request's whole time (plugins and queues included) is watched by one timer for all.
+    void set_call_timeout(ClientCall& call, std::chrono::milliseconds timeout);
+    // Answers the requests whose time ran out; returns the next deadline.
+    std::optional<std::chrono::steady_clock::time_point> expire_calls(std::chrono::steady_clock::time_point now);
 
     struct Lane {
         boost::asio::any_io_executor strand;
@@ -118,9 +125,11 @@ private:
     std::vector<std::shared_ptr<Upstream>> upstreams_;
     Lane client_lane_;                                             // client notifications and answers
     std::map<std::string, std::unique_ptr<Lane>> upstream_lanes_;  // each upstream's own messages
-    AsyncSignal flow_;  // a backlog or the requests in flight went below their limit
+    // A backlog or the requests in flight went below their limit; in a shutdown, also the last
+    // answer went out or the grace period was cut short.
+    AsyncSignal flow_;
     std::atomic<bool> hurry_{false};
-    bool sweeping_deadlines_ = false;  // guarded by mutex_
+    std::shared_ptr<DeadlineTimer> deadlines_;
 
     mutable std::mutex mutex_;                                          // guards the tables below
     std::map<std::string, std::shared_ptr<ClientCall>> calls_;          // by the client's id (JSON text)

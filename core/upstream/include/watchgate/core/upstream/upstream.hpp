@@ -1,10 +1,12 @@
 #pragma once
-// One upstream MCP server: its child process, its pending-request table and send_and_receive
-// (docs/architecture.md "Concurrency"). Requests get upstream-local ids; the caller restores the client's.
+// One upstream MCP server: its transport (made afresh at every start), its pending-request table,
+// the handshake, admission limits, restarts and send_and_receive (docs/architecture.md
+// "Concurrency"). Requests get upstream-local ids; the caller restores the client's.
 
-#include <watchgate/core/upstream/child_process.hpp>
+#include <watchgate/core/base/async_signal.hpp>
+#include <watchgate/core/base/deadline_timer.hpp>
 #include <watchgate/core/config/config.hpp>
-#include <watchgate/core/base/line_writer.hpp>
+#include <watchgate/core/upstream/upstream_transport.hpp>
 #include <watchgate/core/protocol/error_codes.hpp>
 #include <watchgate/core/protocol/message.hpp>
 #include <watchgate/core/protocol/versions.hpp>
@@ -28,10 +30,6 @@
 #include <vector>
 
 namespace watchgate::core {
-
-// JSON-RPC error codes the gateway itself answers with.
-
-// The protocol versions the gateway speaks with clients and upstreams, oldest first.
 
 // What send_and_receive yields: the upstream's response, or an error the gateway made.
 struct UpstreamReply {
@@ -76,9 +74,11 @@ public:
     // Awaited before every read of the upstream's stdout: pauses reading while what it feeds is full.
     using ReadGate = std::function<boost::asio::awaitable<void>()>;
 
-    // `executor` runs the upstream's I/O (reads, writes, timers), never plugin code.
+    // `executor` runs the upstream's timers and handlers, never plugin code; `transports` makes
+    // the transport for each start (a child process unless a test gives an in-memory one).
     Upstream(boost::asio::any_io_executor executor, UpstreamConfig config, std::size_t max_message_size,
-             StreamLimits streams, MessageHandler on_message, ReadyHandler on_ready = {}, ReadGate before_read = {});
+             UpstreamTransportFactory transports, MessageHandler on_message, ReadyHandler on_ready = {},
+             ReadGate before_read = {});
     ~Upstream();
 
     const std::string& name() const { return config_.name; }
@@ -90,10 +90,10 @@ public:
     // Whether it offered `capability` when it initialized; true before it has (unknown yet).
     bool may_offer(std::string_view capability) const;
 
-    // Starts the process (if not running) and initializes it with `initialize_params`, kept for
+    // Starts the server (if not running) and initializes it with `initialize_params`, kept for
     // restarts. Returns an error text, empty on success.
     boost::asio::awaitable<std::string> connect(nlohmann::json initialize_params);
-    // Starts the process only: its stderr reaches the log from the start.
+    // Starts the server only (a process's stderr reaches the log from the start).
     void spawn();
 
     // Sends `request` (its id replaced by an upstream-local one) and waits for the response, the
@@ -107,11 +107,11 @@ public:
     void send(const Message& message);
     void send_json(const nlohmann::json& message);
 
-    // Returns once the upstream's stdin queue has room (at once when no process runs).
+    // Returns once the upstream's input queue has room (at once when no server runs).
     boost::asio::awaitable<void> wait_for_room();
     bool has_room() const;
 
-    // Stops the process: stdin closed, then SIGTERM, then SIGKILL, each after `grace`.
+    // Stops the server: input closed, then SIGTERM, then SIGKILL, each after `grace`.
     boost::asio::awaitable<void> stop(std::chrono::milliseconds grace);
 
 private:
@@ -123,8 +123,8 @@ private:
         std::shared_ptr<Channel> channel;
         std::chrono::steady_clock::time_point deadline;
         std::chrono::milliseconds timeout;
-        std::weak_ptr<LineWriter> writer;  // where the request waits to be written
-        LineWriter::Ticket ticket = 0;
+        std::weak_ptr<UpstreamTransport> transport;  // where the request waits to be written
+        UpstreamTransport::Ticket ticket = 0;
     };
     struct SlotWaiter {
         std::shared_ptr<SlotChannel> channel;
@@ -133,18 +133,20 @@ private:
 
     // Caller holds mutex_. Returns the backoff when the start failed and a restart is planned:
     // the caller schedules it after releasing the lock.
-    std::optional<std::chrono::steady_clock::duration> start_process_locked();
+    std::optional<std::chrono::steady_clock::duration> start_transport_locked();
     void schedule_restart(std::chrono::steady_clock::duration backoff);
     // Caller holds mutex_. After an exit or a failed start: restarting (returns the backoff) or
     // failed, by the restart budget.
     std::optional<std::chrono::steady_clock::duration> plan_restart_locked();
     boost::asio::awaitable<void> restart_after(std::shared_ptr<Upstream> self,
                                                std::chrono::steady_clock::duration backoff);
-    void send_line(std::string line);  // dropped while no process runs
-    void record_ticket(std::int64_t id, const std::shared_ptr<LineWriter>& writer, LineWriter::Ticket ticket);
-    boost::asio::awaitable<void> read_stdout(std::shared_ptr<ChildProcess> process, int fd);
-    boost::asio::awaitable<void> read_stderr(int fd);
-    boost::asio::awaitable<void> on_exit(std::shared_ptr<ChildProcess> process);
+    void send_line(std::string line);  // dropped while no server runs
+    void record_ticket(std::int64_t id, const std::shared_ptr<UpstreamTransport>& transport,
+                       UpstreamTransport::Ticket ticket);
+    void on_line(std::string line);
+    void on_oversize(const OversizeLine& line);
+    // The transport `down` went away: requests there fail, and the restart policy decides.
+    void on_down(const std::shared_ptr<UpstreamTransport>& down, const std::string& how);
     boost::asio::awaitable<std::string> initialize();
     void deliver(Message response);
     // An answer the gateway could not use: its request (when its id could be read) fails at once.
@@ -156,12 +158,11 @@ private:
     bool cancel(std::int64_t upstream_id, const std::string& reason);
     boost::asio::awaitable<std::optional<UpstreamReply>> acquire_slot(std::chrono::steady_clock::time_point deadline);
     void release_slot();
-    // Expires requests and slot waiters past their deadline. One coroutine per upstream, running
-    // only while something waits: no timer per request on the hot path.
-    void ensure_sweeper();
-    static boost::asio::awaitable<void> sweep(std::weak_ptr<Upstream> weak);
-    std::string unavailable_reason() const;         // takes the lock
-    std::string unavailable_reason_locked() const;  // caller holds mutex_
+    // Expires requests and slot waiters past their deadline; returns the next deadline.
+    std::optional<std::chrono::steady_clock::time_point> expire(std::chrono::steady_clock::time_point now);
+    void watch_deadline_locked(std::chrono::steady_clock::time_point deadline);  // caller holds mutex_
+    std::string unavailable_reason() const;                                      // takes the lock
+    std::string unavailable_reason_locked() const;                               // caller holds mutex_
 
     boost::asio::any_io_executor executor_;
     UpstreamConfig config_;
@@ -170,16 +171,19 @@ private:
     MessageHandler on_message_;
     ReadyHandler on_ready_;
     ReadGate before_read_;
+    UpstreamTransportFactory transports_;
+    // Wakes waiters when the state changes or an initialize ends (connect, stop).
+    AsyncSignal state_changed_;
 
     mutable std::mutex mutex_;  // guards everything below
     std::atomic<State> state_{State::stopped};
-    std::shared_ptr<ChildProcess> process_;
-    std::shared_ptr<LineWriter> writer_;
+    std::shared_ptr<UpstreamTransport> transport_;
     std::map<std::int64_t, Pending> pending_;
     std::int64_t next_id_ = 1;
     std::uint64_t in_flight_ = 0;
     std::deque<SlotWaiter> slot_waiters_;
-    bool sweeping_ = false;
+    // One timer for every request and slot waiter; armed only while something waits.
+    std::shared_ptr<DeadlineTimer> deadlines_;
     UpstreamCounters counters_;
     nlohmann::json initialize_params_;
     nlohmann::json initialize_result_;

@@ -1,0 +1,60 @@
+#pragma once
+// How bytes reach one upstream and come back: one incarnation of a server (a child process, an
+// in-memory peer in tests; HTTP next). The Upstream above it owns ids, pending requests, the
+// handshake and restarts, and asks its factory for a fresh transport at every (re)start.
+
+#include <watchgate/core/base/line_splitter.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace watchgate::core {
+
+struct UpstreamConfig;
+
+class UpstreamTransport {
+public:
+    // Identifies a sent line while it waits to be written; 0 when it was dropped.
+    using Ticket = std::uint64_t;
+
+    // Called on the transport's executor, never concurrently with each other.
+    struct Handlers {
+        std::function<void(std::string line)> on_line;
+        std::function<void(const OversizeLine& line)> on_oversize;
+        // The server went away (exited, closed its output, could not be reached): called once,
+        // after the last on_line. `how` completes "upstream 'x' ..." ("exited with status 3").
+        std::function<void(std::string how)> on_down;
+        // Awaited before every read: flow control pauses reading while what the lines feed is full.
+        std::function<boost::asio::awaitable<void>()> before_read;
+    };
+
+    virtual ~UpstreamTransport() = default;
+
+    // Starts the server; throws std::runtime_error saying why it cannot be started.
+    virtual void start(Handlers handlers) = 0;
+    // For the log: "pid 1234", "in memory".
+    virtual std::string describe() const = 0;
+
+    // Sends one line (without its newline). Dropped once the transport is down.
+    virtual Ticket send(std::string line) = 0;
+    // Takes back a line the server has not seen a byte of yet.
+    virtual bool withdraw(Ticket ticket) = 0;
+    // Whether senders may go on (little enough waits to be written), and a wait until they may.
+    virtual bool has_room() const = 0;
+    virtual boost::asio::awaitable<void> wait_for_room() = 0;
+
+    // The polite stop: end of input once what is queued is written.
+    virtual void close() = 0;
+    // The firm one (SIGTERM for a process), then the last (SIGKILL). Either ends in on_down.
+    virtual void terminate() = 0;
+    virtual void kill() = 0;
+};
+
+// Makes the transport for one start of an upstream.
+using UpstreamTransportFactory = std::function<std::shared_ptr<UpstreamTransport>(const UpstreamConfig& config)>;
+
+}  // namespace watchgate::core

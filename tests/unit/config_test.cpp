@@ -111,6 +111,7 @@ TEST_CASE("config: the proxy section with its defaults and per-upstream override
         "      cwd: work\n"
         "      restart_on_failure: false\n"
         "      max_restart_attempts: 0\n"
+        "      sharing: per_session\n"
         "      timeouts: {request_timeout: 120}\n"
         "      concurrency: {overflow: queue}\n"
         "    - name: local\n"
@@ -128,6 +129,7 @@ TEST_CASE("config: the proxy section with its defaults and per-upstream override
     CHECK(fs.cwd == std::filesystem::path("/srv/conf/work"));
     CHECK_FALSE(fs.restart_on_failure);
     CHECK(fs.max_restart_attempts == 0);
+    CHECK(fs.sharing == core::UpstreamSharing::per_session);
     CHECK(fs.timeouts.connection == std::chrono::seconds(10));      // from proxy
     CHECK(fs.timeouts.request == std::chrono::seconds(120));        // overridden
     CHECK(fs.concurrency.max_in_flight == 7);                       // from proxy
@@ -136,6 +138,7 @@ TEST_CASE("config: the proxy section with its defaults and per-upstream override
     CHECK(local.command == std::vector<std::string>{"/opt/servers/server", "--flag"});
     CHECK(local.timeouts.request == std::chrono::milliseconds(250));
     CHECK(local.concurrency.overflow == core::OverflowPolicy::reject);
+    CHECK(local.sharing == core::UpstreamSharing::shared);  // the default
     CHECK(config.logging.level == "warning");
     CHECK(config.logging.file_path == std::filesystem::path("/srv/conf/logs/gw.log"));
     CHECK(config.logging.backup_count == 2);
@@ -200,4 +203,9 @@ TEST_CASE("config: values nested too deep, or an alias inside itself, are refuse
     const std::string cycle = errors_of(plugin + "          a: &a [true, b, *a, *a]\n");
     CHECK_THAT(cycle, Catch::Contains("nested deeper than 64 levels"));
     CHECK_THAT(cycle, !Catch::Contains("expands to more than"));
+}
+
+TEST_CASE("config: an upstream's sharing is shared or per_session") {
+    CHECK(errors_of("proxy:\n  upstreams:\n    - name: a\n      command: [x]\n      sharing: per-session\n") ==
+          "/etc/watchgate/gateway.yaml:5:16: expected shared or per_session; did you mean 'per_session'?");
 }

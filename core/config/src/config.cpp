@@ -337,8 +337,8 @@ const std::vector<std::string> proxy_keys = {
     "transport", "upstreams", "timeouts",       "concurrency",         "max_message_size_mb", "shutdown_grace_period",
     "threads",   "namespace", "debug_metadata", "max_client_requests", "queue_limit_mb",      "stall_timeout"};
 const std::vector<std::string> upstream_keys = {
-    "name",     "command",     "env",      "cwd", "restart_on_failure", "max_restart_attempts",
-    "timeouts", "concurrency", "transport"};
+    "name",     "command",     "env",       "cwd",    "restart_on_failure", "max_restart_attempts",
+    "timeouts", "concurrency", "transport", "sharing"};
 
 void read_upstream(Reader& reader, const YAML::Node& node, GatewayConfig& config, std::set<std::string>& seen) {
     if (!reader.expect(node, YAML::NodeType::Map, "an upstream (a mapping with 'name:' and 'command:')")) return;
@@ -403,6 +403,15 @@ void read_upstream(Reader& reader, const YAML::Node& node, GatewayConfig& config
         if (auto value = reader.boolean(n)) upstream.restart_on_failure = *value;
     if (const auto n = node["max_restart_attempts"])
         if (auto value = reader.integer(n, 0, 1000)) upstream.max_restart_attempts = static_cast<int>(*value);
+    if (const auto n = node["sharing"]) {
+        const std::string word = n.IsScalar() ? n.Scalar() : std::string();
+        if (word == "shared")
+            upstream.sharing = UpstreamSharing::shared;
+        else if (word == "per_session")
+            upstream.sharing = UpstreamSharing::per_session;
+        else
+            reader.error(n, "expected shared or per_session" + did_you_mean(word, {"shared", "per_session"}));
+    }
     if (const auto n = node["timeouts"]) read_timeouts(reader, n, upstream.timeouts);
     if (const auto n = node["concurrency"]) read_concurrency(reader, n, upstream.concurrency);
     config.upstreams.push_back(std::move(upstream));

@@ -191,8 +191,8 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
             control->request();
         },
         writer);
-    auto gateway =
-        Gateway::create(executor, work_pool.context().get_executor(), config, plugins, std::move(client_sink), writer);
+    auto gateway = Gateway::create(executor, work_pool.context().get_executor(), config, plugins);
+    auto session = gateway->open_session(std::make_shared<StdioChannel>(std::move(client_sink), writer));
     gateway->start();
 
     asio::signal_set signals(io_pool.context(), SIGINT, SIGTERM);
@@ -232,22 +232,22 @@ int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins
             std::make_shared<asio::posix::stream_descriptor>(executor, ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0));
         asio::co_spawn(
             executor,
-            [input, gateway, control, max_size]() -> asio::awaitable<void> {
+            [input, session, control, max_size]() -> asio::awaitable<void> {
                 input->non_blocking(true);
                 co_await read_lines(
-                    *input, max_size, 64 * 1024, [&](std::string line) { gateway->on_client_line(std::move(line)); },
-                    [&](const OversizeLine& line) { gateway->on_client_oversize(line); },
-                    [&] { return !control->stopping; }, [&] { return gateway->wait_for_client_input_room(); });
+                    *input, max_size, 64 * 1024, [&](std::string line) { session->on_client_line(std::move(line)); },
+                    [&](const OversizeLine& line) { session->on_client_oversize(line); },
+                    [&] { return !control->stopping; }, [&] { return session->wait_for_client_input_room(); });
                 spdlog::debug("client input closed");
                 control->request();
             },
             asio::detached);
     } else {
-        std::thread([gateway, control, max_size] {
+        std::thread([session, control, max_size] {
             LineSplitter splitter(max_size);
             std::vector<char> buffer(64 * 1024);
-            auto on_line = [&](std::string line) { gateway->on_client_line(std::move(line)); };
-            auto on_oversize = [&](const OversizeLine& line) { gateway->on_client_oversize(line); };
+            auto on_line = [&](std::string line) { session->on_client_line(std::move(line)); };
+            auto on_oversize = [&](const OversizeLine& line) { session->on_client_oversize(line); };
             for (;;) {
                 ssize_t n = ::read(STDIN_FILENO, buffer.data(), buffer.size());
                 if (n < 0 && errno == EINTR) continue;
@@ -287,19 +287,19 @@ json call_once(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins,
     std::mutex mutex;
     std::condition_variable arrived;
     std::map<json, json> answers;  // by id
-    auto gateway = Gateway::create(
-        executor, work_pool.context().get_executor(), config, std::move(plugins), [&](std::string line) {
-            auto message = json::parse(line, nullptr, false);
-            if (!message.is_object()) return;
-            if (message.contains("method")) {
-                // A server -> client request or notification: `call` has no one to ask; say so.
-                spdlog::info("upstream sent {} (not answered by `watchgate call`)", message.value("method", ""));
-                return;
-            }
-            std::lock_guard lock(mutex);
-            answers[message.value("id", json())] = message;
-            arrived.notify_all();
-        });
+    auto gateway = Gateway::create(executor, work_pool.context().get_executor(), config, std::move(plugins));
+    auto session = gateway->open_session(std::make_shared<StdioChannel>([&](std::string line) {
+        auto message = json::parse(line, nullptr, false);
+        if (!message.is_object()) return;
+        if (message.contains("method")) {
+            // A server -> client request or notification: `call` has no one to ask; say so.
+            spdlog::info("upstream sent {} (not answered by `watchgate call`)", message.value("method", ""));
+            return;
+        }
+        std::lock_guard lock(mutex);
+        answers[message.value("id", json())] = message;
+        arrived.notify_all();
+    }));
     gateway->start();
     auto wait_for = [&](int id, std::chrono::milliseconds timeout) {
         std::unique_lock lock(mutex);
@@ -312,7 +312,7 @@ json call_once(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins,
         connect_timeout = std::max(connect_timeout, upstream.timeouts.connection);
         request_timeout = std::max(request_timeout, upstream.timeouts.request);
     }
-    gateway->on_client_line(dump_json({{"jsonrpc", "2.0"},
+    session->on_client_line(dump_json({{"jsonrpc", "2.0"},
                                        {"id", 1},
                                        {"method", "initialize"},
                                        {"params",
@@ -321,10 +321,10 @@ json call_once(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins,
                                          {"clientInfo", {{"name", "watchgate-call"}, {"version", version_text}}}}}}));
     json answer = wait_for(1, connect_timeout + std::chrono::seconds(5));
     if (!answer.contains("error")) {
-        gateway->on_client_line(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+        session->on_client_line(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
         json request = {{"jsonrpc", "2.0"}, {"id", 2}, {"method", method}};
         if (!params.is_null()) request["params"] = params;
-        gateway->on_client_line(dump_json(request));
+        session->on_client_line(dump_json(request));
         answer = wait_for(2, request_timeout + std::chrono::seconds(5));
     }
     std::promise<void> done;

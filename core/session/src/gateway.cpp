@@ -1,326 +1,107 @@
 #include <watchgate/core/session/gateway.hpp>
 
-#include <watchgate/core/base/version.hpp>
-
-#include <watchgate/core/base/async_sleep.hpp>
-#include <watchgate/core/base/gather.hpp>
+#include <watchgate/core/session/routing.hpp>
 #include <watchgate/core/upstream/process_transport.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <spdlog/spdlog.h>
-
-#include <algorithm>
 
 namespace watchgate::core {
 
 namespace asio = boost::asio;
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
-
-struct Gateway::ClientCall {
-    std::string id_text;
-    json id;
-    std::string progress_token;  // JSON text, empty when none
-    Clock::time_point arrived = Clock::now();
-    // The request's whole time runs out here (routing, plugins, queues and the upstream alike).
-    std::atomic<Clock::rep> deadline{0};
-    std::atomic<std::int64_t> timeout_ms{0};
-    std::atomic<bool> answered{false};
-
-    void set_timeout(std::chrono::milliseconds timeout) {
-        timeout_ms = timeout.count();
-        deadline = (arrived + timeout).time_since_epoch().count();
-    }
-    Clock::time_point deadline_point() const { return Clock::time_point(Clock::duration(deadline.load())); }
-
-    // One handle per upstream the request went to (a list fans out): cancelling cancels them all,
-    // also those made after the cancellation arrived.
-    std::shared_ptr<CallHandle> new_handle() {
-        auto handle = std::make_shared<CallHandle>();
-        std::optional<std::string> reason;
-        {
-            std::lock_guard lock(mutex);
-            handles.push_back(handle);
-            reason = cancelled;
-        }
-        if (reason) handle->cancel(*reason);
-        return handle;
-    }
-    void cancel(const std::string& reason) {
-        std::vector<std::shared_ptr<CallHandle>> to_cancel;
-        {
-            std::lock_guard lock(mutex);
-            if (cancelled) return;
-            cancelled = reason;
-            to_cancel = handles;
-        }
-        for (auto& handle : to_cancel) handle->cancel(reason);
-    }
-    // The request's plugin state at each upstream it went to; progress runs in it. Kept until the
-    // call ends, so a late notification never sees a scope that has ended.
-    void add_scope(const std::string& upstream, std::shared_ptr<RequestScope> scope) {
-        std::lock_guard lock(mutex);
-        scopes[upstream] = std::move(scope);
-    }
-    std::shared_ptr<RequestScope> scope_at(const std::string& upstream) {
-        std::lock_guard lock(mutex);
-        auto it = scopes.find(upstream);
-        return it == scopes.end() ? nullptr : it->second;
-    }
-
-private:
-    std::mutex mutex;
-    std::vector<std::shared_ptr<CallHandle>> handles;
-    std::map<std::string, std::shared_ptr<RequestScope>> scopes;
-    std::optional<std::string> cancelled;
-};
-
-struct Gateway::ServerCall {
-    std::shared_ptr<Upstream> upstream;
-    json original_id;
-    std::shared_ptr<const Pipeline> pipeline;
-    std::unique_ptr<RequestScope> scope;
-};
 
 namespace {
 
-// The newest version both sides speak: the client's when the gateway knows it, else the newest.
-std::string negotiate_version(const json& params) {
-    auto requested = params.is_object() ? params.value("protocolVersion", std::string()) : std::string();
-    return is_supported_protocol_version(requested) ? requested : std::string(latest_protocol_version);
+// One upstream's notifications and requests waiting for the work pool; its reader pauses at this many.
+constexpr int lane_limit = 64;
+
+// The capability a client must have declared to be asked `method` (empty: none needed).
+std::string_view capability_for(std::string_view method) {
+    if (method.starts_with("sampling/")) return "sampling";
+    if (method.starts_with("elicitation/")) return "elicitation";
+    if (method.starts_with("roots/")) return "roots";
+    return {};
 }
 
 }  // namespace
 
 std::shared_ptr<Gateway> Gateway::create(asio::any_io_executor io, asio::any_io_executor work, GatewayConfig config,
-                                         std::shared_ptr<PluginHost> plugins, ClientSink sink,
-                                         std::shared_ptr<LineWriter> client_writer,
-                                         UpstreamTransportFactory transports) {
+                                         std::shared_ptr<PluginHost> plugins, UpstreamTransportFactory transports) {
     std::shared_ptr<Gateway> gateway(new Gateway());
     gateway->io_ = io;
-    gateway->config_ = std::move(config);
-    gateway->plugins_ = std::move(plugins);
+    auto snapshot = GatewaySnapshot::make(std::move(config), std::move(plugins));
+    gateway->initial_config_ = snapshot->config;
     // Without any plugin no code can hold a thread, so requests stay on the I/O thread: no hop
     // between threads per message. With one, they run on the work pool, never on the reader.
     bool plugin_free = true;
-    for (const auto& upstream : gateway->config_.upstreams) {
-        const auto pipeline = gateway->plugins_->pipeline(upstream.name);
+    for (const auto& upstream : snapshot->config->upstreams) {
+        const auto pipeline = snapshot->plugins->pipeline(upstream.name);
         plugin_free = plugin_free && pipeline->stages().empty() && pipeline->auditors().empty();
     }
-    if (plugin_free) work = io;
-    gateway->executor_ = work;
-    gateway->sink_ = std::move(sink);
-    gateway->client_writer_ = std::move(client_writer);
-    gateway->client_lane_.strand = asio::make_strand(work);
-    std::weak_ptr<Gateway> weak = gateway;
-    gateway->deadlines_ = DeadlineTimer::create(io, [weak](Clock::time_point now) {
-        auto self = weak.lock();
-        return self ? self->expire_calls(now) : std::nullopt;
-    });
+    gateway->work_ = plugin_free ? io : work;
+    gateway->snapshot_ = snapshot;
     if (!transports)
-        transports = ProcessTransport::factory(io, gateway->config_.max_message_size, gateway->config_.streams);
-    for (const auto& upstream : gateway->config_.upstreams) {
-        auto lane = std::make_unique<Lane>();
-        lane->strand = asio::make_strand(work);
-        gateway->upstream_lanes_.emplace(upstream.name, std::move(lane));
-        gateway->upstreams_.push_back(std::make_shared<Upstream>(
-            io, upstream, gateway->config_.max_message_size, transports,
-            [weak](Upstream& from, Message message) {
-                if (auto self = weak.lock()) self->on_upstream_message(from, std::move(message));
-            },
-            [weak](Upstream& ready) {
-                if (auto self = weak.lock()) self->on_upstream_ready(ready);
-            },
-            [weak, name = upstream.name] { return wait_for_upstream_input_room(weak, name); }));
-    }
+        transports = ProcessTransport::factory(io, snapshot->config->max_message_size, snapshot->config->streams);
+    std::weak_ptr<Gateway> weak = gateway;
+    UpstreamPool::Events events;
+    events.on_message = [weak](SessionId owner, Upstream& from, Message message) {
+        if (auto self = weak.lock()) self->on_upstream_message(owner, from, std::move(message));
+    };
+    events.on_ready = [weak](SessionId owner, Upstream& ready) {
+        if (auto self = weak.lock()) self->on_upstream_ready(owner, ready);
+    };
+    events.before_read = [weak](SessionId owner, const std::string& upstream) -> asio::awaitable<void> {
+        if (auto self = weak.lock()) co_await self->wait_for_upstream_input_room(owner, upstream);
+    };
+    gateway->pool_ = std::make_unique<UpstreamPool>(io, *snapshot->config, std::move(transports), std::move(events));
     return gateway;
 }
 
-namespace {
-// Messages of one lane (the client's notifications and answers, one upstream's notifications and
-// requests) waiting for the work pool; its reader pauses at this many.
-constexpr int lane_limit = 64;
-}  // namespace
+void Gateway::start() { pool_->start(); }
 
-void Gateway::run_in_lane(asio::any_io_executor lane, std::atomic<int>& backlog, asio::awaitable<void> task) {
-    ++backlog;
-    asio::co_spawn(lane, std::move(task), [self = shared_from_this(), &backlog](std::exception_ptr error) {
-        if (error) {
-            try {
-                std::rethrow_exception(error);
-            } catch (const std::exception& e) {
-                spdlog::error("processing a message failed: {}", e.what());
-            }
-        }
-        if (backlog-- == lane_limit) self->flow_.notify_all();
-    });
+std::shared_ptr<ClientSession> Gateway::open_session(std::shared_ptr<ClientChannel> channel) {
+    const SessionId id = next_session_++;
+    auto session = ClientSession::create(shared_from_this(), id, std::move(channel), pool_->upstreams_for(id));
+    sessions_.add(session);
+    return session;
 }
 
-asio::awaitable<void> Gateway::wait_for_client_input_room() {
-    // Pauses until every queue client input can feed has room at the same time.
-    auto flowing = [this] {
-        return client_lane_.backlog < lane_limit && requests_in_flight() < config_.max_client_requests;
-    };
-    for (;;) {
-        if (client_writer_) co_await client_writer_->wait_for_room();
-        for (auto& upstream : upstreams_) co_await upstream->wait_for_room();
-        co_await flow_.wait_until(flowing);
-        if ((!client_writer_ || client_writer_->has_room()) &&
-            std::all_of(upstreams_.begin(), upstreams_.end(),
-                        [](const auto& upstream) { return upstream->has_room(); }))
-            co_return;
-    }
+asio::awaitable<void> Gateway::close_session(std::shared_ptr<ClientSession> session) {
+    if (hurry_) session->hurry();
+    co_await session->drain(config().shutdown_grace);
+    sessions_.remove(session->id());
+    co_await pool_->release(session->id(), std::chrono::milliseconds(2000));
+    co_await session->wait_for_answers(std::chrono::seconds(2));  // stopping answered what was pending there
 }
 
-asio::awaitable<void> Gateway::wait_for_upstream_input_room(std::weak_ptr<Gateway> weak, std::string upstream) {
-    auto self = weak.lock();
-    if (!self) co_return;
-    Lane& lane = *self->upstream_lanes_.at(upstream);
-    for (;;) {
-        if (self->client_writer_) co_await self->client_writer_->wait_for_room();
-        co_await self->flow_.wait_until([&] { return lane.backlog < lane_limit; });
-        if (!self->client_writer_ || self->client_writer_->has_room()) co_return;
-    }
+void Gateway::hurry() {
+    hurry_ = true;
+    for (auto& session : sessions_.all()) session->hurry();
 }
 
-void Gateway::start() {
-    for (auto& upstream : upstreams_) upstream->spawn();
-}
-
-std::size_t Gateway::requests_in_flight() const {
-    std::lock_guard lock(mutex_);
-    return calls_.size();
-}
-
-void Gateway::send_to_client(const json& message) { sink_(dump_json(message)); }
-void Gateway::send_to_client(const Message& message) { sink_(message.serialize()); }
-
-void Gateway::on_client_oversize(const OversizeLine& line) {
-    json id = recover_id(line.head);
-    if (id.is_null()) id = recover_id_at_end(line.tail);
-    // The request never started, but its id may be one in flight: only a free id is answered.
-    if (!id.is_null()) {
-        std::lock_guard lock(mutex_);
-        if (calls_.contains(dump_json(id))) id = nullptr;
+asio::awaitable<void> Gateway::shutdown() {
+    auto sessions = sessions_.all();
+    for (auto& session : sessions)
+        if (hurry_) session->hurry();
+    // Every session drains at once: the grace period is the gateway's, not one per session.
+    for (auto& session : sessions) co_await session->drain(config().shutdown_grace);
+    const auto omissions = list_omissions();
+    for (auto& upstream : pool_->all()) {
+        co_await upstream->stop(std::chrono::milliseconds(2000));
+        // Stopping answered what was still pending there.
+        for (auto& session : sessions) co_await session->wait_for_answers(std::chrono::seconds(2));
+        auto c = upstream->counters();
+        auto it = omissions.find(upstream->name());
+        spdlog::info(
+            "[{}] requests: {} total, {} in flight, {} most in flight, {} timeouts, {} rejected, {} failed, "
+            "{} restarts, {} times left out of a list",
+            upstream->name(), c.total, c.in_flight, c.most_in_flight, c.timeouts, c.rejections, c.failures, c.restarts,
+            it == omissions.end() ? 0 : it->second);
     }
-    send_to_client(make_error_response(id, error_code::invalid_request,
-                                       "Invalid Request: a line of " + std::to_string(line.size) +
-                                           " bytes, longer than the " + std::to_string(config_.max_message_size) +
-                                           " byte limit (max_message_size_mb)"));
-}
-
-void Gateway::on_client_line(std::string line) {
-    auto parsed = Message::parse(std::move(line));
-    if (auto* error = std::get_if<MessageError>(&parsed)) {
-        send_to_client(make_error_response(error->id, error->code, error->message));
-        return;
-    }
-    Message message = std::move(std::get<Message>(parsed));
-    switch (message.kind()) {
-        case MessageKind::notification:
-            if (message.method() == "notifications/cancelled") break;  // at once: it races its request
-            return run_in_lane(client_lane_.strand, client_lane_.backlog,
-                               handle_client_notification(std::move(message)));
-        case MessageKind::response:
-            return run_in_lane(client_lane_.strand, client_lane_.backlog, handle_client_response(std::move(message)));
-        case MessageKind::request:
-            break;
-    }
-    if (message.kind() == MessageKind::notification) {
-        // Cancellation needs no plugin: handled on the reader, so it can never wait behind one.
-        asio::co_spawn(io_, handle_client_notification(std::move(message)), asio::detached);
-        return;
-    }
-    if (shutting_down_) {
-        send_to_client(make_error_response(message.id(), error_code::unavailable, "the gateway is shutting down"));
-        return;
-    }
-    auto call = std::make_shared<ClientCall>();
-    call->id_text = message.id_text();
-    call->id = message.id();
-    // Until routing picks an upstream, the longest timeout any of them allows.
-    auto longest = config_.timeouts.request;
-    for (const auto& upstream : config_.upstreams) longest = std::max(longest, upstream.timeouts.request);
-    call->set_timeout(longest);
-    if (const auto& params = member(message.json(), "params"); params.is_object()) {
-        if (auto meta = params.find("_meta");
-            meta != params.end() && meta->is_object() && meta->contains("progressToken"))
-            call->progress_token = dump_json((*meta)["progressToken"]);
-    }
-    {
-        // Registered before the coroutine starts, so a cancellation right behind it finds it.
-        std::lock_guard lock(mutex_);
-        if (!calls_.emplace(call->id_text, call).second) {
-            send_to_client(make_error_response(
-                message.id(), error_code::invalid_request,
-                "Invalid Request: id " + call->id_text + " is already used by a request in flight"));
-            return;
-        }
-        if (!call->progress_token.empty()) progress_[call->progress_token] = call;
-    }
-    deadlines_->watch(call->deadline_point());
-    // On the work pool, never inline on the reader: plugins run there.
-    asio::co_spawn(executor_, handle_request(call, std::move(message)), asio::detached);
-}
-
-void Gateway::answer_once(const std::shared_ptr<ClientCall>& call, const Message& answer) {
-    if (call->answered.exchange(true)) return;  // already answered (its deadline passed)
-    // The call leaves the in-flight table before its answer goes out, so the client may reuse the
-    // id as soon as it has the answer.
-    finish(call);
-    send_to_client(answer);
-}
-
-void Gateway::set_call_timeout(ClientCall& call, std::chrono::milliseconds timeout) {
-    call.set_timeout(timeout);
-    deadlines_->watch(call.deadline_point());
-}
-
-std::optional<Clock::time_point> Gateway::expire_calls(Clock::time_point now) {
-    // On the I/O thread: a request whose time ran out is answered even while every worker is
-    // busy in a plugin.
-    std::vector<std::shared_ptr<ClientCall>> expired;
-    std::optional<Clock::time_point> next;
-    {
-        std::lock_guard lock(mutex_);
-        for (auto& [id, call] : calls_) {
-            if (call->answered) continue;
-            const auto deadline = call->deadline_point();
-            if (deadline <= now)
-                expired.push_back(call);
-            else
-                next = next ? std::min(*next, deadline) : deadline;
-        }
-    }
-    for (auto& call : expired) {
-        const std::string text = "request timed out after " + std::to_string(call->timeout_ms.load()) + " ms";
-        answer_once(call, error_answer(call->id, error_code::timeout, text));
-        call->cancel(text);
-    }
-    return next;
-}
-
-void Gateway::finish(const std::shared_ptr<ClientCall>& call) {
-    bool room_again = false;
-    {
-        // Only this call's entries: the client may already have reused the id or the token.
-        std::lock_guard lock(mutex_);
-        if (auto it = calls_.find(call->id_text); it != calls_.end() && it->second == call) {
-            room_again = calls_.size() == config_.max_client_requests;
-            calls_.erase(it);
-            // A shutdown waits for the last answer.
-            room_again = room_again || (shutting_down_ && calls_.empty());
-        }
-        if (auto it = progress_.find(call->progress_token); it != progress_.end() && it->second.lock() == call)
-            progress_.erase(it);
-    }
-    if (room_again) flow_.notify_all();
 }
 
 std::map<std::string, std::uint64_t> Gateway::list_omissions() const {
@@ -328,536 +109,105 @@ std::map<std::string, std::uint64_t> Gateway::list_omissions() const {
     return list_omissions_;
 }
 
-Message Gateway::error_answer(const json& id, int code, std::string message) const {
-    return Message::from_json(make_error_response(id, code, std::move(message)));
+void Gateway::count_omission(const std::string& upstream) {
+    std::lock_guard lock(mutex_);
+    ++list_omissions_[upstream];
 }
 
-std::shared_ptr<Upstream> Gateway::find_upstream(std::string_view name) const {
-    for (const auto& upstream : upstreams_)
-        if (upstream->name() == name) return upstream;
-    return nullptr;
+Gateway::Lane& Gateway::lane_of(SessionId owner, const std::string& upstream) {
+    std::lock_guard lock(mutex_);
+    auto& lane = lanes_[LaneKey(owner, upstream)];
+    if (!lane) {
+        lane = std::make_unique<Lane>();
+        lane->strand = asio::make_strand(work_);
+    }
+    return *lane;
 }
 
-std::vector<std::shared_ptr<Upstream>> Gateway::offering(std::string_view capability) const {
-    std::vector<std::shared_ptr<Upstream>> out;
-    for (const auto& upstream : upstreams_)
-        if (upstream->may_offer(capability)) out.push_back(upstream);
-    return out;
-}
-
-asio::awaitable<void> Gateway::handle_request(std::shared_ptr<ClientCall> call, Message request) {
-    auto self = shared_from_this();  // the frame may outlive every other owner
-    struct Finish {
-        Gateway* self;
-        std::shared_ptr<ClientCall> call;
-        ~Finish() { self->finish(call); }
-    } finish_on_exit{this, call};
-    auto answer = [&](const auto& message) {
-        if constexpr (std::is_same_v<std::decay_t<decltype(message)>, Message>)
-            answer_once(call, message);
-        else
-            answer_once(call, Message::from_json(message));
-    };
-    try {
-        if (request.method() == "initialize") {
-            answer(co_await handle_initialize(request));
-            co_return;
-        }
-        if (request.method() == "ping") {
-            answer(json{{"jsonrpc", "2.0"}, {"id", call->id}, {"result", json::object()}});
-            co_return;
-        }
-        if (upstreams_.empty()) {
-            answer(make_error_response(call->id, error_code::method_not_found, "no upstream is configured"));
-            co_return;
-        }
-        if (!initialized_) {
-            answer(make_error_response(call->id, error_code::unavailable,
-                                       "the gateway is not initialized: send initialize first"));
-            co_return;
-        }
-        answer(co_await dispatch(call, std::move(request)));
-    } catch (const std::exception& e) {
-        // Nothing is lost: whatever failed, the request gets its one answer.
-        spdlog::error("request {} failed: {}", call->id_text, e.what());
-        answer(make_error_response(call->id, error_code::internal, std::string("Internal error: ") + e.what()));
-    }
-}
-
-asio::awaitable<Message> Gateway::dispatch(std::shared_ptr<ClientCall> call, Message request) {
-    const std::string method = request.method();
-    const MethodSpec* spec = find_method(method);
-    if (spec && spec->routing == MethodRouting::list) co_return co_await fan_out_list(call, std::move(request), *spec);
-    if (spec && spec->routing == MethodRouting::broadcast)
-        co_return co_await broadcast(call, std::move(request), spec->capability);
-    if (spec && spec->target != TargetField::none) {
-        const auto& name_at = *target_pointer(*spec, request.json());  // read before the request moves
-        co_return co_await route_by_name(call, std::move(request), name_at);
-    }
-    // A single upstream under its own names is a transparent proxy: it judges what it knows.
-    if (!config_.namespace_names) {
-        set_call_timeout(*call, upstreams_.front()->config().timeouts.request);
-        co_return co_await exchange(call, std::move(request), upstreams_.front());
-    }
-    co_return error_answer(call->id, error_code::method_not_found, "Method not found: " + method);
-}
-
-asio::awaitable<Message> Gateway::route_by_name(std::shared_ptr<ClientCall> call, Message request,
-                                                const json::json_pointer& name_at) {
-    if (!config_.namespace_names) {
-        set_call_timeout(*call, upstreams_.front()->config().timeouts.request);
-        co_return co_await exchange(call, std::move(request), upstreams_.front());
-    }
-    const std::string method = request.method();
-    const json& message = request.json();
-    const json* name = message.contains(name_at) ? &message.at(name_at) : nullptr;
-    auto known = [this] {
-        std::string names;
-        for (const auto& upstream : upstreams_) names += (names.empty() ? "" : ", ") + upstream->name();
-        return names;
-    };
-    if (!name || !name->is_string())
-        co_return error_answer(call->id, error_code::invalid_params,
-                               "Invalid params: " + method + " needs " + name_at.to_string() +
-                                   " as '<upstream>__<name>' (upstreams: " + known() + ")");
-    const std::string& full_name = name->get_ref<const std::string&>();
-    auto split = split_namespaced(full_name);
-    auto upstream = split ? find_upstream(split->upstream) : nullptr;
-    if (!upstream)
-        co_return error_answer(call->id, error_code::invalid_params,
-                               "Invalid params: '" + full_name +
-                                   "' names no upstream: expected '<upstream>__<name>' with one of: " + known());
-    set_call_timeout(*call, upstream->config().timeouts.request);  // one upstream: its own timeout
-    // Plugins and the upstream see the upstream's own name.
-    request.mutable_json()[name_at] = split->name;
-    request.refresh_request_fields();
-    Message answer = co_await exchange(call, std::move(request), upstream);
-    namespace_answer(answer, method, upstream->name(), split->name);
-    co_return answer;
-}
-
-asio::awaitable<Message> Gateway::exchange(std::shared_ptr<ClientCall> call, Message request,
-                                           std::shared_ptr<Upstream> upstream) {
-    request.set_upstream(upstream->name());
-    auto pipeline = plugins_->pipeline(upstream->name());
-    std::shared_ptr<RequestScope> scope = co_await pipeline->begin_request_async(request);
-    call->add_scope(upstream->name(), scope);
-    auto verdict = co_await pipeline->process_request_async(*scope, request);
-    if (verdict.reply) co_return Message::from_json(*verdict.reply, upstream->name());
-    // This upstream's timeout, counted from the request's arrival: plugins and queues count too.
-    UpstreamReply reply = co_await upstream->send_and_receive(request, call->new_handle(),
-                                                              call->arrived + upstream->config().timeouts.request);
-    if (!reply.response) {
-        // The gateway's own answer is the request's response: audited like one.
-        Message failed = error_answer(call->id, reply.error_code, reply.error_message);
-        failed.set_upstream(upstream->name());
-        co_await pipeline->audit_gateway_answer(*scope, failed);
-        co_return failed;
-    }
-    Message response = std::move(*reply.response);
-    response.set_id(call->id);  // the client's id, restored
-    auto response_verdict = co_await pipeline->process_response_async(*scope, response);
-    if (response_verdict.reply) co_return Message::from_json(*response_verdict.reply, upstream->name());
-    co_return response;
-}
-
-namespace {
-
-// Why a part's answer cannot be used: its error's message, or what is wrong with its shape.
-std::string failure_of(const json& answer, std::string_view items) {
-    if (const auto& error = member(answer, "error"); error.is_object()) {
-        const auto& text = member(error, "message");
-        return text.is_string() ? text.get<std::string>() : dump_json(error);
-    }
-    if (items.empty()) return {};
-    if (!member(member(answer, "result"), items).is_array())
-        return "answered without a '" + std::string(items) + "' list";
-    return {};
-}
-
-}  // namespace
-
-asio::awaitable<Message> Gateway::fan_out_list(std::shared_ptr<ClientCall> call, Message request,
-                                               const MethodSpec& list) {
-    // Which upstreams this page comes from, each at its own cursor (none: its first page).
-    std::vector<std::pair<std::shared_ptr<Upstream>, std::optional<std::string>>> parts;
-    const auto& cursor = member(member(request.json(), "params"), "cursor");
-    if (cursor.is_null()) {
-        for (auto& upstream : offering(list.capability)) parts.emplace_back(upstream, std::nullopt);
-        if (parts.empty())
-            co_return error_answer(call->id, error_code::method_not_found,
-                                   "Method not found: no upstream offers " + std::string(list.capability));
-    } else {
-        auto cursors = cursor.is_string() ? decode_cursor(cursor.get_ref<const std::string&>()) : std::nullopt;
-        if (!cursors)
-            co_return error_answer(call->id, error_code::invalid_params,
-                                   "Invalid params: the cursor was not given out by this gateway");
-        for (auto& [name, upstream_cursor] : *cursors) {
-            auto upstream = find_upstream(name);
-            if (!upstream)
-                co_return error_answer(call->id, error_code::invalid_params,
-                                       "Invalid params: the cursor names no upstream of this gateway");
-            parts.emplace_back(upstream, upstream_cursor);
-        }
-    }
-    std::vector<asio::awaitable<Message>> tasks;
-    for (auto& [upstream, upstream_cursor] : parts) {
-        Message part = request;
-        if (upstream_cursor)
-            part.mutable_json()["params"]["cursor"] = *upstream_cursor;
-        else if (!cursor.is_null())
-            part.mutable_json()["params"].erase("cursor");
-        tasks.push_back(exchange(call, std::move(part), upstream));
-    }
-    std::vector<Message> answers = co_await gather(executor_, std::move(tasks));
-
-    struct Item {
-        std::string key;
-        json value;
-    };
-    std::vector<Item> items;
-    UpstreamCursors next;
-    json omitted = json::object();
-    const std::string items_key(list.list_items), key(list.item_key);
-    for (std::size_t i = 0; i < answers.size(); ++i) {
-        const std::string& name = parts[i].first->name();
-        // An upstream without the method (templates are often missing) simply has no such items.
-        if (member(member(answers[i].json(), "error"), "code") == error_code::method_not_found) continue;
-        if (auto failure = failure_of(answers[i].json(), list.list_items); !failure.empty()) {
-            spdlog::warn("[{}] left out of {}: {}", name, list.method, failure);
-            omitted[name] = failure;
-            std::lock_guard lock(mutex_);
-            ++list_omissions_[name];
-            continue;
-        }
-        json& result = answers[i].mutable_json()["result"];
-        if (config_.namespace_names) namespace_list_items(result[items_key], list, name);
-        for (auto& item : result[items_key]) {
-            const auto& id = member(item, key);
-            items.push_back({id.is_string() ? id.get<std::string>() : std::string(), std::move(item)});
-        }
-        if (const auto& more = member(result, "nextCursor");
-            more.is_string() && !more.get_ref<const std::string&>().empty())
-            next[name] = more.get<std::string>();
-    }
-    if (omitted.size() == answers.size()) {
-        if (answers.size() == 1) co_return std::move(answers.front());  // its own error, as it was
-        std::string reasons;
-        for (auto it = omitted.begin(); it != omitted.end(); ++it)
-            reasons += (reasons.empty() ? "" : "; ") + it.key() + ": " + it.value().get<std::string>();
-        co_return error_answer(call->id, error_code::unavailable,
-                               "no upstream could answer " + std::string(list.method) + ": " + reasons);
-    }
-    // Sorted by the name the client sees; equal names keep the upstreams' order.
-    std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.key < b.key; });
-    json merged = json::array();
-    for (auto& item : items) merged.push_back(std::move(item.value));
-    // A single upstream's other result fields pass through; merged results carry only the list.
-    json result = answers.size() == 1 ? std::move(answers.front().mutable_json()["result"]) : json::object();
-    result[items_key] = std::move(merged);
-    result.erase("nextCursor");
-    if (!next.empty()) result["nextCursor"] = encode_cursor(next);
-    if (config_.debug_metadata && !omitted.empty()) result["_meta"]["watchgate/omitted"] = omitted;
-    co_return Message::from_json(json{{"jsonrpc", "2.0"}, {"id", call->id}, {"result", std::move(result)}});
-}
-
-asio::awaitable<Message> Gateway::broadcast(std::shared_ptr<ClientCall> call, Message request,
-                                            std::string_view capability) {
-    auto targets = offering(capability);
-    if (targets.empty())
-        co_return error_answer(call->id, error_code::method_not_found,
-                               "Method not found: no upstream offers " + std::string(capability));
-    std::vector<asio::awaitable<Message>> tasks;
-    for (auto& upstream : targets) tasks.push_back(exchange(call, request, upstream));
-    std::vector<Message> answers = co_await gather(executor_, std::move(tasks));
-    std::string reasons;
-    bool any_succeeded = false;
-    for (std::size_t i = 0; i < answers.size(); ++i) {
-        auto failure = failure_of(answers[i].json(), {});
-        any_succeeded = any_succeeded || failure.empty();
-        if (failure.empty()) continue;
-        spdlog::warn("[{}] {} failed: {}", targets[i]->name(), request.method(), failure);
-        reasons += (reasons.empty() ? "" : "; ") + targets[i]->name() + ": " + failure;
-    }
-    if (answers.size() == 1) co_return std::move(answers.front());
-    if (any_succeeded)
-        co_return Message::from_json(json{{"jsonrpc", "2.0"}, {"id", call->id}, {"result", json::object()}});
-    co_return error_answer(call->id, error_code::unavailable,
-                           "no upstream could answer " + request.method() + ": " + reasons);
-}
-
-namespace {
-
-// Capabilities the gateway can serve across several upstreams; others (experimental, tasks)
-// would need routing it does not have.
-constexpr std::string_view aggregated_capabilities[] = {"tools", "prompts", "resources", "logging", "completions"};
-
-// Adds `offered` into `merged`: flags such as listChanged and subscribe are true when any
-// upstream offers them.
-void merge_capability(json& merged, const json& offered) {
-    if (!merged.is_object() || !offered.is_object()) return;
-    for (auto it = offered.begin(); it != offered.end(); ++it) {
-        if (!merged.contains(it.key()))
-            merged[it.key()] = it.value();
-        else if (it.value() == true)
-            merged[it.key()] = true;
-    }
-}
-
-}  // namespace
-
-asio::awaitable<json> Gateway::handle_initialize(const Message& request) {
-    const json params = request.json().value("params", json::object());
-    auto wrong = [&](std::string_view field, std::string_view expected) {
-        return make_error_response(
-            request.id(), error_code::invalid_params,
-            "Invalid params: initialize needs " + std::string(field) + " as " + std::string(expected));
-    };
-    if (!params.is_object()) co_return wrong("params", "an object");
-    if (params.contains("protocolVersion") && !params["protocolVersion"].is_string())
-        co_return wrong("params.protocolVersion", "a string");
-    if (params.contains("capabilities") && !params["capabilities"].is_object())
-        co_return wrong("params.capabilities", "an object");
-    if (params.contains("clientInfo") && !params["clientInfo"].is_object())
-        co_return wrong("params.clientInfo", "an object");
-    const std::string version = negotiate_version(params);
-    // Each upstream negotiates on its own: offered the newest version, it answers the newest it
-    // speaks. The client's info and capabilities pass through, so upstreams know what it can do.
-    json upstream_params = params;
-    upstream_params["protocolVersion"] = latest_protocol_version;
-    std::vector<asio::awaitable<std::string>> connects;
-    for (auto& upstream : upstreams_) connects.push_back(upstream->connect(upstream_params));
-    std::vector<std::string> errors = co_await gather(executor_, std::move(connects));
-
-    json capabilities = json::object();
-    std::string instructions;
-    std::vector<std::string> failures;
-    for (std::size_t i = 0; i < upstreams_.size(); ++i) {
-        const auto& upstream = upstreams_[i];
-        if (!errors[i].empty()) {
-            spdlog::warn("[{}] not initialized: {}", upstream->name(), errors[i]);
-            failures.push_back(upstream->name() + ": " + errors[i]);
-            continue;
-        }
-        json result = upstream->initialize_result();
-        const auto& offered = member(result, "capabilities");
-        if (offered.is_object()) {
-            for (auto it = offered.begin(); it != offered.end(); ++it) {
-                const bool aggregated =
-                    std::find(std::begin(aggregated_capabilities), std::end(aggregated_capabilities), it.key()) !=
-                    std::end(aggregated_capabilities);
-                if (!aggregated && config_.namespace_names) continue;
-                if (!capabilities.contains(it.key()))
-                    capabilities[it.key()] = it.value();
-                else
-                    merge_capability(capabilities[it.key()], it.value());
-            }
-        }
-        if (const auto& text = member(result, "instructions");
-            text.is_string() && !text.get_ref<const std::string&>().empty()) {
-            if (!instructions.empty()) instructions += "\n\n";
-            // Several upstreams: each one's instructions under the prefix its names carry.
-            if (config_.namespace_names) instructions += "[" + namespaced(upstream->name(), "*") + "] ";
-            instructions += text.get<std::string>();
-        }
-    }
-    if (failures.size() == upstreams_.size() && !upstreams_.empty()) {
-        std::string text;
-        for (const auto& failure : failures) text += (text.empty() ? "" : "; ") + failure;
-        co_return make_error_response(request.id(), error_code::unavailable,
-                                      "no upstream could be initialized: " + text);
-    }
-    // Plugins may change lists at any time (renames, pins) and upstreams come and go: the gateway
-    // always announces list changes. Tools are always offered, so a late upstream's tools count.
-    capabilities["tools"]["listChanged"] = true;
-    for (const char* list : {"prompts", "resources"})
-        if (capabilities.contains(list) && capabilities[list].is_object()) capabilities[list]["listChanged"] = true;
-    json result = {{"protocolVersion", version},
-                   {"capabilities", capabilities},
-                   {"serverInfo", {{"name", "watchgate"}, {"version", version_text}}}};
-    if (!instructions.empty()) result["instructions"] = instructions;
-    initialized_ = true;
-    co_return json{{"jsonrpc", "2.0"}, {"id", request.id()}, {"result", std::move(result)}};
-}
-
-void Gateway::on_upstream_ready(Upstream& upstream) {
-    // The first initialize is answered with the lists as they are; a later one (a restart, an
-    // upstream that was down at start) changes what the client saw.
-    if (!initialized_) return;
-    const json capabilities = member(upstream.initialize_result(), "capabilities");
-    for (std::string_view list : list_capabilities)
-        if (list == "tools" || member(capabilities, list).is_object()) announce_list_changed(std::string(list));
-}
-
-void Gateway::announce_list_changed(std::string capability) {
-    {
-        // Several upstreams changing at once reach the client as one notification.
-        std::lock_guard lock(mutex_);
-        if (!announcing_.insert(capability).second) return;
-    }
-    asio::co_spawn(executor_, send_list_changed_later(shared_from_this(), std::move(capability)), asio::detached);
-}
-
-asio::awaitable<void> Gateway::send_list_changed_later(std::shared_ptr<Gateway> self, std::string capability) {
-    // A debounce, not a poll: upstreams restarting together are announced once, 20 ms later.
-    co_await async_sleep(std::chrono::milliseconds(20));
-    {
-        std::lock_guard lock(self->mutex_);
-        self->announcing_.erase(capability);
-    }
-    self->send_to_client(json{{"jsonrpc", "2.0"}, {"method", "notifications/" + capability + "/list_changed"}});
-}
-
-asio::awaitable<void> Gateway::handle_client_notification(Message notification) {
-    const std::string& method = notification.method();
-    if (method == "notifications/initialized") co_return;  // each upstream got its own from the gateway
-    if (method == "notifications/cancelled") {
-        const auto& params = member(notification.json(), "params");
-        if (!params.is_object() || !params.contains("requestId")) co_return;
-        std::shared_ptr<ClientCall> call;
-        {
-            std::lock_guard lock(mutex_);
-            auto it = calls_.find(dump_json(params["requestId"]));
-            if (it != calls_.end()) call = it->second;
-        }
-        const auto& reason = member(params, "reason");
-        if (call) call->cancel(reason.is_string() ? reason.get<std::string>() : "cancelled by the client");
-        co_return;
-    }
-    for (auto& upstream : upstreams_) {
-        if (upstream->state() != Upstream::State::ready) continue;
-        Message copy = notification;
-        copy.set_upstream(upstream->name());
-        auto verdict = co_await plugins_->pipeline(upstream->name())->process_notification_async(nullptr, copy);
-        if (verdict.forwards()) upstream->send(copy);
-    }
-}
-
-asio::awaitable<void> Gateway::handle_client_response(Message response) {
-    const auto& id = member(response.json(), "id");
-    std::shared_ptr<ServerCall> call;
-    if (id.is_number_integer()) {
-        std::lock_guard lock(mutex_);
-        auto it = server_calls_.find(id.get<std::int64_t>());
-        if (it != server_calls_.end()) {
-            call = std::move(it->second);
-            server_calls_.erase(it);
-        }
-    }
-    if (!call) {
-        spdlog::warn("client answered request {} that the gateway did not send, dropped", response.id_text());
-        co_return;
-    }
-    response.set_id(call->original_id);
-    response.set_upstream(call->upstream->name());
-    auto verdict = co_await call->pipeline->process_response_async(*call->scope, response);
-    if (verdict.reply)
-        call->upstream->send_json(*verdict.reply);
-    else
-        call->upstream->send(response);
-}
-
-void Gateway::on_upstream_message(Upstream& from, Message message) {
+void Gateway::on_upstream_message(SessionId owner, Upstream& from, Message message) {
     auto upstream = from.shared_from_this();
-    Lane& lane = *upstream_lanes_.at(upstream->name());
-    run_in_lane(lane.strand, lane.backlog, handle_upstream_message(std::move(upstream), std::move(message)));
+    Lane& lane = lane_of(owner, upstream->name());
+    ++lane.backlog;
+    // On the upstream's lane: its messages keep their order, and reach the sessions in it.
+    asio::co_spawn(lane.strand, route_upstream_message(owner, std::move(upstream), std::move(message)),
+                   [self = shared_from_this(), &lane](std::exception_ptr error) {
+                       if (error) {
+                           try {
+                               std::rethrow_exception(error);
+                           } catch (const std::exception& e) {
+                               spdlog::error("processing a message failed: {}", e.what());
+                           }
+                       }
+                       if (lane.backlog-- == lane_limit) self->lanes_flow_.notify_all();
+                   });
 }
 
-asio::awaitable<void> Gateway::handle_upstream_message(std::shared_ptr<Upstream> upstream, Message message) {
-    auto pipeline = plugins_->pipeline(upstream->name());
-    if (message.kind() == MessageKind::notification) {
-        const std::string& method = message.method();
-        const auto& params = member(message.json(), "params");
-        std::shared_ptr<RequestScope> scope;
-        if (method == "notifications/progress" && params.is_object() && params.contains("progressToken")) {
-            std::shared_ptr<ClientCall> owner;
-            {
-                std::lock_guard lock(mutex_);
-                auto it = progress_.find(dump_json(params["progressToken"]));
-                if (it != progress_.end()) owner = it->second.lock();
-            }
-            if (owner) scope = owner->scope_at(upstream->name());
+asio::awaitable<void> Gateway::route_upstream_message(SessionId owner, std::shared_ptr<Upstream> upstream,
+                                                      Message message) {
+    const std::string method = message.method();
+    const auto& params = member(message.json(), "params");
+    if (method == "notifications/progress" && params.is_object()) {
+        // The token names its session (ClientSession::upstream_progress_token); the client gets
+        // its own back.
+        auto token = ClientSession::client_progress_token(member(params, "progressToken"));
+        auto session = token && (owner == 0 || owner == token->first) ? sessions_.find(token->first) : nullptr;
+        if (!session) co_return;  // not a token of a request of ours: nobody to tell
+        message.mutable_json()["params"]["progressToken"] = token->second;
+        co_await session->handle_upstream_message(upstream, std::move(message));
+        co_return;
+    }
+    // A per_session upstream speaks to its own session only.
+    if (owner != 0) {
+        if (auto session = sessions_.find(owner))
+            co_await session->handle_upstream_message(upstream, std::move(message));
+        co_return;
+    }
+    if (message.kind() == MessageKind::request) {
+        auto session = sessions_.choose_for_server_request(*upstream, capability_for(method));
+        if (!session) {
+            upstream->send_json(make_error_response(message.id(), error_code::method_not_found,
+                                                    "no client session can answer " + method + " now"));
+            co_return;
         }
-        if (method == "notifications/cancelled" && params.is_object() && params.contains("requestId")) {
-            // The upstream gives up on a request it sent: the client knows it by the gateway's id.
-            std::optional<std::int64_t> gateway_id;
-            {
-                std::lock_guard lock(mutex_);
-                for (auto& [id, call] : server_calls_)
-                    if (call->upstream == upstream && call->original_id == params["requestId"]) gateway_id = id;
-            }
-            if (!gateway_id) co_return;  // nothing the client knows of
-            message.mutable_json()["params"]["requestId"] = *gateway_id;
-        }
-        auto verdict = co_await pipeline->process_notification_async(scope.get(), message);
-        if (!verdict.forwards()) co_return;
+        co_await session->handle_upstream_message(upstream, std::move(message));
+        co_return;
+    }
+    if (method == "notifications/cancelled" && params.is_object()) {
+        // The upstream gives up on a request it sent: only the session that was asked cares.
+        for (auto& session : sessions_.all())
+            if (session->has_server_call(*upstream, member(params, "requestId")))
+                co_await session->handle_upstream_message(upstream, message);
+        co_return;
+    }
+    // Anything else (list changes, log messages, resource updates) concerns every session.
+    for (auto& session : sessions_.all())
+        if (session->initialized()) co_await session->handle_upstream_message(upstream, message);
+}
+
+void Gateway::on_upstream_ready(SessionId owner, Upstream& upstream) {
+    // A session's first initialize is answered with the lists as they are; a later one (a
+    // restart, an upstream that was down at start) changes what its client saw.
+    const json capabilities = member(upstream.initialize_result(), "capabilities");
+    auto sessions = owner != 0 ? std::vector{sessions_.find(owner)} : sessions_.all();
+    for (auto& session : sessions) {
+        if (!session || !session->initialized()) continue;
         for (std::string_view list : list_capabilities)
-            if (method == "notifications/" + std::string(list) + "/list_changed") {
-                announce_list_changed(std::string(list));
-                co_return;
-            }
-        if (config_.namespace_names) namespace_notification(message, upstream->name());
-        send_to_client(message);
-        co_return;
+            if (list == "tools" || member(capabilities, list).is_object())
+                session->announce_list_changed(std::string(list));
     }
-    // A server -> client request: the client sees a gateway id, the upstream gets its own back.
-    auto call = std::make_shared<ServerCall>();
-    call->upstream = upstream;
-    call->original_id = message.id();
-    call->pipeline = pipeline;
-    call->scope = co_await pipeline->begin_request_async(message);
-    auto verdict = co_await pipeline->process_request_async(*call->scope, message);
-    if (verdict.reply) {
-        json reply = *verdict.reply;
-        reply["id"] = call->original_id;
-        upstream->send_json(reply);
-        co_return;
-    }
-    std::int64_t id;
-    {
-        std::lock_guard lock(mutex_);
-        id = next_server_id_++;
-        server_calls_.emplace(id, call);
-    }
-    message.set_id(id);
-    send_to_client(message);
 }
 
-asio::awaitable<void> Gateway::shutdown() {
-    shutting_down_ = true;
-    // Waits until every request in flight has had its answer, or `limit` has passed.
-    // A second stop request (hurry) ends only the grace period; the short waits for the answers
-    // of cancelled requests stay, so each still gets its one answer.
-    auto answers_out = [this](Clock::duration limit, bool grace = false) -> asio::awaitable<void> {
-        co_await flow_.wait_until([this, grace] { return requests_in_flight() == 0 || (grace && hurry_); },
-                                  Clock::now() + limit);
-    };
-    co_await answers_out(config_.shutdown_grace, true);
-    std::vector<std::shared_ptr<ClientCall>> remaining;
-    {
-        std::lock_guard lock(mutex_);
-        for (auto& [id, call] : calls_) remaining.push_back(call);
-    }
-    if (!remaining.empty()) {
-        spdlog::warn("{} requests still in flight after the grace period: answering them with an error",
-                     remaining.size());
-        for (auto& call : remaining) call->cancel("the gateway is shutting down");
-        co_await answers_out(std::chrono::seconds(2));
-    }
-    for (auto& upstream : upstreams_) {
-        co_await upstream->stop(std::chrono::milliseconds(2000));
-        co_await answers_out(std::chrono::seconds(2));  // stopping answered what was still pending there
-        auto c = upstream->counters();
-        std::uint64_t omissions = 0;
-        {
-            std::lock_guard lock(mutex_);
-            if (auto it = list_omissions_.find(upstream->name()); it != list_omissions_.end()) omissions = it->second;
-        }
-        spdlog::info(
-            "[{}] requests: {} total, {} in flight, {} most in flight, {} timeouts, {} rejected, {} failed, "
-            "{} restarts, {} times left out of a list",
-            upstream->name(), c.total, c.in_flight, c.most_in_flight, c.timeouts, c.rejections, c.failures, c.restarts,
-            omissions);
+asio::awaitable<void> Gateway::wait_for_upstream_input_room(SessionId owner, const std::string& upstream) {
+    Lane& lane = lane_of(owner, upstream);
+    for (;;) {
+        // What this upstream feeds: its lane, and the clients its messages go to.
+        auto sessions = owner != 0 ? std::vector{sessions_.find(owner)} : sessions_.all();
+        for (auto& session : sessions)
+            if (session) co_await session->wait_for_channel_room();
+        co_await lanes_flow_.wait_until([&] { return lane.backlog < lane_limit; });
+        bool room = true;
+        for (auto& session : sessions) room = room && (!session || session->channel_has_room());
+        if (room) co_return;
     }
 }
 

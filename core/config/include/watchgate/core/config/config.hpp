@@ -53,6 +53,10 @@ struct ConcurrencyConfig {
     OverflowPolicy overflow = OverflowPolicy::queue;
 };
 
+// Whether client sessions share one server (one process for all) or each session gets its own,
+// started on its first use: for stateful servers that must not mix clients.
+enum class UpstreamSharing { shared, per_session };
+
 struct UpstreamConfig {
     std::string name;
     SourceLocation where;
@@ -61,6 +65,7 @@ struct UpstreamConfig {
     std::optional<std::filesystem::path> cwd;  // resolved against the config's folder
     bool restart_on_failure = true;
     int max_restart_attempts = 3;
+    UpstreamSharing sharing = UpstreamSharing::shared;
     TimeoutConfig timeouts;
     ConcurrencyConfig concurrency;
 };

@@ -1,0 +1,44 @@
+#pragma once
+// How answers, notifications and server -> client requests reach one client: a line on stdout
+// now, a response stream or the listen stream of Streamable HTTP next.
+
+#include <watchgate/core/base/line_writer.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace watchgate::core {
+
+class ClientChannel {
+public:
+    virtual ~ClientChannel() = default;
+    // One whole message (JSON text, no newline). Any thread.
+    virtual void send(std::string message) = 0;
+    // Whether what waits to reach the client is below its limit, and a wait until it is: what
+    // feeds the client (upstream output) pauses meanwhile.
+    virtual bool has_room() const = 0;
+    virtual boost::asio::awaitable<void> wait_for_room() = 0;
+};
+
+// A client that takes lines: stdio, `watchgate call`, tests. `writer`, when the sink writes
+// through one, gives flow control; without it the channel always has room.
+class StdioChannel : public ClientChannel {
+public:
+    explicit StdioChannel(std::function<void(std::string)> sink, std::shared_ptr<LineWriter> writer = nullptr)
+        : sink_(std::move(sink)), writer_(std::move(writer)) {}
+
+    void send(std::string message) override { sink_(std::move(message)); }
+    bool has_room() const override { return !writer_ || writer_->has_room(); }
+    boost::asio::awaitable<void> wait_for_room() override {
+        if (writer_) co_await writer_->wait_for_room();
+    }
+
+private:
+    std::function<void(std::string)> sink_;
+    std::shared_ptr<LineWriter> writer_;
+};
+
+}  // namespace watchgate::core

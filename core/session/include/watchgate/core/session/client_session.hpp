@@ -1,0 +1,156 @@
+#pragma once
+// One client's session: its requests in flight (by the client's ids), its initialize state and
+// declared capabilities, the server -> client requests it was asked (by the ids the gateway gave),
+// its progress tokens. Transport-free: lines come in through on_client_line and leave through
+// its ClientChannel, so stdio, `watchgate call`, HTTP and tests drive the same code. Requests run
+// as coroutines of their own; notifications and answers from the client keep their order on the
+// session's lane.
+
+#include <watchgate/core/base/async_signal.hpp>
+#include <watchgate/core/base/deadline_timer.hpp>
+#include <watchgate/core/base/line_splitter.hpp>
+#include <watchgate/core/pipeline/pipeline.hpp>
+#include <watchgate/core/protocol/methods.hpp>
+#include <watchgate/core/session/client_channel.hpp>
+#include <watchgate/core/session/gateway_snapshot.hpp>
+#include <watchgate/core/upstream/upstream.hpp>
+#include <watchgate/core/upstream/upstream_pool.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace watchgate::core {
+
+class Gateway;
+
+class ClientSession : public std::enable_shared_from_this<ClientSession> {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    // Made by Gateway::open_session. `upstreams` is this session's view (UpstreamPool).
+    static std::shared_ptr<ClientSession> create(std::shared_ptr<Gateway> gateway, SessionId id,
+                                                 std::shared_ptr<ClientChannel> channel,
+                                                 std::vector<std::shared_ptr<Upstream>> upstreams);
+
+    SessionId id() const { return id_; }
+    const std::vector<std::shared_ptr<Upstream>>& upstreams() const { return upstreams_; }
+
+    // One line from the client. Returns at once: requests run as their own coroutines.
+    void on_client_line(std::string line);
+    // An oversize line from the client (already discarded): answered with -32600 (with its id
+    // when the kept ends of the line show it).
+    void on_client_oversize(const OversizeLine& line);
+    // Awaited by the client reader before each read: returns once what client input feeds (the
+    // client's channel, the session's upstreams' input, the requests in flight) has room again.
+    boost::asio::awaitable<void> wait_for_client_input_room();
+
+    // What the gateway asks of a session.
+    bool initialized() const { return initialized_; }
+    std::size_t requests_in_flight() const;
+    bool channel_has_room() const { return channel_->has_room(); }
+    boost::asio::awaitable<void> wait_for_channel_room() { return channel_->wait_for_room(); }
+    // Whether the client declared `capability` (sampling, elicitation, roots) at initialize.
+    bool declared(std::string_view capability) const;
+    // When this session's oldest request in flight at `upstream` arrived (none: nullopt).
+    std::optional<Clock::time_point> oldest_request_at(const Upstream& upstream) const;
+    // Whether this session's client was asked `original_id` by `upstream` and has not answered.
+    bool has_server_call(const Upstream& upstream, const nlohmann::json& original_id) const;
+    // A message `upstream` sent that the gateway routed to this session.
+    boost::asio::awaitable<void> handle_upstream_message(std::shared_ptr<Upstream> upstream, Message message);
+    // A list changed (or an upstream came back): the client hears of it once, shortly.
+    void announce_list_changed(std::string capability);
+    // Waits up to `grace` (cut short by Gateway::hurry) for requests in flight, then answers the
+    // rest with an error. Answers no new request afterwards.
+    boost::asio::awaitable<void> drain(std::chrono::milliseconds grace);
+    // Waits up to `limit` for the requests still in flight to have their answers.
+    boost::asio::awaitable<void> wait_for_answers(Clock::duration limit);
+    void hurry();
+
+    // Progress tokens on their way to an upstream carry the session, so two sessions sharing an
+    // upstream never mix their tokens: "<session>/<the client's token as JSON>".
+    static std::string upstream_progress_token(SessionId session, const nlohmann::json& token);
+    // The session and the client's token from an upstream's token (nullopt: not one of ours).
+    static std::optional<std::pair<SessionId, nlohmann::json>> client_progress_token(const nlohmann::json& token);
+
+private:
+    ClientSession(std::shared_ptr<Gateway> gateway, SessionId id, std::shared_ptr<ClientChannel> channel,
+                  std::vector<std::shared_ptr<Upstream>> upstreams);
+    struct ClientCall;
+    struct ServerCall;
+    struct Lane {
+        boost::asio::any_io_executor strand;
+        std::atomic<int> backlog{0};
+    };
+
+    void send_to_client(const nlohmann::json& message);
+    void send_to_client(const Message& message);
+    boost::asio::awaitable<void> handle_request(std::shared_ptr<ClientCall> call, Message request);
+    boost::asio::awaitable<nlohmann::json> handle_initialize(const Message& request);
+    // Picks the way `request` goes: fanned out, broadcast, routed by name, or refused.
+    boost::asio::awaitable<Message> dispatch(std::shared_ptr<ClientCall> call, Message request);
+    // `name_at` is one of target_pointer's static pointers: it outlives the coroutine.
+    boost::asio::awaitable<Message> route_by_name(std::shared_ptr<ClientCall> call, Message request,
+                                                  const nlohmann::json::json_pointer& name_at);
+    boost::asio::awaitable<Message> fan_out_list(std::shared_ptr<ClientCall> call, Message request,
+                                                 const MethodSpec& list);
+    boost::asio::awaitable<Message> broadcast(std::shared_ptr<ClientCall> call, Message request,
+                                              std::string_view capability);
+    // One upstream's part of a request: its request pipeline, the upstream, its response
+    // pipeline. Yields the answer for the client (the client's id), an error when anything failed.
+    boost::asio::awaitable<Message> exchange(std::shared_ptr<ClientCall> call, Message request,
+                                             std::shared_ptr<Upstream> upstream);
+    // The upstreams that offered `capability` (or have not initialized yet: they are tried and,
+    // when down, reported as left out).
+    std::vector<std::shared_ptr<Upstream>> offering(std::string_view capability) const;
+    std::shared_ptr<Upstream> find_upstream(std::string_view name) const;
+    Message error_answer(const nlohmann::json& id, int code, std::string message) const;
+    static boost::asio::awaitable<void> send_list_changed_later(std::shared_ptr<ClientSession> self,
+                                                                std::string capability);
+    boost::asio::awaitable<void> handle_client_notification(Message notification);
+    boost::asio::awaitable<void> handle_client_response(Message response);
+    // Answers `call` unless it already was: every request gets exactly one answer.
+    void answer_once(const std::shared_ptr<ClientCall>& call, const Message& answer);
+    void finish(const std::shared_ptr<ClientCall>& call);
+    void run_in_lane(boost::asio::awaitable<void> task);
+    // A request's whole time (plugins and queues included) is watched by one timer for all.
+    void set_call_timeout(ClientCall& call, std::chrono::milliseconds timeout);
+    // Answers the requests whose time ran out; returns the next deadline.
+    std::optional<Clock::time_point> expire_calls(Clock::time_point now);
+
+    std::shared_ptr<Gateway> gateway_;
+    SessionId id_;
+    std::shared_ptr<ClientChannel> channel_;
+    std::vector<std::shared_ptr<Upstream>> upstreams_;
+    const GatewayConfig& config_;        // the gateway's settings that no reload changes
+    boost::asio::any_io_executor work_;  // where requests and plugins run
+    Lane lane_;                          // client notifications and answers, in order
+    // A backlog or the requests in flight went below their limit; in a drain, also the last
+    // answer went out or the grace period was cut short.
+    AsyncSignal flow_;
+    std::atomic<bool> hurry_{false};
+    std::shared_ptr<DeadlineTimer> deadlines_;
+
+    mutable std::mutex mutex_;                                          // guards the tables below
+    std::map<std::string, std::shared_ptr<ClientCall>> calls_;          // by the client's id (JSON text)
+    std::map<std::string, std::weak_ptr<ClientCall>> progress_;         // by the client's token (JSON text)
+    std::map<std::int64_t, std::shared_ptr<ServerCall>> server_calls_;  // by the id the gateway gave
+    std::int64_t next_server_id_ = 1;
+    std::set<std::string> announcing_;  // list_changed kinds about to be sent
+    nlohmann::json client_capabilities_ = nlohmann::json::object();
+    std::atomic<bool> initialized_{false};
+    std::atomic<bool> draining_{false};
+};
+
+}  // namespace watchgate::core

@@ -49,8 +49,8 @@ TEST_CASE("session: requests go to their upstream by name, lists fan out, answer
     // The same id as a number and as a string are two requests; each answer finds its own.
     gateway.send_call(7, "alpha__echo", {{"text", "to alpha"}});
     gateway.send_call("7", "beta__echo", {{"text", "to beta"}});
-    CHECK(text_of(gateway.answer(7)) == "alpha: to alpha");
-    CHECK(text_of(gateway.answer("7")) == "beta: to beta");
+    CHECK(text_of(gateway.answer(7)) == "alpha#0: to alpha");
+    CHECK(text_of(gateway.answer("7")) == "beta#0: to beta");
 
     // The upstream saw its own tool name and an id of the gateway's, not the client's.
     auto seen = alpha.wait_for([](const json& m) { return is_call_of(m, "echo"); });
@@ -129,7 +129,7 @@ TEST_CASE("session: an upstream that goes away answers what it had in flight, re
         answer = gateway.answer(100 + attempt);
         if (!answer.contains("result")) std::this_thread::sleep_for(100ms);
     }
-    CHECK(text_of(answer) == "alpha: back");
+    CHECK(text_of(answer) == "alpha#1: back");
     CHECK(alpha.starts() == 2);
 }
 

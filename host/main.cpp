@@ -4,6 +4,9 @@
 #include <watchgate/core/protocol/message.hpp>
 #include <watchgate/core/pipeline/pipeline.hpp>
 #include <watchgate/core/pipeline/plugin_host.hpp>
+#include <watchgate/core/server/call_once.hpp>
+#include <watchgate/core/server/logging.hpp>
+#include <watchgate/core/server/stdio_listener.hpp>
 #include <watchgate/core/server/stdio_server.hpp>
 #include <watchgate/core/base/version.hpp>
 

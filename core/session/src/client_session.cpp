@@ -205,7 +205,9 @@ void ClientSession::on_client_line(std::string line) {
     }
     if (message.kind() == MessageKind::notification) {
         // Cancellation needs no plugin: handled on the reader, so it can never wait behind one.
-        asio::co_spawn(gateway_->io(), handle_client_notification(std::move(message)), asio::detached);
+        // The completion holds the session: its frame starts later, when the caller may be gone.
+        asio::co_spawn(gateway_->io(), handle_client_notification(std::move(message)),
+                       [self = shared_from_this()](std::exception_ptr) {});
         return;
     }
     if (draining_) {
@@ -238,7 +240,7 @@ void ClientSession::on_client_line(std::string line) {
     }
     deadlines_->watch(call->deadline_point());
     // On the work pool, never inline on the reader: plugins run there.
-    asio::co_spawn(work_, handle_request(call, std::move(message)), asio::detached);
+    asio::co_spawn(work_, handle_request(call, std::move(message)), [self = shared_from_this()](std::exception_ptr) {});
 }
 
 void ClientSession::answer_once(const std::shared_ptr<ClientCall>& call, const Message& answer) {

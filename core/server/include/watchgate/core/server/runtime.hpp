@@ -1,0 +1,49 @@
+#pragma once
+// The gateway as a running process: one I/O thread (reading, writing, timers), a work pool of
+// `proxy.threads` (requests and plugins, so a slow plugin never holds up reading, answers or
+// deadlines), the control thread (the caller of run()), signals, and the drain on shutdown.
+// Listeners open client sessions on its gateway and ask it to stop when their client goes away.
+
+#include <watchgate/core/server/control_queue.hpp>
+#include <watchgate/core/server/thread_pool.hpp>
+#include <watchgate/core/session/gateway.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <memory>
+
+namespace watchgate::core {
+
+class Runtime {
+public:
+    Runtime(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins, UpstreamTransportFactory transports = {});
+    ~Runtime();
+
+    Gateway& gateway() { return *gateway_; }
+    const GatewayConfig& config() const { return gateway_->config(); }
+    boost::asio::any_io_executor io() { return io_pool_.context().get_executor(); }
+    const std::shared_ptr<ControlQueue>& control() const { return control_; }
+
+    // Until a stop is requested, on the calling thread (the control thread): runs what other
+    // threads post there and handles signals. SIGINT/SIGTERM ask to stop (a second one cuts the
+    // grace period for requests in flight short); SIGHUP has the plugins reopen their files.
+    // Then shuts the gateway down: requests drained within the grace period, upstreams stopped.
+    void run();
+    // The shutdown alone, for who does not run() (`watchgate call`).
+    void shutdown();
+
+private:
+    // Declared first, destroyed last: whatever the I/O pool's pending handlers still own when it
+    // is destroyed (a reader holds a session) may own strands of the work pool.
+    ThreadPool work_pool_;
+    ThreadPool io_pool_;
+    std::shared_ptr<PluginHost> plugins_;
+    std::shared_ptr<Gateway> gateway_;
+    std::shared_ptr<ControlQueue> control_ = std::make_shared<ControlQueue>();
+};
+
+// Signal dispositions the gateway relies on, whatever it inherited: a peer that went away is an
+// error value (no SIGPIPE), and exited upstreams can be reaped (SIGCHLD not ignored).
+void prepare_signals();
+
+}  // namespace watchgate::core

@@ -26,11 +26,12 @@ namespace asio = boost::asio;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-struct ClientSession::ClientCall {
+struct ClientSession::ClientCall : Dispatcher::Request, std::enable_shared_from_this<ClientSession::ClientCall> {
+    ClientSession* session = nullptr;  // outlives the call: handle_request holds it
     // Captured on arrival and kept to the end: a reload never changes a request in flight.
     std::shared_ptr<const GatewaySnapshot> snapshot;
     std::string id_text;
-    json id;
+    json client_id;
     std::string progress_token;  // JSON text, empty when none
     Clock::time_point arrived = Clock::now();
     // The request's whole time runs out here (routing, plugins, queues and the upstream alike).
@@ -38,7 +39,15 @@ struct ClientSession::ClientCall {
     std::atomic<std::int64_t> timeout_ms{0};
     std::atomic<bool> answered{false};
 
-    void set_timeout(std::chrono::milliseconds timeout) {
+    const json& id() const override { return client_id; }
+    void set_timeout(std::chrono::milliseconds timeout) override {
+        set_deadline(timeout);
+        session->deadlines_->watch(deadline_point());
+    }
+    asio::awaitable<Message> exchange(Message request, std::shared_ptr<Upstream> upstream) override {
+        return session->exchange(shared_from_this(), std::move(request), std::move(upstream));
+    }
+    void set_deadline(std::chrono::milliseconds timeout) {
         timeout_ms = timeout.count();
         deadline = (arrived + timeout).time_since_epoch().count();
     }
@@ -129,7 +138,9 @@ ClientSession::ClientSession(std::shared_ptr<Gateway> gateway, SessionId id, std
       channel_(std::move(channel)),
       upstreams_(std::move(upstreams)),
       config_(gateway_->config()),
-      work_(gateway_->work()) {
+      work_(gateway_->work()),
+      dispatcher_(config_, upstreams_, work_,
+                  [gateway = gateway_.get()](const std::string& upstream) { gateway->count_omission(upstream); }) {
     lane_.strand = asio::make_strand(work_);
 }
 
@@ -217,11 +228,12 @@ void ClientSession::on_client_line(std::string line) {
     auto call = std::make_shared<ClientCall>();
     call->snapshot = gateway_->snapshot();
     call->id_text = message.id_text();
-    call->id = message.id();
+    call->client_id = message.id();
     // Until routing picks an upstream, the longest timeout any of them allows.
     auto longest = config_.timeouts.request;
     for (const auto& upstream : config_.upstreams) longest = std::max(longest, upstream.timeouts.request);
-    call->set_timeout(longest);
+    call->session = this;
+    call->set_deadline(longest);
     if (const auto& params = member(message.json(), "params"); params.is_object()) {
         if (auto meta = params.find("_meta");
             meta != params.end() && meta->is_object() && meta->contains("progressToken"))
@@ -251,11 +263,6 @@ void ClientSession::answer_once(const std::shared_ptr<ClientCall>& call, const M
     send_to_client(answer);
 }
 
-void ClientSession::set_call_timeout(ClientCall& call, std::chrono::milliseconds timeout) {
-    call.set_timeout(timeout);
-    deadlines_->watch(call.deadline_point());
-}
-
 std::optional<Clock::time_point> ClientSession::expire_calls(Clock::time_point now) {
     std::vector<std::shared_ptr<ClientCall>> expired;
     std::optional<Clock::time_point> next;
@@ -272,7 +279,7 @@ std::optional<Clock::time_point> ClientSession::expire_calls(Clock::time_point n
     }
     for (auto& call : expired) {
         const std::string text = "request timed out after " + std::to_string(call->timeout_ms.load()) + " ms";
-        answer_once(call, error_answer(call->id, error_code::timeout, text));
+        answer_once(call, error_answer(call->client_id, error_code::timeout, text));
         call->cancel(text);
     }
     return next;
@@ -299,19 +306,6 @@ Message ClientSession::error_answer(const json& id, int code, std::string messag
     return Message::from_json(make_error_response(id, code, std::move(message)));
 }
 
-std::shared_ptr<Upstream> ClientSession::find_upstream(std::string_view name) const {
-    for (const auto& upstream : upstreams_)
-        if (upstream->name() == name) return upstream;
-    return nullptr;
-}
-
-std::vector<std::shared_ptr<Upstream>> ClientSession::offering(std::string_view capability) const {
-    std::vector<std::shared_ptr<Upstream>> out;
-    for (const auto& upstream : upstreams_)
-        if (upstream->may_offer(capability)) out.push_back(upstream);
-    return out;
-}
-
 asio::awaitable<void> ClientSession::handle_request(std::shared_ptr<ClientCall> call, Message request) {
     auto self = shared_from_this();  // the frame may outlive every other owner
     struct Finish {
@@ -331,76 +325,24 @@ asio::awaitable<void> ClientSession::handle_request(std::shared_ptr<ClientCall> 
             co_return;
         }
         if (request.method() == "ping") {
-            answer(json{{"jsonrpc", "2.0"}, {"id", call->id}, {"result", json::object()}});
+            answer(json{{"jsonrpc", "2.0"}, {"id", call->client_id}, {"result", json::object()}});
             co_return;
         }
         if (upstreams_.empty()) {
-            answer(make_error_response(call->id, error_code::method_not_found, "no upstream is configured"));
+            answer(make_error_response(call->client_id, error_code::method_not_found, "no upstream is configured"));
             co_return;
         }
         if (!initialized_) {
-            answer(make_error_response(call->id, error_code::unavailable,
+            answer(make_error_response(call->client_id, error_code::unavailable,
                                        "the gateway is not initialized: send initialize first"));
             co_return;
         }
-        answer(co_await dispatch(call, std::move(request)));
+        answer(co_await dispatcher_.dispatch(call, std::move(request)));
     } catch (const std::exception& e) {
         // Nothing is lost: whatever failed, the request gets its one answer.
         spdlog::error("request {} failed: {}", call->id_text, e.what());
-        answer(make_error_response(call->id, error_code::internal, std::string("Internal error: ") + e.what()));
+        answer(make_error_response(call->client_id, error_code::internal, std::string("Internal error: ") + e.what()));
     }
-}
-
-asio::awaitable<Message> ClientSession::dispatch(std::shared_ptr<ClientCall> call, Message request) {
-    const std::string method = request.method();
-    const MethodSpec* spec = find_method(method);
-    if (spec && spec->routing == MethodRouting::list) co_return co_await fan_out_list(call, std::move(request), *spec);
-    if (spec && spec->routing == MethodRouting::broadcast)
-        co_return co_await broadcast(call, std::move(request), spec->capability);
-    if (spec && spec->target != TargetField::none) {
-        const auto& name_at = *target_pointer(*spec, request.json());  // read before the request moves
-        co_return co_await route_by_name(call, std::move(request), name_at);
-    }
-    // A single upstream under its own names is a transparent proxy: it judges what it knows.
-    if (!config_.namespace_names) {
-        set_call_timeout(*call, upstreams_.front()->config().timeouts.request);
-        co_return co_await exchange(call, std::move(request), upstreams_.front());
-    }
-    co_return error_answer(call->id, error_code::method_not_found, "Method not found: " + method);
-}
-
-asio::awaitable<Message> ClientSession::route_by_name(std::shared_ptr<ClientCall> call, Message request,
-                                                      const json::json_pointer& name_at) {
-    if (!config_.namespace_names) {
-        set_call_timeout(*call, upstreams_.front()->config().timeouts.request);
-        co_return co_await exchange(call, std::move(request), upstreams_.front());
-    }
-    const std::string method = request.method();
-    const json& message = request.json();
-    const json* name = message.contains(name_at) ? &message.at(name_at) : nullptr;
-    auto known = [this] {
-        std::string names;
-        for (const auto& upstream : upstreams_) names += (names.empty() ? "" : ", ") + upstream->name();
-        return names;
-    };
-    if (!name || !name->is_string())
-        co_return error_answer(call->id, error_code::invalid_params,
-                               "Invalid params: " + method + " needs " + name_at.to_string() +
-                                   " as '<upstream>__<name>' (upstreams: " + known() + ")");
-    const std::string& full_name = name->get_ref<const std::string&>();
-    auto split = split_namespaced(full_name);
-    auto upstream = split ? find_upstream(split->upstream) : nullptr;
-    if (!upstream)
-        co_return error_answer(call->id, error_code::invalid_params,
-                               "Invalid params: '" + full_name +
-                                   "' names no upstream: expected '<upstream>__<name>' with one of: " + known());
-    set_call_timeout(*call, upstream->config().timeouts.request);  // one upstream: its own timeout
-    // Plugins and the upstream see the upstream's own name.
-    request.mutable_json()[name_at] = split->name;
-    request.refresh_request_fields();
-    Message answer = co_await exchange(call, std::move(request), upstream);
-    namespace_answer(answer, method, upstream->name(), split->name);
-    co_return answer;
 }
 
 asio::awaitable<Message> ClientSession::exchange(std::shared_ptr<ClientCall> call, Message request,
@@ -422,140 +364,16 @@ asio::awaitable<Message> ClientSession::exchange(std::shared_ptr<ClientCall> cal
                                                               call->arrived + upstream->config().timeouts.request);
     if (!reply.response) {
         // The gateway's own answer is the request's response: audited like one.
-        Message failed = error_answer(call->id, reply.error_code, reply.error_message);
+        Message failed = error_answer(call->client_id, reply.error_code, reply.error_message);
         failed.set_upstream(upstream->name());
         co_await pipeline->audit_gateway_answer(*scope, failed);
         co_return failed;
     }
     Message response = std::move(*reply.response);
-    response.set_id(call->id);  // the client's id, restored
+    response.set_id(call->client_id);  // the client's id, restored
     auto response_verdict = co_await pipeline->process_response_async(*scope, response);
     if (response_verdict.reply) co_return Message::from_json(*response_verdict.reply, upstream->name());
     co_return response;
-}
-
-namespace {
-
-// Why a part's answer cannot be used: its error's message, or what is wrong with its shape.
-std::string failure_of(const json& answer, std::string_view items) {
-    if (const auto& error = member(answer, "error"); error.is_object()) {
-        const auto& text = member(error, "message");
-        return text.is_string() ? text.get<std::string>() : dump_json(error);
-    }
-    if (items.empty()) return {};
-    if (!member(member(answer, "result"), items).is_array())
-        return "answered without a '" + std::string(items) + "' list";
-    return {};
-}
-
-}  // namespace
-
-asio::awaitable<Message> ClientSession::fan_out_list(std::shared_ptr<ClientCall> call, Message request,
-                                                     const MethodSpec& list) {
-    // Which upstreams this page comes from, each at its own cursor (none: its first page).
-    std::vector<std::pair<std::shared_ptr<Upstream>, std::optional<std::string>>> parts;
-    const auto& cursor = member(member(request.json(), "params"), "cursor");
-    if (cursor.is_null()) {
-        for (auto& upstream : offering(list.capability)) parts.emplace_back(upstream, std::nullopt);
-        if (parts.empty())
-            co_return error_answer(call->id, error_code::method_not_found,
-                                   "Method not found: no upstream offers " + std::string(list.capability));
-    } else {
-        auto cursors = cursor.is_string() ? decode_cursor(cursor.get_ref<const std::string&>()) : std::nullopt;
-        if (!cursors)
-            co_return error_answer(call->id, error_code::invalid_params,
-                                   "Invalid params: the cursor was not given out by this gateway");
-        for (auto& [name, upstream_cursor] : *cursors) {
-            auto upstream = find_upstream(name);
-            if (!upstream)
-                co_return error_answer(call->id, error_code::invalid_params,
-                                       "Invalid params: the cursor names no upstream of this gateway");
-            parts.emplace_back(upstream, upstream_cursor);
-        }
-    }
-    std::vector<asio::awaitable<Message>> tasks;
-    for (auto& [upstream, upstream_cursor] : parts) {
-        Message part = request;
-        if (upstream_cursor)
-            part.mutable_json()["params"]["cursor"] = *upstream_cursor;
-        else if (!cursor.is_null())
-            part.mutable_json()["params"].erase("cursor");
-        tasks.push_back(exchange(call, std::move(part), upstream));
-    }
-    std::vector<Message> answers = co_await gather(work_, std::move(tasks));
-
-    struct Item {
-        std::string key;
-        json value;
-    };
-    std::vector<Item> items;
-    UpstreamCursors next;
-    json omitted = json::object();
-    const std::string items_key(list.list_items), key(list.item_key);
-    for (std::size_t i = 0; i < answers.size(); ++i) {
-        const std::string& name = parts[i].first->name();
-        // An upstream without the method (templates are often missing) simply has no such items.
-        if (member(member(answers[i].json(), "error"), "code") == error_code::method_not_found) continue;
-        if (auto failure = failure_of(answers[i].json(), list.list_items); !failure.empty()) {
-            spdlog::warn("[{}] left out of {}: {}", name, list.method, failure);
-            omitted[name] = failure;
-            gateway_->count_omission(name);
-            continue;
-        }
-        json& result = answers[i].mutable_json()["result"];
-        if (config_.namespace_names) namespace_list_items(result[items_key], list, name);
-        for (auto& item : result[items_key]) {
-            const auto& id = member(item, key);
-            items.push_back({id.is_string() ? id.get<std::string>() : std::string(), std::move(item)});
-        }
-        if (const auto& more = member(result, "nextCursor");
-            more.is_string() && !more.get_ref<const std::string&>().empty())
-            next[name] = more.get<std::string>();
-    }
-    if (omitted.size() == answers.size()) {
-        if (answers.size() == 1) co_return std::move(answers.front());  // its own error, as it was
-        std::string reasons;
-        for (auto it = omitted.begin(); it != omitted.end(); ++it)
-            reasons += (reasons.empty() ? "" : "; ") + it.key() + ": " + it.value().get<std::string>();
-        co_return error_answer(call->id, error_code::unavailable,
-                               "no upstream could answer " + std::string(list.method) + ": " + reasons);
-    }
-    // Sorted by the name the client sees; equal names keep the upstreams' order.
-    std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.key < b.key; });
-    json merged = json::array();
-    for (auto& item : items) merged.push_back(std::move(item.value));
-    // A single upstream's other result fields pass through; merged results carry only the list.
-    json result = answers.size() == 1 ? std::move(answers.front().mutable_json()["result"]) : json::object();
-    result[items_key] = std::move(merged);
-    result.erase("nextCursor");
-    if (!next.empty()) result["nextCursor"] = encode_cursor(next);
-    if (config_.debug_metadata && !omitted.empty()) result["_meta"]["watchgate/omitted"] = omitted;
-    co_return Message::from_json(json{{"jsonrpc", "2.0"}, {"id", call->id}, {"result", std::move(result)}});
-}
-
-asio::awaitable<Message> ClientSession::broadcast(std::shared_ptr<ClientCall> call, Message request,
-                                                  std::string_view capability) {
-    auto targets = offering(capability);
-    if (targets.empty())
-        co_return error_answer(call->id, error_code::method_not_found,
-                               "Method not found: no upstream offers " + std::string(capability));
-    std::vector<asio::awaitable<Message>> tasks;
-    for (auto& upstream : targets) tasks.push_back(exchange(call, request, upstream));
-    std::vector<Message> answers = co_await gather(work_, std::move(tasks));
-    std::string reasons;
-    bool any_succeeded = false;
-    for (std::size_t i = 0; i < answers.size(); ++i) {
-        auto failure = failure_of(answers[i].json(), {});
-        any_succeeded = any_succeeded || failure.empty();
-        if (failure.empty()) continue;
-        spdlog::warn("[{}] {} failed: {}", targets[i]->name(), request.method(), failure);
-        reasons += (reasons.empty() ? "" : "; ") + targets[i]->name() + ": " + failure;
-    }
-    if (answers.size() == 1) co_return std::move(answers.front());
-    if (any_succeeded)
-        co_return Message::from_json(json{{"jsonrpc", "2.0"}, {"id", call->id}, {"result", json::object()}});
-    co_return error_answer(call->id, error_code::unavailable,
-                           "no upstream could answer " + request.method() + ": " + reasons);
 }
 
 asio::awaitable<json> ClientSession::handle_initialize(const Message& request) {

@@ -1,5 +1,6 @@
 #include <watchgate/core/session/gateway.hpp>
 
+#include <watchgate/core/base/gather.hpp>
 #include <watchgate/core/session/routing.hpp>
 #include <watchgate/core/upstream/process_transport.hpp>
 
@@ -88,7 +89,13 @@ asio::awaitable<void> Gateway::shutdown() {
     for (auto& session : sessions)
         if (hurry_) session->hurry();
     // Every session drains at once: the grace period is the gateway's, not one per session.
-    for (auto& session : sessions) co_await session->drain(config().shutdown_grace);
+    auto drain = [](std::shared_ptr<ClientSession> session, std::chrono::milliseconds grace) -> asio::awaitable<bool> {
+        co_await session->drain(grace);
+        co_return true;
+    };
+    std::vector<asio::awaitable<bool>> drains;
+    for (auto& session : sessions) drains.push_back(drain(session, config().shutdown_grace));
+    co_await gather(io_, std::move(drains));
     const auto omissions = list_omissions();
     for (auto& upstream : pool_->all()) {
         co_await upstream->stop(std::chrono::milliseconds(2000));

@@ -12,6 +12,7 @@
 #include <watchgate/core/pipeline/pipeline.hpp>
 #include <watchgate/core/protocol/methods.hpp>
 #include <watchgate/core/session/client_channel.hpp>
+#include <watchgate/core/session/dispatcher.hpp>
 #include <watchgate/core/session/gateway_snapshot.hpp>
 #include <watchgate/core/upstream/upstream.hpp>
 #include <watchgate/core/upstream/upstream_pool.hpp>
@@ -98,23 +99,10 @@ private:
     void send_to_client(const Message& message);
     boost::asio::awaitable<void> handle_request(std::shared_ptr<ClientCall> call, Message request);
     boost::asio::awaitable<nlohmann::json> handle_initialize(const Message& request);
-    // Picks the way `request` goes: fanned out, broadcast, routed by name, or refused.
-    boost::asio::awaitable<Message> dispatch(std::shared_ptr<ClientCall> call, Message request);
-    // `name_at` is one of target_pointer's static pointers: it outlives the coroutine.
-    boost::asio::awaitable<Message> route_by_name(std::shared_ptr<ClientCall> call, Message request,
-                                                  const nlohmann::json::json_pointer& name_at);
-    boost::asio::awaitable<Message> fan_out_list(std::shared_ptr<ClientCall> call, Message request,
-                                                 const MethodSpec& list);
-    boost::asio::awaitable<Message> broadcast(std::shared_ptr<ClientCall> call, Message request,
-                                              std::string_view capability);
     // One upstream's part of a request: its request pipeline, the upstream, its response
     // pipeline. Yields the answer for the client (the client's id), an error when anything failed.
     boost::asio::awaitable<Message> exchange(std::shared_ptr<ClientCall> call, Message request,
                                              std::shared_ptr<Upstream> upstream);
-    // The upstreams that offered `capability` (or have not initialized yet: they are tried and,
-    // when down, reported as left out).
-    std::vector<std::shared_ptr<Upstream>> offering(std::string_view capability) const;
-    std::shared_ptr<Upstream> find_upstream(std::string_view name) const;
     Message error_answer(const nlohmann::json& id, int code, std::string message) const;
     static boost::asio::awaitable<void> send_list_changed_later(std::shared_ptr<ClientSession> self,
                                                                 std::string capability);
@@ -124,8 +112,6 @@ private:
     void answer_once(const std::shared_ptr<ClientCall>& call, const Message& answer);
     void finish(const std::shared_ptr<ClientCall>& call);
     void run_in_lane(boost::asio::awaitable<void> task);
-    // A request's whole time (plugins and queues included) is watched by one timer for all.
-    void set_call_timeout(ClientCall& call, std::chrono::milliseconds timeout);
     // Answers the requests whose time ran out; returns the next deadline.
     std::optional<Clock::time_point> expire_calls(Clock::time_point now);
 
@@ -135,7 +121,8 @@ private:
     std::vector<std::shared_ptr<Upstream>> upstreams_;
     const GatewayConfig& config_;        // the gateway's settings that no reload changes
     boost::asio::any_io_executor work_;  // where requests and plugins run
-    Lane lane_;                          // client notifications and answers, in order
+    Dispatcher dispatcher_;
+    Lane lane_;  // client notifications and answers, in order
     // A backlog or the requests in flight went below their limit; in a drain, also the last
     // answer went out or the grace period was cut short.
     AsyncSignal flow_;

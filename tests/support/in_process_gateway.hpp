@@ -106,7 +106,7 @@ private:
 // What the clients share: the I/O context and the gateway. A base of InProcessGateway, so it
 // is made before the first client.
 struct InProcessCore {
-    InProcessCore(const std::string& yaml, const std::map<std::string, ScriptedUpstream*>& servers) {
+    InProcessCore(const std::string& yaml, const std::map<std::string, ScriptedUpstream*>& servers) : servers(servers) {
         auto config = core::parse_config(yaml, "/in-process/gateway.yaml");
         auto plugins = core::PluginHost::load(config);
         auto transports = [this, servers](const core::UpstreamConfig& upstream) {
@@ -115,6 +115,12 @@ struct InProcessCore {
         gateway = core::Gateway::create(io.get_executor(), io.get_executor(), config, plugins, transports);
     }
 
+    ~InProcessCore() {
+        gateway.reset();
+        for (auto& [name, server] : servers) server->release_transports();
+    }
+
+    std::map<std::string, ScriptedUpstream*> servers;
     boost::asio::io_context io;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{io.get_executor()};
     std::shared_ptr<core::Gateway> gateway;

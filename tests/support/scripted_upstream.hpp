@@ -41,6 +41,12 @@ public:
         };
     }
 
+    // Lets go of every incarnation: their strands must not outlive the gateway's io_context.
+    void release_transports() {
+        std::lock_guard lock(mutex_);
+        transports_.clear();
+    }
+
     int starts() const {
         std::lock_guard lock(mutex_);
         return static_cast<int>(transports_.size());

@@ -106,7 +106,8 @@ private:
 // What the clients share: the I/O context and the gateway. A base of InProcessGateway, so it
 // is made before the first client.
 struct InProcessCore {
-    InProcessCore(const std::string& yaml, const std::map<std::string, ScriptedUpstream*>& servers) : servers(servers) {
+    InProcessCore(const std::string& yaml, const std::map<std::string, ScriptedUpstream*>& servers)
+        : scripted(servers) {
         auto config = core::parse_config(yaml, "/in-process/gateway.yaml");
         auto plugins = core::PluginHost::load(config);
         auto transports = [this, servers](const core::UpstreamConfig& upstream) {
@@ -117,10 +118,10 @@ struct InProcessCore {
 
     ~InProcessCore() {
         gateway.reset();
-        for (auto& [name, server] : servers) server->release_transports();
+        for (auto& [name, server] : scripted) server->release_transports();
     }
 
-    std::map<std::string, ScriptedUpstream*> servers;
+    std::map<std::string, ScriptedUpstream*> scripted;
     boost::asio::io_context io;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{io.get_executor()};
     std::shared_ptr<core::Gateway> gateway;

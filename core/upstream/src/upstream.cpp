@@ -29,26 +29,6 @@ UpstreamReply error_reply(int code, std::string message) {
 
 }  // namespace
 
-// ---- CallHandle ----
-
-void CallHandle::cancel(std::string reason) {
-    std::shared_ptr<Upstream> upstream;
-    std::optional<std::int64_t> id;
-    {
-        std::lock_guard lock(mutex_);
-        if (cancelled_) return;
-        cancelled_ = reason;
-        upstream = upstream_.lock();
-        id = upstream_id_;
-    }
-    if (upstream && id) upstream->cancel(*id, reason);
-}
-
-std::optional<std::int64_t> CallHandle::upstream_id() const {
-    std::lock_guard lock(mutex_);
-    return upstream_id_;
-}
-
 // ---- Upstream ----
 
 Upstream::Upstream(asio::any_io_executor executor, UpstreamConfig config, std::size_t max_message_size,
@@ -60,7 +40,8 @@ Upstream::Upstream(asio::any_io_executor executor, UpstreamConfig config, std::s
       on_message_(std::move(on_message)),
       on_ready_(std::move(on_ready)),
       before_read_(std::move(before_read)),
-      transports_(std::move(transports)) {}
+      transports_(std::move(transports)),
+      rpc_(RpcChannel::create(executor_, config_.name)) {}
 
 Upstream::~Upstream() = default;
 
@@ -68,6 +49,7 @@ UpstreamCounters Upstream::counters() const {
     std::lock_guard lock(mutex_);
     UpstreamCounters out = counters_;
     out.in_flight = in_flight_;
+    out.timeouts += rpc_->timeouts();
     return out;
 }
 
@@ -140,11 +122,13 @@ std::optional<Clock::duration> Upstream::start_transport_locked() {
         };
         handlers.before_read = before_read_;
         transport_ = transport;  // before start: a handler may run at once on another thread
+        rpc_->attach(transport);
         state_ = State::starting;
         try {
             transport->start(std::move(handlers));
         } catch (...) {
             transport_.reset();
+            rpc_->attach(nullptr);
             throw;
         }
         spdlog::info("[{}] started ({})", name(), transport->describe());
@@ -351,60 +335,16 @@ asio::awaitable<UpstreamReply> Upstream::send_and_receive(Message& request, std:
         ~SlotGuard() { self->release_slot(); }
     } slot{this};
 
-    auto channel = std::make_shared<Channel>(executor_, 1);
-    std::int64_t id = 0;
-    std::shared_ptr<UpstreamTransport> transport;
     {
         std::lock_guard lock(mutex_);
         if (state_ != State::ready && !(is_initialize && state_ == State::starting))
             co_return error_reply(error_code::unavailable, unavailable_reason_locked());
-        id = next_id_++;
-        pending_.emplace(
-            id, Pending{channel, deadline, std::chrono::duration_cast<std::chrono::milliseconds>(timeout), {}, 0});
-        transport = transport_;
-        watch_deadline_locked(deadline);
     }
-    request.set_id(id);
-    if (handle) {
-        // Published and written under the handle's lock: a cancellation either comes first (and
-        // nothing is sent) or after the request is on its way (and then follows it upstream).
-        std::unique_lock lock(handle->mutex_);
-        if (handle->cancelled_) {
-            std::string reason = *handle->cancelled_;
-            lock.unlock();
-            {
-                std::lock_guard table(mutex_);
-                pending_.erase(id);
-            }
-            co_return error_reply(error_code::cancelled, "request cancelled: " + reason);
-        }
-        handle->upstream_ = weak_from_this();
-        handle->upstream_id_ = id;
-        record_ticket(id, transport, transport->send(request.serialize()));
-    } else {
-        record_ticket(id, transport, transport->send(request.serialize()));
-    }
-    // One answer always comes: the response, a cancellation, the upstream's exit, or the sweeper's
-    // timeout.
-    co_return co_await channel->async_receive(asio::use_awaitable);
-}
-
-void Upstream::record_ticket(std::int64_t id, const std::shared_ptr<UpstreamTransport>& transport,
-                             UpstreamTransport::Ticket ticket) {
-    std::lock_guard lock(mutex_);
-    if (auto it = pending_.find(id); it != pending_.end()) {
-        it->second.transport = transport;
-        it->second.ticket = ticket;
-    }
-}
-
-void Upstream::abandon(std::int64_t upstream_id, const Pending& pending, const std::string& reason) {
-    // Not yet written: taken out of the queue, and the upstream never hears of it.
-    if (auto transport = pending.transport.lock(); transport && pending.ticket && transport->withdraw(pending.ticket))
-        return;
-    send_json({{"jsonrpc", "2.0"},
-               {"method", "notifications/cancelled"},
-               {"params", {{"requestId", upstream_id}, {"reason", reason}}}});
+    auto reply = co_await rpc_->call(request, std::move(handle), deadline,
+                                     std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+    // No transport: it went away after the check above.
+    if (!reply) co_return error_reply(error_code::unavailable, unavailable_reason());
+    co_return std::move(*reply);
 }
 
 void Upstream::watch_deadline_locked(Clock::time_point deadline) {
@@ -417,106 +357,28 @@ void Upstream::watch_deadline_locked(Clock::time_point deadline) {
 }
 
 std::optional<Clock::time_point> Upstream::expire(Clock::time_point now) {
-    std::vector<std::pair<std::int64_t, Pending>> expired;
-    std::vector<std::shared_ptr<SlotChannel>> expired_waiters;
+    std::vector<std::shared_ptr<SlotChannel>> expired;
     std::optional<Clock::time_point> next;
-    auto keep = [&](Clock::time_point deadline) { next = next ? std::min(*next, deadline) : deadline; };
     {
         std::lock_guard lock(mutex_);
-        for (auto it = pending_.begin(); it != pending_.end();) {
-            if (it->second.deadline <= now) {
-                expired.emplace_back(it->first, std::move(it->second));
-                it = pending_.erase(it);
-            } else {
-                keep(it->second.deadline);
-                ++it;
-            }
-        }
         for (auto it = slot_waiters_.begin(); it != slot_waiters_.end();) {
             if (it->deadline <= now) {
-                expired_waiters.push_back(it->channel);
+                expired.push_back(it->channel);
                 it = slot_waiters_.erase(it);
             } else {
-                keep(it->deadline);
+                next = next ? std::min(*next, it->deadline) : it->deadline;
                 ++it;
             }
         }
-        counters_.timeouts += expired.size() + expired_waiters.size();
+        counters_.timeouts += expired.size();
     }
-    for (auto& [id, pending] : expired) {
-        abandon(id, pending, "request timed out in the gateway");
-        pending.channel->try_send(
-            boost::system::error_code(),
-            error_reply(error_code::timeout, "request timed out after " + std::to_string(pending.timeout.count()) +
-                                                 " ms waiting for upstream '" + name() + "'"));
-    }
-    for (auto& waiter : expired_waiters) waiter->try_send(asio::error::timed_out);
+    for (auto& waiter : expired) waiter->try_send(asio::error::timed_out);
     return next;
 }
 
-bool Upstream::cancel(std::int64_t upstream_id, const std::string& reason) {
-    Pending pending;
-    {
-        std::lock_guard lock(mutex_);
-        auto it = pending_.find(upstream_id);
-        if (it == pending_.end()) return false;
-        pending = std::move(it->second);
-        pending_.erase(it);
-    }
-    abandon(upstream_id, pending, reason);
-    auto& channel = pending.channel;
-    channel->try_send(boost::system::error_code(), error_reply(error_code::cancelled, "request cancelled: " + reason));
-    return true;
-}
+void Upstream::send(const Message& message) { rpc_->send(message.serialize()); }
 
-void Upstream::send(const Message& message) { send_line(message.serialize()); }
-
-void Upstream::send_json(const json& message) { send_line(dump_json(message)); }
-
-void Upstream::send_line(std::string line) {
-    std::shared_ptr<UpstreamTransport> transport;
-    {
-        std::lock_guard lock(mutex_);
-        transport = transport_;
-    }
-    if (transport) transport->send(std::move(line));
-}
-
-void Upstream::deliver(Message response) {
-    const auto& id = member(response.json(), "id");
-    if (!id.is_number_integer()) {
-        spdlog::warn("[{}] response with an id the gateway never sent ({}), dropped", name(), response.id_text());
-        return;
-    }
-    std::shared_ptr<Channel> channel;
-    {
-        std::lock_guard lock(mutex_);
-        auto it = pending_.find(id.get<std::int64_t>());
-        if (it == pending_.end()) {
-            spdlog::debug("[{}] late response for request {} (timed out or cancelled), dropped", name(),
-                          response.id_text());
-            return;
-        }
-        channel = it->second.channel;
-        pending_.erase(it);
-    }
-    channel->try_send(boost::system::error_code(), UpstreamReply{std::move(response), 0, {}});
-}
-
-void Upstream::refuse_answer(const json& id, const std::string& why) {
-    spdlog::warn("[{}] dropped an answer that is not valid JSON-RPC: {}", name(), why);
-    if (!id.is_number_integer()) return;  // nothing to tell whose answer it was
-    std::shared_ptr<Channel> channel;
-    {
-        std::lock_guard lock(mutex_);
-        auto it = pending_.find(id.get<std::int64_t>());
-        if (it == pending_.end()) return;
-        channel = it->second.channel;
-        pending_.erase(it);
-    }
-    channel->try_send(boost::system::error_code(),
-                      error_reply(error_code::bad_answer, "upstream '" + name() + "' sent an invalid answer: " + why));
-}
+void Upstream::send_json(const json& message) { rpc_->send(dump_json(message)); }
 
 bool Upstream::has_room() const {
     std::lock_guard lock(mutex_);
@@ -532,26 +394,15 @@ asio::awaitable<void> Upstream::wait_for_room() {
     if (transport) co_await transport->wait_for_room();
 }
 
-void Upstream::fail_all(int code, const std::string& message) {
-    std::map<std::int64_t, Pending> failed;
-    {
-        std::lock_guard lock(mutex_);
-        failed.swap(pending_);
-        counters_.failures += failed.size();
-    }
-    for (auto& [id, pending] : failed)
-        pending.channel->try_send(boost::system::error_code(), error_reply(code, message));
-}
-
 void Upstream::on_line(std::string line) {
     auto parsed = Message::parse(std::move(line), name());
     if (auto* bad = std::get_if<MessageError>(&parsed)) {
-        refuse_answer(bad->maybe_response ? bad->id : json(), bad->message);
+        rpc_->refuse_answer(bad->maybe_response ? bad->id : json(), bad->message);
         return;
     }
     auto& message = std::get<Message>(parsed);
     if (message.kind() == MessageKind::response)
-        deliver(std::move(message));
+        rpc_->deliver(std::move(message));
     else if (on_message_)
         on_message_(*this, std::move(message));
 }
@@ -559,8 +410,8 @@ void Upstream::on_line(std::string line) {
 void Upstream::on_oversize(const OversizeLine& line) {
     json id = recover_id(line.head);
     if (id.is_null()) id = recover_id_at_end(line.tail);
-    refuse_answer(id, "a line of " + std::to_string(line.size) + " bytes, over the " +
-                          std::to_string(max_message_size_) + " byte limit (max_message_size_mb)");
+    rpc_->refuse_answer(id, "a line of " + std::to_string(line.size) + " bytes, over the " +
+                                std::to_string(max_message_size_) + " byte limit (max_message_size_mb)");
 }
 
 void Upstream::on_down(const std::shared_ptr<UpstreamTransport>& down, const std::string& how) {
@@ -570,6 +421,7 @@ void Upstream::on_down(const std::shared_ptr<UpstreamTransport>& down, const std
         std::lock_guard lock(mutex_);
         if (transport_ != down) return;  // already replaced
         transport_.reset();
+        rpc_->attach(nullptr);
         last_exit_ = how;
         stopped = state_ == State::stopping || state_ == State::stopped;
         if (stopped)
@@ -579,7 +431,11 @@ void Upstream::on_down(const std::shared_ptr<UpstreamTransport>& down, const std
     }
     state_changed_.notify_all();
     spdlog::log(stopped ? spdlog::level::info : spdlog::level::err, "[{}] {}", name(), how);
-    fail_all(error_code::unavailable, "upstream '" + name() + "' " + how);
+    const auto failed = rpc_->fail_all(error_code::unavailable, "upstream '" + name() + "' " + how);
+    {
+        std::lock_guard lock(mutex_);
+        counters_.failures += failed;
+    }
     if (backoff) schedule_restart(*backoff);
 }
 

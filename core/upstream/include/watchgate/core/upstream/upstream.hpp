@@ -1,11 +1,13 @@
 #pragma once
-// One upstream MCP server: its transport (made afresh at every start), its pending-request table,
-// the handshake, admission limits, restarts and send_and_receive (docs/architecture.md
-// "Concurrency"). Requests get upstream-local ids; the caller restores the client's.
+// One upstream MCP server as a client of it: its transport (made afresh at every start), the
+// handshake, admission limits (max_in_flight), restarts, and send_and_receive over its RpcChannel
+// (upstream-local ids, requests in flight, timeouts, cancellation; docs/architecture.md
+// "Concurrency"). The caller restores the client's id.
 
 #include <watchgate/core/base/async_signal.hpp>
 #include <watchgate/core/base/deadline_timer.hpp>
 #include <watchgate/core/config/config.hpp>
+#include <watchgate/core/upstream/rpc_channel.hpp>
 #include <watchgate/core/upstream/upstream_transport.hpp>
 #include <watchgate/core/protocol/error_codes.hpp>
 #include <watchgate/core/protocol/message.hpp>
@@ -31,13 +33,6 @@
 
 namespace watchgate::core {
 
-// What send_and_receive yields: the upstream's response, or an error the gateway made.
-struct UpstreamReply {
-    std::optional<Message> response;
-    int error_code = 0;
-    std::string error_message;
-};
-
 struct UpstreamCounters {
     std::uint64_t in_flight = 0;
     std::uint64_t most_in_flight = 0;
@@ -46,21 +41,6 @@ struct UpstreamCounters {
     std::uint64_t rejections = 0;
     std::uint64_t failures = 0;  // answered with an error because the upstream exited
     std::uint64_t restarts = 0;
-};
-
-// Lets the gateway cancel a request in flight (client notifications/cancelled, shutdown).
-class CallHandle {
-public:
-    // Cancels the call: the upstream is told (notifications/cancelled) and the waiter answered.
-    void cancel(std::string reason);
-    std::optional<std::int64_t> upstream_id() const;
-
-private:
-    friend class Upstream;
-    mutable std::mutex mutex_;
-    std::weak_ptr<class Upstream> upstream_;
-    std::optional<std::int64_t> upstream_id_;
-    std::optional<std::string> cancelled_;  // cancelled before it was sent
 };
 
 class Upstream : public std::enable_shared_from_this<Upstream> {
@@ -115,17 +95,8 @@ public:
     boost::asio::awaitable<void> stop(std::chrono::milliseconds grace);
 
 private:
-    using Channel = boost::asio::experimental::concurrent_channel<void(boost::system::error_code, UpstreamReply)>;
     using SlotChannel = boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
-    friend class CallHandle;
 
-    struct Pending {
-        std::shared_ptr<Channel> channel;
-        std::chrono::steady_clock::time_point deadline;
-        std::chrono::milliseconds timeout;
-        std::weak_ptr<UpstreamTransport> transport;  // where the request waits to be written
-        UpstreamTransport::Ticket ticket = 0;
-    };
     struct SlotWaiter {
         std::shared_ptr<SlotChannel> channel;
         std::chrono::steady_clock::time_point deadline;
@@ -140,25 +111,14 @@ private:
     std::optional<std::chrono::steady_clock::duration> plan_restart_locked();
     boost::asio::awaitable<void> restart_after(std::shared_ptr<Upstream> self,
                                                std::chrono::steady_clock::duration backoff);
-    void send_line(std::string line);  // dropped while no server runs
-    void record_ticket(std::int64_t id, const std::shared_ptr<UpstreamTransport>& transport,
-                       UpstreamTransport::Ticket ticket);
     void on_line(std::string line);
     void on_oversize(const OversizeLine& line);
     // The transport `down` went away: requests there fail, and the restart policy decides.
     void on_down(const std::shared_ptr<UpstreamTransport>& down, const std::string& how);
     boost::asio::awaitable<std::string> initialize();
-    void deliver(Message response);
-    // An answer the gateway could not use: its request (when its id could be read) fails at once.
-    void refuse_answer(const nlohmann::json& id, const std::string& why);
-    // The request's line is taken back when the upstream has not seen a byte of it yet; else
-    // the upstream is told that it is cancelled.
-    void abandon(std::int64_t upstream_id, const Pending& pending, const std::string& reason);
-    void fail_all(int code, const std::string& message);
-    bool cancel(std::int64_t upstream_id, const std::string& reason);
     boost::asio::awaitable<std::optional<UpstreamReply>> acquire_slot(std::chrono::steady_clock::time_point deadline);
     void release_slot();
-    // Expires requests and slot waiters past their deadline; returns the next deadline.
+    // Expires slot waiters past their deadline; returns the next deadline.
     std::optional<std::chrono::steady_clock::time_point> expire(std::chrono::steady_clock::time_point now);
     void watch_deadline_locked(std::chrono::steady_clock::time_point deadline);  // caller holds mutex_
     std::string unavailable_reason() const;                                      // takes the lock
@@ -172,17 +132,16 @@ private:
     ReadyHandler on_ready_;
     ReadGate before_read_;
     UpstreamTransportFactory transports_;
+    std::shared_ptr<RpcChannel> rpc_;
     // Wakes waiters when the state changes or an initialize ends (connect, stop).
     AsyncSignal state_changed_;
 
     mutable std::mutex mutex_;  // guards everything below
     std::atomic<State> state_{State::stopped};
     std::shared_ptr<UpstreamTransport> transport_;
-    std::map<std::int64_t, Pending> pending_;
-    std::int64_t next_id_ = 1;
     std::uint64_t in_flight_ = 0;
     std::deque<SlotWaiter> slot_waiters_;
-    // One timer for every request and slot waiter; armed only while something waits.
+    // One timer for every slot waiter; armed only while one waits.
     std::shared_ptr<DeadlineTimer> deadlines_;
     UpstreamCounters counters_;
     nlohmann::json initialize_params_;

@@ -108,6 +108,15 @@ public:
         return std::nullopt;
     }
 
+    // Which of two words the node is: 0 or 1, or an error naming both (and the nearer one).
+    std::optional<int> either(const YAML::Node& node, const std::string& first, const std::string& second) {
+        const std::string word = node.IsScalar() ? node.Scalar() : std::string();
+        if (word == first) return 0;
+        if (word == second) return 1;
+        error(node, "expected " + first + " or " + second + did_you_mean(word, {first, second}));
+        return std::nullopt;
+    }
+
     std::optional<std::string> string(const YAML::Node& node, std::string_view what) {
         if (node.IsScalar() && !node.Scalar().empty()) return node.Scalar();
         error(node, "expected " + std::string(what));
@@ -322,15 +331,9 @@ void read_concurrency(Reader& reader, const YAML::Node& node, ConcurrencyConfig&
     reader.check_keys(node, {"max_in_flight", "overflow"}, "concurrency");
     if (const auto n = node["max_in_flight"])
         if (auto value = reader.integer(n, 1, 100000)) concurrency.max_in_flight = static_cast<int>(*value);
-    if (const auto n = node["overflow"]) {
-        const std::string word = n.IsScalar() ? n.Scalar() : std::string();
-        if (word == "queue")
-            concurrency.overflow = OverflowPolicy::queue;
-        else if (word == "reject")
-            concurrency.overflow = OverflowPolicy::reject;
-        else
-            reader.error(n, "expected queue or reject" + did_you_mean(word, {"queue", "reject"}));
-    }
+    if (const auto n = node["overflow"])
+        if (auto which = reader.either(n, "queue", "reject"))
+            concurrency.overflow = *which == 0 ? OverflowPolicy::queue : OverflowPolicy::reject;
 }
 
 const std::vector<std::string> proxy_keys = {
@@ -403,15 +406,9 @@ void read_upstream(Reader& reader, const YAML::Node& node, GatewayConfig& config
         if (auto value = reader.boolean(n)) upstream.restart_on_failure = *value;
     if (const auto n = node["max_restart_attempts"])
         if (auto value = reader.integer(n, 0, 1000)) upstream.max_restart_attempts = static_cast<int>(*value);
-    if (const auto n = node["sharing"]) {
-        const std::string word = n.IsScalar() ? n.Scalar() : std::string();
-        if (word == "shared")
-            upstream.sharing = UpstreamSharing::shared;
-        else if (word == "per_session")
-            upstream.sharing = UpstreamSharing::per_session;
-        else
-            reader.error(n, "expected shared or per_session" + did_you_mean(word, {"shared", "per_session"}));
-    }
+    if (const auto n = node["sharing"])
+        if (auto which = reader.either(n, "shared", "per_session"))
+            upstream.sharing = *which == 0 ? UpstreamSharing::shared : UpstreamSharing::per_session;
     if (const auto n = node["timeouts"]) read_timeouts(reader, n, upstream.timeouts);
     if (const auto n = node["concurrency"]) read_concurrency(reader, n, upstream.concurrency);
     config.upstreams.push_back(std::move(upstream));
@@ -481,13 +478,7 @@ void read_logging(Reader& reader, const YAML::Node& logging, GatewayConfig& conf
             out.to_stderr = false;
             bool to_file = false;
             for (const auto& handler : handlers) {
-                const std::string word = handler.IsScalar() ? handler.Scalar() : std::string();
-                if (word == "stderr")
-                    out.to_stderr = true;
-                else if (word == "file")
-                    to_file = true;
-                else
-                    reader.error(handler, "expected stderr or file" + did_you_mean(word, {"stderr", "file"}));
+                if (auto which = reader.either(handler, "stderr", "file")) (*which == 0 ? out.to_stderr : to_file) = true;
             }
             if (to_file) {
                 const auto path = logging["file_path"];

@@ -108,7 +108,11 @@ TEST_CASE("message: set_id never splices ambiguous bytes (a repeated or escaped 
         message.set_id(42);
         auto sent = nlohmann::json::parse(message.serialize());
         CHECK(sent["id"] == 42);
-        CHECK(message.serialize().find("\"id\":3") == std::string::npos);
+        // The bytes, not only the parsed value (where the last key wins): one id, the new one.
+        const std::string bytes = message.serialize();
+        CHECK(bytes.find("\"id\":3") == std::string::npos);
+        CHECK(bytes.find("\"id\":7") == std::string::npos);
+        CHECK(bytes.find("\"id\"") == bytes.rfind("\"id\""));
         CHECK(message.serialize().find("\\u0069d") == std::string::npos);
     }
 }

@@ -132,6 +132,40 @@ TEST_CASE("tool_manager: prompts and resources allow-lists work the same way") {
     CHECK(tools.response->json()["result"]["tools"].size() == 3);
 }
 
+TEST_CASE("tool_manager: subscriptions, completions and template lists are governed too") {
+    auto host =
+        host_with(manager("          prompts:\n            - {prompt: summary}\n"
+                          "          resources:\n            - {resource: 'file:///a.txt'}\n"));
+    auto refused = [&](const std::string& line) {
+        auto done = exchange(host, line, std::nullopt);
+        return done.request_result.reply &&
+               (*done.request_result.reply)["error"]["code"] == WG_JSONRPC_METHOD_NOT_FOUND;
+    };
+    for (const char* method : {"resources/subscribe", "resources/unsubscribe"}) {
+        INFO(method);
+        CHECK(refused(std::string(R"({"jsonrpc":"2.0","id":1,"method":")") + method +
+                      R"(","params":{"uri":"file:///b.txt"}})"));
+        CHECK_FALSE(refused(std::string(R"({"jsonrpc":"2.0","id":1,"method":")") + method +
+                            R"(","params":{"uri":"file:///a.txt"}})"));
+    }
+    // completion/complete names a prompt or a resource: each is held to its own list.
+    CHECK(refused(R"({"jsonrpc":"2.0","id":1,"method":"completion/complete","params":)"
+                  R"({"ref":{"type":"ref/prompt","name":"other"},"argument":{"name":"a","value":"x"}}})"));
+    CHECK_FALSE(refused(R"({"jsonrpc":"2.0","id":1,"method":"completion/complete","params":)"
+                        R"({"ref":{"type":"ref/prompt","name":"summary"},"argument":{"name":"a","value":"x"}}})"));
+    CHECK(refused(R"({"jsonrpc":"2.0","id":1,"method":"completion/complete","params":)"
+                  R"({"ref":{"type":"ref/resource","uri":"file:///b.txt"},"argument":{"name":"a","value":"x"}}})"));
+    CHECK_FALSE(
+        refused(R"({"jsonrpc":"2.0","id":1,"method":"completion/complete","params":)"
+                R"({"ref":{"type":"ref/resource","uri":"file:///a.txt"},"argument":{"name":"a","value":"x"}}})"));
+    // Template lists are filtered by uriTemplate like resources by uri.
+    auto templates = exchange(host, list_request("resources/templates/list"),
+                              R"({"resourceTemplates":[{"uriTemplate":"file:///a.txt","name":"a"},)"
+                              R"({"uriTemplate":"file:///{path}","name":"any"}]})");
+    CHECK(templates.response->json()["result"]["resourceTemplates"] ==
+          json::parse(R"([{"uriTemplate":"file:///a.txt","name":"a"}])"));
+}
+
 TEST_CASE("tool_manager: config errors name the place and what is wrong") {
     std::string errors = test::load_errors("proxy:\n  upstreams:\n    - {name: fs, command: [x]}\nplugins:\n" +
                                            manager("          tools:\n"

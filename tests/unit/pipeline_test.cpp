@@ -284,6 +284,22 @@ TEST_CASE("pipeline: a critical auditor that cannot record fails the request, a 
     CHECK(run.result.stages.back().outcome == core::Outcome::skipped);
 }
 
+TEST_CASE("pipeline: a response a critical auditor cannot record is replaced by an error under its id") {
+    auto host = test::load_host(
+        "plugins:\n  auditing:\n    _global:\n      - handler: test_audit_a\n"
+        "        config: {fail_audit_of_responses: true}\n");
+    auto pipeline = host->pipeline("");
+    auto request = test::request(41);
+    auto scope = pipeline->begin_request(request);
+    REQUIRE(pipeline->process_request(*scope, request).forwards());  // the request is recorded
+    auto answer = test::response(41);
+    auto result = pipeline->process_response(*scope, answer);
+    CHECK(result.outcome == core::Outcome::error);
+    REQUIRE(result.reply);  // what the client gets instead of the unrecorded response
+    CHECK((*result.reply)["id"] == 41);
+    CHECK((*result.reply)["error"]["code"] == core::error_code::audit_failed);
+}
+
 TEST_CASE("pipeline: responses and notifications run through their own hooks") {
     auto host = test::load_host(
         "plugins:\n  security:\n    _global:\n      - handler: test_sec_a\n        config:\n"

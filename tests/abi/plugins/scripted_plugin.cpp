@@ -2,7 +2,8 @@
 // arrange any pipeline. Written with plugin.hpp, so it also exercises the C++ layer.
 //
 // config: {"request": [step...], "response": [step...], "notification": [step...],
-//          "audit_file": "path", "fail_audit": bool, "check_request_state": bool}
+//          "audit_file": "path", "fail_audit": bool, "fail_audit_of_responses": bool,
+//          "check_request_state": bool}
 // step:   {"op": "tag"}                        append this plugin's name to /params/trace (or /result/trace)
 //         {"op": "block", "reason": "...", "code": n}
 //         {"op": "set", "pointer": "...", "value": any}
@@ -53,6 +54,7 @@ public:
         created_on_ = std::this_thread::get_id();  // the host is there in constructors too
         audit_file_ = config.string("audit_file", "");
         fail_audit_ = config.boolean("fail_audit", false);
+        fail_response_audit_ = config.boolean("fail_audit_of_responses", false);
         check_state_ = config.boolean("check_request_state", false);
         if (!audit_file_.empty()) {
             audit_out_ = std::fopen(audit_file_.c_str(), "a");
@@ -83,7 +85,8 @@ public:
     void on_notification(watchgate::Message& m, watchgate::RequestState* s) override { run(2, m, s); }
 
     void on_audit(const watchgate::AuditEvent& event, watchgate::RequestState*) override {
-        if (fail_audit_) throw std::runtime_error("audit sink unavailable");
+        if (fail_audit_ || (fail_response_audit_ && event.kind() == WG_MESSAGE_RESPONSE))
+            throw std::runtime_error("audit sink unavailable");
         if (!audit_out_) return;
         watchgate::json::Array stages;
         for (std::size_t i = 0; i < event.stage_count(); ++i) {
@@ -209,6 +212,7 @@ private:
     std::FILE* audit_out_ = nullptr;
     std::mutex audit_mutex_;
     bool fail_audit_ = false;
+    bool fail_response_audit_ = false;
     bool check_state_ = false;
     bool block_in_begin_ = false;
     std::atomic<int> inside_{0};

@@ -305,6 +305,82 @@ TEST_CASE("gateway: SIGTERM shuts down gracefully with exit 0") {
     CHECK(gateway.wait_exit(10s) == 0);
 }
 
+TEST_CASE("gateway: on SIGTERM requests finish within shutdown_grace_period, longer ones are answered at its end") {
+    GatewayProcess gateway(test::scratch_dir("gw_grace"), test::test_server_config("  shutdown_grace_period: 1\n"));
+    gateway.initialize();
+    gateway.send_call(1, "sleep", {{"ms", 300}});
+    gateway.send_call(2, "sleep", {{"ms", 20000}});
+    std::this_thread::sleep_for(100ms);
+    const auto signalled = Clock::now();
+    gateway.signal(SIGTERM);
+    CHECK(text_of(gateway.response(1)) == "slept 300 ms");  // within the grace period
+    auto cut = gateway.response(2, 15s);
+    const auto waited = Clock::now() - signalled;
+    REQUIRE(cut.contains("error"));
+    CHECK_THAT(cut["error"]["message"].get<std::string>(), Catch::Contains("shutting down"));
+    CHECK(waited >= 900ms);  // the whole grace period was given
+    CHECK(waited < 8s);      // and not the 20 s the call would take
+    CHECK(gateway.wait_exit(10s) == 0);
+}
+
+TEST_CASE("gateway: an upstream runs with its configured env and cwd") {
+    const auto dir = test::scratch_dir("gw_env_cwd");
+    std::filesystem::create_directories(dir / "work");
+    GatewayProcess gateway(dir, test::test_server_config("", "",
+                                                         "      env: {WG_TEST_GREETING: hello}\n"
+                                                         "      cwd: work\n"));
+    gateway.initialize();
+    CHECK(text_of(gateway.call_tool(1, "env", {{"name", "WG_TEST_GREETING"}})) == "hello");
+    CHECK(text_of(gateway.call_tool(2, "env", {{"name", "PATH"}})) != "(unset)");  // merged over the gateway's
+    CHECK(std::filesystem::path(text_of(gateway.call_tool(3, "cwd"))) == std::filesystem::canonical(dir / "work"));
+}
+
+TEST_CASE("gateway: an upstream answering a protocol version the gateway does not speak is left out, named") {
+    const std::string server = WATCHGATE_TEST_SERVER;
+    GatewayProcess gateway(test::scratch_dir("gw_old_version"),
+                           "proxy:\n  upstreams:\n"
+                           "    - name: good\n      command: [\"" +
+                               server +
+                               "\"]\n"
+                               "    - name: old\n      command: [\"" +
+                               server +
+                               "\", --protocol-version, 1999-01-01]\n"
+                               "      restart_on_failure: false\n");
+    auto init = gateway.initialize();
+    REQUIRE(init.contains("result"));  // the other upstream serves
+    CHECK_THAT(gateway.log_once("which the gateway does not speak"), Catch::Contains("\"1999-01-01\""));
+    CHECK(text_of(gateway.call_tool(1, "good__echo", {{"text", "hi"}})) == "hi");
+    auto refused = gateway.call_tool(2, "old__echo", {{"text", "hi"}});
+    REQUIRE(refused.contains("error"));
+    CHECK(refused["error"]["code"] == -32002);
+}
+
+TEST_CASE("gateway: the log goes to the configured file") {
+    const auto dir = test::scratch_dir("gw_log_file");
+    GatewayProcess gateway(dir,
+                           test::test_server_config("", "logging: {handlers: [file], file_path: logs/gateway.log}\n"));
+    gateway.initialize();
+    gateway.close_input();
+    CHECK(gateway.wait_exit(10s) == 0);
+    const std::string log = test::read_file(dir / "logs/gateway.log");
+    CHECK_THAT(log, Catch::Contains("[test] started (pid"));
+    CHECK_THAT(log, Catch::Contains("[test] initialized in"));
+    CHECK_THAT(log, Catch::Contains("stopped"));
+    CHECK(gateway.log().find("[test] started") == std::string::npos);  // not on stderr
+}
+
+TEST_CASE("gateway: with several work threads and a plugin, 300 overlapping calls are each answered right") {
+    GatewayProcess gateway(test::scratch_dir("gw_threads"),
+                           "plugin_dirs: [\"" + test::plugin_dir().string() + "\"]\n" +
+                               test::test_server_config("  threads: 4\n  concurrency: {max_in_flight: 1000}\n",
+                                                        "plugins:\n  security:\n    _global:\n"
+                                                        "      - handler: conformance_c\n"
+                                                        "        config: {word: never-sent}\n"));
+    gateway.initialize();
+    for (int id = 1; id <= 300; ++id) gateway.send_call(id, "echo", {{"text", "call " + std::to_string(id)}});
+    for (int id = 1; id <= 300; ++id) CHECK(text_of(gateway.response(id)) == "call " + std::to_string(id));
+}
+
 TEST_CASE("gateway: a startup failure answers the client's first line with the reason, then exits 1") {
     GatewayProcess gateway(test::scratch_dir("gw_startup"),
                            "proxy:\n  upstreams:\n    - name: test\n      comand: [x]\n");

@@ -53,6 +53,7 @@ struct Options {
     int list_delay = 0;  // ms before answering tools/list
     bool hang_initialize = false;
     bool templates = true;
+    std::string protocol_version;  // answered to initialize instead of the one asked for
 } options;
 
 std::string numbered(char letter, int i) {
@@ -179,6 +180,14 @@ json call_tool(const json& request) {
         return text_result(json(cancelled_ids).dump());
     }
     if (name == "pid") return text_result(std::to_string(::getpid()));
+    if (name == "env") {  // the value of the environment variable `name` in this process
+        const char* value = std::getenv(arguments.value("name", "").c_str());
+        return text_result(value ? value : "(unset)");
+    }
+    if (name == "cwd") {
+        char path[4096];
+        return text_result(::getcwd(path, sizeof path) ? path : "(unknown)");
+    }
     if (name == "raw") {  // writes `line` as it is (with $ID as the request's id) instead of an answer
         std::string line = arguments.value("line", "");
         if (auto at = line.find("$ID"); at != std::string::npos) line.replace(at, 3, request["id"].dump());
@@ -257,7 +266,10 @@ void handle(json request) {
                 {"tools", json::object()}, {"logging", json::object()}, {"completions", json::object()}};
             if (options.prompts > 0) capabilities["prompts"] = json::object();
             if (options.resources > 0) capabilities["resources"] = {{"subscribe", true}};
-            result = {{"protocolVersion", request["params"].value("protocolVersion", "2025-06-18")},
+            const std::string version = !options.protocol_version.empty()
+                                            ? options.protocol_version
+                                            : request["params"].value("protocolVersion", "2025-06-18");
+            result = {{"protocolVersion", version},
                       {"capabilities", capabilities},
                       {"serverInfo", {{"name", "watchgate-test-server"}, {"version", "1.0.0"}}},
                       {"instructions", "A server for Watchgate's tests."}};
@@ -423,6 +435,8 @@ void read_options(int argc, char** argv) {
             fail_starts = std::stoi(value);
         else if (flag == "--state-file")
             state_file = value;
+        else if (flag == "--protocol-version")
+            options.protocol_version = value;
     }
     if (fail_starts > 0 && !state_file.empty()) {
         int starts = 0;

@@ -109,24 +109,27 @@ TEST_CASE("gateway: a timeout answers the client and reaches the upstream as not
                            test::test_server_config("  timeouts: {request_timeout: 0.3}\n"));
     gateway.initialize();
     auto started = Clock::now();
-    auto answer = gateway.call_tool(1, "sleep", {{"ms", 3000}});
+    auto answer = gateway.call_tool("client-1", "sleep", {{"ms", 3000}});
     CHECK(answer["error"]["code"] == -32001);
     CHECK(Clock::now() - started < 2s);
     auto cancelled = json_list(gateway.call_tool(2, "cancelled"));
-    CHECK(cancelled.size() == 1);
+    REQUIRE(cancelled.size() == 1);
+    CHECK(cancelled[0].is_number_integer());  // the id the upstream was sent, not the client's
 }
 
 TEST_CASE("gateway: the client can cancel a request in flight") {
     GatewayProcess gateway(test::scratch_dir("gw_cancel"), test::test_server_config());
     gateway.initialize();
-    gateway.send_call(7, "sleep", {{"ms", 5000}});
+    gateway.send_call("c7", "sleep", {{"ms", 5000}});
     std::this_thread::sleep_for(100ms);
     gateway.send({{"jsonrpc", "2.0"},
                   {"method", "notifications/cancelled"},
-                  {"params", {{"requestId", 7}, {"reason", "user"}}}});
-    auto answer = gateway.response(7, 2s);
+                  {"params", {{"requestId", "c7"}, {"reason", "user"}}}});
+    auto answer = gateway.response("c7", 2s);
     CHECK(answer["error"]["code"] == -32800);
-    CHECK(json_list(gateway.call_tool(8, "cancelled")).size() == 1);
+    auto cancelled = json_list(gateway.call_tool(8, "cancelled"));
+    REQUIRE(cancelled.size() == 1);
+    CHECK(cancelled[0].is_number_integer());  // the id the upstream was sent, not the client's
 }
 
 TEST_CASE("gateway: max_in_flight with overflow reject answers at once, naming the limit") {

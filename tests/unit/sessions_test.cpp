@@ -167,3 +167,15 @@ TEST_CASE("sessions: a shared upstream's list change reaches every session") {
     CHECK(a.next(method_is("notifications/tools/list_changed")).is_object());
     CHECK(b->next(method_is("notifications/tools/list_changed")).is_object());
 }
+
+TEST_CASE("sessions: list changes from several upstreams at once reach a client once, a later one again") {
+    ScriptedUpstream alpha("alpha"), beta("beta");
+    InProcessGateway a(config(), {{"alpha", &alpha}, {"beta", &beta}});
+    a.initialize();
+    alpha.send({{"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}});
+    beta.send({{"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}});
+    CHECK(a.next(method_is("notifications/tools/list_changed")).is_object());
+    CHECK(a.next(method_is("notifications/tools/list_changed"), 300ms).is_null());  // merged into one
+    alpha.send({{"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}});
+    CHECK(a.next(method_is("notifications/tools/list_changed")).is_object());  // a new change is told
+}

@@ -91,12 +91,11 @@ TEST_CASE("cli: call runs one request through the whole gateway") {
                                         << "plugins:\n  security:\n    _global:\n      - handler: keyword_filter\n"
                                         << "        config: {keywords: [forbidden]}\n";
     const std::string config = (dir / "gateway.yaml").string();
-    auto passed =
-        run("call --config " + config + " tools/call '{\"name\":\"test__echo\",\"arguments\":{\"text\":\"hi\"}}'");
+    auto passed = run("call --config " + config + " tools/call '{\"name\":\"echo\",\"arguments\":{\"text\":\"hi\"}}'");
     CHECK(passed.exit_code == 0);
     CHECK_THAT(passed.output, Catch::Contains("\"text\": \"hi\""));
-    auto blocked = run("call --config " + config +
-                       " tools/call '{\"name\":\"test__echo\",\"arguments\":{\"text\":\"forbidden\"}}'");
+    auto blocked =
+        run("call --config " + config + " tools/call '{\"name\":\"echo\",\"arguments\":{\"text\":\"forbidden\"}}'");
     CHECK(blocked.exit_code == 1);
     CHECK_THAT(blocked.output, Catch::Contains("Request blocked: keyword_filter: a configured keyword was found"));
     auto bad_params = run("call --config " + config + " tools/call 'not json'");

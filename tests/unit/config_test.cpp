@@ -175,10 +175,20 @@ TEST_CASE("config: every proxy error class is reported, with its place") {
     CHECK_THAT(errors, Catch::Contains("the file handler needs 'file_path:'"));
 }
 
-TEST_CASE("config: namespace defaults to on, may be off with one upstream only") {
+TEST_CASE("config: namespace is auto by default (one upstream unprefixed, several prefixed), off with one only") {
     auto one = core::parse_config("proxy:\n  upstreams:\n    - {name: a, command: [x]}\n", "/tmp/gateway.yaml");
-    CHECK(one.namespace_names);
+    CHECK_FALSE(one.namespace_names);
     CHECK_FALSE(one.debug_metadata);
+    auto two = core::parse_config(
+        "proxy:\n  upstreams:\n    - {name: a, command: [x]}\n    - {name: b, command: [y]}\n", "/tmp/gateway.yaml");
+    CHECK(two.namespace_names);
+    auto forced = core::parse_config("proxy:\n  namespace: true\n  upstreams:\n    - {name: a, command: [x]}\n",
+                                     "/tmp/gateway.yaml");
+    CHECK(forced.namespace_names);
+    auto automatic = core::parse_config(
+        "proxy:\n  namespace: auto\n  upstreams:\n    - {name: a, command: [x]}\n    - {name: b, command: [y]}\n",
+        "/tmp/gateway.yaml");
+    CHECK(automatic.namespace_names);
     auto plain = core::parse_config(
         "proxy:\n  namespace: false\n  debug_metadata: true\n  upstreams:\n    - {name: a, command: [x]}\n",
         "/tmp/gateway.yaml");
@@ -188,7 +198,7 @@ TEST_CASE("config: namespace defaults to on, may be off with one upstream only")
         "proxy:\n  namespace: false\n  upstreams:\n    - {name: a, command: [x]}\n    - {name: b, command: [y]}\n");
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:2:14: 'namespace: false' needs exactly one upstream"));
     CHECK_THAT(errors_of("proxy:\n  namespace: maybe\n  upstreams:\n    - {name: a, command: [x]}\n"),
-               Catch::Contains("gateway.yaml:2:14: expected true or false"));
+               Catch::Contains("gateway.yaml:2:14: expected auto, true or false"));
 }
 
 TEST_CASE("config: values nested too deep, or an alias inside itself, are refused, not a stack overflow") {

@@ -444,8 +444,13 @@ void read_proxy(Reader& reader, const YAML::Node& proxy, GatewayConfig& config) 
     if (!reader.expect(upstreams, YAML::NodeType::Sequence, "a list of upstreams")) return;
     std::set<std::string> seen;
     for (const auto& upstream : upstreams) read_upstream(reader, upstream, config, seen);
-    if (const auto n = proxy["namespace"]) {
-        if (auto value = reader.boolean(n)) {
+    // auto (the default): one upstream keeps its names, two or more are prefixed.
+    config.namespace_names = config.upstreams.size() > 1;
+    if (const auto n = proxy["namespace"]; n && !(n.IsScalar() && n.Scalar() == "auto")) {
+        if (n.IsScalar() && n.Scalar() != "true" && n.Scalar() != "false" && n.Scalar() != "True" &&
+            n.Scalar() != "False" && n.Scalar() != "TRUE" && n.Scalar() != "FALSE") {
+            reader.error(n, "expected auto, true or false");
+        } else if (auto value = reader.boolean(n)) {
             config.namespace_names = *value;
             // Without prefixes two upstreams' names could collide and calls could not be routed.
             if (!*value && config.upstreams.size() > 1)
@@ -478,7 +483,8 @@ void read_logging(Reader& reader, const YAML::Node& logging, GatewayConfig& conf
             out.to_stderr = false;
             bool to_file = false;
             for (const auto& handler : handlers) {
-                if (auto which = reader.either(handler, "stderr", "file")) (*which == 0 ? out.to_stderr : to_file) = true;
+                if (auto which = reader.either(handler, "stderr", "file"))
+                    (*which == 0 ? out.to_stderr : to_file) = true;
             }
             if (to_file) {
                 const auto path = logging["file_path"];

@@ -44,6 +44,12 @@ std::shared_ptr<Gateway> Gateway::create(asio::any_io_executor io, asio::any_io_
         plugin_free = plugin_free && pipeline->stages().empty() && pipeline->auditors().empty();
     }
     gateway->work_ = plugin_free ? io : work;
+    const auto& upstreams = snapshot->config->upstreams;
+    if (snapshot->config->namespace_names)
+        spdlog::info("{} upstreams: names the client sees are prefixed '<upstream>__' (proxy.namespace)",
+                     upstreams.size());
+    else if (!upstreams.empty())
+        spdlog::info("one upstream: names the client sees are its own, unprefixed (proxy.namespace)");
     gateway->snapshot_ = snapshot;
     if (!transports)
         transports = ProcessTransport::factory(io, snapshot->config->max_message_size, snapshot->config->streams);

@@ -96,8 +96,9 @@ struct GatewayConfig {
     ConcurrencyConfig concurrency;
     std::vector<std::filesystem::path> plugin_dirs;
     bool allow_insecure_plugin_paths = false;
-    // Tools and prompts as `<upstream>__<name>`, resources as `<upstream>__<uri>`. Off is allowed
-    // with a single upstream only.
+    // Tools and prompts as `<upstream>__<name>`, resources as `<upstream>__<uri>`. `namespace:
+    // auto` (the default) turns it on for two or more upstreams only; off is allowed with a
+    // single upstream only.
     bool namespace_names = true;
     // Lists say in `_meta` which upstreams were left out; off by default (strict clients).
     bool debug_metadata = false;

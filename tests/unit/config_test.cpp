@@ -219,3 +219,19 @@ TEST_CASE("config: an upstream's sharing is shared or per_session") {
     CHECK(errors_of("proxy:\n  upstreams:\n    - name: a\n      command: [x]\n      sharing: per-session\n") ==
           "/etc/watchgate/gateway.yaml:5:16: expected shared or per_session; did you mean 'per_session'?");
 }
+
+TEST_CASE("config: common first mistakes get errors that say what to do") {
+    // No `proxy:` around the upstreams.
+    CHECK_THAT(
+        errors_of("upstreams:\n  - {name: a, command: [x]}\n"),
+        Catch::Contains("gateway.yaml:1:1: unknown key 'upstreams' in the top level: it belongs under 'proxy:'"));
+    CHECK_THAT(errors_of("command: [x]\n"), Catch::Contains("it belongs to an upstream, under 'proxy: upstreams:'"));
+    // `cmd:` means the missing 'command', not 'cwd'; with a command there, the nearest spelling.
+    CHECK_THAT(errors_of("proxy:\n  upstreams:\n    - name: a\n      cmd: [x]\n"),
+               Catch::Contains("unknown key 'cmd' in an upstream; did you mean 'command'?"));
+    CHECK_THAT(errors_of("proxy:\n  upstreams:\n    - name: a\n      command: [x]\n      cmd: /srv\n"),
+               Catch::Contains("unknown key 'cmd' in an upstream; did you mean 'cwd'?"));
+    // A tab in the indentation.
+    CHECK_THAT(errors_of("proxy:\n\tupstreams: []\n"),
+               Catch::Contains("line 2 is indented with a tab: YAML allows only spaces"));
+}

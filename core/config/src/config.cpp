@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -59,12 +61,17 @@ public:
     const std::filesystem::path& file() const { return file_; }
 
     // Reports keys of `map` not in `known`, with the nearest valid one, and repeated keys.
-    void check_keys(const YAML::Node& map, const std::vector<std::string>& known, std::string_view where) {
+    // `hint`, when given, may name a better suggestion for an unknown key than the nearest
+    // spelling (where the key belongs, the key that is missing); empty: the nearest spelling.
+    void check_keys(const YAML::Node& map, const std::vector<std::string>& known, std::string_view where,
+                    const std::function<std::string(const std::string& key)>& hint = {}) {
         check_duplicates(map);
         for (const auto& member : map) {
             const auto key = member.first.Scalar();
-            if (std::find(known.begin(), known.end(), key) == known.end())
-                error(member.first, "unknown key '" + key + "' in " + std::string(where) + did_you_mean(key, known));
+            if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+            std::string better = hint ? hint(key) : std::string();
+            error(member.first, "unknown key '" + key + "' in " + std::string(where) +
+                                    (better.empty() ? did_you_mean(key, known) : better));
         }
     }
 
@@ -336,6 +343,36 @@ void read_concurrency(Reader& reader, const YAML::Node& node, ConcurrencyConfig&
             concurrency.overflow = *which == 0 ? OverflowPolicy::queue : OverflowPolicy::reject;
 }
 
+// Whether `key` could be a shortening of `word`: its letters appear in `word` in order, the first
+// one first ("cmd", "comand" for "command").
+bool abbreviates(std::string_view key, std::string_view word) {
+    if (key.empty() || key.front() != word.front()) return false;
+    std::size_t at = 0;
+    for (char c : key) {
+        at = word.find(c, at);
+        if (at == std::string_view::npos) return false;
+        ++at;
+    }
+    return true;
+}
+
+// The first line (1-based) whose indentation holds a tab, if any.
+std::optional<int> first_tab_indented_line(std::string_view text) {
+    int line = 1;
+    bool indent = true;
+    for (char c : text) {
+        if (c == '\n') {
+            ++line;
+            indent = true;
+        } else if (indent && c == '\t') {
+            return line;
+        } else if (c != ' ') {
+            indent = false;
+        }
+    }
+    return std::nullopt;
+}
+
 const std::vector<std::string> proxy_keys = {
     "transport", "upstreams", "timeouts",       "concurrency",         "max_message_size_mb", "shutdown_grace_period",
     "threads",   "namespace", "debug_metadata", "max_client_requests", "queue_limit_mb",      "stall_timeout"};
@@ -345,7 +382,12 @@ const std::vector<std::string> upstream_keys = {
 
 void read_upstream(Reader& reader, const YAML::Node& node, GatewayConfig& config, std::set<std::string>& seen) {
     if (!reader.expect(node, YAML::NodeType::Map, "an upstream (a mapping with 'name:' and 'command:')")) return;
-    reader.check_keys(node, upstream_keys, "an upstream");
+    // A required key that is missing is the likelier meaning of an unknown one that could
+    // abbreviate it (`cmd:` is 'command', not 'cwd').
+    reader.check_keys(node, upstream_keys, "an upstream", [&node](const std::string& key) -> std::string {
+        if (!node["command"] && abbreviates(key, "command")) return "; did you mean 'command'?";
+        return {};
+    });
     UpstreamConfig upstream;
     upstream.where = reader.at(node);
     upstream.timeouts = config.timeouts;
@@ -523,12 +565,20 @@ GatewayConfig parse_config(const std::string& text, const std::filesystem::path&
     try {
         root = YAML::Load(text);
     } catch (const YAML::Exception& e) {
-        throw ConfigErrors(
-            {{SourceLocation{file.string(), e.mark.line + 1, e.mark.column + 1}, "invalid YAML: " + e.msg}});
+        std::string why = "invalid YAML: " + e.msg;
+        if (auto line = first_tab_indented_line(text))
+            why += " (line " + std::to_string(*line) + " is indented with a tab: YAML allows only spaces)";
+        throw ConfigErrors({{SourceLocation{file.string(), e.mark.line + 1, e.mark.column + 1}, why}});
     }
     if (!root.IsMap())
         throw ConfigErrors({{SourceLocation{file.string(), 1, 1}, "expected a mapping at the top level"}});
-    reader.check_keys(root, top_level_keys, "the top level");
+    reader.check_keys(root, top_level_keys, "the top level", [](const std::string& key) -> std::string {
+        if (std::find(proxy_keys.begin(), proxy_keys.end(), key) != proxy_keys.end())
+            return ": it belongs under 'proxy:'";
+        if (std::find(upstream_keys.begin(), upstream_keys.end(), key) != upstream_keys.end())
+            return ": it belongs to an upstream, under 'proxy: upstreams:'";
+        return {};
+    });
     if (const auto proxy = root["proxy"]) read_proxy(reader, proxy, config);
     if (const auto dirs = root["plugin_dirs"]) {
         if (reader.expect(dirs, YAML::NodeType::Sequence, "a list of folders"))

@@ -196,11 +196,32 @@ int main(int argc, char** argv) {
     describe->add_option("name", describe_name, "Plugin name")->required();
     describe->add_option("-c,--config", config_path, "Also search this configuration's plugin_dirs");
 
-    CLI11_PARSE(app, argc, argv);
+    // Serving is what an MCP client starts: whatever goes wrong before the gateway runs, the
+    // client gets a JSON-RPC error on stdout (it shows that to the user) and the reason goes to
+    // stderr (its log). The other commands are for people: CLI11's usual messages.
+    const auto serving_asked = [&] {
+        for (int i = 1; i < argc; ++i)
+            for (const auto* command : app.get_subcommands({}))
+                if (command->get_name() == argv[i]) return command == run;
+        return true;  // no command: `watchgate --config FILE` serves
+    };
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0 || !serving_asked()) return app.exit(e);
+        std::cerr << "error: " << e.what() << "\n" << app.help();
+        core::answer_startup_failure(std::string("watchgate was started with wrong arguments: ") + e.what());
+        return 2;
+    }
     configure_logging(verbosity);
     const bool serving = *run || (app.get_subcommands().empty() && !validate_only);
     if (app.get_subcommands().empty() && config_path.empty()) {
-        std::cerr << app.help();
+        std::cerr << "error: no configuration given: start watchgate with --config <gateway.yaml>\n" << app.help();
+        core::answer_startup_failure("no configuration given: start watchgate with --config <gateway.yaml>");
         return 2;
     }
 

@@ -108,3 +108,28 @@ TEST_CASE("cli: --validate-only and the bare --config form") {
     CHECK(result.exit_code == 0);
     CHECK_THAT(result.output, Catch::StartsWith("Configuration valid: "));
 }
+
+TEST_CASE("cli: started by an MCP client with wrong arguments, it answers the first line with a JSON-RPC error") {
+    const auto dir = test::scratch_dir("cli_client_errors");
+    std::ofstream(dir / "first.jsonl") << R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{}})"
+                                       << "\n";
+    const std::string input = " < " + (dir / "first.jsonl").string();
+    for (const char* arguments : {"", "run", "--no-such-option"}) {
+        INFO("watchgate " << arguments);
+        const std::string command = std::string(WATCHGATE_BINARY) + " " + std::string(arguments) + input + " 2>" +
+                                    (dir / "stderr.txt").string();
+        FILE* pipe = ::popen(command.c_str(), "r");
+        REQUIRE(pipe);
+        std::string out;
+        std::array<char, 4096> buffer;
+        while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), n);
+        const int status = ::pclose(pipe);
+        CHECK(WEXITSTATUS(status) == 2);
+        auto answer = nlohmann::json::parse(out, nullptr, false);  // stdout is exactly one JSON-RPC line
+        REQUIRE(answer.is_object());
+        CHECK(answer["id"] == 1);
+        CHECK(answer["error"]["code"] == -32603);
+        CHECK_THAT(answer["error"]["message"].get<std::string>(), Catch::Contains("Watchgate failed to start"));
+        CHECK_THAT(test::read_file(dir / "stderr.txt"), Catch::Contains("error: "));  // the reason, for people
+    }
+}

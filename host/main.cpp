@@ -62,8 +62,16 @@ void print_result(const char* phase, const core::Message& message, const core::P
 // Runs each JSON line of `input` through the pipeline of `upstream`; with `response_result`, a
 // forwarded request is answered with it and the answer runs through the response phase.
 int simulate(const std::string& config_path, const std::string& upstream, std::istream& input,
-             const std::string& response_result) {
+             const std::string& response_result, bool audit) {
     auto config = core::load_config(config_path);
+    // A simulation must not write into the real audit trail: auditing plugins run only when asked.
+    if (!audit) {
+        const auto before = config.plugins.size();
+        std::erase_if(config.plugins,
+                      [](const core::PluginEntryConfig& entry) { return entry.role == core::PluginRole::auditing; });
+        if (config.plugins.size() != before)
+            std::cout << "auditing plugins not run (they would write to their real outputs; --audit runs them)\n";
+    }
     auto host = core::PluginHost::load(config);
     auto pipeline = host->pipeline(upstream);
     nlohmann::json result_value;
@@ -119,8 +127,14 @@ void report_errors(const std::exception& error) {
 int plugins_command(const std::string& config_path, const std::string& describe_name) {
     core::GatewayConfig config;
     if (!config_path.empty()) config = core::load_config(config_path);
-    auto found = core::discover_plugins(core::plugin_search_path(config));
+    const auto search_path = core::plugin_search_path(config);
+    auto found = core::discover_plugins(search_path);
     const bool describing = !describe_name.empty();
+    if (!describing) {
+        std::cout << "searched:";
+        for (const auto& dir : search_path) std::cout << " " << dir.string();
+        std::cout << "\n";
+    }
     if (describing && !found.contains(describe_name)) {
         std::cerr << "error: plugin '" << describe_name << "' not found\n";
         return 1;
@@ -186,6 +200,9 @@ int main(int argc, char** argv) {
     simulate_cmd->add_option("-u,--upstream", upstream, "Upstream whose plugin list applies (default: _global only)");
     simulate_cmd->add_option("-i,--input", input_path, "File of JSON-RPC messages, one per line (default: stdin)");
     simulate_cmd->add_option("--respond", respond, "Answer each forwarded request with this JSON result");
+    bool simulate_audit = false;
+    simulate_cmd->add_flag("--audit", simulate_audit,
+                           "Also run the auditing plugins (they write to their configured outputs)");
 
     auto* plugins = app.add_subcommand("plugins", "Inspect available plugins");
     plugins->require_subcommand(1);
@@ -262,13 +279,13 @@ int main(int argc, char** argv) {
             return response.contains("error") ? 1 : 0;
         }
         if (*simulate_cmd) {
-            if (input_path.empty()) return simulate(config_path, upstream, std::cin, respond);
+            if (input_path.empty()) return simulate(config_path, upstream, std::cin, respond, simulate_audit);
             std::ifstream input(input_path);
             if (!input) {
                 std::cerr << "error: cannot read " << input_path << "\n";
                 return 2;
             }
-            return simulate(config_path, upstream, input, respond);
+            return simulate(config_path, upstream, input, respond, simulate_audit);
         }
         if (*list || *describe) return plugins_command(config_path, *describe ? describe_name : std::string());
     } catch (const std::exception& e) {

@@ -64,6 +64,7 @@ TEST_CASE("cli: plugins list and describe read the descriptors") {
     auto list = run("plugins list");
     CHECK(list.exit_code == 0);
     CHECK_THAT(list.output, Catch::Contains("keyword_filter  0.1.0  [security]  Blocks or redacts"));
+    CHECK_THAT(list.output, Catch::StartsWith("searched: "));  // where it looked, first
     auto describe = run("plugins describe keyword_filter");
     CHECK(describe.exit_code == 0);
     CHECK_THAT(describe.output, Catch::Contains("thread-safe: yes"));
@@ -71,6 +72,24 @@ TEST_CASE("cli: plugins list and describe read the descriptors") {
     auto missing = run("plugins describe nothing_here");
     CHECK(missing.exit_code == 1);
     CHECK_THAT(missing.output, Catch::Contains("plugin 'nothing_here' not found"));
+}
+
+TEST_CASE("cli: simulate leaves the configured audit outputs alone unless --audit is given") {
+    const auto dir = test::scratch_dir("cli_simulate_audit");
+    const auto audit = dir / "audit.jsonl";
+    std::ofstream(dir / "gateway.yaml") << "proxy:\n  upstreams:\n    - name: test\n      command: [\""
+                                        << WATCHGATE_TEST_SERVER << "\"]\n"
+                                        << "plugins:\n  auditing:\n    _global:\n      - handler: audit_jsonl\n"
+                                        << "        config: {output_file: '" << audit.string() << "'}\n";
+    const std::string simulate =
+        "simulate --config " + (dir / "gateway.yaml").string() + " --input " + demo() + "/messages.jsonl";
+    auto quiet = run(simulate);
+    CHECK(quiet.exit_code == 0);
+    CHECK_THAT(quiet.output, Catch::Contains("auditing plugins not run"));
+    CHECK_FALSE(std::filesystem::exists(audit));
+    auto audited = run(simulate + " --audit");
+    CHECK(audited.exit_code == 0);
+    CHECK(std::filesystem::exists(audit));
 }
 
 TEST_CASE("cli: simulate runs the demo messages and prints every verdict") {

@@ -18,7 +18,7 @@ std::string errors_of(const std::string& yaml) {
 }  // namespace
 
 TEST_CASE("config: unknown keys are errors with file, line, column and the nearest valid key") {
-    std::string errors = errors_of("proxy:\n  upstreams: []\npluginz:\n  security: {}\n");
+    std::string errors = errors_of("proxy:\n  upstreams: [{name: a, command: [x]}]\npluginz:\n  security: {}\n");
     CHECK(errors == "/etc/watchgate/gateway.yaml:3:1: unknown key 'pluginz' in the top level; did you mean 'plugins'?");
 }
 
@@ -231,6 +231,9 @@ TEST_CASE("config: common first mistakes get errors that say what to do") {
                Catch::Contains("unknown key 'cmd' in an upstream; did you mean 'command'?"));
     CHECK_THAT(errors_of("proxy:\n  upstreams:\n    - name: a\n      command: [x]\n      cmd: /srv\n"),
                Catch::Contains("unknown key 'cmd' in an upstream; did you mean 'cwd'?"));
+    // No upstream at all.
+    CHECK_THAT(errors_of("proxy:\n  upstreams: []\n"),
+               Catch::Contains("gateway.yaml:2:14: expected at least one upstream: a gateway with none has nothing"));
     // A tab in the indentation.
     CHECK_THAT(errors_of("proxy:\n\tupstreams: []\n"),
                Catch::Contains("line 2 is indented with a tab: YAML allows only spaces"));

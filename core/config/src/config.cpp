@@ -484,6 +484,8 @@ void read_proxy(Reader& reader, const YAML::Node& proxy, GatewayConfig& config) 
         return;
     }
     if (!reader.expect(upstreams, YAML::NodeType::Sequence, "a list of upstreams")) return;
+    if (upstreams.size() == 0)
+        reader.error(upstreams, "expected at least one upstream: a gateway with none has nothing to serve");
     std::set<std::string> seen;
     for (const auto& upstream : upstreams) read_upstream(reader, upstream, config, seen);
     // auto (the default): one upstream keeps its names, two or more are prefixed.

@@ -403,6 +403,8 @@ TEST_CASE("gateway: an upstream that cannot be started is reported to the client
     REQUIRE(init.contains("error"));
     CHECK_THAT(init["error"]["message"].get<std::string>(),
                Catch::Contains("cannot start '/nonexistent/server': not found"));
+    gateway.close_input();
+    CHECK(gateway.wait_exit(10s) == 1);  // no upstream ever worked: not a success
 }
 
 TEST_CASE("gateway: hostile client lines never crash it and every request gets one answer") {

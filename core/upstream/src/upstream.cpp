@@ -270,6 +270,7 @@ asio::awaitable<std::string> Upstream::initialize() {
         if (state_ != State::starting || transport_ != transport) co_return unavailable_reason_locked();
         initialize_result_ = answer.value("result", json::object());
         state_ = State::ready;
+        ever_ready_ = true;
         ready_since_ = Clock::now();
     }
     state_changed_.notify_all();

@@ -64,6 +64,8 @@ public:
     const std::string& name() const { return config_.name; }
     const UpstreamConfig& config() const { return config_; }
     State state() const { return state_; }
+    // Whether it was ever initialized (ready) since the gateway started.
+    bool ever_ready() const { return ever_ready_; }
     UpstreamCounters counters() const;
     // The upstream's initialize result (capabilities, serverInfo, ...), null before.
     nlohmann::json initialize_result() const;
@@ -138,6 +140,7 @@ private:
 
     mutable std::mutex mutex_;  // guards everything below
     std::atomic<State> state_{State::stopped};
+    std::atomic<bool> ever_ready_{false};
     std::shared_ptr<UpstreamTransport> transport_;
     std::uint64_t in_flight_ = 0;
     std::deque<SlotWaiter> slot_waiters_;

@@ -30,6 +30,14 @@ Outcome run(const std::string& arguments) {
 
 std::string demo() { return std::string(WATCHGATE_SOURCE_DIR) + "/tests/demo"; }
 
+// The demo's configuration in a scratch folder: its log and audit trail are relative to it.
+std::string demo_config(const std::string& scratch) {
+    const auto dir = test::scratch_dir(scratch);
+    std::filesystem::copy_file(demo() + "/gateway.yaml", dir / "gateway.yaml",
+                               std::filesystem::copy_options::overwrite_existing);
+    return (dir / "gateway.yaml").string();
+}
+
 }  // namespace
 
 TEST_CASE("cli: --version") {
@@ -39,9 +47,10 @@ TEST_CASE("cli: --version") {
 }
 
 TEST_CASE("cli: validate accepts the demo configuration") {
-    auto result = run("validate --config " + demo() + "/gateway.yaml");
+    const auto config = demo_config("cli_demo_validate");
+    auto result = run("validate --config " + config);
     CHECK(result.exit_code == 0);
-    CHECK(result.output == "Configuration valid: " + demo() + "/gateway.yaml\n");
+    CHECK(result.output == "Configuration valid: " + config + "\n");
 }
 
 TEST_CASE("cli: validate reports every error with its place and exits 1") {
@@ -93,7 +102,8 @@ TEST_CASE("cli: simulate leaves the configured audit outputs alone unless --audi
 }
 
 TEST_CASE("cli: simulate runs the demo messages and prints every verdict") {
-    auto result = run("simulate --config " + demo() + "/gateway.yaml --input " + demo() + "/messages.jsonl");
+    auto result =
+        run("simulate --config " + demo_config("cli_demo_simulate") + " --input " + demo() + "/messages.jsonl");
     CHECK(result.exit_code == 0);
     CHECK_THAT(result.output, Catch::Contains("request 2 tools/call add_note\n  [keyword_filter] blocked"));
     CHECK_THAT(result.output,

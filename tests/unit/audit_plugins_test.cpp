@@ -187,6 +187,49 @@ TEST_CASE("audit: after a security block or redaction the original content never
     CHECK(record["outcome"] == "modified");
 }
 
+TEST_CASE("audit: a response blocked or redacted never reaches the trail as it was, whatever include_response_body") {
+    for (const char* action : {"redact", "block"}) {
+        INFO(action);
+        auto dir = test::scratch_dir(std::string("audit_cleared_response_") + action);
+        const auto file = dir / "audit.jsonl";
+        {
+            auto host = auditor("audit_jsonl", "{output_file: '" + file.string() + "', include_response_body: true}",
+                                "  security:\n    _global:\n      - handler: keyword_filter\n"
+                                "        config: {keywords: [hunter2], action: " +
+                                    std::string(action) + "}\n");
+            auto pipeline = host->pipeline("");
+            auto request = test::message(call_line(1, {{"text", "what is the password?"}}), "fs");
+            auto scope = pipeline->begin_request(request);
+            REQUIRE(pipeline->process_request(*scope, request).forwards());
+            auto response = test::message(
+                R"({"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"it is hunter2"}]}})", "fs");
+            auto result = pipeline->process_response(*scope, response);
+            CHECK(result.content_cleared);
+        }
+        CHECK(test::read_file(file).find("hunter2") == std::string::npos);
+        const auto lines = lines_of(file);
+        REQUIRE(lines.size() == 2);  // the request, then the response
+        const json record = json::parse(lines.at(1));
+        CHECK(record["event_type"] == "response");
+        CHECK(record["content_cleared"] == true);
+        CHECK_FALSE(record.contains("body"));
+    }
+    // The same response with nothing to hide is recorded with its body: the option is honoured.
+    auto dir = test::scratch_dir("audit_response_body");
+    const auto file = dir / "audit.jsonl";
+    {
+        auto host = auditor("audit_jsonl", "{output_file: '" + file.string() + "', include_response_body: true}");
+        auto pipeline = host->pipeline("");
+        auto request = test::message(call_line(1, {{"text", "hi"}}), "fs");
+        auto scope = pipeline->begin_request(request);
+        pipeline->process_request(*scope, request);
+        auto response = test::message(
+            R"({"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"it is fine"}]}})", "fs");
+        pipeline->process_response(*scope, response);
+    }
+    CHECK(test::read_file(file).find("it is fine") != std::string::npos);
+}
+
 TEST_CASE("audit_csv: RFC 4180 with a header, quoting and the formula guard, parsed back") {
     auto dir = test::scratch_dir("audit_csv");
     const auto file = dir / "audit.csv";

@@ -244,8 +244,7 @@ int main(int argc, char** argv) {
 
     try {
         if (*validate || validate_only) {
-            auto config = core::load_config(config_path);
-            core::PluginHost::load(config);
+            auto [config, host] = core::PluginHost::load_all(config_path);
             std::cout << "Configuration valid: " << config.file.string() << "\n";
             return 0;
         }
@@ -253,8 +252,13 @@ int main(int argc, char** argv) {
             core::GatewayConfig config;
             std::shared_ptr<core::PluginHost> host;
             try {
-                config = core::load_config(config_path);
-                core::configure_logging(config.logging, verbosity);
+                try {
+                    config = core::load_config(config_path);
+                } catch (const core::ConfigErrors&) {
+                    core::PluginHost::load_all(config_path);  // throws the file's and the plugins' errors
+                    throw;
+                }
+                core::configure_logging(config.logging, verbosity);  // before the plugins: their log goes there
                 host = core::PluginHost::load(config);
             } catch (const std::exception& e) {
                 report_errors(e);

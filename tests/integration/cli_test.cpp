@@ -53,6 +53,22 @@ TEST_CASE("cli: validate accepts the demo configuration") {
     CHECK(result.output == "Configuration valid: " + config + "\n");
 }
 
+TEST_CASE("cli: a wrong key of the file and a plugin's config error are reported together") {
+    auto dir = test::scratch_dir("cli_validate_both");
+    std::ofstream(dir / "bad.yaml") << "proxy:\n  upstreams:\n    - {name: a, command: [x]}\n"
+                                       "plugins:\n  security:\n    _global:\n"
+                                       "      - handler: keyword_filter\n"
+                                       "        config: {priority: high, keywords: [a], actoin: block}\n";
+    const std::string file = (dir / "bad.yaml").string();
+    for (const std::string command : {"validate --config " + file, "--config " + file + " < /dev/null"}) {
+        INFO(command);
+        auto result = run(command);
+        CHECK(result.exit_code == 1);
+        CHECK_THAT(result.output, Catch::Contains(file + ":8:28: expected an integer from 0 to 100"));
+        CHECK_THAT(result.output, Catch::Contains("plugin 'keyword_filter': config/actoin: unknown key"));
+    }
+}
+
 TEST_CASE("cli: validate reports every error with its place and exits 1") {
     auto dir = test::scratch_dir("cli_validate");
     std::ofstream(dir / "bad.yaml")

@@ -593,7 +593,8 @@ GatewayConfig parse_config(const std::string& text, const std::filesystem::path&
     }
     if (const auto plugins = root["plugins"]) read_plugins(reader, plugins, config);
     if (const auto logging = root["logging"]) read_logging(reader, logging, config);
-    if (!reader.errors().empty()) throw ConfigErrors(std::move(reader.errors()));
+    if (!reader.errors().empty())
+        throw ConfigErrors(std::move(reader.errors()), std::make_shared<const GatewayConfig>(std::move(config)));
     return config;
 }
 

@@ -61,6 +61,32 @@ fs::path builtin_plugin_dir() {
     return (program.parent_path() / ".." / "lib" / "watchgate" / "plugins").lexically_normal();
 }
 
+std::pair<GatewayConfig, std::shared_ptr<PluginHost>> PluginHost::load_all(const fs::path& file) {
+    try {
+        GatewayConfig config = load_config(file);
+        auto host = load(config);
+        return {std::move(config), std::move(host)};
+    } catch (const ConfigErrors& file_errors) {
+        if (!file_errors.partial) throw;
+        std::vector<ConfigError> all = file_errors.errors;
+        try {
+            load(*file_errors.partial);
+        } catch (const ConfigErrors& plugin_errors) {
+            for (const auto& error : plugin_errors.errors) {
+                const bool known = std::any_of(
+                    all.begin(), all.end(), [&](const ConfigError& seen) { return seen.format() == error.format(); });
+                if (!known) all.push_back(error);
+            }
+        } catch (const std::exception&) {
+            // Only the file's errors, then: a plugin failing on a half-read file says nothing new.
+        }
+        std::stable_sort(all.begin(), all.end(), [](const ConfigError& a, const ConfigError& b) {
+            return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+        });
+        throw ConfigErrors(std::move(all));
+    }
+}
+
 std::vector<fs::path> plugin_search_path(const GatewayConfig& config) {
     std::vector<fs::path> folders = config.plugin_dirs;
     if (const char* env = std::getenv("WATCHGATE_PLUGIN_PATH")) {

@@ -3,6 +3,7 @@
 
 #include <watchgate/suggest.hpp>
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -23,10 +24,15 @@ struct ConfigError {
     std::string format() const;
 };
 
+struct GatewayConfig;
+
 // Thrown with every error found, not only the first.
 struct ConfigErrors : std::runtime_error {
-    explicit ConfigErrors(std::vector<ConfigError> found);
+    explicit ConfigErrors(std::vector<ConfigError> found, std::shared_ptr<const GatewayConfig> partial = nullptr);
     std::vector<ConfigError> errors;
+    // What could be read despite the errors (null when the file could not be read as YAML), so
+    // plugin configs can be checked too and every error reported at once.
+    std::shared_ptr<const GatewayConfig> partial;
 };
 
 // The SDK's suggestions, so the gateway and plugins suggest alike.

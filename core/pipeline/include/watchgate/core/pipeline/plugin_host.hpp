@@ -30,6 +30,9 @@ public:
     // Loads everything `config` names. Throws ConfigErrors listing every problem, each with the
     // YAML place it comes from.
     static std::shared_ptr<PluginHost> load(const GatewayConfig& config);
+    // The configuration file and every plugin it names. Throws ConfigErrors with the errors of
+    // both at once: a plugin's own config is checked even when another key of the file is wrong.
+    static std::pair<GatewayConfig, std::shared_ptr<PluginHost>> load_all(const std::filesystem::path& file);
 
     // The pipeline for `upstream` (empty: `_global` only).
     std::shared_ptr<const Pipeline> pipeline(std::string_view upstream) const;

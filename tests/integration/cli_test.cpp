@@ -60,7 +60,7 @@ TEST_CASE("cli: a wrong key of the file and a plugin's config error are reported
                                        "      - handler: keyword_filter\n"
                                        "        config: {priority: high, keywords: [a], actoin: block}\n";
     const std::string file = (dir / "bad.yaml").string();
-    for (const std::string command : {"validate --config " + file, "--config " + file + " < /dev/null"}) {
+    for (const std::string& command : {"validate --config " + file, "--config " + file + " < /dev/null"}) {
         INFO(command);
         auto result = run(command);
         CHECK(result.exit_code == 1);

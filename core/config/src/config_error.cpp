@@ -23,7 +23,7 @@ std::string ConfigError::format() const {
     return text + ": " + message;
 }
 
-ConfigErrors::ConfigErrors(std::vector<ConfigError> found, std::shared_ptr<const GatewayConfig> partial)
-    : std::runtime_error(join_errors(found)), errors(std::move(found)), partial(std::move(partial)) {}
+ConfigErrors::ConfigErrors(std::vector<ConfigError> found, std::shared_ptr<const GatewayConfig> read_so_far)
+    : std::runtime_error(join_errors(found)), errors(std::move(found)), partial(std::move(read_so_far)) {}
 
 }  // namespace watchgate::core

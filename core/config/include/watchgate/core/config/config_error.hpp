@@ -28,7 +28,7 @@ struct GatewayConfig;
 
 // Thrown with every error found, not only the first.
 struct ConfigErrors : std::runtime_error {
-    explicit ConfigErrors(std::vector<ConfigError> found, std::shared_ptr<const GatewayConfig> partial = nullptr);
+    explicit ConfigErrors(std::vector<ConfigError> found, std::shared_ptr<const GatewayConfig> read_so_far = nullptr);
     std::vector<ConfigError> errors;
     // What could be read despite the errors (null when the file could not be read as YAML), so
     // plugin configs can be checked too and every error reported at once.

@@ -79,12 +79,18 @@ TEST_CASE("sessions: a per_session upstream is a server of each session's own, s
     b->send_call(1, "alpha__echo", {{"text", "y"}});
     CHECK(text_of(a.answer(1)) == "alpha#0: x");
     CHECK(text_of(b->answer(1)) == "alpha#1: y");
+    // b's own server speaks to b only, on a lane of its own.
+    alpha.send({{"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}}, 1);
+    CHECK(b->next(method_is("notifications/tools/list_changed")).is_object());
+    CHECK(a.next(method_is("notifications/tools/list_changed"), 200ms).is_null());
+    const auto lanes = a.shared_gateway().upstream_lanes();
 
     auto closed = boost::asio::co_spawn(a.shared_gateway().io(), a.shared_gateway().close_session(b->session()),
                                         boost::asio::use_future);
     REQUIRE(closed.wait_for(10s) == std::future_status::ready);
     CHECK(alpha.down(1));
     CHECK_FALSE(alpha.down(0));
+    CHECK(a.shared_gateway().upstream_lanes() == lanes - 1);  // its lane went with it
     a.send_call(2, "alpha__echo", {{"text", "still"}});
     CHECK(text_of(a.answer(2)) == "alpha#0: still");
 }

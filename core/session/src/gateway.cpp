@@ -83,6 +83,11 @@ asio::awaitable<void> Gateway::close_session(std::shared_ptr<ClientSession> sess
     sessions_.remove(session->id());
     co_await pool_->release(session->id(), std::chrono::milliseconds(2000));
     co_await session->wait_for_answers(std::chrono::seconds(2));  // stopping answered what was pending there
+    {
+        // Its per_session upstreams' lanes: nothing feeds them any more.
+        std::lock_guard lock(mutex_);
+        std::erase_if(lanes_, [&](const auto& entry) { return entry.first.first == session->id(); });
+    }
 }
 
 void Gateway::hurry() {
@@ -122,28 +127,33 @@ std::map<std::string, std::uint64_t> Gateway::list_omissions() const {
     return list_omissions_;
 }
 
+std::size_t Gateway::upstream_lanes() const {
+    std::lock_guard lock(mutex_);
+    return lanes_.size();
+}
+
 void Gateway::count_omission(const std::string& upstream) {
     std::lock_guard lock(mutex_);
     ++list_omissions_[upstream];
 }
 
-Gateway::Lane& Gateway::lane_of(SessionId owner, const std::string& upstream) {
+std::shared_ptr<Gateway::Lane> Gateway::lane_of(SessionId owner, const std::string& upstream) {
     std::lock_guard lock(mutex_);
     auto& lane = lanes_[LaneKey(owner, upstream)];
     if (!lane) {
-        lane = std::make_unique<Lane>();
+        lane = std::make_shared<Lane>();
         lane->strand = asio::make_strand(work_);
     }
-    return *lane;
+    return lane;
 }
 
 void Gateway::on_upstream_message(SessionId owner, Upstream& from, Message message) {
     auto upstream = from.shared_from_this();
-    Lane& lane = lane_of(owner, upstream->name());
-    ++lane.backlog;
+    auto lane = lane_of(owner, upstream->name());
+    ++lane->backlog;
     // On the upstream's lane: its messages keep their order, and reach the sessions in it.
-    asio::co_spawn(lane.strand, route_upstream_message(owner, std::move(upstream), std::move(message)),
-                   [self = shared_from_this(), &lane](std::exception_ptr error) {
+    asio::co_spawn(lane->strand, route_upstream_message(owner, std::move(upstream), std::move(message)),
+                   [self = shared_from_this(), lane](std::exception_ptr error) {
                        if (error) {
                            try {
                                std::rethrow_exception(error);
@@ -151,7 +161,7 @@ void Gateway::on_upstream_message(SessionId owner, Upstream& from, Message messa
                                spdlog::error("processing a message failed: {}", e.what());
                            }
                        }
-                       if (lane.backlog-- == lane_limit) self->lanes_flow_.notify_all();
+                       if (lane->backlog-- == lane_limit) self->lanes_flow_.notify_all();
                    });
 }
 
@@ -211,13 +221,13 @@ void Gateway::on_upstream_ready(SessionId owner, Upstream& upstream) {
 }
 
 asio::awaitable<void> Gateway::wait_for_upstream_input_room(SessionId owner, const std::string& upstream) {
-    Lane& lane = lane_of(owner, upstream);
+    auto lane = lane_of(owner, upstream);
     for (;;) {
         // What this upstream feeds: its lane, and the clients its messages go to.
         auto sessions = owner != 0 ? std::vector{sessions_.find(owner)} : sessions_.all();
         for (auto& session : sessions)
             if (session) co_await session->wait_for_channel_room();
-        co_await lanes_flow_.wait_until([&] { return lane.backlog < lane_limit; });
+        co_await lanes_flow_.wait_until([&] { return lane->backlog < lane_limit; });
         bool room = true;
         for (auto& session : sessions) room = room && (!session || session->channel_has_room());
         if (room) co_return;

@@ -56,6 +56,8 @@ public:
     // How often each upstream was left out of a list answer (failed, timed out, blocked).
     std::map<std::string, std::uint64_t> list_omissions() const;
     void count_omission(const std::string& upstream);
+    // How many upstream lanes exist (one per upstream that sent a message, per owner).
+    std::size_t upstream_lanes() const;
 
 private:
     struct Lane {
@@ -65,7 +67,8 @@ private:
     using LaneKey = std::pair<SessionId, std::string>;  // owner (0: shared) and upstream name
 
     Gateway() = default;
-    Lane& lane_of(SessionId owner, const std::string& upstream);
+    // Shared: a message's completion and a paused reader keep their lane past close_session.
+    std::shared_ptr<Lane> lane_of(SessionId owner, const std::string& upstream);
     void on_upstream_message(SessionId owner, Upstream& from, Message message);
     void on_upstream_ready(SessionId owner, Upstream& upstream);
     // Routes one upstream message to the session(s) it belongs to (docs/architecture.md).
@@ -84,8 +87,8 @@ private:
     std::atomic<bool> hurry_{false};
     std::atomic<SessionId> next_session_{1};
 
-    mutable std::mutex mutex_;  // guards the tables below
-    std::map<LaneKey, std::unique_ptr<Lane>> lanes_;
+    mutable std::mutex mutex_;                             // guards the tables below
+    std::map<LaneKey, std::shared_ptr<Lane>> lanes_;       // a closed session's are dropped
     std::map<std::string, std::uint64_t> list_omissions_;  // by upstream
 };
 

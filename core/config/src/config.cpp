@@ -93,13 +93,14 @@ public:
         return false;
     }
 
-    std::optional<bool> boolean(const YAML::Node& node) {
+    // `expected` names what else the key takes besides true and false ("auto, true or false").
+    std::optional<bool> boolean(const YAML::Node& node, std::string_view expected = "true or false") {
         if (node.IsScalar() && node.Tag() != "!") {
             const auto& s = node.Scalar();
             if (s == "true" || s == "True" || s == "TRUE") return true;
             if (s == "false" || s == "False" || s == "FALSE") return false;
         }
-        error(node, "expected true or false");
+        error(node, "expected " + std::string(expected));
         return std::nullopt;
     }
 
@@ -491,10 +492,7 @@ void read_proxy(Reader& reader, const YAML::Node& proxy, GatewayConfig& config) 
     // auto (the default): one upstream keeps its names, two or more are prefixed.
     config.namespace_names = config.upstreams.size() > 1;
     if (const auto n = proxy["namespace"]; n && !(n.IsScalar() && n.Scalar() == "auto")) {
-        if (n.IsScalar() && n.Scalar() != "true" && n.Scalar() != "false" && n.Scalar() != "True" &&
-            n.Scalar() != "False" && n.Scalar() != "TRUE" && n.Scalar() != "FALSE") {
-            reader.error(n, "expected auto, true or false");
-        } else if (auto value = reader.boolean(n)) {
+        if (auto value = reader.boolean(n, "auto, true or false")) {
             config.namespace_names = *value;
             // Without prefixes two upstreams' names could collide and calls could not be routed.
             if (!*value && config.upstreams.size() > 1)

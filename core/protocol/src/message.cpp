@@ -186,6 +186,10 @@ nlohmann::json make_error_response(const nlohmann::json& id, int code, std::stri
     return {{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(error)}};
 }
 
+Message make_error_message(const nlohmann::json& id, int code, std::string_view message) {
+    return Message::from_json(make_error_response(id, code, message));
+}
+
 std::string envelope_problem(const nlohmann::json& json) {
     if (!json.is_object()) return "expected a JSON object";
     auto version = json.find("jsonrpc");

@@ -279,7 +279,7 @@ std::optional<Clock::time_point> ClientSession::expire_calls(Clock::time_point n
     }
     for (auto& call : expired) {
         const std::string text = "request timed out after " + std::to_string(call->timeout_ms.load()) + " ms";
-        answer_once(call, error_answer(call->client_id, error_code::timeout, text));
+        answer_once(call, make_error_message(call->client_id, error_code::timeout, text));
         call->cancel(text);
     }
     return next;
@@ -300,10 +300,6 @@ void ClientSession::finish(const std::shared_ptr<ClientCall>& call) {
             progress_.erase(it);
     }
     if (room_again) flow_.notify_all();
-}
-
-Message ClientSession::error_answer(const json& id, int code, std::string message) const {
-    return Message::from_json(make_error_response(id, code, std::move(message)));
 }
 
 asio::awaitable<void> ClientSession::handle_request(std::shared_ptr<ClientCall> call, Message request) {
@@ -364,7 +360,7 @@ asio::awaitable<Message> ClientSession::exchange(std::shared_ptr<ClientCall> cal
                                                               call->arrived + upstream->config().timeouts.request);
     if (!reply.response) {
         // The gateway's own answer is the request's response: audited like one.
-        Message failed = error_answer(call->client_id, reply.error_code, reply.error_message);
+        Message failed = make_error_message(call->client_id, reply.error_code, reply.error_message);
         failed.set_upstream(upstream->name());
         co_await pipeline->audit_gateway_answer(*scope, failed);
         co_return failed;

@@ -13,14 +13,6 @@ namespace watchgate::core {
 namespace asio = boost::asio;
 using nlohmann::json;
 
-namespace {
-
-Message error_message(const json& id, int code, std::string message) {
-    return Message::from_json(make_error_response(id, code, std::move(message)));
-}
-
-}  // namespace
-
 Dispatcher::Dispatcher(const GatewayConfig& config, std::vector<std::shared_ptr<Upstream>> upstreams,
                        asio::any_io_executor work, std::function<void(const std::string&)> on_left_out)
     : config_(config), upstreams_(std::move(upstreams)), work_(std::move(work)), on_left_out_(std::move(on_left_out)) {}
@@ -53,7 +45,7 @@ asio::awaitable<Message> Dispatcher::dispatch(std::shared_ptr<Request> call, Mes
         call->set_timeout(upstreams_.front()->config().timeouts.request);
         co_return co_await call->exchange(std::move(request), upstreams_.front());
     }
-    co_return error_message(call->id(), error_code::method_not_found, "Method not found: " + method);
+    co_return make_error_message(call->id(), error_code::method_not_found, "Method not found: " + method);
 }
 
 asio::awaitable<Message> Dispatcher::route_by_name(std::shared_ptr<Request> call, Message request,
@@ -71,16 +63,16 @@ asio::awaitable<Message> Dispatcher::route_by_name(std::shared_ptr<Request> call
         return names;
     };
     if (!name || !name->is_string())
-        co_return error_message(call->id(), error_code::invalid_params,
-                                "Invalid params: " + method + " needs " + name_at.to_string() +
-                                    " as '<upstream>__<name>' (upstreams: " + known() + ")");
+        co_return make_error_message(call->id(), error_code::invalid_params,
+                                     "Invalid params: " + method + " needs " + name_at.to_string() +
+                                         " as '<upstream>__<name>' (upstreams: " + known() + ")");
     const std::string& full_name = name->get_ref<const std::string&>();
     auto split = split_namespaced(full_name);
     auto upstream = split ? find_upstream(split->upstream) : nullptr;
     if (!upstream)
-        co_return error_message(call->id(), error_code::invalid_params,
-                                "Invalid params: '" + full_name +
-                                    "' names no upstream: expected '<upstream>__<name>' with one of: " + known());
+        co_return make_error_message(call->id(), error_code::invalid_params,
+                                     "Invalid params: '" + full_name +
+                                         "' names no upstream: expected '<upstream>__<name>' with one of: " + known());
     call->set_timeout(upstream->config().timeouts.request);  // one upstream: its own timeout
     // Plugins and the upstream see the upstream's own name.
     request.mutable_json()[name_at] = split->name;
@@ -114,18 +106,18 @@ asio::awaitable<Message> Dispatcher::fan_out_list(std::shared_ptr<Request> call,
     if (cursor.is_null()) {
         for (auto& upstream : offering(list.capability)) parts.emplace_back(upstream, std::nullopt);
         if (parts.empty())
-            co_return error_message(call->id(), error_code::method_not_found,
-                                    "Method not found: no upstream offers " + std::string(list.capability));
+            co_return make_error_message(call->id(), error_code::method_not_found,
+                                         "Method not found: no upstream offers " + std::string(list.capability));
     } else {
         auto cursors = cursor.is_string() ? decode_cursor(cursor.get_ref<const std::string&>()) : std::nullopt;
         if (!cursors)
-            co_return error_message(call->id(), error_code::invalid_params,
-                                    "Invalid params: the cursor was not given out by this gateway");
+            co_return make_error_message(call->id(), error_code::invalid_params,
+                                         "Invalid params: the cursor was not given out by this gateway");
         for (auto& [name, upstream_cursor] : *cursors) {
             auto upstream = find_upstream(name);
             if (!upstream)
-                co_return error_message(call->id(), error_code::invalid_params,
-                                        "Invalid params: the cursor names no upstream of this gateway");
+                co_return make_error_message(call->id(), error_code::invalid_params,
+                                             "Invalid params: the cursor names no upstream of this gateway");
             parts.emplace_back(upstream, upstream_cursor);
         }
     }
@@ -173,8 +165,8 @@ asio::awaitable<Message> Dispatcher::fan_out_list(std::shared_ptr<Request> call,
         std::string reasons;
         for (auto it = omitted.begin(); it != omitted.end(); ++it)
             reasons += (reasons.empty() ? "" : "; ") + it.key() + ": " + it.value().get<std::string>();
-        co_return error_message(call->id(), error_code::unavailable,
-                                "no upstream could answer " + std::string(list.method) + ": " + reasons);
+        co_return make_error_message(call->id(), error_code::unavailable,
+                                     "no upstream could answer " + std::string(list.method) + ": " + reasons);
     }
     // Sorted by the name the client sees; equal names keep the upstreams' order.
     std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.key < b.key; });
@@ -193,8 +185,8 @@ asio::awaitable<Message> Dispatcher::broadcast(std::shared_ptr<Request> call, Me
                                                std::string_view capability) const {
     auto targets = offering(capability);
     if (targets.empty())
-        co_return error_message(call->id(), error_code::method_not_found,
-                                "Method not found: no upstream offers " + std::string(capability));
+        co_return make_error_message(call->id(), error_code::method_not_found,
+                                     "Method not found: no upstream offers " + std::string(capability));
     std::vector<asio::awaitable<Message>> tasks;
     for (auto& upstream : targets) tasks.push_back(call->exchange(request, upstream));
     std::vector<Message> answers = co_await gather(work_, std::move(tasks));
@@ -210,8 +202,8 @@ asio::awaitable<Message> Dispatcher::broadcast(std::shared_ptr<Request> call, Me
     if (answers.size() == 1) co_return std::move(answers.front());
     if (any_succeeded)
         co_return Message::from_json(json{{"jsonrpc", "2.0"}, {"id", call->id()}, {"result", json::object()}});
-    co_return error_message(call->id(), error_code::unavailable,
-                            "no upstream could answer " + request.method() + ": " + reasons);
+    co_return make_error_message(call->id(), error_code::unavailable,
+                                 "no upstream could answer " + request.method() + ": " + reasons);
 }
 
 }  // namespace watchgate::core

@@ -147,6 +147,12 @@ std::shared_ptr<Gateway::Lane> Gateway::lane_of(SessionId owner, const std::stri
     return lane;
 }
 
+std::vector<std::shared_ptr<ClientSession>> Gateway::sessions_fed_by(SessionId owner) const {
+    if (owner == 0) return sessions_.all();
+    auto own = sessions_.find(owner);
+    return own ? std::vector{own} : std::vector<std::shared_ptr<ClientSession>>{};
+}
+
 void Gateway::on_upstream_message(SessionId owner, Upstream& from, Message message) {
     auto upstream = from.shared_from_this();
     auto lane = lane_of(owner, upstream->name());
@@ -211,9 +217,9 @@ void Gateway::on_upstream_ready(SessionId owner, Upstream& upstream) {
     // A session's first initialize is answered with the lists as they are; a later one (a
     // restart, an upstream that was down at start) changes what its client saw.
     const json capabilities = member(upstream.initialize_result(), "capabilities");
-    auto sessions = owner != 0 ? std::vector{sessions_.find(owner)} : sessions_.all();
+    auto sessions = sessions_fed_by(owner);
     for (auto& session : sessions) {
-        if (!session || !session->initialized()) continue;
+        if (!session->initialized()) continue;
         for (std::string_view list : list_capabilities)
             if (list == "tools" || member(capabilities, list).is_object())
                 session->announce_list_changed(std::string(list));
@@ -224,12 +230,11 @@ asio::awaitable<void> Gateway::wait_for_upstream_input_room(SessionId owner, con
     auto lane = lane_of(owner, upstream);
     for (;;) {
         // What this upstream feeds: its lane, and the clients its messages go to.
-        auto sessions = owner != 0 ? std::vector{sessions_.find(owner)} : sessions_.all();
-        for (auto& session : sessions)
-            if (session) co_await session->wait_for_channel_room();
+        auto sessions = sessions_fed_by(owner);
+        for (auto& session : sessions) co_await session->wait_for_channel_room();
         co_await lanes_flow_.wait_until([&] { return lane->backlog < lane_limit; });
         bool room = true;
-        for (auto& session : sessions) room = room && (!session || session->channel_has_room());
+        for (auto& session : sessions) room = room && session->channel_has_room();
         if (room) co_return;
     }
 }

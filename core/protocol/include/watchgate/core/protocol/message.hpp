@@ -112,5 +112,7 @@ std::string dump_json(const nlohmann::json& value);
 // A JSON-RPC error response.
 nlohmann::json make_error_response(const nlohmann::json& id, int code, std::string_view message,
                                    const nlohmann::json& data = nullptr);
+// The same as a Message (what the session and the dispatcher answer with).
+Message make_error_message(const nlohmann::json& id, int code, std::string_view message);
 
 }  // namespace watchgate::core

@@ -103,7 +103,6 @@ private:
     // pipeline. Yields the answer for the client (the client's id), an error when anything failed.
     boost::asio::awaitable<Message> exchange(std::shared_ptr<ClientCall> call, Message request,
                                              std::shared_ptr<Upstream> upstream);
-    Message error_answer(const nlohmann::json& id, int code, std::string message) const;
     static boost::asio::awaitable<void> send_list_changed_later(std::shared_ptr<ClientSession> self,
                                                                 std::string capability);
     boost::asio::awaitable<void> handle_client_notification(Message notification);

@@ -69,6 +69,8 @@ private:
     Gateway() = default;
     // Shared: a message's completion and a paused reader keep their lane past close_session.
     std::shared_ptr<Lane> lane_of(SessionId owner, const std::string& upstream);
+    // The sessions what `owner`'s upstreams send may go to: its own, or (shared, owner 0) all.
+    std::vector<std::shared_ptr<ClientSession>> sessions_fed_by(SessionId owner) const;
     void on_upstream_message(SessionId owner, Upstream& from, Message message);
     void on_upstream_ready(SessionId owner, Upstream& upstream);
     // Routes one upstream message to the session(s) it belongs to (docs/architecture.md).

@@ -7,6 +7,7 @@
 #include <watchgate/core/server/call_once.hpp>
 #include <watchgate/core/server/logging.hpp>
 #include <watchgate/core/server/stdio_listener.hpp>
+#include <watchgate/core/server/http_server.hpp>
 #include <watchgate/core/server/stdio_server.hpp>
 #include <watchgate/core/base/version.hpp>
 
@@ -265,6 +266,7 @@ int main(int argc, char** argv) {
                 core::answer_startup_failure(e.what());
                 return 1;
             }
+            if (config.transport == "http") return core::serve_http(config, std::move(host));
             return core::serve_stdio(config, std::move(host));
         }
         if (*call) {

@@ -1,21 +1,32 @@
 // End to end: the official MCP SDK client talks to `watchgate run`, which fronts the official
 // server-everything (as `everything__*`) and server-filesystem (as `fs__*`, serving <folder>).
-// Usage: node client.mjs <watchgate binary> <gateway.yaml> <folder> <step>
-// Steps: tools, resources, prompts, progress, sampling, elicitation, blocked, filesystem.
+// Usage: node client.mjs <watchgate binary> <gateway.yaml> <folder> <step> [stdio|http|sse]
+// Steps: tools, resources, prompts, progress, sampling, elicitation, blocked, filesystem, roots,
+// cancel, big-argument; over HTTP also sessions (50 at once) and delete.
+// With http or sse the gateway serves Streamable HTTP (the config says transport: http, port 0)
+// and the client connects with StreamableHTTPClientTransport or the old SSEClientTransport.
+import { spawn } from "node:child_process";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 
-const [watchgate, config, folder, step] = process.argv.slice(2);
+const [watchgate, config, folder, step, transportKind = "stdio"] = process.argv.slice(2);
 
 function check(condition, what) {
   if (!condition) throw new Error(`check failed: ${what}`);
 }
 
-const client = new Client(
-  { name: "watchgate-e2e", version: "1.0.0" },
-  { capabilities: { sampling: {}, elicitation: {} } },
-);
+function newClient() {
+  const made = new Client(
+    { name: "watchgate-e2e", version: "1.0.0" },
+    { capabilities: { sampling: {}, elicitation: {}, roots: { listChanged: true } } },
+  );
+  made.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: `file://${folder}`, name: "e2e-root" }] }));
+  return made;
+}
+const client = newClient();
 let sampled = 0;
 let elicited = 0;
 client.setRequestHandler(CreateMessageRequestSchema, async () => {
@@ -104,10 +115,96 @@ const steps = {
   },
 };
 
+// Over HTTP: the gateway runs as a server of its own; its address is in its log.
+let gateway;
+let endpoint;
+async function startHttpGateway() {
+  gateway = spawn(watchgate, ["run", "--config", config], { stdio: ["ignore", "inherit", "pipe"] });
+  endpoint = await new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`no "listening on" in the gateway's log: ${seen}`)), 30000);
+    gateway.stderr.on("data", (chunk) => {
+      process.stderr.write(chunk);
+      seen += chunk;
+      const found = /listening on (http:\/\/\S+)/.exec(seen);
+      if (found) {
+        clearTimeout(timer);
+        resolve(new URL(found[1]));
+      }
+    });
+    gateway.on("exit", (code) => reject(new Error(`the gateway exited (${code}): ${seen}`)));
+  });
+}
+function transportFor() {
+  if (transportKind === "stdio")
+    return new StdioClientTransport({ command: watchgate, args: ["run", "--config", config], stderr: "inherit" });
+  if (transportKind === "sse") return new SSEClientTransport(new URL("/sse", endpoint));
+  return new StreamableHTTPClientTransport(endpoint);
+}
+
+Object.assign(steps, {
+  async roots() {
+    const result = await client.callTool({ name: "everything__get-roots-list", arguments: {} });
+    check(JSON.stringify(result.content).includes("e2e-root"), `the client's roots reach the tool (${JSON.stringify(result.content)})`);
+  },
+  async cancel() {
+    const controller = new AbortController();
+    const started = Date.now();
+    const call = client.callTool(
+      { name: "everything__trigger-long-running-operation", arguments: { duration: 30, steps: 30 } },
+      undefined,
+      { signal: controller.signal },
+    );
+    setTimeout(() => controller.abort("enough"), 300);
+    let error;
+    try {
+      await call;
+    } catch (e) {
+      error = e;
+    }
+    check(error && Date.now() - started < 10000, `the call ends when cancelled (${error?.message})`);
+    const echo = await client.callTool({ name: "everything__echo", arguments: { message: "after the cancel" } });
+    check(JSON.stringify(echo.content).includes("after the cancel"), "the session serves the next call");
+  },
+  async "big-argument"() {
+    const message = "x".repeat(1 << 20);
+    const echo = await client.callTool({ name: "everything__echo", arguments: { message } });
+    check(JSON.stringify(echo.content).includes(message), "a 1 MiB argument comes back whole");
+  },
+  async sessions() {
+    // 50 clients at once, each a session of its own; their request ids collide (each starts at 0).
+    const clients = await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        const other = newClient();
+        await other.connect(transportFor());
+        return other;
+      }),
+    );
+    const answers = await Promise.all(
+      clients.map((other, i) => other.callTool({ name: "everything__echo", arguments: { message: `session ${i} speaks` } })),
+    );
+    answers.forEach((answer, i) => check(JSON.stringify(answer.content).includes(`session ${i} speaks`), `session ${i} gets its own answer`));
+    await Promise.all(clients.map((other) => other.close()));
+  },
+  async delete() {
+    const transport = client.transport;
+    const session = transport.sessionId;
+    check(typeof session === "string" && session.length >= 32, `a session id of 128 bits or more (${session})`);
+    await transport.terminateSession();
+    const response = await fetch(endpoint, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-session-id": session },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    check(response.status === 404, `an ended session is 404 (${response.status})`);
+  },
+});
+
 let failed = 0;
 try {
   check(step in steps, `known step (${step})`);
-  await client.connect(new StdioClientTransport({ command: watchgate, args: ["run", "--config", config], stderr: "inherit" }));
+  if (transportKind !== "stdio") await startHttpGateway();
+  await client.connect(transportFor());
   const info = client.getServerVersion();
   check(info.name === "watchgate", `serverInfo is watchgate (${info.name})`);
   await steps[step]();
@@ -117,6 +214,7 @@ try {
   console.log(`not ok - ${step}: ${error.stack ?? error}`);
 } finally {
   await client.close().catch(() => {});
+  gateway?.kill("SIGTERM");
 }
 console.log(`${1 - failed} passed, ${failed} failed`);
 process.exit(failed);

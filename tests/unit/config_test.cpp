@@ -147,7 +147,7 @@ TEST_CASE("config: the proxy section with its defaults and per-upstream override
 TEST_CASE("config: every proxy error class is reported, with its place") {
     std::string errors = errors_of(
         "proxy:\n"
-        "  transport: http\n"
+        "  transport: sse\n"
         "  timeouts: {request_timeout: -1, conection_timeout: 5}\n"
         "  concurrency: {max_in_flight: 0, overflow: queu}\n"
         "  upstreams:\n"
@@ -158,7 +158,7 @@ TEST_CASE("config: every proxy error class is reported, with its place") {
         "      restart_on_failure: maybe\n"
         "    - command: [x]\n"
         "logging: {level: loud, handlers: [file]}\n");
-    CHECK_THAT(errors, Catch::Contains("gateway.yaml:2:14: expected stdio (the only client transport so far)"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:2:14: expected stdio or http"));
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:3:31: expected a number of seconds"));
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:3:35: unknown key 'conection_timeout' in timeouts; did you mean "
                                        "'connection_timeout'?"));

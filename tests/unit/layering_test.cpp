@@ -18,8 +18,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // Lowest first: each may include those before it.
-constexpr std::array<std::string_view, 7> layers = {"base",     "protocol", "config", "pipeline",
-                                                    "upstream", "session",  "server"};
+constexpr std::array<std::string_view, 8> layers = {"base",     "protocol", "config", "pipeline",
+                                                    "upstream", "session",  "http",   "server"};
 
 int rank_of(std::string_view layer) {
     auto found = std::find(layers.begin(), layers.end(), layer);

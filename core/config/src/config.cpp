@@ -1,5 +1,7 @@
 #include <watchgate/core/config/config.hpp>
 
+#include <watchgate/core/base/digest.hpp>
+
 #include <sys/stat.h>
 
 #include <cstring>
@@ -12,6 +14,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <functional>
 #include <optional>
 #include <regex>
@@ -375,7 +378,7 @@ std::optional<int> first_tab_indented_line(std::string_view text) {
 }
 
 const std::vector<std::string> proxy_keys = {
-    "transport", "upstreams", "timeouts",       "concurrency",         "max_message_size_mb", "shutdown_grace_period",
+    "http",      "transport", "upstreams", "timeouts",       "concurrency",         "max_message_size_mb", "shutdown_grace_period",
     "threads",   "namespace", "debug_metadata", "max_client_requests", "queue_limit_mb",      "stall_timeout"};
 const std::vector<std::string> upstream_keys = {
     "name",     "command",     "env",       "cwd",    "restart_on_failure", "max_restart_attempts",
@@ -457,12 +460,154 @@ void read_upstream(Reader& reader, const YAML::Node& node, GatewayConfig& config
     config.upstreams.push_back(std::move(upstream));
 }
 
+std::vector<std::string> read_string_list(Reader& reader, const YAML::Node& node, std::string_view what) {
+    std::vector<std::string> out;
+    if (!reader.expect(node, YAML::NodeType::Sequence, "a list of " + std::string(what))) return out;
+    for (const auto& item : node)
+        if (auto text = reader.string(item, std::string(what).substr(0, what.size() - 1) + " (a non-empty string)"))
+            out.push_back(*text);
+    return out;
+}
+
+// One entry of `auth.tokens`: the token's SHA-256 (`sha256:`), or the token itself from an
+// environment variable (`env:`) or a file (`file:`), hashed as it is read.
+void read_bearer_token(Reader& reader, const YAML::Node& node, HttpConfig& http) {
+    if (!reader.expect(node, YAML::NodeType::Map, "a token: a mapping with one of sha256, env or file, and subject"))
+        return;
+    reader.check_keys(node, {"sha256", "env", "file", "subject"}, "a bearer token");
+    BearerToken token;
+    token.subject = "token " + std::to_string(http.bearer_tokens.size() + 1);
+    if (const auto n = node["subject"])
+        if (auto text = reader.string(n, "a subject name")) token.subject = *text;
+    const int sources = (node["sha256"] ? 1 : 0) + (node["env"] ? 1 : 0) + (node["file"] ? 1 : 0);
+    if (sources != 1) {
+        reader.error(node, "a bearer token needs exactly one of 'sha256:', 'env:' or 'file:'");
+        return;
+    }
+    std::optional<std::string> secret;
+    if (const auto hash = node["sha256"]) {
+        static const std::regex hex("[0-9a-fA-F]{64}");
+        auto text = reader.string(hash, "64 hex digits (the SHA-256 of the token)");
+        if (!text) return;
+        if (!std::regex_match(*text, hex)) {
+            reader.error(hash, "expected 64 hex digits (the SHA-256 of the token: printf %s TOKEN | sha256sum)");
+            return;
+        }
+        token.sha256 = *text;
+        std::transform(token.sha256.begin(), token.sha256.end(), token.sha256.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    } else if (const auto env = node["env"]) {
+        auto name = reader.string(env, "an environment variable name");
+        if (!name) return;
+        const char* value = std::getenv(name->c_str());
+        if (!value || !*value) {
+            reader.error(env, "the environment variable " + *name + " is not set (it should hold the token)");
+            return;
+        }
+        secret = value;
+    } else if (const auto file = node["file"]) {
+        auto text = reader.string(file, "a file path");
+        if (!text) return;
+        const auto path = reader.resolve_path(*text);
+        std::ifstream in(path, std::ios::binary);
+        std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        while (!content.empty() && (content.back() == '\n' || content.back() == '\r' || content.back() == ' '))
+            content.pop_back();
+        if (!in.good() && !in.eof()) {
+            reader.error(file, "cannot read the token file " + path.string());
+            return;
+        }
+        if (content.empty()) {
+            reader.error(file, "the token file " + path.string() + " is missing or empty");
+            return;
+        }
+        secret = std::move(content);
+    }
+    if (secret) {
+        if (secret->size() < 16) {
+            reader.error(node, "a bearer token needs at least 16 characters (use a random one: openssl rand -hex 32)");
+            return;
+        }
+        token.sha256 = sha256_hex(*secret);
+    }
+    http.bearer_tokens.push_back(std::move(token));
+}
+
+void read_http_auth(Reader& reader, const YAML::Node& node, HttpConfig& http) {
+    if (!reader.expect(node, YAML::NodeType::Map, "a mapping with 'type:' (none or bearer)")) return;
+    reader.check_keys(node, {"type", "tokens", "resource"}, "http.auth");
+    if (const auto n = node["type"])
+        if (auto which = reader.either(n, "none", "bearer"))
+            http.auth = *which == 0 ? HttpConfig::Auth::none : HttpConfig::Auth::bearer;
+    if (const auto n = node["resource"])
+        if (auto text = reader.string(n, "the resource URL (https://host/mcp)")) http.resource = *text;
+    if (const auto tokens = node["tokens"]) {
+        if (reader.expect(tokens, YAML::NodeType::Sequence, "a list of tokens"))
+            for (const auto& token : tokens) read_bearer_token(reader, token, http);
+    }
+    if (http.auth == HttpConfig::Auth::bearer && http.bearer_tokens.empty() && reader.errors().empty())
+        reader.error(node, "'type: bearer' needs 'tokens:', a list of the tokens it accepts");
+}
+
+std::string read_url_path(Reader& reader, const YAML::Node& node) {
+    auto text = reader.string(node, "a URL path starting with '/'");
+    if (!text) return {};
+    if (text->front() != '/' || text->find_first_of("?# ") != std::string::npos) {
+        reader.error(node, "expected a URL path starting with '/' (no query, no spaces)");
+        return {};
+    }
+    return *text;
+}
+
+void read_http(Reader& reader, const YAML::Node& node, GatewayConfig& config) {
+    auto& http = config.http;
+    http.where = reader.at(node);
+    if (!reader.expect(node, YAML::NodeType::Map, "a mapping with host, port, path and the HTTP front's limits")) return;
+    reader.check_keys(node,
+                      {"host", "port", "path", "legacy_sse_path", "allowed_origins", "allowed_hosts", "max_sessions",
+                       "session_idle_timeout", "max_request_body_mb", "max_header_size_kb", "max_headers",
+                       "replay_events", "auth"},
+                      "http");
+    if (const auto n = node["host"])
+        if (auto text = reader.string(n, "an address to listen on (127.0.0.1, ::1, 0.0.0.0)")) http.host = *text;
+    if (const auto n = node["port"])
+        if (auto value = reader.integer(n, 0, 65535)) http.port = static_cast<std::uint16_t>(*value);
+    if (const auto n = node["path"])
+        if (auto text = read_url_path(reader, n); !text.empty()) http.path = text;
+    if (const auto n = node["legacy_sse_path"]) {
+        if (n.IsScalar() && (n.Scalar() == "false" || n.Scalar() == "off"))
+            http.legacy_sse_path.clear();
+        else if (auto text = read_url_path(reader, n); !text.empty())
+            http.legacy_sse_path = text;
+    }
+    if (!http.legacy_sse_path.empty() && http.legacy_sse_path == http.path)
+        reader.error(node, "'legacy_sse_path' must differ from 'path'");
+    if (const auto n = node["allowed_origins"]) http.allowed_origins = read_string_list(reader, n, "origins");
+    if (const auto n = node["allowed_hosts"]) http.allowed_hosts = read_string_list(reader, n, "hosts");
+    if (const auto n = node["max_sessions"])
+        if (auto value = reader.integer(n, 1, 1'000'000)) http.max_sessions = static_cast<std::size_t>(*value);
+    if (const auto n = node["session_idle_timeout"])
+        if (auto value = read_seconds(reader, n)) http.session_idle_timeout = *value;
+    if (const auto n = node["max_request_body_mb"])
+        if (auto value = reader.integer(n, 1, 4096)) http.max_request_body = static_cast<std::size_t>(*value) << 20;
+    if (const auto n = node["max_header_size_kb"])
+        if (auto value = reader.integer(n, 1, 1024)) http.max_header_size = static_cast<std::size_t>(*value) << 10;
+    if (const auto n = node["max_headers"])
+        if (auto value = reader.integer(n, 1, 10000)) http.max_headers = static_cast<std::size_t>(*value);
+    if (const auto n = node["replay_events"])
+        if (auto value = reader.integer(n, 0, 100000)) http.replay_events = static_cast<std::size_t>(*value);
+    if (const auto n = node["auth"]) read_http_auth(reader, n, http);
+}
+
 void read_proxy(Reader& reader, const YAML::Node& proxy, GatewayConfig& config) {
     if (!reader.expect(proxy, YAML::NodeType::Map, "a mapping under 'proxy:'")) return;
     reader.check_keys(proxy, proxy_keys, "proxy");
-    if (const auto transport = proxy["transport"]) {
-        if (!transport.IsScalar() || transport.Scalar() != "stdio")
-            reader.error(transport, "expected stdio (the only client transport so far)");
+    if (const auto transport = proxy["transport"])
+        if (auto which = reader.either(transport, "stdio", "http")) config.transport = *which == 0 ? "stdio" : "http";
+    if (const auto http = proxy["http"]) {
+        read_http(reader, http, config);
+        if (config.transport != "http")
+            reader.error(http, "'http:' is read only with 'transport: http' (the client side is stdio now)");
     }
     if (const auto n = proxy["max_message_size_mb"])
         if (auto value = reader.integer(n, 1, 4096)) config.max_message_size = static_cast<std::size_t>(*value) << 20;

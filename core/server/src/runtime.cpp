@@ -8,6 +8,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <functional>
 #include <future>
 
@@ -75,6 +76,18 @@ void Runtime::shutdown() {
     std::promise<void> done;
     asio::co_spawn(io(), gateway_->shutdown(), [&](std::exception_ptr) { done.set_value(); });
     done.get_future().wait();
+}
+
+int Runtime::exit_status() {
+    // A gateway none of whose upstreams ever worked did not do its job: its exit says so.
+    const auto upstreams = gateway_->pool().all();
+    if (!upstreams.empty() &&
+        std::none_of(upstreams.begin(), upstreams.end(), [](const auto& upstream) { return upstream->ever_ready(); })) {
+        spdlog::error("stopped; no upstream could ever be started and initialized: exit status 1");
+        return 1;
+    }
+    spdlog::info("stopped");
+    return 0;
 }
 
 }  // namespace watchgate::core

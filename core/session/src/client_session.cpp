@@ -181,8 +181,12 @@ std::size_t ClientSession::requests_in_flight() const {
     return calls_.size();
 }
 
-void ClientSession::send_to_client(const json& message) { channel_->send(dump_json(message)); }
-void ClientSession::send_to_client(const Message& message) { channel_->send(message.serialize()); }
+void ClientSession::send_to_client(const json& message, Delivery delivery) {
+    channel_->send(dump_json(message), delivery);
+}
+void ClientSession::send_to_client(const Message& message, Delivery delivery) {
+    channel_->send(message.serialize(), delivery);
+}
 
 void ClientSession::on_client_oversize(const OversizeLine& line) {
     json id = recover_id(line.head);
@@ -204,7 +208,10 @@ void ClientSession::on_client_line(std::string line) {
         send_to_client(make_error_response(error->id, error->code, error->message));
         return;
     }
-    Message message = std::move(std::get<Message>(parsed));
+    on_client_message(std::move(std::get<Message>(parsed)));
+}
+
+void ClientSession::on_client_message(Message message) {
     switch (message.kind()) {
         case MessageKind::notification:
             if (message.method() == "notifications/cancelled") break;  // at once: it races its request
@@ -222,7 +229,8 @@ void ClientSession::on_client_line(std::string line) {
         return;
     }
     if (draining_) {
-        send_to_client(make_error_response(message.id(), error_code::unavailable, "the gateway is shutting down"));
+        send_to_client(make_error_response(message.id(), error_code::unavailable, "the gateway is shutting down"),
+                       Delivery::answer_to(message.id_text()));
         return;
     }
     auto call = std::make_shared<ClientCall>();
@@ -244,8 +252,9 @@ void ClientSession::on_client_line(std::string line) {
         std::lock_guard lock(mutex_);
         if (!calls_.emplace(call->id_text, call).second) {
             send_to_client(make_error_response(
-                message.id(), error_code::invalid_request,
-                "Invalid Request: id " + call->id_text + " is already used by a request in flight"));
+                               message.id(), error_code::invalid_request,
+                               "Invalid Request: id " + call->id_text + " is already used by a request in flight"),
+                           Delivery::answer_to(call->id_text));
             return;
         }
         if (!call->progress_token.empty()) progress_[call->progress_token] = call;
@@ -260,7 +269,7 @@ void ClientSession::answer_once(const std::shared_ptr<ClientCall>& call, const M
     // The call leaves the in-flight table before its answer goes out, so the client may reuse the
     // id as soon as it has the answer.
     finish(call);
-    send_to_client(answer);
+    send_to_client(answer, Delivery::answer_to(call->id_text));
 }
 
 std::optional<Clock::time_point> ClientSession::expire_calls(Clock::time_point now) {
@@ -365,6 +374,10 @@ asio::awaitable<Message> ClientSession::exchange(std::shared_ptr<ClientCall> cal
         co_await pipeline->audit_gateway_answer(*scope, failed);
         co_return failed;
     }
+    // What the upstream sent before its answer (progress above all) goes to the client first.
+    co_await gateway_->wait_for_messages(
+        upstream->config().sharing == UpstreamSharing::per_session ? id_ : SessionId{0}, upstream->name(),
+        reply.messages_before);
     Message response = std::move(*reply.response);
     response.set_id(call->client_id);  // the client's id, restored
     auto response_verdict = co_await pipeline->process_response_async(*scope, response);
@@ -502,8 +515,8 @@ asio::awaitable<void> ClientSession::handle_upstream_message(std::shared_ptr<Ups
         const std::string& method = message.method();
         const auto& params = member(message.json(), "params");
         std::shared_ptr<RequestScope> scope;
+        std::shared_ptr<ClientCall> owner;  // the request a progress notification is about
         if (method == "notifications/progress" && params.is_object() && params.contains("progressToken")) {
-            std::shared_ptr<ClientCall> owner;
             {
                 std::lock_guard lock(mutex_);
                 auto it = progress_.find(dump_json(params["progressToken"]));
@@ -530,7 +543,7 @@ asio::awaitable<void> ClientSession::handle_upstream_message(std::shared_ptr<Ups
                 co_return;
             }
         if (config_.namespace_names) namespace_notification(message, upstream->name());
-        send_to_client(message);
+        send_to_client(message, owner ? Delivery::related_to(owner->id_text) : Delivery::unrelated());
         co_return;
     }
     // A server -> client request: the client sees a gateway id, the upstream gets its own back.
@@ -553,7 +566,10 @@ asio::awaitable<void> ClientSession::handle_upstream_message(std::shared_ptr<Ups
         server_calls_.emplace(id, call);
     }
     message.set_id(id);
-    send_to_client(message);
+    // Most likely asked on behalf of the newest request in flight there (sampling during a tool
+    // call): a transport with a stream per request sends it on that one.
+    const std::string related = newest_call_at(*upstream);
+    send_to_client(message, related.empty() ? Delivery::unrelated() : Delivery::related_to(related));
 }
 
 void ClientSession::hurry() {
@@ -592,6 +608,15 @@ std::optional<Clock::time_point> ClientSession::oldest_request_at(const Upstream
     for (const auto& [id, call] : calls_)
         if ((!oldest || call->arrived < *oldest) && call->went_to(upstream.name())) oldest = call->arrived;
     return oldest;
+}
+
+std::string ClientSession::newest_call_at(const Upstream& upstream) const {
+    std::shared_ptr<ClientCall> newest;
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, call] : calls_)
+        if ((!newest || call->arrived > newest->arrived) && !call->answered && call->went_to(upstream.name()))
+            newest = call;
+    return newest ? newest->id_text : std::string();
 }
 
 bool ClientSession::has_server_call(const Upstream& upstream, const json& original_id) const {

@@ -147,6 +147,20 @@ std::shared_ptr<Gateway::Lane> Gateway::lane_of(SessionId owner, const std::stri
     return lane;
 }
 
+asio::awaitable<void> Gateway::wait_for_messages(SessionId owner, const std::string& upstream, std::uint64_t count) {
+    std::shared_ptr<Lane> lane;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = lanes_.find(LaneKey(owner, upstream));
+        if (it == lanes_.end()) co_return;
+        lane = it->second;
+    }
+    if (lane->routed.load() >= count) co_return;  // the common case: nothing to wait for
+    // Bounded: a lane held up (a plugin, a client not reading) delays the answer, never keeps it.
+    co_await lane->progressed.wait_until([&] { return lane->routed.load() >= count; },
+                                         std::chrono::steady_clock::now() + std::chrono::seconds(2));
+}
+
 std::vector<std::shared_ptr<ClientSession>> Gateway::sessions_fed_by(SessionId owner) const {
     if (owner == 0) return sessions_.all();
     auto own = sessions_.find(owner);
@@ -168,6 +182,8 @@ void Gateway::on_upstream_message(SessionId owner, Upstream& from, Message messa
                            }
                        }
                        if (lane->backlog-- == lane_limit) self->lanes_flow_.notify_all();
+                       lane->routed.fetch_add(1);
+                       lane->progressed.notify_all();
                    });
 }
 

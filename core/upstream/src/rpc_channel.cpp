@@ -16,7 +16,7 @@ using nlohmann::json;
 namespace {
 
 UpstreamReply error_reply(int code, std::string message) {
-    return UpstreamReply{std::nullopt, code, std::move(message)};
+    return UpstreamReply{std::nullopt, 0, code, std::move(message)};
 }
 
 }  // namespace
@@ -167,7 +167,7 @@ bool RpcChannel::cancel(std::int64_t upstream_id, const std::string& reason) {
     return true;
 }
 
-void RpcChannel::deliver(Message response) {
+void RpcChannel::deliver(Message response, std::uint64_t messages_before) {
     const auto& id = member(response.json(), "id");
     if (!id.is_number_integer()) {
         spdlog::warn("[{}] response with an id the gateway never sent ({}), dropped", name_, response.id_text());
@@ -185,7 +185,7 @@ void RpcChannel::deliver(Message response) {
         reply = it->second.reply;
         pending_.erase(it);
     }
-    reply->try_send(boost::system::error_code(), UpstreamReply{std::move(response), 0, {}});
+    reply->try_send(boost::system::error_code(), UpstreamReply{std::move(response), messages_before, 0, {}});
 }
 
 void RpcChannel::refuse_answer(const json& id, const std::string& why) {

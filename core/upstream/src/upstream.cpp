@@ -24,7 +24,7 @@ namespace {
 constexpr auto stable_after = std::chrono::seconds(30);
 
 UpstreamReply error_reply(int code, std::string message) {
-    return UpstreamReply{std::nullopt, code, std::move(message)};
+    return UpstreamReply{std::nullopt, 0, code, std::move(message)};
 }
 
 }  // namespace
@@ -402,10 +402,12 @@ void Upstream::on_line(std::string line) {
         return;
     }
     auto& message = std::get<Message>(parsed);
-    if (message.kind() == MessageKind::response)
-        rpc_->deliver(std::move(message));
-    else if (on_message_)
+    if (message.kind() == MessageKind::response) {
+        rpc_->deliver(std::move(message), messages_passed_on_.load(std::memory_order_relaxed));
+    } else if (on_message_) {
+        messages_passed_on_.fetch_add(1, std::memory_order_relaxed);
         on_message_(*this, std::move(message));
+    }
 }
 
 void Upstream::on_oversize(const OversizeLine& line) {

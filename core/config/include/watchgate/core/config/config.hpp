@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -78,9 +79,40 @@ struct LoggingConfig {
     int backup_count = 5;
 };
 
+// A bearer token the HTTP front accepts: only its SHA-256 is kept (docs/http.md).
+struct BearerToken {
+    std::string sha256;   // 64 lowercase hex digits
+    std::string subject;  // who presents it, for audit records and logs
+};
+
+// `proxy.http:`, the Streamable HTTP front (docs/http.md).
+struct HttpConfig {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8080;
+    std::string path = "/mcp";
+    // The old HTTP+SSE transport (2024-11-05): its event stream here, its POSTs under
+    // `<legacy_sse_path>/messages`; empty turns it off.
+    std::string legacy_sse_path = "/sse";
+    // DNS-rebinding protection: a request whose Origin or Host is not listed gets 403. Empty
+    // lists allow the loopback names (localhost, 127.0.0.1, [::1]) on any port.
+    std::vector<std::string> allowed_origins;
+    std::vector<std::string> allowed_hosts;
+    std::size_t max_sessions = 1000;
+    std::chrono::milliseconds session_idle_timeout{30 * 60'000};
+    std::optional<std::size_t> max_request_body;  // bytes; unset: max_message_size
+    std::size_t max_header_size = 16 * 1024;       // all of a request's header lines together
+    std::size_t max_headers = 100;
+    std::size_t replay_events = 256;  // per SSE stream, for Last-Event-ID
+    enum class Auth { none, bearer } auth = Auth::none;
+    std::vector<BearerToken> bearer_tokens;
+    std::string resource;  // the protected resource's URL for the RFC 9728 metadata; empty: derived
+    SourceLocation where;  // `http:` itself, for messages about the whole section
+};
+
 struct GatewayConfig {
     std::filesystem::path file;
-    std::string transport = "stdio";
+    std::string transport = "stdio";  // the client side: stdio | http
+    HttpConfig http;
     std::size_t max_message_size = 64u << 20;  // bytes per line, both directions
     std::chrono::milliseconds shutdown_grace{5'000};
     // Threads running the event loop. One keeps latency lowest (no wake-ups between threads);

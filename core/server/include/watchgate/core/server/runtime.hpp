@@ -31,6 +31,8 @@ public:
     void run();
     // The shutdown alone, for who does not run() (`watchgate call`).
     void shutdown();
+    // After the shutdown: 1 when no upstream could ever be started and initialized, else 0.
+    int exit_status();
 
 private:
     // Declared first, destroyed last: whatever the I/O pool's pending handlers still own when it

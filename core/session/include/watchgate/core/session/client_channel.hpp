@@ -9,14 +9,26 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace watchgate::core {
+
+// What an outgoing message is to the client's requests, so a transport with a stream per request
+// (Streamable HTTP) sends it on that request's stream and the rest on the session's own.
+struct Delivery {
+    std::string_view request;  // the client request's id as JSON text; empty: related to none
+    bool answer = false;       // the one answer to `request`: nothing more follows for it
+
+    static Delivery unrelated() { return {}; }
+    static Delivery related_to(std::string_view request) { return {request, false}; }
+    static Delivery answer_to(std::string_view request) { return {request, true}; }
+};
 
 class ClientChannel {
 public:
     virtual ~ClientChannel() = default;
     // One whole message (JSON text, no newline). Any thread.
-    virtual void send(std::string message) = 0;
+    virtual void send(std::string message, Delivery delivery) = 0;
     // Whether what waits to reach the client is below its limit, and a wait until it is: what
     // feeds the client (upstream output) pauses meanwhile.
     virtual bool has_room() const = 0;
@@ -30,7 +42,7 @@ public:
     explicit StdioChannel(std::function<void(std::string)> sink, std::shared_ptr<LineWriter> writer = nullptr)
         : sink_(std::move(sink)), writer_(std::move(writer)) {}
 
-    void send(std::string message) override { sink_(std::move(message)); }
+    void send(std::string message, Delivery) override { sink_(std::move(message)); }
     bool has_room() const override { return !writer_ || writer_->has_room(); }
     boost::asio::awaitable<void> wait_for_room() override {
         if (writer_) co_await writer_->wait_for_room();

@@ -50,6 +50,8 @@ public:
 
     // One line from the client. Returns at once: requests run as their own coroutines.
     void on_client_line(std::string line);
+    // The same for a message its transport already parsed (HTTP reads one per POST).
+    void on_client_message(Message message);
     // An oversize line from the client (already discarded): answered with -32600 (with its id
     // when the kept ends of the line show it).
     void on_client_oversize(const OversizeLine& line);
@@ -95,8 +97,10 @@ private:
         std::atomic<int> backlog{0};
     };
 
-    void send_to_client(const nlohmann::json& message);
-    void send_to_client(const Message& message);
+    void send_to_client(const nlohmann::json& message, Delivery delivery = {});
+    void send_to_client(const Message& message, Delivery delivery = {});
+    // The client's id (JSON text) of its newest request in flight at `upstream`; empty: none.
+    std::string newest_call_at(const Upstream& upstream) const;
     boost::asio::awaitable<void> handle_request(std::shared_ptr<ClientCall> call, Message request);
     boost::asio::awaitable<nlohmann::json> handle_initialize(const Message& request);
     // One upstream's part of a request: its request pipeline, the upstream, its response

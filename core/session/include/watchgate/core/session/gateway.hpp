@@ -4,6 +4,7 @@
 // current GatewaySnapshot, the upstreams (UpstreamPool), the sessions (SessionRegistry), and the
 // routing of what upstreams send to the session(s) it belongs to.
 
+#include <watchgate/core/base/async_signal.hpp>
 #include <watchgate/core/session/client_channel.hpp>
 #include <watchgate/core/session/client_session.hpp>
 #include <watchgate/core/session/gateway_snapshot.hpp>
@@ -58,11 +59,17 @@ public:
     void count_omission(const std::string& upstream);
     // How many upstream lanes exist (one per upstream that sent a message, per owner).
     std::size_t upstream_lanes() const;
+    // Returns once the first `count` messages `upstream` sent (notifications, requests) reached
+    // their sessions, or after a moment when its lane is stuck: an answer never overtakes the
+    // progress its upstream sent before it.
+    boost::asio::awaitable<void> wait_for_messages(SessionId owner, const std::string& upstream, std::uint64_t count);
 
 private:
     struct Lane {
         boost::asio::any_io_executor strand;
         std::atomic<int> backlog{0};
+        std::atomic<std::uint64_t> routed{0};  // messages that went all the way through it
+        AsyncSignal progressed;                // routed grew
     };
     using LaneKey = std::pair<SessionId, std::string>;  // owner (0: shared) and upstream name
 

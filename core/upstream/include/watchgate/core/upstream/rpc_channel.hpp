@@ -27,6 +27,9 @@ namespace watchgate::core {
 // What a call yields: the upstream's response, or an error the gateway made.
 struct UpstreamReply {
     std::optional<Message> response;
+    // How many of its own messages (notifications, requests) the upstream had sent before this
+    // answer: what came before it reaches the client before it (Gateway::wait_for_messages).
+    std::uint64_t messages_before = 0;
     int error_code = 0;
     std::string error_message;
 };
@@ -64,7 +67,7 @@ public:
     // A notification or an answer to a server -> client request; dropped while no server runs.
     void send(std::string line);
     // A response from the upstream: to the request waiting for it (a late one is dropped).
-    void deliver(Message response);
+    void deliver(Message response, std::uint64_t messages_before = 0);
     // An answer the gateway could not use: its request (when its id could be read) fails at once.
     void refuse_answer(const nlohmann::json& id, const std::string& why);
     // Every waiting request fails with `code` and `message`; returns how many.

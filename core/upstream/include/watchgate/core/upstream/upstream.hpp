@@ -141,6 +141,8 @@ private:
     mutable std::mutex mutex_;  // guards everything below
     std::atomic<State> state_{State::stopped};
     std::atomic<bool> ever_ready_{false};
+    // Notifications and requests handed to on_message so far (answers are stamped with it).
+    std::atomic<std::uint64_t> messages_passed_on_{0};
     std::shared_ptr<UpstreamTransport> transport_;
     std::uint64_t in_flight_ = 0;
     std::deque<SlotWaiter> slot_waiters_;

@@ -1,0 +1,86 @@
+#pragma once
+// The Streamable HTTP front (docs/http.md): many clients, each in a session of its own, on one
+// endpoint. POST carries one message (a request is answered as JSON, or as an event stream when
+// anything comes before its answer), GET opens the session's listen stream (or resumes a stream
+// with Last-Event-ID), DELETE ends the session. Also the old HTTP+SSE transport (2024-11-05) for
+// old clients, DNS-rebinding protection, bearer authentication and the limits of every queue.
+
+#include <watchgate/core/session/gateway.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace watchgate::core {
+
+class HttpChannel;
+
+class HttpFront : public std::enable_shared_from_this<HttpFront> {
+public:
+    static std::shared_ptr<HttpFront> create(std::shared_ptr<Gateway> gateway);
+    ~HttpFront();
+
+    // Binds and listens on the configured address. Throws std::runtime_error naming the address
+    // and why when it cannot.
+    void listen();
+    boost::asio::ip::tcp::endpoint local_endpoint() const;
+    // Accepts connections and expires idle sessions until stop().
+    void start();
+    // Stops accepting and ends every session (their requests drained within the grace period).
+    boost::asio::awaitable<void> stop();
+    std::size_t session_count() const;
+
+private:
+    struct Session;
+    struct Connection;
+    struct Request;
+
+    explicit HttpFront(std::shared_ptr<Gateway> gateway);
+    boost::asio::awaitable<void> accept_loop();
+    boost::asio::awaitable<void> sweep_loop();
+    boost::asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
+    // One request: false when the connection is to be closed after it.
+    boost::asio::awaitable<bool> handle(Connection& connection, Request& request);
+    boost::asio::awaitable<bool> handle_post(Connection& connection, Request& request, bool legacy);
+    boost::asio::awaitable<bool> handle_get(Connection& connection, Request& request);
+    boost::asio::awaitable<bool> handle_delete(Connection& connection, Request& request);
+    boost::asio::awaitable<bool> handle_legacy_stream(Connection& connection, Request& request);
+    // Serves one stream of `session` on the connection until it ends, is taken over, or the
+    // connection fails. `json_if_answer_first`: a POST's stream answers as JSON when the answer
+    // is the first thing it has.
+    boost::asio::awaitable<bool> serve_stream(Connection& connection, Request& request,
+                                              std::shared_ptr<Session> session, std::uint64_t stream,
+                                              std::optional<std::uint64_t> resume_after, bool json_if_answer_first,
+                                              std::string first_event = {});
+    // The writing part of serve_stream, on an attached stream. `headers_sent` tells whether the
+    // client learnt anything of it.
+    boost::asio::awaitable<bool> write_events(Connection& connection, Request& request, Session& session,
+                                              std::uint64_t stream, std::uint64_t attachment, std::uint64_t cursor,
+                                              bool json_if_answer_first, std::string first_event, bool& headers_sent);
+
+    // Writes a whole answer; false when the connection failed (a client that takes nothing for
+    // the stall timeout is logged and cut off).
+    boost::asio::awaitable<bool> respond(Connection& connection,
+                                         boost::beast::http::response<boost::beast::http::string_body> response);
+    std::shared_ptr<Session> open_session(const Request& request, bool legacy);
+    std::shared_ptr<Session> find_session(const std::string& token);
+    // Ends a session: no new request finds it, its requests are drained, its streams end.
+    boost::asio::awaitable<void> end_session(std::shared_ptr<Session> session, std::string why);
+
+    std::shared_ptr<Gateway> gateway_;
+    const GatewayConfig& config_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    std::atomic<bool> stopping_{false};
+    mutable std::mutex mutex_;                                  // guards sessions_
+    std::map<std::string, std::shared_ptr<Session>> sessions_;  // by Mcp-Session-Id
+};
+
+}  // namespace watchgate::core

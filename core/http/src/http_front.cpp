@@ -1,0 +1,745 @@
+#include <watchgate/core/http/http_front.hpp>
+
+#include <watchgate/core/base/async_signal.hpp>
+#include <watchgate/core/base/digest.hpp>
+#include <watchgate/core/http/http_channel.hpp>
+#include <watchgate/core/http/request_checks.hpp>
+#include <watchgate/core/protocol/error_codes.hpp>
+#include <watchgate/core/protocol/versions.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <stdexcept>
+
+namespace watchgate::core {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto keep_alive_interval = std::chrono::seconds(15);  // a comment on a quiet event stream
+constexpr auto idle_connection_timeout = std::chrono::seconds(60);
+constexpr std::size_t max_connections = 4096;
+constexpr std::string_view session_header = "Mcp-Session-Id";
+constexpr std::string_view version_header = "MCP-Protocol-Version";
+constexpr std::string_view metadata_path = "/.well-known/oauth-protected-resource";
+
+std::string short_id(const std::string& token) { return token.substr(0, 8); }
+
+// A JSON-RPC error without an id: the body of an HTTP error on the MCP endpoint.
+std::string error_body(int code, std::string_view text) { return dump_json(make_error_response(nullptr, code, text)); }
+
+}  // namespace
+
+using Response = http::response<http::string_body>;
+
+struct HttpFront::Session {
+    std::string token;
+    std::shared_ptr<HttpChannel> channel;
+    std::shared_ptr<ClientSession> client;
+    std::string subject;  // who authenticated; empty without authentication
+    std::string remote;
+    bool legacy = false;
+    std::atomic<Clock::rep> last_active{Clock::now().time_since_epoch().count()};
+    std::atomic<int> busy{0};  // requests being served on its behalf
+    std::atomic<bool> ended{false};
+
+    void touch() { last_active = Clock::now().time_since_epoch().count(); }
+};
+
+struct HttpFront::Connection : std::enable_shared_from_this<HttpFront::Connection> {
+    explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+    beast::tcp_stream stream;
+    beast::flat_buffer buffer;
+    std::string remote;
+};
+
+struct HttpFront::Request {
+    http::request<http::string_body> message;
+    std::string_view path;
+    std::string_view query;
+    std::string subject;
+
+    std::string_view header(std::string_view name) const {
+        auto it = message.find(beast::string_view(name.data(), name.size()));
+        return it == message.end() ? std::string_view() : std::string_view(it->value().data(), it->value().size());
+    }
+    bool keep_alive() const { return message.keep_alive(); }
+};
+
+namespace {
+
+Response make_response(const http::request<http::string_body>& request, http::status status, std::string body = {},
+                       std::string_view content_type = "application/json") {
+    Response response{status, request.version()};
+    response.set(http::field::server, "watchgate");
+    if (!body.empty()) response.set(http::field::content_type, content_type);
+    response.keep_alive(request.keep_alive());
+    response.body() = std::move(body);
+    response.prepare_payload();
+    return response;
+}
+
+}  // namespace
+
+asio::awaitable<bool> HttpFront::respond(Connection& connection, Response response) {
+    boost::system::error_code error;
+    connection.stream.expires_after(config_.streams.stall_timeout);
+    co_await http::async_write(connection.stream, response, asio::redirect_error(asio::use_awaitable, error));
+    if (error == beast::error::timeout)
+        spdlog::warn("http: the client at {} took nothing of its answer for {} ms: closed", connection.remote,
+                     config_.streams.stall_timeout.count());
+    co_return !error;
+}
+
+std::shared_ptr<HttpFront> HttpFront::create(std::shared_ptr<Gateway> gateway) {
+    return std::shared_ptr<HttpFront>(new HttpFront(std::move(gateway)));
+}
+
+HttpFront::HttpFront(std::shared_ptr<Gateway> gateway)
+    : gateway_(std::move(gateway)), config_(gateway_->config()), acceptor_(gateway_->io()) {}
+
+HttpFront::~HttpFront() = default;
+
+void HttpFront::listen() {
+    const auto& http = config_.http;
+    const std::string where = http.host + ":" + std::to_string(http.port);
+    boost::system::error_code error;
+    tcp::resolver resolver(gateway_->io());
+    auto results = resolver.resolve(http.host, std::to_string(http.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, error);
+    if (error || results.empty())
+        throw std::runtime_error("cannot listen on " + where + ": the address does not resolve (" + error.message() +
+                                 ")");
+    const tcp::endpoint endpoint = results.begin()->endpoint();
+    acceptor_.open(endpoint.protocol(), error);
+    if (!error) acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
+    if (!error) acceptor_.bind(endpoint, error);
+    if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
+    if (error) throw std::runtime_error("cannot listen on " + where + ": " + error.message());
+    if (!is_loopback_address(http.host) && http.auth == HttpConfig::Auth::none)
+        spdlog::warn("http: listening on {} without authentication: anyone who reaches it may use every upstream "
+                     "(set proxy.http.auth, docs/http.md)",
+                     where);
+}
+
+tcp::endpoint HttpFront::local_endpoint() const { return acceptor_.local_endpoint(); }
+
+void HttpFront::start() {
+    auto self = shared_from_this();
+    const auto endpoint = local_endpoint();
+    spdlog::info("listening on http://{}:{}{}", endpoint.address().to_string(), endpoint.port(), config_.http.path);
+    asio::co_spawn(gateway_->io(), accept_loop(), [self](std::exception_ptr) {});
+    asio::co_spawn(gateway_->io(), sweep_loop(), [self](std::exception_ptr) {});
+}
+
+asio::awaitable<void> HttpFront::stop() {
+    stopping_ = true;
+    asio::post(gateway_->io(), [self = shared_from_this()] {
+        boost::system::error_code ignored;
+        self->acceptor_.close(ignored);
+    });
+    std::vector<std::shared_ptr<Session>> sessions;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [token, session] : sessions_) sessions.push_back(session);
+    }
+    for (auto& session : sessions) co_await end_session(session, "the gateway is stopping");
+}
+
+std::size_t HttpFront::session_count() const {
+    std::lock_guard lock(mutex_);
+    return sessions_.size();
+}
+
+asio::awaitable<void> HttpFront::accept_loop() {
+    auto self = shared_from_this();
+    auto connections = std::make_shared<std::atomic<std::size_t>>(0);
+    while (!stopping_) {
+        boost::system::error_code error;
+        tcp::socket socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, error));
+        if (error) {
+            if (stopping_ || error == asio::error::operation_aborted) co_return;
+            spdlog::warn("http: accept failed: {}", error.message());
+            // Out of descriptors: wait a moment rather than spin.
+            asio::steady_timer pause(gateway_->io(), std::chrono::milliseconds(50));
+            co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, error));
+            continue;
+        }
+        if (connections->load() >= max_connections) {
+            spdlog::warn("http: {} connections open: one more refused", max_connections);
+            continue;  // the socket closes as it goes out of scope
+        }
+        auto connection = std::make_shared<Connection>(std::move(socket));
+        boost::system::error_code ignored;
+        const auto peer = connection->stream.socket().remote_endpoint(ignored);
+        connection->remote = peer.address().to_string() + ":" + std::to_string(peer.port());
+        ++*connections;
+        asio::co_spawn(gateway_->io(), serve(connection),
+                       [self, connections](std::exception_ptr failure) {
+                           --*connections;
+                           if (failure) {
+                               try {
+                                   std::rethrow_exception(failure);
+                               } catch (const std::exception& e) {
+                                   spdlog::error("http: a connection failed: {}", e.what());
+                               }
+                           }
+                       });
+    }
+}
+
+asio::awaitable<void> HttpFront::sweep_loop() {
+    auto self = shared_from_this();
+    const auto idle = config_.http.session_idle_timeout;
+    const auto period = std::clamp<std::chrono::milliseconds>(idle / 4, std::chrono::milliseconds(50),
+                                                              std::chrono::milliseconds(1000));
+    asio::steady_timer timer(gateway_->io());
+    while (!stopping_) {
+        timer.expires_after(period);
+        boost::system::error_code error;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, error));
+        if (stopping_) co_return;
+        std::vector<std::pair<std::shared_ptr<Session>, std::string>> to_end;
+        const auto now = Clock::now();
+        {
+            std::lock_guard lock(mutex_);
+            for (auto& [token, session] : sessions_) {
+                const auto last = Clock::time_point(Clock::duration(session->last_active.load()));
+                if (session->busy == 0 && !session->channel->attached() && now - last >= idle) {
+                    to_end.emplace_back(session, "idle for " + std::to_string(idle.count()) + " ms");
+                    continue;
+                }
+                // A client that does not read what waits for it cannot grow the gateway without bound.
+                if (auto full = session->channel->full_since(); full && now - *full >= config_.streams.stall_timeout)
+                    to_end.emplace_back(session, "its client took nothing of " +
+                                                     std::to_string(session->channel->queued_bytes()) +
+                                                     " waiting bytes for " +
+                                                     std::to_string(config_.streams.stall_timeout.count()) + " ms");
+            }
+        }
+        for (auto& [session, why] : to_end) co_await end_session(session, why);
+    }
+}
+
+std::shared_ptr<HttpFront::Session> HttpFront::open_session(const Request& request, bool legacy) {
+    auto session = std::make_shared<Session>();
+    session->token = random_hex(16);  // 128 bits from the kernel's CSPRNG
+    session->legacy = legacy;
+    session->subject = request.subject;
+    session->channel = std::make_shared<HttpChannel>(config_.streams, config_.http.replay_events, legacy);
+    {
+        std::lock_guard lock(mutex_);
+        if (sessions_.size() >= config_.http.max_sessions) return nullptr;
+        sessions_.emplace(session->token, session);
+    }
+    session->client = gateway_->open_session(session->channel);
+    return session;
+}
+
+std::shared_ptr<HttpFront::Session> HttpFront::find_session(const std::string& token) {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(token);
+    return it == sessions_.end() ? nullptr : it->second;
+}
+
+asio::awaitable<void> HttpFront::end_session(std::shared_ptr<Session> session, std::string why) {
+    if (session->ended.exchange(true)) co_return;
+    {
+        std::lock_guard lock(mutex_);
+        sessions_.erase(session->token);
+    }
+    spdlog::info("http: session {} ended: {}", short_id(session->token), why);
+    // Its requests in flight are answered on their streams, then every stream ends.
+    co_await gateway_->close_session(session->client);
+    session->channel->close();
+}
+
+asio::awaitable<void> HttpFront::serve(std::shared_ptr<Connection> connection) {
+    const auto& limits = config_.http;
+    for (;;) {
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_size, UINT32_MAX)));
+        parser.body_limit(limits.max_request_body.value_or(config_.max_message_size));
+        connection->stream.expires_after(idle_connection_timeout);
+        boost::system::error_code error;
+        co_await http::async_read(connection->stream, connection->buffer, parser,
+                                  asio::redirect_error(asio::use_awaitable, error));
+        if (error) {
+            if (error == http::error::end_of_stream || error == beast::error::timeout ||
+                error == asio::error::connection_reset || error == asio::error::eof)
+                break;
+            http::request<http::string_body> blank;
+            blank.version(11);
+            blank.keep_alive(false);
+            http::status status = http::status::bad_request;
+            std::string text = "malformed HTTP request: " + error.message();
+            if (error == http::error::body_limit) {
+                status = http::status::payload_too_large;
+                text = "the request body is larger than the " +
+                       std::to_string(limits.max_request_body.value_or(config_.max_message_size)) +
+                       " byte limit (max_request_body_mb)";
+            } else if (error == http::error::header_limit) {
+                status = http::status::request_header_fields_too_large;
+                text = "the request headers are larger than the " + std::to_string(limits.max_header_size) +
+                       " byte limit (max_header_size_kb)";
+            }
+            spdlog::debug("http: {} from {}", text, connection->remote);
+            co_await respond(*connection, make_response(blank, status, error_body(error_code::invalid_request, text)));
+            break;
+        }
+        Request request;
+        request.message = parser.release();
+        const std::string_view target(request.message.target().data(), request.message.target().size());
+        const auto question = target.find('?');
+        request.path = target.substr(0, question);
+        if (question != std::string_view::npos) request.query = target.substr(question + 1);
+        bool keep = false;
+        if (static_cast<std::size_t>(std::distance(request.message.begin(), request.message.end())) >
+            limits.max_headers) {
+            co_await respond(*connection, make_response(request.message, http::status::request_header_fields_too_large,
+                              error_body(error_code::invalid_request,
+                                         "more than " + std::to_string(limits.max_headers) + " header fields")));
+        } else {
+            keep = co_await handle(*connection, request);
+        }
+        if (!keep || !request.keep_alive() || stopping_) break;
+    }
+    boost::system::error_code ignored;
+    connection->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    connection->stream.close();
+}
+
+asio::awaitable<bool> HttpFront::handle(Connection& connection, Request& request) {
+    const auto& http = config_.http;
+    auto& message = request.message;
+    auto reply = [&](http::status status, std::string text) -> asio::awaitable<bool> {
+        auto response = make_response(message, status, error_body(error_code::invalid_request, text));
+        if (status == http::status::method_not_allowed) response.set(http::field::allow, "GET, POST, DELETE");
+        co_return co_await respond(connection, std::move(response)) &&
+            request.keep_alive();
+    };
+    const bool legacy_stream = !http.legacy_sse_path.empty() && request.path == http.legacy_sse_path;
+    const bool legacy_post = !http.legacy_sse_path.empty() && request.path == http.legacy_sse_path + "/messages";
+    const bool metadata = http.auth != HttpConfig::Auth::none && request.path.starts_with(metadata_path);
+    if (request.path != http.path && !legacy_stream && !legacy_post && !metadata)
+        co_return co_await reply(http::status::not_found, "no MCP endpoint at " + std::string(request.path) +
+                                                              " (it is at " + http.path + ")");
+
+    // DNS rebinding: a page elsewhere must not reach a local gateway through the browser.
+    if (!host_allowed(request.header("Host"), http.allowed_hosts))
+        co_return co_await reply(http::status::forbidden,
+                                 "Host '" + std::string(request.header("Host")) + "' is not allowed (allowed_hosts)");
+    if (const auto origin = request.header("Origin"); !origin.empty() && !origin_allowed(origin, http.allowed_origins))
+        co_return co_await reply(http::status::forbidden,
+                                 "Origin '" + std::string(origin) + "' is not allowed (allowed_origins)");
+
+    const std::string resource = !http.resource.empty()
+                                     ? http.resource
+                                     : "http://" + std::string(request.header("Host")) + http.path;
+    if (metadata) {
+        if (message.method() != http::verb::get) co_return co_await reply(http::status::method_not_allowed, "use GET");
+        json document{{"resource", resource}, {"bearer_methods_supported", {"header"}}, {"resource_name", "Watchgate"}};
+        co_return co_await respond(connection, make_response(message, http::status::ok, dump_json(document))) &&
+            request.keep_alive();
+    }
+    if (http.auth == HttpConfig::Auth::bearer) {
+        const auto token = bearer_token(request.header("Authorization"));
+        const BearerToken* match = nullptr;
+        if (!token.empty()) {
+            const std::string digest = sha256_hex(token);
+            for (const auto& known : http.bearer_tokens)  // every one compared: no early exit
+                if (equal_in_constant_time(digest, known.sha256)) match = &known;
+        }
+        if (!match) {
+            auto metadata_url = resource;
+            if (const auto scheme = metadata_url.find("://"); scheme != std::string::npos) {
+                const auto slash = metadata_url.find('/', scheme + 3);
+                metadata_url = metadata_url.substr(0, slash) + std::string(metadata_path) +
+                               (slash == std::string::npos ? std::string() : metadata_url.substr(slash));
+            }
+            auto response = make_response(
+                message, http::status::unauthorized,
+                error_body(error_code::invalid_request,
+                           token.empty() ? "authentication required: send 'Authorization: Bearer <token>'"
+                                         : "the bearer token is not valid"));
+            std::string challenge = "Bearer resource_metadata=\"" + metadata_url + "\"";
+            if (!token.empty()) challenge += ", error=\"invalid_token\"";
+            response.set(http::field::www_authenticate, challenge);
+            spdlog::info("http: {} from {} refused: {}", std::string(message.method_string()), connection.remote,
+                         token.empty() ? "no bearer token" : "a bearer token that is not valid");
+            co_return co_await respond(connection, std::move(response)) &&
+                request.keep_alive();
+        }
+        request.subject = match->subject;
+    }
+
+    if (legacy_stream) {
+        if (message.method() != http::verb::get)
+            co_return co_await reply(http::status::method_not_allowed, "the HTTP+SSE stream is opened with GET");
+        co_return co_await handle_legacy_stream(connection, request);
+    }
+    if (legacy_post) {
+        if (message.method() != http::verb::post)
+            co_return co_await reply(http::status::method_not_allowed, "HTTP+SSE messages are sent with POST");
+        co_return co_await handle_post(connection, request, true);
+    }
+    if (const auto version = request.header(version_header);
+        !version.empty() && !is_supported_protocol_version(version))
+        co_return co_await reply(http::status::bad_request,
+                                 "unsupported MCP-Protocol-Version '" + std::string(version) + "' (supported: " +
+                                     [] {
+                                         std::string list;
+                                         for (auto v : supported_protocol_versions)
+                                             list += (list.empty() ? "" : ", ") + std::string(v);
+                                         return list;
+                                     }() +
+                                     ")");
+    switch (message.method()) {
+        case http::verb::post: co_return co_await handle_post(connection, request, false);
+        case http::verb::get: co_return co_await handle_get(connection, request);
+        case http::verb::delete_: co_return co_await handle_delete(connection, request);
+        default:
+            co_return co_await reply(http::status::method_not_allowed,
+                                     "the MCP endpoint takes POST, GET and DELETE, not " +
+                                         std::string(message.method_string()));
+    }
+}
+
+asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& request, bool legacy) {
+    auto& message = request.message;
+    auto reply = [&](http::status status, int code, std::string text, json id = nullptr) -> asio::awaitable<bool> {
+        co_return co_await respond(connection, make_response(message, status, dump_json(make_error_response(id, code, text)))) &&
+            request.keep_alive();
+    };
+    if (!is_json_content_type(request.header("Content-Type")))
+        co_return co_await reply(http::status::unsupported_media_type, error_code::invalid_request,
+                                 "expected Content-Type: application/json");
+    const auto accept = request.header("Accept");
+    if (!legacy && !(accepts(accept, "application/json") && accepts(accept, "text/event-stream")))
+        co_return co_await reply(http::status::not_acceptable, error_code::invalid_request,
+                                 "the client must accept both application/json and text/event-stream");
+
+    // A JSON text may spread over lines; what goes on to an upstream is one line. Outside strings
+    // (a raw line break inside one is invalid JSON anyway) a line break is plain whitespace.
+    std::string body = std::move(message.body());
+    std::replace_if(body.begin(), body.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    auto parsed = Message::parse(std::move(body));
+    if (auto* problem = std::get_if<MessageError>(&parsed))
+        co_return co_await reply(http::status::bad_request, problem->code, problem->message, problem->id);
+    Message parsed_message = std::move(std::get<Message>(parsed));
+
+    std::shared_ptr<Session> session;
+    std::string token;
+    if (legacy) {
+        const auto key = std::string_view("sessionId=");
+        for (auto rest = request.query; !rest.empty();) {
+            const auto amp = rest.find('&');
+            const auto pair = rest.substr(0, amp);
+            if (pair.starts_with(key)) token = std::string(pair.substr(key.size()));
+            rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+        }
+        if (token.empty())
+            co_return co_await reply(http::status::bad_request, error_code::invalid_request,
+                                     "expected ?sessionId=<the id from the endpoint event>");
+    } else {
+        token = std::string(request.header(session_header));
+    }
+    if (!token.empty()) {
+        session = find_session(token);
+        // Another subject's session is no session of this client's.
+        if (!session || session->subject != request.subject || session->legacy != legacy)
+            co_return co_await reply(http::status::not_found, error_code::invalid_request,
+                                     "no session " + short_id(token) + "…: it ended or never existed; initialize again");
+    } else if (parsed_message.kind() == MessageKind::request && parsed_message.method() == "initialize") {
+        session = open_session(request, false);
+        if (!session)
+            co_return co_await reply(http::status::service_unavailable, error_code::overloaded,
+                                     "the gateway serves its maximum of " +
+                                         std::to_string(config_.http.max_sessions) + " sessions (max_sessions)");
+        session->remote = connection.remote;
+        spdlog::info("http: session {} opened by {}{}", short_id(session->token), connection.remote,
+                     request.subject.empty() ? "" : " (" + request.subject + ")");
+    } else {
+        co_return co_await reply(http::status::bad_request, error_code::invalid_request,
+                                 "expected an Mcp-Session-Id header (only initialize opens a session)");
+    }
+    session->touch();
+    session->busy++;
+    struct Idle {
+        Session& session;
+        ~Idle() {
+            session.touch();
+            session.busy--;
+        }
+    } idle_on_exit{*session};
+
+    if (parsed_message.kind() != MessageKind::request || legacy) {
+        session->client->on_client_message(std::move(parsed_message));
+        auto accepted = make_response(message, http::status::accepted);
+        co_return co_await respond(connection, std::move(accepted)) &&
+            request.keep_alive();
+    }
+    auto stream = session->channel->open_request_stream(parsed_message.id_text());
+    if (!stream)
+        co_return co_await reply(http::status::ok, error_code::invalid_request,
+                                 "Invalid Request: id " + parsed_message.id_text() +
+                                     " is already used by a request in flight",
+                                 parsed_message.id());
+    session->client->on_client_message(std::move(parsed_message));
+    co_return co_await serve_stream(connection, request, session, *stream, std::nullopt, true);
+}
+
+asio::awaitable<bool> HttpFront::handle_get(Connection& connection, Request& request) {
+    auto& message = request.message;
+    auto reply = [&](http::status status, std::string text) -> asio::awaitable<bool> {
+        co_return co_await respond(connection, make_response(message, status, error_body(error_code::invalid_request, text))) &&
+            request.keep_alive();
+    };
+    if (!accepts(request.header("Accept"), "text/event-stream"))
+        co_return co_await reply(http::status::not_acceptable, "a GET opens an event stream: accept text/event-stream");
+    const std::string token(request.header(session_header));
+    if (token.empty()) co_return co_await reply(http::status::bad_request, "expected an Mcp-Session-Id header");
+    auto session = find_session(token);
+    if (!session || session->subject != request.subject || session->legacy)
+        co_return co_await reply(http::status::not_found,
+                                 "no session " + short_id(token) + "…: it ended or never existed; initialize again");
+    session->touch();
+    std::uint64_t stream = HttpChannel::listen_stream;
+    std::optional<std::uint64_t> after;
+    if (const auto last = request.header("Last-Event-ID"); !last.empty()) {
+        if (auto found = session->channel->find_event(last)) {
+            stream = found->first;
+            after = found->second;
+        } else {
+            spdlog::debug("http: session {} resumes after event {}, which is no longer kept", short_id(token),
+                          std::string(last));
+        }
+    }
+    co_return co_await serve_stream(connection, request, session, stream, after, false);
+}
+
+asio::awaitable<bool> HttpFront::handle_delete(Connection& connection, Request& request) {
+    auto& message = request.message;
+    const std::string token(request.header(session_header));
+    auto session = token.empty() ? nullptr : find_session(token);
+    http::status status = http::status::ok;
+    std::string body;
+    if (token.empty()) {
+        status = http::status::bad_request;
+        body = error_body(error_code::invalid_request, "expected an Mcp-Session-Id header");
+    } else if (!session || session->subject != request.subject || session->legacy) {
+        status = http::status::not_found;
+        body = error_body(error_code::invalid_request, "no session " + short_id(token) + "…");
+    } else {
+        // Answered at once; the session's requests in flight are drained behind it.
+        asio::co_spawn(gateway_->io(), end_session(session, "the client deleted it"),
+                       [self = shared_from_this()](std::exception_ptr) {});
+    }
+    co_return co_await respond(connection, make_response(message, status, std::move(body))) &&
+        request.keep_alive();
+}
+
+asio::awaitable<bool> HttpFront::handle_legacy_stream(Connection& connection, Request& request) {
+    if (!accepts(request.header("Accept"), "text/event-stream")) {
+        co_return co_await respond(connection, make_response(request.message, http::status::not_acceptable,
+                          error_body(error_code::invalid_request, "the HTTP+SSE stream needs Accept: text/event-stream")));
+    }
+    auto session = open_session(request, true);
+    if (!session) {
+        co_return co_await respond(connection, make_response(request.message, http::status::service_unavailable,
+                          error_body(error_code::overloaded, "the gateway serves its maximum of sessions")));
+    }
+    session->remote = connection.remote;
+    spdlog::info("http: HTTP+SSE session {} opened by {}", short_id(session->token), connection.remote);
+    const std::string endpoint = "event: endpoint\ndata: " + config_.http.legacy_sse_path +
+                                 "/messages?sessionId=" + session->token + "\n\n";
+    co_await serve_stream(connection, request, session, HttpChannel::listen_stream, std::nullopt, false, endpoint);
+    // The old transport has one stream per session: when it goes, so does the session.
+    co_await end_session(session, "its HTTP+SSE stream closed");
+    co_return false;
+}
+
+asio::awaitable<bool> HttpFront::serve_stream(Connection& connection, Request& request,
+                                              std::shared_ptr<Session> session, std::uint64_t stream,
+                                              std::optional<std::uint64_t> resume_after, bool json_if_answer_first,
+                                              std::string first_event) {
+    auto& channel = *session->channel;
+    auto attachment = channel.attach(stream);
+    if (!attachment) {
+        co_return co_await respond(connection, make_response(request.message, http::status::not_found,
+                          error_body(error_code::invalid_request, "the session or stream has ended"))) &&
+            request.keep_alive();
+    }
+    session->busy++;
+    struct Release {
+        Session& session;
+        HttpChannel& channel;
+        std::uint64_t stream, attachment;
+        ~Release() {
+            channel.detach(stream, attachment);
+            session.touch();
+            session.busy--;
+        }
+    } release{*session, channel, stream, attachment->id};
+
+    // While a stream is served its client sends nothing: a read that ends says the client left,
+    // so its stream waits for a resuming client at once instead of at the next failed write.
+    struct Watch {
+        std::array<char, 4096> bytes;
+        std::size_t got = 0;
+        std::atomic<bool> done{false};
+        std::atomic<bool> gone{false};
+        AsyncSignal finished;
+    };
+    auto watch = std::make_shared<Watch>();
+    asio::co_spawn(
+        connection.stream.get_executor(),
+        [owner = connection.shared_from_this(), watch, channel = session->channel, stream,
+         id = attachment->id]() -> asio::awaitable<void> {
+            boost::system::error_code error;
+            watch->got = co_await owner->stream.socket().async_read_some(
+                asio::buffer(watch->bytes), asio::redirect_error(asio::use_awaitable, error));
+            if (error && error != asio::error::operation_aborted) {
+                watch->gone = true;
+                channel->detach(stream, id);
+            }
+            watch->done = true;
+            watch->finished.notify_all();
+        },
+        asio::detached);
+
+    bool headers_sent = false;
+    const bool keep = co_await write_events(connection, request, *session, stream, attachment->id,
+                                            resume_after.value_or(attachment->written), json_if_answer_first,
+                                            std::move(first_event), headers_sent);
+    if (!watch->done) {
+        boost::system::error_code ignored;
+        connection.stream.socket().cancel(ignored);
+        co_await watch->finished.wait_until([&] { return watch->done.load(); });
+    }
+    if (watch->gone && !headers_sent) channel.abandon(stream);
+    if (watch->got > 0) {  // the client's next request, already on its way: parsed next
+        auto space = connection.buffer.prepare(watch->got);
+        std::memcpy(space.data(), watch->bytes.data(), watch->got);
+        connection.buffer.commit(watch->got);
+    }
+    co_return keep && !watch->gone;
+}
+
+asio::awaitable<bool> HttpFront::write_events(Connection& connection, Request& request, Session& session_ref,
+                                              std::uint64_t stream, std::uint64_t attachment_id, std::uint64_t cursor,
+                                              bool json_if_answer_first, std::string first_event, bool& headers_sent) {
+    auto& message = request.message;
+    auto* session = &session_ref;
+    auto& channel = *session->channel;
+    const bool chunked = message.version() >= 11;
+    const bool keep_alive = chunked && request.keep_alive();
+    // Priming events (an id before any message, so a client can resume from the start) are for
+    // clients of 2025-11-25 and later: older ones may not take an event without data.
+    const auto version = request.header(version_header);
+    const bool prime = !session->legacy && !version.empty() && version >= std::string_view("2025-11-25");
+    boost::system::error_code error;
+    auto write_text = [&](std::string text) -> asio::awaitable<bool> {
+        connection.stream.expires_after(config_.streams.stall_timeout);
+        if (chunked)
+            co_await asio::async_write(connection.stream, http::make_chunk(asio::buffer(text)),
+                                       asio::redirect_error(asio::use_awaitable, error));
+        else
+            co_await asio::async_write(connection.stream, asio::buffer(text),
+                                       asio::redirect_error(asio::use_awaitable, error));
+        if (error == beast::error::timeout)
+            spdlog::warn("http: session {}: the client at {} took nothing of its event stream for {} ms: closed",
+                         short_id(session->token), connection.remote, config_.streams.stall_timeout.count());
+        co_return !error;
+    };
+    auto start_events = [&]() -> asio::awaitable<bool> {
+        // Written as text: the header alone, the body follows chunk by chunk as events come.
+        std::string head = std::string(message.version() >= 11 ? "HTTP/1.1" : "HTTP/1.0") +
+                           " 200 OK\r\nServer: watchgate\r\nContent-Type: text/event-stream\r\n"
+                           "Cache-Control: no-cache\r\n" +
+                           std::string(session_header) + ": " + session->token + "\r\n" +
+                           (chunked ? "Transfer-Encoding: chunked\r\n" : "") +
+                           (keep_alive ? "" : "Connection: close\r\n") + "\r\n";
+        connection.stream.expires_after(config_.streams.stall_timeout);
+        co_await asio::async_write(connection.stream, asio::buffer(head),
+                                   asio::redirect_error(asio::use_awaitable, error));
+        headers_sent = true;
+        if (error) co_return false;
+        std::string opening = std::move(first_event);
+        if (prime) opening += "id: " + HttpChannel::event_id(stream, cursor) + "\ndata: \n\n";
+        // Not `a || co_await b`: GCC 12 evaluates an awaited operand of || and && regardless.
+        if (opening.empty()) co_return true;
+        co_return co_await write_text(std::move(opening));
+    };
+
+    // A GET's stream opens at once (the old transport's endpoint event is its first word); a
+    // POST's waits for what comes first: its answer alone is sent as JSON.
+    if (!json_if_answer_first) {
+        if (!co_await start_events()) co_return false;
+    }
+    for (;;) {
+        auto batch = co_await channel.next(stream, attachment_id, cursor, Clock::now() + keep_alive_interval);
+        if (!headers_sent) {
+            if (json_if_answer_first && batch.ends && batch.events.size() == 1) {
+                auto response = make_response(message, http::status::ok, std::move(batch.events.front().data));
+                response.set(beast::string_view(session_header.data(), session_header.size()), session->token);
+                const bool sent = co_await respond(connection, std::move(response));
+                // A JSON answer cannot be resumed: written or not, it is done with.
+                channel.written(stream, batch.events.front().sequence);
+                co_return sent && request.keep_alive();
+            }
+            if (batch.replaced || (batch.ends && batch.events.empty())) {
+                co_return co_await respond(connection, make_response(message, batch.replaced ? http::status::conflict : http::status::not_found,
+                                  error_body(error_code::invalid_request,
+                                             batch.replaced ? "another connection took this stream over"
+                                                            : "the session has ended"))) &&
+                    request.keep_alive();
+            }
+            if (!co_await start_events()) co_return false;
+        }
+        if (batch.replaced) break;
+        if (batch.events.empty() && !batch.ends) {
+            if (!co_await write_text(": keep-alive\n\n")) co_return false;
+            continue;
+        }
+        std::string text;
+        for (const auto& event : batch.events) {
+            if (!session->legacy) text += "id: " + HttpChannel::event_id(stream, event.sequence) + "\n";
+            text += "event: message\ndata: ";
+            text += event.data;
+            text += "\n\n";
+        }
+        if (!batch.events.empty()) {
+            if (!co_await write_text(std::move(text))) co_return false;
+            cursor = batch.events.back().sequence;
+            channel.written(stream, cursor);
+        }
+        if (batch.ends) break;
+    }
+    if (!chunked) co_return false;
+    connection.stream.expires_after(config_.streams.stall_timeout);
+    co_await asio::async_write(connection.stream, http::make_chunk_last(),
+                               asio::redirect_error(asio::use_awaitable, error));
+    co_return !error && keep_alive;
+}
+
+}  // namespace watchgate::core

@@ -1,0 +1,463 @@
+// The Streamable HTTP front through the real binary on 127.0.0.1: sessions, streams, status
+// codes, DNS-rebinding protection, bearer tokens, limits, the old HTTP+SSE transport.
+
+#include "gateway_process.hpp"
+#include "http_client.hpp"
+#include "test_support.hpp"
+
+#include <watchgate/core/base/digest.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <future>
+#include <set>
+#include <thread>
+
+using namespace watchgate;
+using namespace watchgate::test;
+using namespace std::chrono_literals;
+using boost::beast::http::verb;
+
+namespace {
+
+// A gateway serving HTTP on a port of its choosing, in front of one test server (`notes`).
+struct HttpGateway {
+    explicit HttpGateway(const std::string& name, const std::string& http_settings = {},
+                         const std::string& proxy_settings = {})
+        : process(scratch_dir("http-" + name),
+                  "proxy:\n  transport: http\n  http: {port: 0" + http_settings + "}\n" + proxy_settings +
+                      "  upstreams:\n    - name: notes\n      command: [\"" WATCHGATE_TEST_SERVER
+                      "\", \"--name\", \"notes\"]\n") {
+        port = listening_port(process.log_once("listening on http://", 10s));
+        REQUIRE(port != 0);
+    }
+    HttpConnection connect() { return HttpConnection(port); }
+    // A new session, initialized (and its client's `initialized` sent): its id.
+    std::string open_session() {
+        auto connection = connect();
+        auto answer = connection.post(initialize_body(), mcp_headers({}, {}));
+        REQUIRE(answer.status == 200);
+        const std::string session = answer.header("mcp-session-id");
+        REQUIRE(session.size() == 32);
+        auto initialized =
+            connection.post(R"({"jsonrpc":"2.0","method":"notifications/initialized"})", mcp_headers(session));
+        REQUIRE(initialized.status == 202);
+        return session;
+    }
+
+    GatewayProcess process;
+    std::uint16_t port = 0;
+};
+
+std::string call(int id, const std::string& tool, const nlohmann::json& arguments = nlohmann::json::object(),
+                 const nlohmann::json& progress_token = nullptr) {
+    nlohmann::json params = {{"name", tool}, {"arguments", arguments}};
+    if (!progress_token.is_null()) params["_meta"] = {{"progressToken", progress_token}};
+    return nlohmann::json{{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"}, {"params", params}}.dump();
+}
+
+
+}  // namespace
+
+TEST_CASE("http: a session answers as JSON and notifications get 202 until DELETE ends it") {
+    HttpGateway gateway("basic");
+    auto connection = gateway.connect();
+    auto initialized = connection.post(initialize_body(), mcp_headers({}, {}));
+    REQUIRE(initialized.status == 200);
+    CHECK(initialized.header("content-type") == "application/json");
+    CHECK(initialized.json()["result"]["serverInfo"]["name"] == "watchgate");
+    const std::string session = initialized.header("mcp-session-id");
+    REQUIRE(session.size() == 32);  // 128 bits, hex
+    CHECK(session.find_first_not_of("0123456789abcdef") == std::string::npos);
+
+    // The same connection carries the next requests (keep-alive).
+    CHECK(connection.post(R"({"jsonrpc":"2.0","method":"notifications/initialized"})", mcp_headers(session)).status ==
+          202);
+    auto echoed = connection.post(call(2, "echo", {{"text", "over http"}}), mcp_headers(session));
+    CHECK(echoed.status == 200);
+    CHECK(echoed.json()["id"] == 2);
+    CHECK(text_of(echoed.json()) == "over http");
+    // A body over several lines is one message (what goes upstream is one line).
+    auto spread = connection.post("{\n  \"jsonrpc\": \"2.0\",\n  \"id\": 3,\r\n  \"method\": \"ping\"\n}\n",
+                                  mcp_headers(session));
+    CHECK(spread.status == 200);
+    CHECK(spread.json()["id"] == 3);
+
+    CHECK(connection.request(verb::delete_, "/mcp", mcp_headers(session)).status == 200);
+    auto after = connection.post(call(4, "echo"), mcp_headers(session));
+    CHECK(after.status == 404);
+    CHECK(after.json()["error"]["code"] == -32600);
+    CHECK(gateway.process.log_once("ended: the client deleted it").find("ended: the client deleted it") !=
+          std::string::npos);
+}
+
+TEST_CASE("http: bad requests get the status the spec names and the gateway serves on") {
+    HttpGateway gateway("status");
+    const std::string session = gateway.open_session();
+    auto connection = gateway.connect();
+    const auto echo = call(5, "echo", {{"text", "x"}});
+
+    SECTION("no session header on a request other than initialize: 400") {
+        auto answer = connection.post(echo, mcp_headers());
+        CHECK(answer.status == 400);
+        CHECK(answer.json()["error"]["message"].get<std::string>().find("Mcp-Session-Id") != std::string::npos);
+    }
+    SECTION("an unknown session: 404") {
+        CHECK(connection.post(echo, mcp_headers(std::string(32, 'a'))).status == 404);
+    }
+    SECTION("not JSON: 400 with a parse error") {
+        auto answer = connection.post("{not json", mcp_headers(session));
+        CHECK(answer.status == 400);
+        CHECK(answer.json()["error"]["code"] == -32700);
+    }
+    SECTION("a NUL byte after a valid message: 400, nothing forwarded") {
+        auto answer = connection.post(echo + std::string(1, '\0') + R"({"text":"smuggled"})", mcp_headers(session));
+        CHECK(answer.status == 400);
+    }
+    SECTION("a POST that does not accept event streams: 406") {
+        CHECK(connection.post(echo, {{"Content-Type", "application/json"}, {"Accept", "application/json"},
+                                     {"Mcp-Session-Id", session}})
+                  .status == 406);
+    }
+    SECTION("a GET that does not accept event streams: 406") {
+        CHECK(connection.request(verb::get, "/mcp", {{"Accept", "application/json"}, {"Mcp-Session-Id", session}})
+                  .status == 406);
+    }
+    SECTION("a body that is not JSON by its type: 415") {
+        CHECK(connection.post(echo, {{"Content-Type", "text/plain"}, {"Accept", "application/json, text/event-stream"},
+                                     {"Mcp-Session-Id", session}})
+                  .status == 415);
+    }
+    SECTION("an unsupported MCP-Protocol-Version: 400") {
+        auto answer = connection.post(echo, mcp_headers(session, "1999-01-01"));
+        CHECK(answer.status == 400);
+        CHECK(answer.json()["error"]["message"].get<std::string>().find("1999-01-01") != std::string::npos);
+    }
+    SECTION("another method: 405 with Allow") {
+        auto answer = connection.request(verb::put, "/mcp", mcp_headers(session), echo);
+        CHECK(answer.status == 405);
+        CHECK(answer.header("allow") == "GET, POST, DELETE");
+    }
+    SECTION("another path: 404") {
+        CHECK(connection.post(echo, mcp_headers(session), "/elsewhere").status == 404);
+    }
+    SECTION("malformed HTTP: 400 and the connection closes") {
+        connection.write_raw("GARBAGE\r\n\r\n");
+        CHECK(connection.read_raw().starts_with("HTTP/1.1 400"));
+    }
+    // Whatever came before, the session still works.
+    auto fresh = gateway.connect();
+    auto answer = fresh.post(echo, mcp_headers(session));
+    CHECK(answer.status == 200);
+    CHECK(text_of(answer.json()) == "x");
+}
+
+TEST_CASE("http: DNS-rebinding protection refuses a foreign Origin or Host with 403") {
+    HttpGateway gateway("rebinding");
+    auto connection = gateway.connect();
+    auto headers = mcp_headers({}, {});
+    auto with = [&](Headers extra) {
+        Headers all = headers;
+        all.insert(all.end(), extra.begin(), extra.end());
+        return connection.post(initialize_body(), all).status;
+    };
+    CHECK(with({{"Host", "evil.example.com"}, {"Origin", "http://evil.example.com"}}) == 403);
+    CHECK(with({{"Origin", "http://evil.example.com"}}) == 403);
+    CHECK(with({{"Host", "evil.example.com"}}) == 403);
+    CHECK(with({{"Origin", "null"}}) == 403);
+    CHECK(with({{"Host", "localhost:" + std::to_string(gateway.port)},
+                {"Origin", "http://localhost:" + std::to_string(gateway.port)}}) == 200);
+    CHECK(with({}) == 200);  // no Origin: not a browser
+}
+
+TEST_CASE("http: allowed_hosts and allowed_origins replace the loopback defaults") {
+    HttpGateway gateway("allowed", ", allowed_hosts: [mcp.example.com], allowed_origins: [\"https://app.example.com\"]");
+    auto connection = gateway.connect();
+    auto status = [&](Headers extra) {
+        Headers all = mcp_headers({}, {});
+        all.insert(all.end(), extra.begin(), extra.end());
+        return connection.post(initialize_body(), all).status;
+    };
+    CHECK(status({{"Host", "mcp.example.com:443"}, {"Origin", "https://app.example.com"}}) == 200);
+    CHECK(status({{"Host", "mcp.example.com"}, {"Origin", "http://localhost"}}) == 403);
+    CHECK(status({{"Host", "127.0.0.1"}}) == 403);
+}
+
+TEST_CASE("http: bearer tokens: 401 with the metadata address and then the token's own sessions only") {
+    ::setenv("WATCHGATE_HTTP_TEST_TOKEN", "a-test-token-of-enough-length", 1);
+    const std::string second = "another-token-for-the-second-client";
+    HttpGateway gateway("bearer", ", auth: {type: bearer, tokens: [{env: WATCHGATE_HTTP_TEST_TOKEN, subject: alice}, "
+                                  "{sha256: " +
+                                      core::sha256_hex(second) + ", subject: bob}]}");
+    auto connection = gateway.connect();
+
+    auto missing = connection.post(initialize_body(), mcp_headers({}, {}));
+    CHECK(missing.status == 401);
+    CHECK(missing.header("www-authenticate") ==
+          "Bearer resource_metadata=\"http://127.0.0.1:" + std::to_string(gateway.port) +
+              "/.well-known/oauth-protected-resource/mcp\"");
+
+    auto headers = mcp_headers({}, {});
+    headers.emplace_back("Authorization", "Bearer wrong-token-of-enough-length");
+    auto wrong = connection.post(initialize_body(), headers);
+    CHECK(wrong.status == 401);
+    CHECK(wrong.header("www-authenticate").find("error=\"invalid_token\"") != std::string::npos);
+
+    auto metadata = connection.request(verb::get, "/.well-known/oauth-protected-resource/mcp");
+    CHECK(metadata.status == 200);
+    CHECK(metadata.json()["resource"] == "http://127.0.0.1:" + std::to_string(gateway.port) + "/mcp");
+
+    headers.back().second = "Bearer a-test-token-of-enough-length";
+    auto alice = connection.post(initialize_body(), headers);
+    REQUIRE(alice.status == 200);
+    const std::string session = alice.header("mcp-session-id");
+    CHECK(gateway.process.log_once("(alice)").find("(alice)") != std::string::npos);
+
+    // Bob's valid token does not open Alice's session.
+    auto bob_headers = mcp_headers(session);
+    bob_headers.emplace_back("Authorization", "Bearer " + second);
+    CHECK(connection.post(call(2, "echo", {{"text", "hi"}}), bob_headers).status == 404);
+    auto alice_headers = mcp_headers(session);
+    alice_headers.emplace_back("Authorization", "Bearer a-test-token-of-enough-length");
+    auto echoed = connection.post(call(2, "echo", {{"text", "hi"}}), alice_headers);
+    CHECK(echoed.status == 200);
+    CHECK(text_of(echoed.json()) == "hi");
+}
+
+TEST_CASE("http: progress and a server request go on the request's stream before its answer") {
+    HttpGateway gateway("stream");
+    const std::string session = gateway.open_session();
+    auto connection = gateway.connect();
+
+    SECTION("progress") {
+        auto head = connection.open(verb::post, "/mcp", mcp_headers(session),
+                                    call(7, "progress", {{"steps", 3}}, "tok"));
+        REQUIRE(head.status == 200);
+        CHECK(head.header("content-type") == "text/event-stream");
+        std::vector<nlohmann::json> messages;
+        while (auto message = connection.next_message()) messages.push_back(*message);
+        REQUIRE(messages.size() == 4);
+        for (int i = 0; i < 3; ++i) {
+            CHECK(messages[i]["method"] == "notifications/progress");
+            CHECK(messages[i]["params"]["progressToken"] == "tok");  // the client's own token back
+            CHECK(messages[i]["params"]["progress"] == i + 1);
+        }
+        CHECK(messages[3]["id"] == 7);
+        CHECK(text_of(messages[3]) == "done in 3 steps");
+    }
+    SECTION("sampling asked during a call, answered by a POST") {
+        auto head = connection.open(verb::post, "/mcp", mcp_headers(session), call(8, "ask_client"));
+        REQUIRE(head.status == 200);
+        auto asked = connection.next_message();
+        REQUIRE(asked);
+        CHECK((*asked)["method"] == "sampling/createMessage");
+        auto other = gateway.connect();
+        nlohmann::json reply = {{"jsonrpc", "2.0"},
+                                {"id", (*asked)["id"]},
+                                {"result",
+                                 {{"role", "assistant"},
+                                  {"content", {{"type", "text"}, {"text", "hello over http"}}},
+                                  {"model", "m"}}}};
+        CHECK(other.post(reply.dump(), mcp_headers(session)).status == 202);
+        auto answer = connection.next_message();
+        REQUIRE(answer);
+        CHECK((*answer)["id"] == 8);
+        CHECK(text_of(*answer) == "client said: hello over http");
+        CHECK(connection.stream_ended());
+    }
+}
+
+TEST_CASE("http: a broken stream resumes on a GET with Last-Event-ID") {
+    HttpGateway gateway("resume");
+    const std::string session = gateway.open_session();
+    std::string priming_id;
+    nlohmann::json asked;
+    {
+        auto connection = gateway.connect();
+        auto head = connection.open(verb::post, "/mcp", mcp_headers(session), call(9, "ask_client"));
+        REQUIRE(head.status == 200);
+        auto priming = connection.next_event();
+        REQUIRE(priming);
+        CHECK(priming->data.empty());
+        priming_id = priming->id;
+        CHECK(!priming_id.empty());
+        auto event = connection.next_event();
+        REQUIRE(event);
+        asked = nlohmann::json::parse(event->data);
+        connection.close();  // the connection breaks; the request goes on
+    }
+    auto resumed = gateway.connect();
+    auto headers = mcp_headers(session);
+    headers.emplace_back("Last-Event-ID", priming_id);
+    auto head = resumed.open(verb::get, "/mcp", headers);
+    REQUIRE(head.status == 200);
+    // What came after the priming event comes again, then the rest.
+    auto again = resumed.next_message();
+    REQUIRE(again);
+    CHECK(*again == asked);
+    nlohmann::json reply = {
+        {"jsonrpc", "2.0"},
+        {"id", asked["id"]},
+        {"result", {{"role", "assistant"}, {"content", {{"type", "text"}, {"text", "resumed"}}}, {"model", "m"}}}};
+    CHECK(gateway.connect().post(reply.dump(), mcp_headers(session)).status == 202);
+    auto answer = resumed.next_message();
+    REQUIRE(answer);
+    CHECK((*answer)["id"] == 9);
+    CHECK(text_of(*answer) == "client said: resumed");
+}
+
+TEST_CASE("http: the GET stream carries what relates to no request until a new GET takes it over") {
+    HttpGateway gateway("listen");
+    const std::string session = gateway.open_session();
+    auto listener = gateway.connect();
+    auto head = listener.open(verb::get, "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session}});
+    REQUIRE(head.status == 200);
+    CHECK(head.header("content-type") == "text/event-stream");
+    auto connection = gateway.connect();
+    auto answer = connection.post(call(3, "notify"), mcp_headers(session));
+    CHECK(text_of(answer.json()) == "notified");
+    std::set<std::string> methods;
+    while (methods.size() < 3) {
+        auto message = listener.next_message();
+        REQUIRE(message);
+        CHECK(!message->contains("id"));  // never an answer on the listen stream
+        methods.insert((*message)["method"].get<std::string>());
+    }
+    CHECK(methods == std::set<std::string>{"notifications/resources/updated", "notifications/message",
+                                           "notifications/tools/list_changed"});
+
+    auto second = gateway.connect();
+    REQUIRE(second.open(verb::get, "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session}}).status ==
+            200);
+    CHECK(listener.stream_ended());  // the first one's stream ends: each message goes to one stream
+    connection.post(call(4, "notify"), mcp_headers(session));
+    auto message = second.next_message();
+    REQUIRE(message);
+    CHECK(message->contains("method"));
+}
+
+TEST_CASE("http: sessions are apart: the same ids at once are each answered in their own session") {
+    HttpGateway gateway("apart");
+    std::vector<std::string> sessions;
+    for (int i = 0; i < 8; ++i) sessions.push_back(gateway.open_session());
+    std::vector<std::future<nlohmann::json>> answers;
+    for (int i = 0; i < 8; ++i)
+        answers.push_back(std::async(std::launch::async, [&, i] {
+            auto connection = gateway.connect();
+            // A slow call first, so the calls overlap under the same id 1.
+            return connection
+                .post(call(1, "sleep", {{"ms", 100 + 20 * (7 - i)}}), mcp_headers(sessions[static_cast<std::size_t>(i)]))
+                .json();
+        }));
+    for (int i = 0; i < 8; ++i) {
+        auto answer = answers[static_cast<std::size_t>(i)].get();
+        CHECK(answer["id"] == 1);
+        CHECK(text_of(answer) == "slept " + std::to_string(100 + 20 * (7 - i)) + " ms");
+    }
+}
+
+TEST_CASE("http: a second request under an id still in flight is refused and the first is answered") {
+    HttpGateway gateway("duplicate");
+    const std::string session = gateway.open_session();
+    auto slow = std::async(std::launch::async, [&] {
+        return gateway.connect().post(call(5, "sleep", {{"ms", 500}}), mcp_headers(session)).json();
+    });
+    std::this_thread::sleep_for(150ms);
+    auto duplicate = gateway.connect().post(call(5, "echo", {{"text", "again"}}), mcp_headers(session));
+    CHECK(duplicate.json()["error"]["code"] == -32600);
+    CHECK(duplicate.json()["id"] == 5);
+    CHECK(text_of(slow.get()) == "slept 500 ms");
+}
+
+TEST_CASE("http: limits: body size 413 and header size 431 and sessions 503 and idle sessions end") {
+    HttpGateway gateway("limits", ", max_request_body_mb: 1, max_header_size_kb: 4, max_sessions: 2, "
+                                  "session_idle_timeout: 0.4");
+    const std::string session = gateway.open_session();
+    auto connection = gateway.connect();
+
+    auto big = connection.post(call(2, "echo", {{"text", std::string(1u << 20, 'b')}}), mcp_headers(session));
+    CHECK(big.status == 413);
+    CHECK(big.json()["error"]["message"].get<std::string>().find("max_request_body_mb") != std::string::npos);
+
+    auto again = gateway.connect();
+    auto headers = mcp_headers(session);
+    headers.emplace_back("X-Padding", std::string(5000, 'p'));
+    CHECK(again.post(call(3, "echo"), headers).status == 431);
+
+    gateway.open_session();
+    auto third = gateway.connect().post(initialize_body(), mcp_headers({}, {}));
+    CHECK(third.status == 503);
+    CHECK(third.json()["error"]["message"].get<std::string>().find("max_sessions") != std::string::npos);
+
+    std::this_thread::sleep_for(1500ms);  // both sessions idle out
+    CHECK(gateway.connect().post(call(4, "echo"), mcp_headers(session)).status == 404);
+    CHECK(gateway.process.log().find("ended: idle for 400 ms") != std::string::npos);
+    CHECK(gateway.connect().post(initialize_body(), mcp_headers({}, {})).status == 200);  // room again
+}
+
+TEST_CASE("http: a client that does not read its answer is cut off while the others are served") {
+    HttpGateway gateway("slow-reader", "", "  stall_timeout: 0.5\n  queue_limit_mb: 1\n");
+    const std::string slow_session = gateway.open_session();
+    const std::string other_session = gateway.open_session();
+    auto slow = gateway.connect();
+    slow.shrink_receive_buffer(4096);
+    // 16 MiB it never reads.
+    slow.open(verb::post, "/mcp", mcp_headers(slow_session), call(2, "big", {{"bytes", 16 << 20}}));
+    auto log = gateway.process.log_once("took nothing", 10s);
+    CHECK(log.find("took nothing") != std::string::npos);
+    auto answer = gateway.connect().post(call(3, "echo", {{"text", "still here"}}), mcp_headers(other_session));
+    CHECK(text_of(answer.json()) == "still here");
+}
+
+TEST_CASE("http: the old HTTP+SSE transport: an endpoint event and POSTs answered on the stream") {
+    HttpGateway gateway("legacy");
+    auto stream = gateway.connect();
+    auto head = stream.open(verb::get, "/sse", {{"Accept", "text/event-stream"}});
+    REQUIRE(head.status == 200);
+    auto endpoint = stream.next_event();
+    REQUIRE(endpoint);
+    CHECK(endpoint->event == "endpoint");
+    REQUIRE(endpoint->data.starts_with("/sse/messages?sessionId="));
+    auto poster = gateway.connect();
+    CHECK(poster.post(initialize_body(), {{"Content-Type", "application/json"}}, endpoint->data).status == 202);
+    auto initialized = stream.next_message();
+    REQUIRE(initialized);
+    CHECK((*initialized)["result"]["serverInfo"]["name"] == "watchgate");
+    CHECK(poster.post(call(2, "echo", {{"text", "old client"}}), {{"Content-Type", "application/json"}}, endpoint->data)
+              .status == 202);
+    auto answer = stream.next_message();
+    REQUIRE(answer);
+    CHECK(text_of(*answer) == "old client");
+    // Its session is not one of the Streamable HTTP endpoint's.
+    const std::string token = endpoint->data.substr(endpoint->data.find('=') + 1);
+    CHECK(poster.post(call(3, "echo"), mcp_headers(token)).status == 404);
+    stream.close();
+    CHECK(gateway.process.log_once("its HTTP+SSE stream closed", 20s).find("its HTTP+SSE stream closed") !=
+          std::string::npos);
+}
+
+TEST_CASE("http: configuration errors name the key and what was expected") {
+    auto errors = [](const std::string& proxy) {
+        return load_errors("proxy:\n" + proxy + "  upstreams:\n    - name: a\n      command: [x]\n");
+    };
+    CHECK(errors("  http: {port: 1}\n").find("'http:' is read only with 'transport: http'") != std::string::npos);
+    CHECK(errors("  transport: htp\n").find("expected stdio or http") != std::string::npos);
+    CHECK(errors("  transport: http\n  http: {path: mcp}\n").find("starting with '/'") != std::string::npos);
+    CHECK(errors("  transport: http\n  http: {port: 70000}\n").find("from 0 to 65535") != std::string::npos);
+    CHECK(errors("  transport: http\n  http: {auth: {type: bearer}}\n").find("needs 'tokens:'") != std::string::npos);
+    CHECK(errors("  transport: http\n  http: {auth: {type: bearer, tokens: [{sha256: abc}]}}\n").find("64 hex digits") !=
+          std::string::npos);
+    CHECK(errors("  transport: http\n  http: {auth: {type: bearer, tokens: [{env: WATCHGATE_UNSET_VARIABLE}]}}\n")
+              .find("WATCHGATE_UNSET_VARIABLE is not set") != std::string::npos);
+    CHECK(errors("  transport: http\n  http: {prot: 1}\n").find("did you mean 'port'") != std::string::npos);
+}
+
+TEST_CASE("http: an address in use is a clear error and exit status 1") {
+    HttpGateway first("in-use-first");
+    GatewayProcess second(scratch_dir("http-in-use-second"),
+                          "proxy:\n  transport: http\n  http: {port: " + std::to_string(first.port) +
+                              "}\n  upstreams:\n    - name: notes\n      command: [\"" WATCHGATE_TEST_SERVER "\"]\n");
+    CHECK(second.wait_exit(10s) == 1);
+    CHECK(second.log().find("cannot listen on 127.0.0.1:" + std::to_string(first.port)) != std::string::npos);
+}

@@ -63,6 +63,10 @@ AuditRecord make_record(const AuditEvent& event, const BodyPolicy& policy) {
     record.tool = event.target();
     record.outcome = outcome_name(event.outcome());
     record.reason = event.reason();
+    record.session = event.session();
+    record.transport = event.transport();
+    record.client_address = event.client_address();
+    record.subject = event.subject();
     record.stages.reserve(event.stage_count());
     for (std::size_t i = 0; i < event.stage_count(); ++i) {
         const wg_audit_stage& stage = event.stage(i);

@@ -70,6 +70,11 @@ std::string record_json(const AuditRecord& record) {
     text("tool", record.tool);
     text("outcome", record.outcome);
     text("reason", record.reason);
+    // Who: only what is known (a notification no session asked for has none of it).
+    if (!record.session.empty()) text("session", record.session);
+    if (!record.transport.empty()) text("transport", record.transport);
+    if (!record.client_address.empty()) text("client_address", record.client_address);
+    if (!record.subject.empty()) text("subject", record.subject);
     field("stages");
     out += '[';
     for (std::size_t i = 0; i < record.stages.size(); ++i) {

@@ -11,9 +11,10 @@ using watchgate::audit::AuditRecord;
 
 enum class Quoting { minimal, all };
 
-constexpr const char* columns[] = {"timestamp", "event_type", "request_id",     "upstream",   "method",
-                                   "tool",      "outcome",    "duration_ms",    "error_code", "error_message",
-                                   "reason",    "stages",     "body_truncated", "body"};
+constexpr const char* columns[] = {"timestamp", "event_type",     "request_id",     "upstream",   "method",
+                                   "tool",      "outcome",        "duration_ms",    "error_code", "error_message",
+                                   "reason",    "stages",         "body_truncated", "body",       "session",
+                                   "transport", "client_address", "subject"};
 
 class CsvFormat {
 public:
@@ -46,6 +47,10 @@ public:
         field(line, stages, true);
         field(line, record.body ? (record.body_truncated() ? "true" : "false") : "", false);
         field(line, watchgate::audit::body_text(record), true);
+        field(line, record.session, true);
+        field(line, record.transport, true);
+        field(line, record.client_address, true);
+        field(line, record.subject, true);
         return end(line);
     }
 

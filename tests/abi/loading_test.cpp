@@ -28,15 +28,15 @@ std::string load_error(const fs::path& file) {
 TEST_CASE("loading: a plugin built for another ABI major is refused naming both versions") {
     auto file = test::plugin_dir() / "wrong_major.so";
     CHECK(load_error(file) == "plugin " + file.string() +
-                                  ": built for plugin ABI 2.0, but this Watchgate speaks ABI 1.1 (the major versions "
+                                  ": built for plugin ABI 2.0, but this Watchgate speaks ABI 1.2 (the major versions "
                                   "differ; rebuild the plugin against this SDK)");
 }
 
 TEST_CASE("loading: a plugin built for a newer minor is refused naming both versions") {
     auto file = test::plugin_dir() / "newer_minor.so";
     CHECK(load_error(file) == "plugin " + file.string() +
-                                  ": built for plugin ABI 1.2, newer than this Watchgate's ABI 1.1 (upgrade Watchgate "
-                                  "or rebuild the plugin against SDK 1.1)");
+                                  ": built for plugin ABI 1.3, newer than this Watchgate's ABI 1.2 (upgrade Watchgate "
+                                  "or rebuild the plugin against SDK 1.2)");
 }
 
 TEST_CASE("loading: a shared library without the entry function is not a plugin") {

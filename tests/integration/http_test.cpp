@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <future>
 #include <set>
+#include <sstream>
 #include <thread>
 
 using namespace watchgate;
@@ -23,12 +24,14 @@ namespace {
 
 // A gateway serving HTTP on a port of its choosing, in front of one test server (`notes`).
 struct HttpGateway {
+    // `rest`: YAML after the proxy section (plugins:).
     explicit HttpGateway(const std::string& name, const std::string& http_settings = {},
-                         const std::string& proxy_settings = {})
-        : process(scratch_dir("http-" + name),
-                  "proxy:\n  transport: http\n  http: {port: 0" + http_settings + "}\n" + proxy_settings +
-                      "  upstreams:\n    - name: notes\n      command: [\"" WATCHGATE_TEST_SERVER
-                      "\", \"--name\", \"notes\"]\n") {
+                         const std::string& proxy_settings = {}, const std::string& rest = {})
+        : dir(scratch_dir("http-" + name)),
+          process(dir, "proxy:\n  transport: http\n  http: {port: 0" + http_settings + "}\n" + proxy_settings +
+                           "  upstreams:\n    - name: notes\n      command: [\"" WATCHGATE_TEST_SERVER
+                           "\", \"--name\", \"notes\"]\n" +
+                           rest) {
         port = listening_port(process.log_once("listening on http://", 10s));
         REQUIRE(port != 0);
     }
@@ -46,6 +49,7 @@ struct HttpGateway {
         return session;
     }
 
+    std::filesystem::path dir;
     GatewayProcess process;
     std::uint16_t port = 0;
 };
@@ -56,7 +60,6 @@ std::string call(int id, const std::string& tool, const nlohmann::json& argument
     if (!progress_token.is_null()) params["_meta"] = {{"progressToken", progress_token}};
     return nlohmann::json{{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"}, {"params", params}}.dump();
 }
-
 
 }  // namespace
 
@@ -116,8 +119,10 @@ TEST_CASE("http: bad requests get the status the spec names and the gateway serv
         CHECK(answer.status == 400);
     }
     SECTION("a POST that does not accept event streams: 406") {
-        CHECK(connection.post(echo, {{"Content-Type", "application/json"}, {"Accept", "application/json"},
-                                     {"Mcp-Session-Id", session}})
+        CHECK(connection
+                  .post(echo, {{"Content-Type", "application/json"},
+                               {"Accept", "application/json"},
+                               {"Mcp-Session-Id", session}})
                   .status == 406);
     }
     SECTION("a GET that does not accept event streams: 406") {
@@ -125,8 +130,10 @@ TEST_CASE("http: bad requests get the status the spec names and the gateway serv
                   .status == 406);
     }
     SECTION("a body that is not JSON by its type: 415") {
-        CHECK(connection.post(echo, {{"Content-Type", "text/plain"}, {"Accept", "application/json, text/event-stream"},
-                                     {"Mcp-Session-Id", session}})
+        CHECK(connection
+                  .post(echo, {{"Content-Type", "text/plain"},
+                               {"Accept", "application/json, text/event-stream"},
+                               {"Mcp-Session-Id", session}})
                   .status == 415);
     }
     SECTION("an unsupported MCP-Protocol-Version: 400") {
@@ -139,9 +146,7 @@ TEST_CASE("http: bad requests get the status the spec names and the gateway serv
         CHECK(answer.status == 405);
         CHECK(answer.header("allow") == "GET, POST, DELETE");
     }
-    SECTION("another path: 404") {
-        CHECK(connection.post(echo, mcp_headers(session), "/elsewhere").status == 404);
-    }
+    SECTION("another path: 404") { CHECK(connection.post(echo, mcp_headers(session), "/elsewhere").status == 404); }
     SECTION("malformed HTTP: 400 and the connection closes") {
         connection.write_raw("GARBAGE\r\n\r\n");
         CHECK(connection.read_raw().starts_with("HTTP/1.1 400"));
@@ -172,7 +177,8 @@ TEST_CASE("http: DNS-rebinding protection refuses a foreign Origin or Host with 
 }
 
 TEST_CASE("http: allowed_hosts and allowed_origins replace the loopback defaults") {
-    HttpGateway gateway("allowed", ", allowed_hosts: [mcp.example.com], allowed_origins: [\"https://app.example.com\"]");
+    HttpGateway gateway("allowed",
+                        ", allowed_hosts: [mcp.example.com], allowed_origins: [\"https://app.example.com\"]");
     auto connection = gateway.connect();
     auto status = [&](Headers extra) {
         Headers all = mcp_headers({}, {});
@@ -187,9 +193,10 @@ TEST_CASE("http: allowed_hosts and allowed_origins replace the loopback defaults
 TEST_CASE("http: bearer tokens: 401 with the metadata address and then the token's own sessions only") {
     ::setenv("WATCHGATE_HTTP_TEST_TOKEN", "a-test-token-of-enough-length", 1);
     const std::string second = "another-token-for-the-second-client";
-    HttpGateway gateway("bearer", ", auth: {type: bearer, tokens: [{env: WATCHGATE_HTTP_TEST_TOKEN, subject: alice}, "
-                                  "{sha256: " +
-                                      core::sha256_hex(second) + ", subject: bob}]}");
+    HttpGateway gateway("bearer",
+                        ", auth: {type: bearer, tokens: [{env: WATCHGATE_HTTP_TEST_TOKEN, subject: alice}, "
+                        "{sha256: " +
+                            core::sha256_hex(second) + ", subject: bob}]}");
     auto connection = gateway.connect();
 
     auto missing = connection.post(initialize_body(), mcp_headers({}, {}));
@@ -231,8 +238,8 @@ TEST_CASE("http: progress and a server request go on the request's stream before
     auto connection = gateway.connect();
 
     SECTION("progress") {
-        auto head = connection.open(verb::post, "/mcp", mcp_headers(session),
-                                    call(7, "progress", {{"steps", 3}}, "tok"));
+        auto head =
+            connection.open(verb::post, "/mcp", mcp_headers(session), call(7, "progress", {{"steps", 3}}, "tok"));
         REQUIRE(head.status == 200);
         CHECK(head.header("content-type") == "text/event-stream");
         std::vector<nlohmann::json> messages;
@@ -253,12 +260,11 @@ TEST_CASE("http: progress and a server request go on the request's stream before
         REQUIRE(asked);
         CHECK((*asked)["method"] == "sampling/createMessage");
         auto other = gateway.connect();
-        nlohmann::json reply = {{"jsonrpc", "2.0"},
-                                {"id", (*asked)["id"]},
-                                {"result",
-                                 {{"role", "assistant"},
-                                  {"content", {{"type", "text"}, {"text", "hello over http"}}},
-                                  {"model", "m"}}}};
+        nlohmann::json reply = {
+            {"jsonrpc", "2.0"},
+            {"id", (*asked)["id"]},
+            {"result",
+             {{"role", "assistant"}, {"content", {{"type", "text"}, {"text", "hello over http"}}}, {"model", "m"}}}};
         CHECK(other.post(reply.dump(), mcp_headers(session)).status == 202);
         auto answer = connection.next_message();
         REQUIRE(answer);
@@ -347,7 +353,8 @@ TEST_CASE("http: sessions are apart: the same ids at once are each answered in t
             auto connection = gateway.connect();
             // A slow call first, so the calls overlap under the same id 1.
             return connection
-                .post(call(1, "sleep", {{"ms", 100 + 20 * (7 - i)}}), mcp_headers(sessions[static_cast<std::size_t>(i)]))
+                .post(call(1, "sleep", {{"ms", 100 + 20 * (7 - i)}}),
+                      mcp_headers(sessions[static_cast<std::size_t>(i)]))
                 .json();
         }));
     for (int i = 0; i < 8; ++i) {
@@ -370,9 +377,8 @@ TEST_CASE("http: a second request under an id still in flight is refused and the
     CHECK(text_of(slow.get()) == "slept 500 ms");
 }
 
-TEST_CASE("http: limits: body size 413 and header size 431 and sessions 503 and idle sessions end") {
-    HttpGateway gateway("limits", ", max_request_body_mb: 1, max_header_size_kb: 4, max_sessions: 2, "
-                                  "session_idle_timeout: 0.4");
+TEST_CASE("http: limits: body size 413 and header size 431 and sessions 503") {
+    HttpGateway gateway("limits", ", max_request_body_mb: 1, max_header_size_kb: 4, max_sessions: 2");
     const std::string session = gateway.open_session();
     auto connection = gateway.connect();
 
@@ -385,15 +391,20 @@ TEST_CASE("http: limits: body size 413 and header size 431 and sessions 503 and 
     headers.emplace_back("X-Padding", std::string(5000, 'p'));
     CHECK(again.post(call(3, "echo"), headers).status == 431);
 
-    gateway.open_session();
+    const std::string second = gateway.open_session();
     auto third = gateway.connect().post(initialize_body(), mcp_headers({}, {}));
     CHECK(third.status == 503);
     CHECK(third.json()["error"]["message"].get<std::string>().find("max_sessions") != std::string::npos);
-
-    std::this_thread::sleep_for(1500ms);  // both sessions idle out
-    CHECK(gateway.connect().post(call(4, "echo"), mcp_headers(session)).status == 404);
-    CHECK(gateway.process.log().find("ended: idle for 400 ms") != std::string::npos);
+    CHECK(gateway.connect().request(verb::delete_, "/mcp", mcp_headers(second)).status == 200);
     CHECK(gateway.connect().post(initialize_body(), mcp_headers({}, {})).status == 200);  // room again
+}
+
+TEST_CASE("http: a session idle for session_idle_timeout ends") {
+    HttpGateway gateway("idle", ", session_idle_timeout: 0.4");
+    const std::string session = gateway.open_session();
+    CHECK(gateway.connect().post(call(2, "echo"), mcp_headers(session)).status == 200);
+    CHECK(gateway.process.log_once("ended: idle for 400 ms", 10s).find("ended: idle for 400 ms") != std::string::npos);
+    CHECK(gateway.connect().post(call(3, "echo"), mcp_headers(session)).status == 404);
 }
 
 TEST_CASE("http: a client that does not read its answer is cut off while the others are served") {
@@ -446,8 +457,9 @@ TEST_CASE("http: configuration errors name the key and what was expected") {
     CHECK(errors("  transport: http\n  http: {path: mcp}\n").find("starting with '/'") != std::string::npos);
     CHECK(errors("  transport: http\n  http: {port: 70000}\n").find("from 0 to 65535") != std::string::npos);
     CHECK(errors("  transport: http\n  http: {auth: {type: bearer}}\n").find("needs 'tokens:'") != std::string::npos);
-    CHECK(errors("  transport: http\n  http: {auth: {type: bearer, tokens: [{sha256: abc}]}}\n").find("64 hex digits") !=
-          std::string::npos);
+    CHECK(
+        errors("  transport: http\n  http: {auth: {type: bearer, tokens: [{sha256: abc}]}}\n").find("64 hex digits") !=
+        std::string::npos);
     CHECK(errors("  transport: http\n  http: {auth: {type: bearer, tokens: [{env: WATCHGATE_UNSET_VARIABLE}]}}\n")
               .find("WATCHGATE_UNSET_VARIABLE is not set") != std::string::npos);
     CHECK(errors("  transport: http\n  http: {prot: 1}\n").find("did you mean 'port'") != std::string::npos);
@@ -460,4 +472,56 @@ TEST_CASE("http: an address in use is a clear error and exit status 1") {
                               "}\n  upstreams:\n    - name: notes\n      command: [\"" WATCHGATE_TEST_SERVER "\"]\n");
     CHECK(second.wait_exit(10s) == 1);
     CHECK(second.log().find("cannot listen on 127.0.0.1:" + std::to_string(first.port)) != std::string::npos);
+}
+
+TEST_CASE("http: at max_client_requests a session's next request waits for a free place") {
+    HttpGateway gateway("in-flight", "", "  max_client_requests: 2\n");
+    const std::string session = gateway.open_session();
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<std::future<nlohmann::json>> answers;
+    for (int i = 1; i <= 3; ++i) {
+        answers.push_back(std::async(std::launch::async, [&, i] {
+            return gateway.connect().post(call(i, "sleep", {{"ms", 400}}), mcp_headers(session)).json();
+        }));
+        std::this_thread::sleep_for(50ms);  // in this order
+    }
+    for (auto& answer : answers) CHECK(text_of(answer.get()) == "slept 400 ms");
+    // Two at once, the third after one of them: never all three together.
+    CHECK(std::chrono::steady_clock::now() - started >= 800ms);
+}
+
+TEST_CASE("http: audit records name the session, the transport, the client's address and the subject") {
+    ::setenv("WATCHGATE_HTTP_AUDIT_TOKEN", "an-audited-token-of-enough-length", 1);
+    HttpGateway gateway("audit", ", auth: {type: bearer, tokens: [{env: WATCHGATE_HTTP_AUDIT_TOKEN, subject: carol}]}",
+                        "",
+                        "plugins:\n  auditing:\n    _global:\n      - handler: audit_jsonl\n"
+                        "        config: {output_file: audit.jsonl}\n");
+    auto connection = gateway.connect();
+    auto headers = mcp_headers({}, {});
+    headers.emplace_back("Authorization", "Bearer an-audited-token-of-enough-length");
+    auto opened = connection.post(initialize_body(), headers);
+    REQUIRE(opened.status == 200);
+    const std::string session = opened.header("mcp-session-id");
+    auto call_headers = mcp_headers(session);
+    call_headers.emplace_back("Authorization", "Bearer an-audited-token-of-enough-length");
+    CHECK(text_of(connection.post(call(2, "echo", {{"text", "audited"}}), call_headers).json()) == "audited");
+
+    const auto trail = gateway.dir / "audit.jsonl";
+    std::vector<nlohmann::json> records;
+    for (int attempt = 0; attempt < 200 && records.size() < 2; ++attempt) {
+        std::this_thread::sleep_for(25ms);
+        records.clear();
+        std::istringstream lines(read_file(trail));
+        for (std::string line; std::getline(lines, line);) {
+            auto record = nlohmann::json::parse(line, nullptr, false);
+            if (record.value("tool", "") == "echo") records.push_back(record);
+        }
+    }
+    REQUIRE(records.size() == 2);  // the request and its response
+    for (const auto& record : records) {
+        CHECK(record["session"] == session.substr(0, 8));  // never the whole id: it is a credential
+        CHECK(record["transport"] == "http");
+        CHECK(record["client_address"].get<std::string>().starts_with("127.0.0.1:"));
+        CHECK(record["subject"] == "carol");
+    }
 }

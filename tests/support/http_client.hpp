@@ -74,7 +74,8 @@ public:
 
     // Reads give up after `timeout` (an error, which the test sees as a failure to read).
     void set_timeout(std::chrono::milliseconds timeout) {
-        timeval value{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+        timeval value{static_cast<time_t>(timeout.count() / 1000),
+                      static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
         ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &value, sizeof value);
     }
     // A small receive buffer: a client that stops reading fills it soon.

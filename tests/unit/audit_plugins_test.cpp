@@ -243,9 +243,10 @@ TEST_CASE("audit_csv: RFC 4180 with a header, quoting and the formula guard, par
     const std::string text = test::read_file(file);
     auto rows = parse_csv(text);
     REQUIRE(rows.size() == texts.size() + 2);
-    const std::vector<std::string> header = {"timestamp", "event_type", "request_id",     "upstream",   "method",
-                                             "tool",      "outcome",    "duration_ms",    "error_code", "error_message",
-                                             "reason",    "stages",     "body_truncated", "body"};
+    const std::vector<std::string> header = {
+        "timestamp",      "event_type",  "request_id", "upstream",      "method",         "tool",
+        "outcome",        "duration_ms", "error_code", "error_message", "reason",         "stages",
+        "body_truncated", "body",        "session",    "transport",     "client_address", "subject"};
     CHECK(rows[0] == header);
     for (std::size_t i = 0; i < texts.size(); ++i) {
         const auto& row = rows[i + 1];
@@ -289,7 +290,7 @@ TEST_CASE("audit_csv: rotation under load keeps a header at the top of every fil
         auto rows = parse_csv(test::read_file(part));
         CHECK(rows.at(0).at(0) == "timestamp");
         rows_seen += rows.size() - 1;
-        for (std::size_t r = 1; r < rows.size(); ++r) CHECK(rows[r].size() == 14);
+        for (std::size_t r = 1; r < rows.size(); ++r) CHECK(rows[r].size() == 18);
     }
     CHECK_FALSE(std::filesystem::exists(dir / "audit.csv.4"));
     CHECK(rows_seen > 0);

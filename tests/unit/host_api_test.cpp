@@ -182,7 +182,7 @@ TEST_CASE("host api: the table carries its size and versions, unknown extensions
     spdlog::set_level(previous);
     const auto& info = result.stages.at(0).metadata;
     CHECK(info["api_size"] == sizeof(wg_host_api));
-    CHECK(info["abi"] == "1.1");
+    CHECK(info["abi"] == "1.2");
     CHECK(info["host_version"] == core::version_text);
     CHECK(info["extension_found"] == false);
     CHECK(info["log_enabled"] == false);  // trace is below info

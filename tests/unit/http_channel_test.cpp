@@ -18,7 +18,8 @@ namespace {
 // The events `stream` has for `attachment` after `after`, without waiting.
 HttpChannel::Batch take(HttpChannel& channel, std::uint64_t stream, std::uint64_t attachment, std::uint64_t after) {
     asio::io_context io;
-    auto result = asio::co_spawn(io, channel.next(stream, attachment, after, HttpChannel::Clock::now()), asio::use_future);
+    auto result =
+        asio::co_spawn(io, channel.next(stream, attachment, after, HttpChannel::Clock::now()), asio::use_future);
     io.run();
     return result.get();
 }
@@ -39,9 +40,9 @@ TEST_CASE("http checks: Host and Origin against the allowed lists") {
     CHECK_FALSE(host_allowed("evil.example.com", {}));
     CHECK_FALSE(host_allowed("localhost.evil.example.com", {}));
     CHECK_FALSE(host_allowed("", {}));
-    CHECK(host_allowed("mcp.example.com:443", {"mcp.example.com"}));       // no port listed: any port
+    CHECK(host_allowed("mcp.example.com:443", {"mcp.example.com"}));  // no port listed: any port
     CHECK_FALSE(host_allowed("mcp.example.com:444", {"mcp.example.com:443"}));
-    CHECK_FALSE(host_allowed("localhost", {"mcp.example.com"}));            // a list replaces the defaults
+    CHECK_FALSE(host_allowed("localhost", {"mcp.example.com"}));  // a list replaces the defaults
     CHECK(host_allowed("anything", {"*"}));
 
     CHECK(origin_allowed("http://localhost:3000", {}));

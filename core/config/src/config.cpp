@@ -377,9 +377,19 @@ std::optional<int> first_tab_indented_line(std::string_view text) {
     return std::nullopt;
 }
 
-const std::vector<std::string> proxy_keys = {
-    "http",      "transport", "upstreams", "timeouts",       "concurrency",         "max_message_size_mb", "shutdown_grace_period",
-    "threads",   "namespace", "debug_metadata", "max_client_requests", "queue_limit_mb",      "stall_timeout"};
+const std::vector<std::string> proxy_keys = {"http",
+                                             "transport",
+                                             "upstreams",
+                                             "timeouts",
+                                             "concurrency",
+                                             "max_message_size_mb",
+                                             "shutdown_grace_period",
+                                             "threads",
+                                             "namespace",
+                                             "debug_metadata",
+                                             "max_client_requests",
+                                             "queue_limit_mb",
+                                             "stall_timeout"};
 const std::vector<std::string> upstream_keys = {
     "name",     "command",     "env",       "cwd",    "restart_on_failure", "max_restart_attempts",
     "timeouts", "concurrency", "transport", "sharing"};
@@ -562,12 +572,13 @@ std::string read_url_path(Reader& reader, const YAML::Node& node) {
 void read_http(Reader& reader, const YAML::Node& node, GatewayConfig& config) {
     auto& http = config.http;
     http.where = reader.at(node);
-    if (!reader.expect(node, YAML::NodeType::Map, "a mapping with host, port, path and the HTTP front's limits")) return;
-    reader.check_keys(node,
-                      {"host", "port", "path", "legacy_sse_path", "allowed_origins", "allowed_hosts", "max_sessions",
-                       "session_idle_timeout", "max_request_body_mb", "max_header_size_kb", "max_headers",
-                       "replay_events", "auth"},
-                      "http");
+    if (!reader.expect(node, YAML::NodeType::Map, "a mapping with host, port, path and the HTTP front's limits"))
+        return;
+    reader.check_keys(
+        node,
+        {"host", "port", "path", "legacy_sse_path", "allowed_origins", "allowed_hosts", "max_sessions",
+         "session_idle_timeout", "max_request_body_mb", "max_header_size_kb", "max_headers", "replay_events", "auth"},
+        "http");
     if (const auto n = node["host"])
         if (auto text = reader.string(n, "an address to listen on (127.0.0.1, ::1, 0.0.0.0)")) http.host = *text;
     if (const auto n = node["port"])

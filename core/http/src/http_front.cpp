@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <functional>
 #include <stdexcept>
 
 namespace watchgate::core {
@@ -56,7 +57,6 @@ struct HttpFront::Session {
     std::shared_ptr<HttpChannel> channel;
     std::shared_ptr<ClientSession> client;
     std::string subject;  // who authenticated; empty without authentication
-    std::string remote;
     bool legacy = false;
     std::atomic<Clock::rep> last_active{Clock::now().time_since_epoch().count()};
     std::atomic<int> busy{0};  // requests being served on its behalf
@@ -69,7 +69,7 @@ struct HttpFront::Connection : std::enable_shared_from_this<HttpFront::Connectio
     explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
     beast::tcp_stream stream;
     beast::flat_buffer buffer;
-    std::string remote;
+    std::string remote;  // "ip:port"
 };
 
 struct HttpFront::Request {
@@ -136,9 +136,10 @@ void HttpFront::listen() {
     if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
     if (error) throw std::runtime_error("cannot listen on " + where + ": " + error.message());
     if (!is_loopback_address(http.host) && http.auth == HttpConfig::Auth::none)
-        spdlog::warn("http: listening on {} without authentication: anyone who reaches it may use every upstream "
-                     "(set proxy.http.auth, docs/http.md)",
-                     where);
+        spdlog::warn(
+            "http: listening on {} without authentication: anyone who reaches it may use every upstream "
+            "(set proxy.http.auth, docs/http.md)",
+            where);
 }
 
 tcp::endpoint HttpFront::local_endpoint() const { return acceptor_.local_endpoint(); }
@@ -193,25 +194,24 @@ asio::awaitable<void> HttpFront::accept_loop() {
         const auto peer = connection->stream.socket().remote_endpoint(ignored);
         connection->remote = peer.address().to_string() + ":" + std::to_string(peer.port());
         ++*connections;
-        asio::co_spawn(gateway_->io(), serve(connection),
-                       [self, connections](std::exception_ptr failure) {
-                           --*connections;
-                           if (failure) {
-                               try {
-                                   std::rethrow_exception(failure);
-                               } catch (const std::exception& e) {
-                                   spdlog::error("http: a connection failed: {}", e.what());
-                               }
-                           }
-                       });
+        asio::co_spawn(gateway_->io(), serve(connection), [self, connections](std::exception_ptr failure) {
+            --*connections;
+            if (failure) {
+                try {
+                    std::rethrow_exception(failure);
+                } catch (const std::exception& e) {
+                    spdlog::error("http: a connection failed: {}", e.what());
+                }
+            }
+        });
     }
 }
 
 asio::awaitable<void> HttpFront::sweep_loop() {
     auto self = shared_from_this();
     const auto idle = config_.http.session_idle_timeout;
-    const auto period = std::clamp<std::chrono::milliseconds>(idle / 4, std::chrono::milliseconds(50),
-                                                              std::chrono::milliseconds(1000));
+    const auto period =
+        std::clamp<std::chrono::milliseconds>(idle / 4, std::chrono::milliseconds(50), std::chrono::milliseconds(1000));
     asio::steady_timer timer(gateway_->io());
     while (!stopping_) {
         timer.expires_after(period);
@@ -240,7 +240,8 @@ asio::awaitable<void> HttpFront::sweep_loop() {
     }
 }
 
-std::shared_ptr<HttpFront::Session> HttpFront::open_session(const Request& request, bool legacy) {
+std::shared_ptr<HttpFront::Session> HttpFront::open_session(const Request& request, bool legacy,
+                                                            const std::string& remote) {
     auto session = std::make_shared<Session>();
     session->token = random_hex(16);  // 128 bits from the kernel's CSPRNG
     session->legacy = legacy;
@@ -251,7 +252,8 @@ std::shared_ptr<HttpFront::Session> HttpFront::open_session(const Request& reque
         if (sessions_.size() >= config_.http.max_sessions) return nullptr;
         sessions_.emplace(session->token, session);
     }
-    session->client = gateway_->open_session(session->channel);
+    session->client = gateway_->open_session(session->channel,
+                                             ClientContext{short_id(session->token), "http", remote, request.subject});
     return session;
 }
 
@@ -316,8 +318,9 @@ asio::awaitable<void> HttpFront::serve(std::shared_ptr<Connection> connection) {
         if (static_cast<std::size_t>(std::distance(request.message.begin(), request.message.end())) >
             limits.max_headers) {
             co_await respond(*connection, make_response(request.message, http::status::request_header_fields_too_large,
-                              error_body(error_code::invalid_request,
-                                         "more than " + std::to_string(limits.max_headers) + " header fields")));
+                                                        error_body(error_code::invalid_request,
+                                                                   "more than " + std::to_string(limits.max_headers) +
+                                                                       " header fields")));
         } else {
             keep = co_await handle(*connection, request);
         }
@@ -334,15 +337,14 @@ asio::awaitable<bool> HttpFront::handle(Connection& connection, Request& request
     auto reply = [&](http::status status, std::string text) -> asio::awaitable<bool> {
         auto response = make_response(message, status, error_body(error_code::invalid_request, text));
         if (status == http::status::method_not_allowed) response.set(http::field::allow, "GET, POST, DELETE");
-        co_return co_await respond(connection, std::move(response)) &&
-            request.keep_alive();
+        co_return co_await respond(connection, std::move(response)) && request.keep_alive();
     };
     const bool legacy_stream = !http.legacy_sse_path.empty() && request.path == http.legacy_sse_path;
     const bool legacy_post = !http.legacy_sse_path.empty() && request.path == http.legacy_sse_path + "/messages";
     const bool metadata = http.auth != HttpConfig::Auth::none && request.path.starts_with(metadata_path);
     if (request.path != http.path && !legacy_stream && !legacy_post && !metadata)
-        co_return co_await reply(http::status::not_found, "no MCP endpoint at " + std::string(request.path) +
-                                                              " (it is at " + http.path + ")");
+        co_return co_await reply(http::status::not_found,
+                                 "no MCP endpoint at " + std::string(request.path) + " (it is at " + http.path + ")");
 
     // DNS rebinding: a page elsewhere must not reach a local gateway through the browser.
     if (!host_allowed(request.header("Host"), http.allowed_hosts))
@@ -352,9 +354,8 @@ asio::awaitable<bool> HttpFront::handle(Connection& connection, Request& request
         co_return co_await reply(http::status::forbidden,
                                  "Origin '" + std::string(origin) + "' is not allowed (allowed_origins)");
 
-    const std::string resource = !http.resource.empty()
-                                     ? http.resource
-                                     : "http://" + std::string(request.header("Host")) + http.path;
+    const std::string resource =
+        !http.resource.empty() ? http.resource : "http://" + std::string(request.header("Host")) + http.path;
     if (metadata) {
         if (message.method() != http::verb::get) co_return co_await reply(http::status::method_not_allowed, "use GET");
         json document{{"resource", resource}, {"bearer_methods_supported", {"header"}}, {"resource_name", "Watchgate"}};
@@ -376,18 +377,17 @@ asio::awaitable<bool> HttpFront::handle(Connection& connection, Request& request
                 metadata_url = metadata_url.substr(0, slash) + std::string(metadata_path) +
                                (slash == std::string::npos ? std::string() : metadata_url.substr(slash));
             }
-            auto response = make_response(
-                message, http::status::unauthorized,
-                error_body(error_code::invalid_request,
-                           token.empty() ? "authentication required: send 'Authorization: Bearer <token>'"
-                                         : "the bearer token is not valid"));
+            auto response =
+                make_response(message, http::status::unauthorized,
+                              error_body(error_code::invalid_request,
+                                         token.empty() ? "authentication required: send 'Authorization: Bearer <token>'"
+                                                       : "the bearer token is not valid"));
             std::string challenge = "Bearer resource_metadata=\"" + metadata_url + "\"";
             if (!token.empty()) challenge += ", error=\"invalid_token\"";
             response.set(http::field::www_authenticate, challenge);
             spdlog::info("http: {} from {} refused: {}", std::string(message.method_string()), connection.remote,
                          token.empty() ? "no bearer token" : "a bearer token that is not valid");
-            co_return co_await respond(connection, std::move(response)) &&
-                request.keep_alive();
+            co_return co_await respond(connection, std::move(response)) && request.keep_alive();
         }
         request.subject = match->subject;
     }
@@ -404,30 +404,34 @@ asio::awaitable<bool> HttpFront::handle(Connection& connection, Request& request
     }
     if (const auto version = request.header(version_header);
         !version.empty() && !is_supported_protocol_version(version))
-        co_return co_await reply(http::status::bad_request,
-                                 "unsupported MCP-Protocol-Version '" + std::string(version) + "' (supported: " +
-                                     [] {
-                                         std::string list;
-                                         for (auto v : supported_protocol_versions)
-                                             list += (list.empty() ? "" : ", ") + std::string(v);
-                                         return list;
-                                     }() +
-                                     ")");
+        co_return co_await reply(
+            http::status::bad_request, "unsupported MCP-Protocol-Version '" + std::string(version) + "' (supported: " +
+                                           [] {
+                                               std::string list;
+                                               for (auto v : supported_protocol_versions)
+                                                   list += (list.empty() ? "" : ", ") + std::string(v);
+                                               return list;
+                                           }() +
+                                           ")");
     switch (message.method()) {
-        case http::verb::post: co_return co_await handle_post(connection, request, false);
-        case http::verb::get: co_return co_await handle_get(connection, request);
-        case http::verb::delete_: co_return co_await handle_delete(connection, request);
+        case http::verb::post:
+            co_return co_await handle_post(connection, request, false);
+        case http::verb::get:
+            co_return co_await handle_get(connection, request);
+        case http::verb::delete_:
+            co_return co_await handle_delete(connection, request);
         default:
-            co_return co_await reply(http::status::method_not_allowed,
-                                     "the MCP endpoint takes POST, GET and DELETE, not " +
-                                         std::string(message.method_string()));
+            co_return co_await reply(
+                http::status::method_not_allowed,
+                "the MCP endpoint takes POST, GET and DELETE, not " + std::string(message.method_string()));
     }
 }
 
 asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& request, bool legacy) {
     auto& message = request.message;
     auto reply = [&](http::status status, int code, std::string text, json id = nullptr) -> asio::awaitable<bool> {
-        co_return co_await respond(connection, make_response(message, status, dump_json(make_error_response(id, code, text)))) &&
+        co_return co_await respond(connection,
+                                   make_response(message, status, dump_json(make_error_response(id, code, text)))) &&
             request.keep_alive();
     };
     if (!is_json_content_type(request.header("Content-Type")))
@@ -441,7 +445,8 @@ asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& re
     // A JSON text may spread over lines; what goes on to an upstream is one line. Outside strings
     // (a raw line break inside one is invalid JSON anyway) a line break is plain whitespace.
     std::string body = std::move(message.body());
-    std::replace_if(body.begin(), body.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    std::replace_if(
+        body.begin(), body.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
     auto parsed = Message::parse(std::move(body));
     if (auto* problem = std::get_if<MessageError>(&parsed))
         co_return co_await reply(http::status::bad_request, problem->code, problem->message, problem->id);
@@ -467,15 +472,15 @@ asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& re
         session = find_session(token);
         // Another subject's session is no session of this client's.
         if (!session || session->subject != request.subject || session->legacy != legacy)
-            co_return co_await reply(http::status::not_found, error_code::invalid_request,
-                                     "no session " + short_id(token) + "…: it ended or never existed; initialize again");
+            co_return co_await reply(
+                http::status::not_found, error_code::invalid_request,
+                "no session " + short_id(token) + "…: it ended or never existed; initialize again");
     } else if (parsed_message.kind() == MessageKind::request && parsed_message.method() == "initialize") {
-        session = open_session(request, false);
+        session = open_session(request, false, connection.remote);
         if (!session)
             co_return co_await reply(http::status::service_unavailable, error_code::overloaded,
-                                     "the gateway serves its maximum of " +
-                                         std::to_string(config_.http.max_sessions) + " sessions (max_sessions)");
-        session->remote = connection.remote;
+                                     "the gateway serves its maximum of " + std::to_string(config_.http.max_sessions) +
+                                         " sessions (max_sessions)");
         spdlog::info("http: session {} opened by {}{}", short_id(session->token), connection.remote,
                      request.subject.empty() ? "" : " (" + request.subject + ")");
     } else {
@@ -492,18 +497,20 @@ asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& re
         }
     } idle_on_exit{*session};
 
+    // As a stdio client is not read while its session is at a limit (requests in flight, bytes
+    // waiting for it, its upstreams' input), its POSTs wait here.
+    co_await session->client->wait_for_client_input_room();
     if (parsed_message.kind() != MessageKind::request || legacy) {
         session->client->on_client_message(std::move(parsed_message));
         auto accepted = make_response(message, http::status::accepted);
-        co_return co_await respond(connection, std::move(accepted)) &&
-            request.keep_alive();
+        co_return co_await respond(connection, std::move(accepted)) && request.keep_alive();
     }
     auto stream = session->channel->open_request_stream(parsed_message.id_text());
     if (!stream)
-        co_return co_await reply(http::status::ok, error_code::invalid_request,
-                                 "Invalid Request: id " + parsed_message.id_text() +
-                                     " is already used by a request in flight",
-                                 parsed_message.id());
+        co_return co_await reply(
+            http::status::ok, error_code::invalid_request,
+            "Invalid Request: id " + parsed_message.id_text() + " is already used by a request in flight",
+            parsed_message.id());
     session->client->on_client_message(std::move(parsed_message));
     co_return co_await serve_stream(connection, request, session, *stream, std::nullopt, true);
 }
@@ -511,7 +518,8 @@ asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& re
 asio::awaitable<bool> HttpFront::handle_get(Connection& connection, Request& request) {
     auto& message = request.message;
     auto reply = [&](http::status status, std::string text) -> asio::awaitable<bool> {
-        co_return co_await respond(connection, make_response(message, status, error_body(error_code::invalid_request, text))) &&
+        co_return co_await respond(connection,
+                                   make_response(message, status, error_body(error_code::invalid_request, text))) &&
             request.keep_alive();
     };
     if (!accepts(request.header("Accept"), "text/event-stream"))
@@ -554,24 +562,25 @@ asio::awaitable<bool> HttpFront::handle_delete(Connection& connection, Request& 
         asio::co_spawn(gateway_->io(), end_session(session, "the client deleted it"),
                        [self = shared_from_this()](std::exception_ptr) {});
     }
-    co_return co_await respond(connection, make_response(message, status, std::move(body))) &&
-        request.keep_alive();
+    co_return co_await respond(connection, make_response(message, status, std::move(body))) && request.keep_alive();
 }
 
 asio::awaitable<bool> HttpFront::handle_legacy_stream(Connection& connection, Request& request) {
     if (!accepts(request.header("Accept"), "text/event-stream")) {
-        co_return co_await respond(connection, make_response(request.message, http::status::not_acceptable,
-                          error_body(error_code::invalid_request, "the HTTP+SSE stream needs Accept: text/event-stream")));
+        co_return co_await respond(connection,
+                                   make_response(request.message, http::status::not_acceptable,
+                                                 error_body(error_code::invalid_request,
+                                                            "the HTTP+SSE stream needs Accept: text/event-stream")));
     }
-    auto session = open_session(request, true);
+    auto session = open_session(request, true, connection.remote);
     if (!session) {
         co_return co_await respond(connection, make_response(request.message, http::status::service_unavailable,
-                          error_body(error_code::overloaded, "the gateway serves its maximum of sessions")));
+                                                             error_body(error_code::overloaded,
+                                                                        "the gateway serves its maximum of sessions")));
     }
-    session->remote = connection.remote;
     spdlog::info("http: HTTP+SSE session {} opened by {}", short_id(session->token), connection.remote);
-    const std::string endpoint = "event: endpoint\ndata: " + config_.http.legacy_sse_path +
-                                 "/messages?sessionId=" + session->token + "\n\n";
+    const std::string endpoint =
+        "event: endpoint\ndata: " + config_.http.legacy_sse_path + "/messages?sessionId=" + session->token + "\n\n";
     co_await serve_stream(connection, request, session, HttpChannel::listen_stream, std::nullopt, false, endpoint);
     // The old transport has one stream per session: when it goes, so does the session.
     co_await end_session(session, "its HTTP+SSE stream closed");
@@ -585,8 +594,9 @@ asio::awaitable<bool> HttpFront::serve_stream(Connection& connection, Request& r
     auto& channel = *session->channel;
     auto attachment = channel.attach(stream);
     if (!attachment) {
-        co_return co_await respond(connection, make_response(request.message, http::status::not_found,
-                          error_body(error_code::invalid_request, "the session or stream has ended"))) &&
+        co_return co_await respond(
+            connection, make_response(request.message, http::status::not_found,
+                                      error_body(error_code::invalid_request, "the session or stream has ended"))) &&
             request.keep_alive();
     }
     session->busy++;
@@ -601,8 +611,9 @@ asio::awaitable<bool> HttpFront::serve_stream(Connection& connection, Request& r
         }
     } release{*session, channel, stream, attachment->id};
 
-    // While a stream is served its client sends nothing: a read that ends says the client left,
-    // so its stream waits for a resuming client at once instead of at the next failed write.
+    // While an event stream is open its client sends nothing: a read that ends says the client
+    // left, so the stream waits for a resuming client at once instead of at the next failed write.
+    // (A plain JSON answer needs no watch: a client gone is seen when it is written.)
     struct Watch {
         std::array<char, 4096> bytes;
         std::size_t got = 0;
@@ -611,32 +622,37 @@ asio::awaitable<bool> HttpFront::serve_stream(Connection& connection, Request& r
         AsyncSignal finished;
     };
     auto watch = std::make_shared<Watch>();
-    asio::co_spawn(
-        connection.stream.get_executor(),
-        [owner = connection.shared_from_this(), watch, channel = session->channel, stream,
-         id = attachment->id]() -> asio::awaitable<void> {
-            boost::system::error_code error;
-            watch->got = co_await owner->stream.socket().async_read_some(
-                asio::buffer(watch->bytes), asio::redirect_error(asio::use_awaitable, error));
-            if (error && error != asio::error::operation_aborted) {
-                watch->gone = true;
-                channel->detach(stream, id);
-            }
-            watch->done = true;
-            watch->finished.notify_all();
-        },
-        asio::detached);
+    bool watching = false;
+    auto watch_peer = [&] {
+        watching = true;
+        asio::co_spawn(
+            connection.stream.get_executor(),
+            [owner = connection.shared_from_this(), watch, channel = session->channel, stream,
+             id = attachment->id]() -> asio::awaitable<void> {
+                boost::system::error_code error;
+                watch->got = co_await owner->stream.socket().async_read_some(
+                    asio::buffer(watch->bytes), asio::redirect_error(asio::use_awaitable, error));
+                if (error && error != asio::error::operation_aborted) {
+                    watch->gone = true;
+                    channel->detach(stream, id);
+                }
+                watch->done = true;
+                watch->finished.notify_all();
+            },
+            asio::detached);
+    };
 
-    bool headers_sent = false;
+    bool resumable = false;
     const bool keep = co_await write_events(connection, request, *session, stream, attachment->id,
                                             resume_after.value_or(attachment->written), json_if_answer_first,
-                                            std::move(first_event), headers_sent);
-    if (!watch->done) {
+                                            std::move(first_event), watch_peer, resumable);
+    if (watching && !watch->done) {
         boost::system::error_code ignored;
         connection.stream.socket().cancel(ignored);
         co_await watch->finished.wait_until([&] { return watch->done.load(); });
     }
-    if (watch->gone && !headers_sent) channel.abandon(stream);
+    // Broken before the client learnt an event id: nobody can resume the stream.
+    if (!keep && !resumable) channel.abandon(stream);
     if (watch->got > 0) {  // the client's next request, already on its way: parsed next
         auto space = connection.buffer.prepare(watch->got);
         std::memcpy(space.data(), watch->bytes.data(), watch->got);
@@ -647,8 +663,10 @@ asio::awaitable<bool> HttpFront::serve_stream(Connection& connection, Request& r
 
 asio::awaitable<bool> HttpFront::write_events(Connection& connection, Request& request, Session& session_ref,
                                               std::uint64_t stream, std::uint64_t attachment_id, std::uint64_t cursor,
-                                              bool json_if_answer_first, std::string first_event, bool& headers_sent) {
+                                              bool json_if_answer_first, std::string first_event,
+                                              const std::function<void()>& watch_peer, bool& resumable) {
     auto& message = request.message;
+    bool headers_sent = false;
     auto* session = &session_ref;
     auto& channel = *session->channel;
     const bool chunked = message.version() >= 11;
@@ -684,11 +702,14 @@ asio::awaitable<bool> HttpFront::write_events(Connection& connection, Request& r
                                    asio::redirect_error(asio::use_awaitable, error));
         headers_sent = true;
         if (error) co_return false;
+        watch_peer();
         std::string opening = std::move(first_event);
         if (prime) opening += "id: " + HttpChannel::event_id(stream, cursor) + "\ndata: \n\n";
         // Not `a || co_await b`: GCC 12 evaluates an awaited operand of || and && regardless.
         if (opening.empty()) co_return true;
-        co_return co_await write_text(std::move(opening));
+        if (!co_await write_text(std::move(opening))) co_return false;
+        resumable = prime;
+        co_return true;
     };
 
     // A GET's stream opens at once (the old transport's endpoint event is its first word); a
@@ -705,10 +726,12 @@ asio::awaitable<bool> HttpFront::write_events(Connection& connection, Request& r
                 const bool sent = co_await respond(connection, std::move(response));
                 // A JSON answer cannot be resumed: written or not, it is done with.
                 channel.written(stream, batch.events.front().sequence);
-                co_return sent && request.keep_alive();
+                co_return sent&& request.keep_alive();
             }
             if (batch.replaced || (batch.ends && batch.events.empty())) {
-                co_return co_await respond(connection, make_response(message, batch.replaced ? http::status::conflict : http::status::not_found,
+                co_return co_await respond(
+                    connection,
+                    make_response(message, batch.replaced ? http::status::conflict : http::status::not_found,
                                   error_body(error_code::invalid_request,
                                              batch.replaced ? "another connection took this stream over"
                                                             : "the session has ended"))) &&
@@ -730,6 +753,7 @@ asio::awaitable<bool> HttpFront::write_events(Connection& connection, Request& r
         }
         if (!batch.events.empty()) {
             if (!co_await write_text(std::move(text))) co_return false;
+            resumable = !session->legacy;
             cursor = batch.events.back().sequence;
             channel.written(stream, cursor);
         }

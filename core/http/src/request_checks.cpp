@@ -32,7 +32,8 @@ std::string_view host_name(std::string_view host) {
 
 bool is_loopback_name(std::string_view name) {
     static constexpr std::array<std::string_view, 3> names = {"localhost", "127.0.0.1", "[::1]"};
-    return std::any_of(names.begin(), names.end(), [&](std::string_view known) { return equal_ignoring_case(name, known); });
+    return std::any_of(names.begin(), names.end(),
+                       [&](std::string_view known) { return equal_ignoring_case(name, known); });
 }
 
 }  // namespace

@@ -93,9 +93,11 @@ std::shared_ptr<Pipeline> Pipeline::create(std::string upstream, std::vector<Pip
     return pipeline;
 }
 
-asio::awaitable<std::unique_ptr<RequestScope>> Pipeline::begin_request_async(const Message& request) const {
+asio::awaitable<std::unique_ptr<RequestScope>> Pipeline::begin_request_async(
+    const Message& request, std::shared_ptr<const ClientContext> client) const {
     std::unique_ptr<RequestScope> scope(new RequestScope());
     scope->pipeline_ = shared_from_this();
+    scope->client_ = std::move(client);
     scope->start_ = Clock::now();
     scope->method_ = request.method();
     scope->target_ = request.target();
@@ -136,10 +138,11 @@ asio::awaitable<PipelineResult> Pipeline::process_response_async(RequestScope& s
     co_return co_await run(&scope, response, MessageKind::response);
 }
 
-asio::awaitable<PipelineResult> Pipeline::process_notification_async(RequestScope* scope, Message& notification) const {
+asio::awaitable<PipelineResult> Pipeline::process_notification_async(RequestScope* scope, Message& notification,
+                                                                     const ClientContext* client) const {
     AsyncMutex::Guard turn;
     if (scope) turn = co_await scope->serial_.lock_async();
-    co_return co_await run(scope, notification, MessageKind::notification);
+    co_return co_await run(scope, notification, MessageKind::notification, client);
 }
 
 asio::awaitable<void> Pipeline::audit_gateway_answer(RequestScope& scope, Message& answer) const {
@@ -195,7 +198,8 @@ PipelineResult Pipeline::process_notification(RequestScope* scope, Message& noti
     return run_blocking(process_notification_async(scope, notification));
 }
 
-asio::awaitable<PipelineResult> Pipeline::run(RequestScope* scope, Message& message, MessageKind phase) const {
+asio::awaitable<PipelineResult> Pipeline::run(RequestScope* scope, Message& message, MessageKind phase,
+                                              const ClientContext* client) const {
     PipelineResult result;
     result.stages.reserve(stages_.size() + auditors_.size());
     for (std::size_t index = 0; index < stages_.size(); ++index) {
@@ -289,7 +293,7 @@ asio::awaitable<PipelineResult> Pipeline::run(RequestScope* scope, Message& mess
             if (code != error->end() && code->is_number_integer()) result.error_code = code->get<int>();
         }
     }
-    co_await audit(scope, message, phase, result);
+    co_await audit(scope, message, phase, result, client);
     co_return result;
 }
 
@@ -320,7 +324,7 @@ void warn_limited(const std::string& plugin, const std::string& text) {
 }  // namespace
 
 asio::awaitable<void> Pipeline::audit(RequestScope* scope, const Message& message, MessageKind phase,
-                                      PipelineResult& result) const {
+                                      PipelineResult& result, const ClientContext* client) const {
     if (auditors_.empty()) co_return;
     std::vector<wg_audit_stage> stages;
     stages.reserve(result.stages.size());
@@ -360,6 +364,13 @@ asio::awaitable<void> Pipeline::audit(RequestScope* scope, const Message& messag
     event.error_code = result.error_code;
     event.content_cleared = result.content_cleared ? 1 : 0;
     event.body = str(body);
+    if (scope && scope->client_) client = scope->client_.get();
+    if (client) {
+        event.session = str(client->session);
+        event.transport = str(client->transport);
+        event.client_address = str(client->address);
+        event.subject = str(client->subject);
+    }
 
     // Auditors' own records join the result after the loop: `stages` points into result.stages.
     std::vector<StageRecord> audit_stages;

@@ -3,7 +3,6 @@
 #include <watchgate/core/server/runtime.hpp>
 #include <watchgate/core/server/stdio_listener.hpp>
 
-
 namespace watchgate::core {
 
 int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins) {

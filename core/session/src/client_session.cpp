@@ -118,9 +118,13 @@ std::string negotiate_version(const json& params) {
 
 std::shared_ptr<ClientSession> ClientSession::create(std::shared_ptr<Gateway> gateway, SessionId id,
                                                      std::shared_ptr<ClientChannel> channel,
-                                                     std::vector<std::shared_ptr<Upstream>> upstreams) {
+                                                     std::vector<std::shared_ptr<Upstream>> upstreams,
+                                                     ClientContext context) {
     std::shared_ptr<ClientSession> session(
         new ClientSession(std::move(gateway), id, std::move(channel), std::move(upstreams)));
+    if (context.session.empty()) context.session = std::to_string(id);
+    if (context.transport.empty()) context.transport = "stdio";
+    session->context_ = std::make_shared<const ClientContext>(std::move(context));
     // On the I/O thread: a request whose time ran out is answered even while every worker is
     // busy in a plugin.
     session->deadlines_ =
@@ -251,10 +255,10 @@ void ClientSession::on_client_message(Message message) {
         // Registered before the coroutine starts, so a cancellation right behind it finds it.
         std::lock_guard lock(mutex_);
         if (!calls_.emplace(call->id_text, call).second) {
-            send_to_client(make_error_response(
-                               message.id(), error_code::invalid_request,
-                               "Invalid Request: id " + call->id_text + " is already used by a request in flight"),
-                           Delivery::answer_to(call->id_text));
+            send_to_client(
+                make_error_response(message.id(), error_code::invalid_request,
+                                    "Invalid Request: id " + call->id_text + " is already used by a request in flight"),
+                Delivery::answer_to(call->id_text));
             return;
         }
         if (!call->progress_token.empty()) progress_[call->progress_token] = call;
@@ -354,7 +358,7 @@ asio::awaitable<Message> ClientSession::exchange(std::shared_ptr<ClientCall> cal
                                                  std::shared_ptr<Upstream> upstream) {
     request.set_upstream(upstream->name());
     auto pipeline = call->snapshot->plugins->pipeline(upstream->name());
-    std::shared_ptr<RequestScope> scope = co_await pipeline->begin_request_async(request);
+    std::shared_ptr<RequestScope> scope = co_await pipeline->begin_request_async(request, context_);
     call->add_scope(upstream->name(), scope);
     auto verdict = co_await pipeline->process_request_async(*scope, request);
     if (verdict.reply) co_return Message::from_json(*verdict.reply, upstream->name());
@@ -480,7 +484,8 @@ asio::awaitable<void> ClientSession::handle_client_notification(Message notifica
         if (upstream->state() != Upstream::State::ready) continue;
         Message copy = notification;
         copy.set_upstream(upstream->name());
-        auto verdict = co_await plugins->pipeline(upstream->name())->process_notification_async(nullptr, copy);
+        auto verdict =
+            co_await plugins->pipeline(upstream->name())->process_notification_async(nullptr, copy, context_.get());
         if (verdict.forwards()) upstream->send(copy);
     }
 }
@@ -535,7 +540,7 @@ asio::awaitable<void> ClientSession::handle_upstream_message(std::shared_ptr<Ups
             if (!gateway_id) co_return;  // nothing the client knows of
             message.mutable_json()["params"]["requestId"] = *gateway_id;
         }
-        auto verdict = co_await pipeline->process_notification_async(scope.get(), message);
+        auto verdict = co_await pipeline->process_notification_async(scope.get(), message, context_.get());
         if (!verdict.forwards()) co_return;
         for (std::string_view list : list_capabilities)
             if (method == "notifications/" + std::string(list) + "/list_changed") {
@@ -551,7 +556,7 @@ asio::awaitable<void> ClientSession::handle_upstream_message(std::shared_ptr<Ups
     call->upstream = upstream;
     call->original_id = message.id();
     call->pipeline = pipeline;
-    call->scope = co_await pipeline->begin_request_async(message);
+    call->scope = co_await pipeline->begin_request_async(message, context_);
     auto verdict = co_await pipeline->process_request_async(*call->scope, message);
     if (verdict.reply) {
         json reply = *verdict.reply;

@@ -70,9 +70,10 @@ std::shared_ptr<Gateway> Gateway::create(asio::any_io_executor io, asio::any_io_
 
 void Gateway::start() { pool_->start(); }
 
-std::shared_ptr<ClientSession> Gateway::open_session(std::shared_ptr<ClientChannel> channel) {
+std::shared_ptr<ClientSession> Gateway::open_session(std::shared_ptr<ClientChannel> channel, ClientContext context) {
     const SessionId id = next_session_++;
-    auto session = ClientSession::create(shared_from_this(), id, std::move(channel), pool_->upstreams_for(id));
+    auto session =
+        ClientSession::create(shared_from_this(), id, std::move(channel), pool_->upstreams_for(id), std::move(context));
     sessions_.add(session);
     return session;
 }

@@ -33,7 +33,7 @@ extern "C" {
  * against a newer minor than its own (it may use fields the host does not have).
  * ------------------------------------------------------------------------------------------- */
 #define WG_ABI_VERSION_MAJOR 1
-#define WG_ABI_VERSION_MINOR 1
+#define WG_ABI_VERSION_MINOR 2
 
 /* The one symbol a plugin exports. */
 #define WG_PLUGIN_ENTRY_SYMBOL "watchgate_plugin_entry"
@@ -112,7 +112,7 @@ typedef int (*wg_string_visitor)(void* user, wg_str pointer, wg_str value, int i
 
 /* ---------------------------------------------------------------------------------------------
  * Host services. The table is owned by the host and valid for the instance's whole life.
- * Check `struct_size` before using a field added after 1.0 (none yet).
+ * Check `struct_size` before using a field added after 1.0 (config_folder, since 1.1).
  * Unless noted, every function may be called from any thread that is inside a hook of the
  * instance the `wg_host` belongs to, and message functions only during the hook that received
  * the `wg_message`.
@@ -222,6 +222,12 @@ typedef struct wg_audit_event {
     int32_t error_code;   /* JSON-RPC error code carried by the message or the verdict, 0 if none */
     int content_cleared;  /* 1 when a security plugin blocked or redacted: body is empty */
     wg_str body;          /* the message as JSON text, empty when content_cleared */
+    /* Since 1.2 (read them only when struct_size covers them): the client the message is from or
+     * for; empty when not known (a notification no session asked for). */
+    wg_str session;        /* "1", "2", ... over stdio; the first 8 hex digits of Mcp-Session-Id over HTTP */
+    wg_str transport;      /* "stdio" or "http" */
+    wg_str client_address; /* "ip:port" of the HTTP client; empty over stdio */
+    wg_str subject;        /* who authenticated (a bearer token's subject); empty without authentication */
 } wg_audit_event;
 
 /* ---------------------------------------------------------------------------------------------

@@ -223,9 +223,20 @@ public:
     std::int32_t error_code() const { return event_.error_code; }
     bool content_cleared() const { return event_.content_cleared != 0; }
     std::string_view body() const { return view(event_.body); }
+    // Since ABI 1.2; empty from an older host.
+    std::string_view session() const { return since_1_2(&wg_audit_event::session); }
+    std::string_view transport() const { return since_1_2(&wg_audit_event::transport); }
+    std::string_view client_address() const { return since_1_2(&wg_audit_event::client_address); }
+    std::string_view subject() const { return since_1_2(&wg_audit_event::subject); }
     const wg_audit_event& raw() const { return event_; }
 
 private:
+    // A field added in 1.2, when the host's struct is that long.
+    std::string_view since_1_2(wg_str wg_audit_event::*field) const {
+        const auto end = reinterpret_cast<const char*>(&(event_.*field)) + sizeof(wg_str);
+        return end <= reinterpret_cast<const char*>(&event_) + event_.struct_size ? view(event_.*field)
+                                                                                  : std::string_view();
+    }
     const wg_audit_event& event_;
 };
 

@@ -100,7 +100,7 @@ struct HttpConfig {
     std::size_t max_sessions = 1000;
     std::chrono::milliseconds session_idle_timeout{30 * 60'000};
     std::optional<std::size_t> max_request_body;  // bytes; unset: max_message_size
-    std::size_t max_header_size = 16 * 1024;       // all of a request's header lines together
+    std::size_t max_header_size = 16 * 1024;      // all of a request's header lines together
     std::size_t max_headers = 100;
     std::size_t replay_events = 256;  // per SSE stream, for Last-Event-ID
     enum class Auth { none, bearer } auth = Auth::none;

@@ -102,8 +102,8 @@ private:
     const std::size_t replay_events_;
     const bool legacy_;
     mutable std::mutex mutex_;
-    std::map<std::uint64_t, Stream> streams_;              // by number; 0 is the listen stream
-    std::map<std::string, std::uint64_t> by_request_;      // request id (JSON text) -> stream
+    std::map<std::uint64_t, Stream> streams_;          // by number; 0 is the listen stream
+    std::map<std::string, std::uint64_t> by_request_;  // request id (JSON text) -> stream
     std::uint64_t next_stream_ = 1;
     std::uint64_t next_attachment_ = 1;
     std::size_t unwritten_bytes_ = 0;

@@ -14,6 +14,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -60,17 +61,18 @@ private:
                                               std::shared_ptr<Session> session, std::uint64_t stream,
                                               std::optional<std::uint64_t> resume_after, bool json_if_answer_first,
                                               std::string first_event = {});
-    // The writing part of serve_stream, on an attached stream. `headers_sent` tells whether the
-    // client learnt anything of it.
+    // The writing part of serve_stream, on an attached stream. Calls `watch_peer` once an event
+    // stream starts; sets `resumable` once the client has an event id of the stream.
     boost::asio::awaitable<bool> write_events(Connection& connection, Request& request, Session& session,
                                               std::uint64_t stream, std::uint64_t attachment, std::uint64_t cursor,
-                                              bool json_if_answer_first, std::string first_event, bool& headers_sent);
+                                              bool json_if_answer_first, std::string first_event,
+                                              const std::function<void()>& watch_peer, bool& resumable);
 
     // Writes a whole answer; false when the connection failed (a client that takes nothing for
     // the stall timeout is logged and cut off).
     boost::asio::awaitable<bool> respond(Connection& connection,
                                          boost::beast::http::response<boost::beast::http::string_body> response);
-    std::shared_ptr<Session> open_session(const Request& request, bool legacy);
+    std::shared_ptr<Session> open_session(const Request& request, bool legacy, const std::string& remote);
     std::shared_ptr<Session> find_session(const std::string& token);
     // Ends a session: no new request finds it, its requests are drained, its streams end.
     boost::asio::awaitable<void> end_session(std::shared_ptr<Session> session, std::string why);

@@ -1,6 +1,6 @@
 #pragma once
-// The pipeline engine: runs one message through one upstream's plugins (docs/architecture.md "The flow of one request").
-// Works on in-memory messages only; transports call it.
+// The pipeline engine: runs one message through one upstream's plugins (docs/architecture.md "The flow of one
+// request"). Works on in-memory messages only; transports call it.
 
 #include <watchgate/core/base/async_signal.hpp>
 #include <watchgate/core/protocol/error_codes.hpp>
@@ -53,6 +53,15 @@ struct PipelineResult {
 
 class Pipeline;
 
+// Who a message is from or for, as audit records name it (docs/plugin-abi.md): the client
+// session, its transport, its address and who authenticated.
+struct ClientContext {
+    std::string session;
+    std::string transport;  // stdio | http
+    std::string address;
+    std::string subject;
+};
+
 // Per-request plugin state (docs/plugin-abi.md "Lifetimes"): one context per plugin, created when the request
 // enters, ended when the scope is destroyed. Its hooks are never entered concurrently.
 class RequestScope {
@@ -75,6 +84,7 @@ private:
     std::chrono::steady_clock::time_point start_;
     std::string method_;
     std::string target_;
+    std::shared_ptr<const ClientContext> client_;  // may be null
 };
 
 class Pipeline : public std::enable_shared_from_this<Pipeline> {
@@ -89,12 +99,16 @@ public:
     std::span<const PipelineEntry> auditors() const { return auditors_; }
 
     // The gateway's way: coroutines that wait for a busy plugin without holding a thread.
-    boost::asio::awaitable<std::unique_ptr<RequestScope>> begin_request_async(const Message& request) const;
+    // `client`: whose request it is (audit records name it); may be null.
+    boost::asio::awaitable<std::unique_ptr<RequestScope>> begin_request_async(
+        const Message& request, std::shared_ptr<const ClientContext> client = {}) const;
     boost::asio::awaitable<PipelineResult> process_request_async(RequestScope& scope, Message& request) const;
     // A response answering `scope`'s request; method and target are taken from the request.
     boost::asio::awaitable<PipelineResult> process_response_async(RequestScope& scope, Message& response) const;
-    // `scope` is the request the notification belongs to (progress, cancellation) or nullptr.
-    boost::asio::awaitable<PipelineResult> process_notification_async(RequestScope* scope, Message& notification) const;
+    // `scope` is the request the notification belongs to (progress, cancellation) or nullptr;
+    // `client` the session it is from or for, when no scope names it.
+    boost::asio::awaitable<PipelineResult> process_notification_async(RequestScope* scope, Message& notification,
+                                                                      const ClientContext* client = nullptr) const;
     // An answer the gateway made itself for `scope`'s request (timeout, cancellation, upstream
     // down): audited as the request's response, so each request has one response record.
     boost::asio::awaitable<void> audit_gateway_answer(RequestScope& scope, Message& answer) const;
@@ -107,9 +121,10 @@ public:
 
 private:
     Pipeline() = default;
-    boost::asio::awaitable<PipelineResult> run(RequestScope* scope, Message& message, MessageKind phase) const;
+    boost::asio::awaitable<PipelineResult> run(RequestScope* scope, Message& message, MessageKind phase,
+                                               const ClientContext* client = nullptr) const;
     boost::asio::awaitable<void> audit(RequestScope* scope, const Message& message, MessageKind phase,
-                                       PipelineResult& result) const;
+                                       PipelineResult& result, const ClientContext* client = nullptr) const;
 
     std::string upstream_;
     std::vector<PipelineEntry> stages_;

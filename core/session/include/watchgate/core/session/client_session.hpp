@@ -43,9 +43,12 @@ public:
     // Made by Gateway::open_session. `upstreams` is this session's view (UpstreamPool).
     static std::shared_ptr<ClientSession> create(std::shared_ptr<Gateway> gateway, SessionId id,
                                                  std::shared_ptr<ClientChannel> channel,
-                                                 std::vector<std::shared_ptr<Upstream>> upstreams);
+                                                 std::vector<std::shared_ptr<Upstream>> upstreams,
+                                                 ClientContext context = {});
 
     SessionId id() const { return id_; }
+    // Who the client is, as audit records name it.
+    const ClientContext& context() const { return *context_; }
     const std::vector<std::shared_ptr<Upstream>>& upstreams() const { return upstreams_; }
 
     // One line from the client. Returns at once: requests run as their own coroutines.
@@ -120,6 +123,7 @@ private:
 
     std::shared_ptr<Gateway> gateway_;
     SessionId id_;
+    std::shared_ptr<const ClientContext> context_;
     std::shared_ptr<ClientChannel> channel_;
     std::vector<std::shared_ptr<Upstream>> upstreams_;
     const GatewayConfig& config_;        // the gateway's settings that no reload changes

@@ -34,8 +34,9 @@ public:
 
     // Starts the shared upstreams' servers.
     void start();
-    // A new client session that answers through `channel`.
-    std::shared_ptr<ClientSession> open_session(std::shared_ptr<ClientChannel> channel);
+    // A new client session that answers through `channel`; `context` names it in audit records
+    // (by default its number, over stdio).
+    std::shared_ptr<ClientSession> open_session(std::shared_ptr<ClientChannel> channel, ClientContext context = {});
     // Ends a session (its client went away): its requests are drained and answered, its
     // per_session upstreams stopped.
     boost::asio::awaitable<void> close_session(std::shared_ptr<ClientSession> session);

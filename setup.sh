@@ -8,6 +8,7 @@ packages=(
   libboost1.81-dev libboost-filesystem1.81-dev
   libyaml-cpp-dev nlohmann-json3-dev catch2 libre2-dev libcli11-dev libspdlog-dev libbenchmark-dev
   libssl-dev  # SHA-256 for bearer tokens, TLS for the HTTP front
+  openssl     # makes the self-signed certificates of the TLS tests
   rsyslog  # a real syslog daemon for the audit_syslog tests (started by the test, never as a service)
   clang libclang-rt-14-dev  # the fuzz preset: clang with libFuzzer and its sanitizers
 )

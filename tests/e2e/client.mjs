@@ -1,10 +1,11 @@
 // End to end: the official MCP SDK client talks to `watchgate run`, which fronts the official
 // server-everything (as `everything__*`) and server-filesystem (as `fs__*`, serving <folder>).
-// Usage: node client.mjs <watchgate binary> <gateway.yaml> <folder> <step> [stdio|http|sse]
+// Usage: node client.mjs <watchgate binary> <gateway.yaml> <folder> <step> [stdio|http|https|sse]
 // Steps: tools, resources, prompts, progress, sampling, elicitation, blocked, filesystem, roots,
 // cancel, big-argument; over HTTP also sessions (50 at once) and delete.
 // With http or sse the gateway serves Streamable HTTP (the config says transport: http, port 0)
-// and the client connects with StreamableHTTPClientTransport or the old SSEClientTransport.
+// and the client connects with StreamableHTTPClientTransport or the old SSEClientTransport; with
+// https the config adds tls: and NODE_EXTRA_CA_CERTS names the certificate the client trusts.
 import { spawn } from "node:child_process";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
@@ -126,7 +127,7 @@ async function startHttpGateway() {
     gateway.stderr.on("data", (chunk) => {
       process.stderr.write(chunk);
       seen += chunk;
-      const found = /listening on (http:\/\/\S+)/.exec(seen);
+      const found = /listening on (https?:\/\/\S+)/.exec(seen);
       if (found) {
         clearTimeout(timer);
         resolve(new URL(found[1]));

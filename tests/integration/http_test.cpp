@@ -463,6 +463,11 @@ TEST_CASE("http: configuration errors name the key and what was expected") {
     CHECK(errors("  transport: http\n  http: {auth: {type: bearer, tokens: [{env: WATCHGATE_UNSET_VARIABLE}]}}\n")
               .find("WATCHGATE_UNSET_VARIABLE is not set") != std::string::npos);
     CHECK(errors("  transport: http\n  http: {prot: 1}\n").find("did you mean 'port'") != std::string::npos);
+    CHECK(
+        errors("  transport: http\n  http: {tls: {cert_file: /nonexistent/cert.pem, key_file: /nonexistent/key.pem}}\n")
+            .find("no such file: /nonexistent/cert.pem") != std::string::npos);
+    CHECK(errors("  transport: http\n  http: {tls: {cert_file: /etc/hostname}}\n").find("'tls:' needs 'key_file:'") !=
+          std::string::npos);
 }
 
 TEST_CASE("http: an address in use is a clear error and exit status 1") {
@@ -524,4 +529,36 @@ TEST_CASE("http: audit records name the session, the transport, the client's add
         CHECK(record["client_address"].get<std::string>().starts_with("127.0.0.1:"));
         CHECK(record["subject"] == "carol");
     }
+}
+
+TEST_CASE("http: a TLS key that does not belong to its certificate is a clear error and exit status 1") {
+    const auto dir = scratch_dir("http-tls-mismatch");
+    for (const std::string name : {"a", "b"})
+        REQUIRE(
+            std::system(("openssl req -x509 -newkey rsa:2048 -nodes -keyout '" + (dir / (name + ".key")).string() +
+                         "' -out '" + (dir / (name + ".pem")).string() + "' -days 1 -subj /CN=localhost 2>/dev/null")
+                            .c_str()) == 0);
+    GatewayProcess gateway(dir,
+                           "proxy:\n  transport: http\n  http: {port: 0, tls: {cert_file: a.pem, key_file: b.key}}\n"
+                           "  upstreams:\n    - name: notes\n      command: [\"" WATCHGATE_TEST_SERVER "\"]\n");
+    CHECK(gateway.wait_exit(10s) == 1);
+    CHECK(gateway.log().find("tls.key_file " + (dir / "b.key").string() + " does not belong to tls.cert_file") !=
+          std::string::npos);
+}
+
+TEST_CASE("http: a session whose initialize failed ends at once") {
+    GatewayProcess gateway(scratch_dir("http-initialize-failed"),
+                           "proxy:\n  transport: http\n  http: {port: 0}\n  timeouts: {connection_timeout: 2}\n"
+                           "  upstreams:\n    - name: gone\n      command: [/nonexistent/server]\n"
+                           "      restart_on_failure: false\n");
+    const auto port = listening_port(gateway.log_once("listening on http://", 10s));
+    REQUIRE(port != 0);
+    HttpConnection connection(port);
+    auto answer = connection.post(initialize_body(), mcp_headers({}, {}));
+    CHECK(answer.json()["error"]["message"].get<std::string>().find("no upstream could be initialized") !=
+          std::string::npos);
+    const std::string session = answer.header("mcp-session-id");
+    REQUIRE(!session.empty());
+    CHECK(gateway.log_once("ended: its initialize failed").find("ended: its initialize failed") != std::string::npos);
+    CHECK(HttpConnection(port).post(call(2, "echo"), mcp_headers(session)).status == 404);
 }

@@ -102,3 +102,19 @@ TEST_CASE("async signal: a timed wait returns true when notified and false when 
     REQUIRE(notified.wait_for(2s) == std::future_status::ready);
     CHECK(notified.get() == true);
 }
+
+TEST_CASE("async signal: waits that end on their own leave no waiter behind") {
+    // A stream that is quiet for hours waits again and again until its keep-alive deadline.
+    Loop loop;
+    AsyncSignal signal;
+    for (int i = 0; i < 20; ++i) {
+        auto timed_out = boost::asio::co_spawn(loop.io, signal.wait_until([] { return false; }, Clock::now() + 1ms),
+                                               boost::asio::use_future);
+        CHECK(timed_out.get() == false);
+    }
+    CHECK(signal.waiters() == 0);
+    auto at_once = boost::asio::co_spawn(loop.io, signal.wait_until([] { return true; }, Clock::now() + 1s),
+                                         boost::asio::use_future);
+    CHECK(at_once.get() == true);
+    CHECK(signal.waiters() == 0);
+}

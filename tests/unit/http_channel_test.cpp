@@ -153,9 +153,17 @@ TEST_CASE("http channel: bytes not yet written bound it, and a listen stream nob
 TEST_CASE("http channel: an abandoned stream drops what comes for it, and closing ends every stream") {
     HttpChannel channel({}, 8, false);
     const auto stream = channel.open_request_stream("1");
-    channel.abandon(*stream);
+    auto first = channel.attach(*stream);
+    auto second = channel.attach(*stream);
+    channel.abandon(*stream, first->id);  // taken over since: not abandoned
+    channel.send("kept", Delivery::related_to("1"));
+    CHECK(data_of(take(channel, *stream, second->id, 0)) == std::vector<std::string>{"kept"});
+    channel.detach(*stream, second->id);
+    channel.abandon(*stream, second->id);
+    // What the client must see goes on the listen stream instead; the answer is dropped.
+    channel.send("sampling request", Delivery::related_to("1"));
     channel.send(std::string(1000, 'x'), Delivery::answer_to("1"));
-    CHECK(channel.queued_bytes() == 0);
+    CHECK(channel.queued_bytes() == std::string("sampling request").size());
     CHECK_FALSE(channel.attach(*stream));  // its answer came: gone
 
     auto listen = channel.attach(HttpChannel::listen_stream);
@@ -173,4 +181,18 @@ TEST_CASE("http channel: the legacy transport sends answers on its one stream") 
     auto batch = take(channel, HttpChannel::listen_stream, listen->id, 0);
     CHECK(data_of(batch) == std::vector<std::string>{"answer"});
     CHECK_FALSE(batch.ends);
+}
+
+TEST_CASE("http channel: a request stream nobody resumes within the stall timeout is dropped") {
+    HttpChannel channel({}, 8, false);
+    const auto stream = channel.open_request_stream("1");
+    auto attached = channel.attach(*stream);
+    channel.send(std::string(100, 'p'), Delivery::related_to("1"));
+    channel.detach(*stream, attached->id);
+    channel.expire_detached(HttpChannel::Clock::now() - std::chrono::seconds(30));  // detached just now: kept
+    CHECK(channel.queued_bytes() == 100);
+    channel.expire_detached(HttpChannel::Clock::now() + std::chrono::seconds(1));
+    CHECK(channel.queued_bytes() == 0);
+    channel.send("answer", Delivery::answer_to("1"));
+    CHECK(channel.queued_bytes() == 0);
 }

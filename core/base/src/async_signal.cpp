@@ -26,9 +26,19 @@ asio::awaitable<void> AsyncSignal::wait_until(std::function<bool()> ready) {
             std::lock_guard lock(mutex_);
             waiters_.push_back(waiter);
         }
-        if (ready()) co_return;  // the waiter stays registered until the next notify: harmless
+        if (ready()) {
+            forget(waiter);
+            co_return;
+        }
         co_await waiter->channel.async_receive(asio::use_awaitable);
     }
+}
+
+void AsyncSignal::forget(const std::shared_ptr<Waiter>& waiter) {
+    // A waiter that stopped waiting on its own (ready at once, or its deadline) would otherwise
+    // stay until the next notify: on a quiet signal, one more per wait.
+    std::lock_guard lock(mutex_);
+    std::erase(waiters_, waiter);
 }
 
 asio::awaitable<bool> AsyncSignal::wait_until(std::function<bool()> ready,
@@ -41,7 +51,10 @@ asio::awaitable<bool> AsyncSignal::wait_until(std::function<bool()> ready,
             std::lock_guard lock(mutex_);
             waiters_.push_back(waiter);
         }
-        if (ready()) co_return true;
+        if (ready()) {
+            forget(waiter);
+            co_return true;
+        }
         // The deadline wakes the waiter the way a notify would; the loop then sees the time is up.
         asio::steady_timer timer(executor, deadline);
         timer.async_wait([weak = std::weak_ptr<Waiter>(waiter)](const boost::system::error_code& error) {
@@ -49,8 +62,14 @@ asio::awaitable<bool> AsyncSignal::wait_until(std::function<bool()> ready,
         });
         co_await waiter->channel.async_receive(asio::use_awaitable);
         timer.cancel();
+        forget(waiter);  // woken by the deadline: still registered
     }
     co_return true;
+}
+
+std::size_t AsyncSignal::waiters() const {
+    std::lock_guard lock(mutex_);
+    return waiters_.size();
 }
 
 void AsyncSignal::notify_all() {

@@ -559,6 +559,35 @@ void read_http_auth(Reader& reader, const YAML::Node& node, HttpConfig& http) {
         reader.error(node, "'type: bearer' needs 'tokens:', a list of the tokens it accepts");
 }
 
+// `tls: {cert_file, key_file}`: both PEM files must exist (whether they hold a usable certificate
+// and key is checked when the gateway starts listening).
+void read_http_tls(Reader& reader, const YAML::Node& tls, HttpConfig& http) {
+    if (!reader.expect(tls, YAML::NodeType::Map, "a mapping with cert_file and key_file")) return;
+    reader.check_keys(tls, {"cert_file", "key_file"}, "http.tls");
+    auto file = [&](const char* key) -> std::optional<std::filesystem::path> {
+        const auto node = tls[key];
+        if (!node) {
+            reader.error(tls, std::string("'tls:' needs '") + key + ":' (a PEM file)");
+            return std::nullopt;
+        }
+        auto text = reader.string(node, "a PEM file path");
+        if (!text) return std::nullopt;
+        auto path = reader.resolve_path(*text);
+        std::error_code error;
+        if (!std::filesystem::is_regular_file(path, error)) {
+            reader.error(node, "no such file: " + path.string());
+            return std::nullopt;
+        }
+        return path;
+    };
+    auto cert = file("cert_file");
+    auto key = file("key_file");
+    if (cert && key) {
+        http.tls_cert_file = std::move(cert);
+        http.tls_key_file = std::move(key);
+    }
+}
+
 std::string read_url_path(Reader& reader, const YAML::Node& node) {
     auto text = reader.string(node, "a URL path starting with '/'");
     if (!text) return {};
@@ -574,11 +603,11 @@ void read_http(Reader& reader, const YAML::Node& node, GatewayConfig& config) {
     http.where = reader.at(node);
     if (!reader.expect(node, YAML::NodeType::Map, "a mapping with host, port, path and the HTTP front's limits"))
         return;
-    reader.check_keys(
-        node,
-        {"host", "port", "path", "legacy_sse_path", "allowed_origins", "allowed_hosts", "max_sessions",
-         "session_idle_timeout", "max_request_body_mb", "max_header_size_kb", "max_headers", "replay_events", "auth"},
-        "http");
+    reader.check_keys(node,
+                      {"host", "port", "path", "legacy_sse_path", "allowed_origins", "allowed_hosts", "max_sessions",
+                       "session_idle_timeout", "max_request_body_mb", "max_header_size_kb", "max_headers",
+                       "replay_events", "auth", "tls"},
+                      "http");
     if (const auto n = node["host"])
         if (auto text = reader.string(n, "an address to listen on (127.0.0.1, ::1, 0.0.0.0)")) http.host = *text;
     if (const auto n = node["port"])
@@ -608,6 +637,7 @@ void read_http(Reader& reader, const YAML::Node& node, GatewayConfig& config) {
     if (const auto n = node["replay_events"])
         if (auto value = reader.integer(n, 0, 100000)) http.replay_events = static_cast<std::size_t>(*value);
     if (const auto n = node["auth"]) read_http_auth(reader, n, http);
+    if (const auto tls = node["tls"]) read_http_tls(reader, tls, http);
 }
 
 void read_proxy(Reader& reader, const YAML::Node& proxy, GatewayConfig& config) {

@@ -21,7 +21,9 @@ void HttpChannel::send(std::string message, Delivery delivery) {
         std::uint64_t number = listen_stream;
         if (!legacy_ && !delivery.request.empty()) {
             if (auto it = by_request_.find(std::string(delivery.request)); it != by_request_.end()) {
-                number = it->second;
+                // A stream nobody will read takes its answer (to drop it); anything else the
+                // client must see goes on the listen stream instead.
+                if (delivery.answer || !streams_.at(it->second).abandoned) number = it->second;
                 // Its id is free again for the client once the answer is on its way.
                 if (delivery.answer) by_request_.erase(it);
             } else if (delivery.answer) {
@@ -102,6 +104,7 @@ std::optional<HttpChannel::Attachment> HttpChannel::attach(std::uint64_t number)
         if (closed_ || it == streams_.end()) return std::nullopt;
         attachment = Attachment{next_attachment_++, it->second.written};
         it->second.attachment = attachment.id;
+        it->second.detached_at.reset();
     }
     changed_.notify_all();  // the connection that served it before stops
     return attachment;
@@ -161,12 +164,15 @@ void HttpChannel::written(std::uint64_t number, std::uint64_t sequence) {
         const bool had_room = unwritten_bytes_ < limits_.max_queued;
         for (const auto& event : stream.events)
             if (event.sequence > stream.written && event.sequence <= sequence) unwritten_bytes_ -= event.data.size();
+        const bool moved = sequence > stream.written;
         stream.written = std::max(stream.written, sequence);
         if (number != listen_stream && stream.ended && stream.written + 1 == stream.next_sequence)
             streams_.erase(it);
         else
             trim_locked(stream);
         update_room_locked();
+        // Full but taking bytes: a slow client, not a stalled one.
+        if (moved && full_since_) full_since_ = Clock::now();
         room_again = !had_room && unwritten_bytes_ < limits_.max_queued;
     }
     if (room_again) changed_.notify_all();
@@ -175,30 +181,58 @@ void HttpChannel::written(std::uint64_t number, std::uint64_t sequence) {
 void HttpChannel::detach(std::uint64_t number, std::uint64_t attachment) {
     {
         std::lock_guard lock(mutex_);
-        if (auto it = streams_.find(number); it != streams_.end() && it->second.attachment == attachment)
+        if (auto it = streams_.find(number); it != streams_.end() && it->second.attachment == attachment) {
             it->second.attachment = 0;
+            it->second.detached_at = Clock::now();
+        }
     }
     changed_.notify_all();  // its connection's writer stops waiting
 }
 
-void HttpChannel::abandon(std::uint64_t number) {
+void HttpChannel::abandon(std::uint64_t number, std::uint64_t attachment) {
     {
         std::lock_guard lock(mutex_);
         auto it = streams_.find(number);
         if (it == streams_.end() || number == listen_stream) return;
-        Stream& stream = it->second;
-        for (const auto& event : stream.events)
-            if (event.sequence > stream.written) unwritten_bytes_ -= event.data.size();
-        if (stream.ended) {
-            streams_.erase(it);
-        } else {
-            stream.abandoned = true;
-            stream.attachment = 0;
-            stream.events.clear();
-        }
+        if (it->second.attachment != 0 && it->second.attachment != attachment) return;  // taken over
+        abandon_locked(it);
         update_room_locked();
     }
     changed_.notify_all();
+}
+
+void HttpChannel::abandon_locked(std::map<std::uint64_t, Stream>::iterator it) {
+    Stream& stream = it->second;
+    for (const auto& event : stream.events)
+        if (event.sequence > stream.written) unwritten_bytes_ -= event.data.size();
+    if (stream.ended) {
+        streams_.erase(it);
+        return;
+    }
+    stream.abandoned = true;
+    stream.attachment = 0;
+    stream.detached_at.reset();
+    stream.events.clear();
+}
+
+void HttpChannel::expire_detached(Clock::time_point before) {
+    std::size_t expired = 0;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto it = streams_.begin(); it != streams_.end();) {
+            auto next = std::next(it);
+            if (it->first != listen_stream && it->second.detached_at && *it->second.detached_at < before) {
+                abandon_locked(it);
+                ++expired;
+            }
+            it = next;
+        }
+        if (expired) update_room_locked();
+    }
+    if (expired) {
+        spdlog::debug("http: {} stream(s) nobody resumed in time were dropped", expired);
+        changed_.notify_all();
+    }
 }
 
 void HttpChannel::close() {

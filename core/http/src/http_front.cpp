@@ -10,26 +10,34 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <spdlog/spdlog.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <array>
 #include <cstring>
 #include <functional>
 #include <stdexcept>
+#include <tuple>
 
 namespace watchgate::core {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using tcp = asio::ip::tcp;
@@ -65,9 +73,25 @@ struct HttpFront::Session {
     void touch() { last_active = Clock::now().time_since_epoch().count(); }
 };
 
+// One client connection: plain TCP, or TLS over it when `tls:` is configured.
 struct HttpFront::Connection : std::enable_shared_from_this<HttpFront::Connection> {
-    explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
-    beast::tcp_stream stream;
+    Connection(tcp::socket socket, ssl::context* tls) {
+        if (tls)
+            secure.emplace(beast::tcp_stream(std::move(socket)), *tls);
+        else
+            plain.emplace(std::move(socket));
+    }
+    // The TCP layer: timeouts, the socket.
+    beast::tcp_stream& transport_layer() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+    // Runs `operation` on the stream the HTTP bytes go through; both kinds give the same awaitable.
+    template <class Operation>
+    auto io(Operation&& operation) {
+        if (secure) return operation(*secure);
+        return operation(*plain);
+    }
+
+    std::optional<beast::tcp_stream> plain;
+    std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
     beast::flat_buffer buffer;
     std::string remote;  // "ip:port"
 };
@@ -102,8 +126,15 @@ Response make_response(const http::request<http::string_body>& request, http::st
 
 asio::awaitable<bool> HttpFront::respond(Connection& connection, Response response) {
     boost::system::error_code error;
-    connection.stream.expires_after(config_.streams.stall_timeout);
-    co_await http::async_write(connection.stream, response, asio::redirect_error(asio::use_awaitable, error));
+    // Piece by piece, the stall timeout renewed after each: a slow client that keeps taking bytes
+    // gets its whole answer; only one that takes none for the stall timeout is cut off.
+    http::response_serializer<http::string_body> serializer(response);
+    while (!error && !serializer.is_done()) {
+        connection.transport_layer().expires_after(config_.streams.stall_timeout);
+        co_await connection.io([&](auto& transport) {
+            return http::async_write_some(transport, serializer, asio::redirect_error(asio::use_awaitable, error));
+        });
+    }
     if (error == beast::error::timeout)
         spdlog::warn("http: the client at {} took nothing of its answer for {} ms: closed", connection.remote,
                      config_.streams.stall_timeout.count());
@@ -117,10 +148,36 @@ std::shared_ptr<HttpFront> HttpFront::create(std::shared_ptr<Gateway> gateway) {
 HttpFront::HttpFront(std::shared_ptr<Gateway> gateway)
     : gateway_(std::move(gateway)), config_(gateway_->config()), acceptor_(gateway_->io()) {}
 
+void HttpFront::load_tls() {
+    const auto& http = config_.http;
+    if (!http.tls_cert_file) return;
+    auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
+    // TLS 1.2 and 1.3 only.
+    context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    boost::system::error_code error;
+    context->use_certificate_chain_file(http.tls_cert_file->string(), error);
+    if (error)
+        throw std::runtime_error("tls.cert_file " + http.tls_cert_file->string() +
+                                 ": not a usable certificate chain (PEM): " + error.message());
+    context->use_private_key_file(http.tls_key_file->string(), ssl::context::pem, error);
+    const bool mismatch = (error && error.category() == asio::error::get_ssl_category() &&
+                           ERR_GET_REASON(static_cast<unsigned long>(error.value())) == X509_R_KEY_VALUES_MISMATCH) ||
+                          (!error && SSL_CTX_check_private_key(context->native_handle()) != 1);
+    if (mismatch)
+        throw std::runtime_error("tls.key_file " + http.tls_key_file->string() + " does not belong to tls.cert_file " +
+                                 http.tls_cert_file->string());
+    if (error)
+        throw std::runtime_error("tls.key_file " + http.tls_key_file->string() +
+                                 ": not a usable private key (PEM): " + error.message());
+    tls_ = std::move(context);
+}
+
 HttpFront::~HttpFront() = default;
 
 void HttpFront::listen() {
     const auto& http = config_.http;
+    load_tls();
     const std::string where = http.host + ":" + std::to_string(http.port);
     boost::system::error_code error;
     tcp::resolver resolver(gateway_->io());
@@ -135,6 +192,11 @@ void HttpFront::listen() {
     if (!error) acceptor_.bind(endpoint, error);
     if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
     if (error) throw std::runtime_error("cannot listen on " + where + ": " + error.message());
+    if (!is_loopback_address(http.host) && !tls_)
+        spdlog::warn(
+            "http: listening on {} without TLS: tokens and messages cross the network in clear text "
+            "(set proxy.http.tls, or keep the gateway on 127.0.0.1 behind a TLS proxy)",
+            where);
     if (!is_loopback_address(http.host) && http.auth == HttpConfig::Auth::none)
         spdlog::warn(
             "http: listening on {} without authentication: anyone who reaches it may use every upstream "
@@ -147,23 +209,31 @@ tcp::endpoint HttpFront::local_endpoint() const { return acceptor_.local_endpoin
 void HttpFront::start() {
     auto self = shared_from_this();
     const auto endpoint = local_endpoint();
-    spdlog::info("listening on http://{}:{}{}", endpoint.address().to_string(), endpoint.port(), config_.http.path);
+    spdlog::info("listening on {}://{}:{}{}", tls_ ? "https" : "http", endpoint.address().to_string(), endpoint.port(),
+                 config_.http.path);
     asio::co_spawn(gateway_->io(), accept_loop(), [self](std::exception_ptr) {});
     asio::co_spawn(gateway_->io(), sweep_loop(), [self](std::exception_ptr) {});
 }
 
-asio::awaitable<void> HttpFront::stop() {
-    stopping_ = true;
+void HttpFront::stop_accepting() {
+    stopping_ = true;  // no session opens from now on
     asio::post(gateway_->io(), [self = shared_from_this()] {
         boost::system::error_code ignored;
         self->acceptor_.close(ignored);
     });
-    std::vector<std::shared_ptr<Session>> sessions;
-    {
-        std::lock_guard lock(mutex_);
-        for (auto& [token, session] : sessions_) sessions.push_back(session);
+}
+
+asio::awaitable<void> HttpFront::stop() {
+    stop_accepting();
+    for (;;) {
+        std::vector<std::shared_ptr<Session>> sessions;
+        {
+            std::lock_guard lock(mutex_);
+            for (auto& [token, session] : sessions_) sessions.push_back(session);
+        }
+        if (sessions.empty()) co_return;
+        for (auto& session : sessions) co_await end_session(session, "the gateway is stopping");
     }
-    for (auto& session : sessions) co_await end_session(session, "the gateway is stopping");
 }
 
 std::size_t HttpFront::session_count() const {
@@ -189,9 +259,9 @@ asio::awaitable<void> HttpFront::accept_loop() {
             spdlog::warn("http: {} connections open: one more refused", max_connections);
             continue;  // the socket closes as it goes out of scope
         }
-        auto connection = std::make_shared<Connection>(std::move(socket));
+        auto connection = std::make_shared<Connection>(std::move(socket), tls_.get());
         boost::system::error_code ignored;
-        const auto peer = connection->stream.socket().remote_endpoint(ignored);
+        const auto peer = connection->transport_layer().socket().remote_endpoint(ignored);
         connection->remote = peer.address().to_string() + ":" + std::to_string(peer.port());
         ++*connections;
         asio::co_spawn(gateway_->io(), serve(connection), [self, connections](std::exception_ptr failure) {
@@ -218,25 +288,29 @@ asio::awaitable<void> HttpFront::sweep_loop() {
         boost::system::error_code error;
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, error));
         if (stopping_) co_return;
-        std::vector<std::pair<std::shared_ptr<Session>, std::string>> to_end;
+        std::vector<std::tuple<std::shared_ptr<Session>, std::string, bool>> to_end;  // session, why, stalled
         const auto now = Clock::now();
         {
             std::lock_guard lock(mutex_);
             for (auto& [token, session] : sessions_) {
+                session->channel->expire_detached(now - config_.streams.stall_timeout);
                 const auto last = Clock::time_point(Clock::duration(session->last_active.load()));
                 if (session->busy == 0 && !session->channel->attached() && now - last >= idle) {
-                    to_end.emplace_back(session, "idle for " + std::to_string(idle.count()) + " ms");
+                    to_end.emplace_back(session, "idle for " + std::to_string(idle.count()) + " ms", false);
                     continue;
                 }
                 // A client that does not read what waits for it cannot grow the gateway without bound.
                 if (auto full = session->channel->full_since(); full && now - *full >= config_.streams.stall_timeout)
-                    to_end.emplace_back(session, "its client took nothing of " +
-                                                     std::to_string(session->channel->queued_bytes()) +
-                                                     " waiting bytes for " +
-                                                     std::to_string(config_.streams.stall_timeout.count()) + " ms");
+                    to_end.emplace_back(session,
+                                        "its client took nothing of " +
+                                            std::to_string(session->channel->queued_bytes()) + " waiting bytes for " +
+                                            std::to_string(config_.streams.stall_timeout.count()) + " ms",
+                                        true);
             }
         }
-        for (auto& [session, why] : to_end) co_await end_session(session, why);
+        // Each on its own: one session's drain never delays another's end.
+        for (auto& [session, why, stalled] : to_end)
+            asio::co_spawn(gateway_->io(), end_session(session, why, stalled), [self](std::exception_ptr) {});
     }
 }
 
@@ -249,7 +323,7 @@ std::shared_ptr<HttpFront::Session> HttpFront::open_session(const Request& reque
     session->channel = std::make_shared<HttpChannel>(config_.streams, config_.http.replay_events, legacy);
     {
         std::lock_guard lock(mutex_);
-        if (sessions_.size() >= config_.http.max_sessions) return nullptr;
+        if (stopping_ || sessions_.size() >= config_.http.max_sessions) return nullptr;
         sessions_.emplace(session->token, session);
     }
     session->client = gateway_->open_session(session->channel,
@@ -263,13 +337,16 @@ std::shared_ptr<HttpFront::Session> HttpFront::find_session(const std::string& t
     return it == sessions_.end() ? nullptr : it->second;
 }
 
-asio::awaitable<void> HttpFront::end_session(std::shared_ptr<Session> session, std::string why) {
+asio::awaitable<void> HttpFront::end_session(std::shared_ptr<Session> session, std::string why, bool discard) {
     if (session->ended.exchange(true)) co_return;
     {
         std::lock_guard lock(mutex_);
         sessions_.erase(session->token);
     }
     spdlog::info("http: session {} ended: {}", short_id(session->token), why);
+    // A client that does not read gets nothing more: what it holds up (its channel, and through it
+    // the upstreams it shares) is released before its requests are drained.
+    if (discard) session->channel->close();
     // Its requests in flight are answered on their streams, then every stream ends.
     co_await gateway_->close_session(session->client);
     session->channel->close();
@@ -277,14 +354,27 @@ asio::awaitable<void> HttpFront::end_session(std::shared_ptr<Session> session, s
 
 asio::awaitable<void> HttpFront::serve(std::shared_ptr<Connection> connection) {
     const auto& limits = config_.http;
+    if (connection->secure) {
+        boost::system::error_code error;
+        connection->transport_layer().expires_after(config_.streams.stall_timeout);
+        co_await connection->secure->async_handshake(ssl::stream_base::server,
+                                                     asio::redirect_error(asio::use_awaitable, error));
+        if (error) {
+            spdlog::debug("http: TLS handshake with {} failed: {}", connection->remote, error.message());
+            connection->transport_layer().close();
+            co_return;
+        }
+    }
     for (;;) {
         http::request_parser<http::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_size, UINT32_MAX)));
         parser.body_limit(limits.max_request_body.value_or(config_.max_message_size));
-        connection->stream.expires_after(idle_connection_timeout);
+        connection->transport_layer().expires_after(idle_connection_timeout);
         boost::system::error_code error;
-        co_await http::async_read(connection->stream, connection->buffer, parser,
-                                  asio::redirect_error(asio::use_awaitable, error));
+        co_await connection->io([&](auto& transport) {
+            return http::async_read(transport, connection->buffer, parser,
+                                    asio::redirect_error(asio::use_awaitable, error));
+        });
         if (error) {
             if (error == http::error::end_of_stream || error == beast::error::timeout ||
                 error == asio::error::connection_reset || error == asio::error::eof)
@@ -327,16 +417,19 @@ asio::awaitable<void> HttpFront::serve(std::shared_ptr<Connection> connection) {
         if (!keep || !request.keep_alive() || stopping_) break;
     }
     boost::system::error_code ignored;
-    connection->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    connection->stream.close();
+    connection->transport_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    connection->transport_layer().close();
 }
 
 asio::awaitable<bool> HttpFront::handle(Connection& connection, Request& request) {
     const auto& http = config_.http;
     auto& message = request.message;
-    auto reply = [&](http::status status, std::string text) -> asio::awaitable<bool> {
+    // `allow`: the methods a 405 names.
+    auto reply = [&](http::status status, std::string text,
+                     std::string_view allow = "GET, POST, DELETE") -> asio::awaitable<bool> {
         auto response = make_response(message, status, error_body(error_code::invalid_request, text));
-        if (status == http::status::method_not_allowed) response.set(http::field::allow, "GET, POST, DELETE");
+        if (status == http::status::method_not_allowed)
+            response.set(http::field::allow, beast::string_view(allow.data(), allow.size()));
         co_return co_await respond(connection, std::move(response)) && request.keep_alive();
     };
     const bool legacy_stream = !http.legacy_sse_path.empty() && request.path == http.legacy_sse_path;
@@ -346,6 +439,8 @@ asio::awaitable<bool> HttpFront::handle(Connection& connection, Request& request
         co_return co_await reply(http::status::not_found,
                                  "no MCP endpoint at " + std::string(request.path) + " (it is at " + http.path + ")");
 
+    if (request.header("Host").empty())
+        co_return co_await reply(http::status::bad_request, "a request needs a Host header");
     // DNS rebinding: a page elsewhere must not reach a local gateway through the browser.
     if (!host_allowed(request.header("Host"), http.allowed_hosts))
         co_return co_await reply(http::status::forbidden,
@@ -357,7 +452,8 @@ asio::awaitable<bool> HttpFront::handle(Connection& connection, Request& request
     const std::string resource =
         !http.resource.empty() ? http.resource : "http://" + std::string(request.header("Host")) + http.path;
     if (metadata) {
-        if (message.method() != http::verb::get) co_return co_await reply(http::status::method_not_allowed, "use GET");
+        if (message.method() != http::verb::get)
+            co_return co_await reply(http::status::method_not_allowed, "use GET", "GET");
         json document{{"resource", resource}, {"bearer_methods_supported", {"header"}}, {"resource_name", "Watchgate"}};
         co_return co_await respond(connection, make_response(message, http::status::ok, dump_json(document))) &&
             request.keep_alive();
@@ -394,12 +490,12 @@ asio::awaitable<bool> HttpFront::handle(Connection& connection, Request& request
 
     if (legacy_stream) {
         if (message.method() != http::verb::get)
-            co_return co_await reply(http::status::method_not_allowed, "the HTTP+SSE stream is opened with GET");
+            co_return co_await reply(http::status::method_not_allowed, "the HTTP+SSE stream is opened with GET", "GET");
         co_return co_await handle_legacy_stream(connection, request);
     }
     if (legacy_post) {
         if (message.method() != http::verb::post)
-            co_return co_await reply(http::status::method_not_allowed, "HTTP+SSE messages are sent with POST");
+            co_return co_await reply(http::status::method_not_allowed, "HTTP+SSE messages are sent with POST", "POST");
         co_return co_await handle_post(connection, request, true);
     }
     if (const auto version = request.header(version_header);
@@ -477,10 +573,14 @@ asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& re
                 "no session " + short_id(token) + "…: it ended or never existed; initialize again");
     } else if (parsed_message.kind() == MessageKind::request && parsed_message.method() == "initialize") {
         session = open_session(request, false, connection.remote);
-        if (!session)
-            co_return co_await reply(http::status::service_unavailable, error_code::overloaded,
-                                     "the gateway serves its maximum of " + std::to_string(config_.http.max_sessions) +
-                                         " sessions (max_sessions)");
+        if (!session) {
+            // Built apart: GCC 12 destroys a ?: temporary twice inside a co_await expression.
+            std::string why = "the gateway is shutting down";
+            if (!stopping_)
+                why = "the gateway serves its maximum of " + std::to_string(config_.http.max_sessions) +
+                      " sessions (max_sessions)";
+            co_return co_await reply(http::status::service_unavailable, error_code::overloaded, std::move(why));
+        }
         spdlog::info("http: session {} opened by {}{}", short_id(session->token), connection.remote,
                      request.subject.empty() ? "" : " (" + request.subject + ")");
     } else {
@@ -500,6 +600,9 @@ asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& re
     // As a stdio client is not read while its session is at a limit (requests in flight, bytes
     // waiting for it, its upstreams' input), its POSTs wait here.
     co_await session->client->wait_for_client_input_room();
+    if (session->ended)  // while this POST waited
+        co_return co_await reply(http::status::not_found, error_code::invalid_request,
+                                 "the session " + short_id(session->token) + "… has ended; initialize again");
     if (parsed_message.kind() != MessageKind::request || legacy) {
         session->client->on_client_message(std::move(parsed_message));
         auto accepted = make_response(message, http::status::accepted);
@@ -512,7 +615,14 @@ asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& re
             "Invalid Request: id " + parsed_message.id_text() + " is already used by a request in flight",
             parsed_message.id());
     session->client->on_client_message(std::move(parsed_message));
-    co_return co_await serve_stream(connection, request, session, *stream, std::nullopt, true);
+    const bool opening = token.empty();  // this initialize opened the session
+    const bool keep = co_await serve_stream(connection, request, session, *stream, std::nullopt, true);
+    // A session whose initialize failed is of no use to anyone: it does not wait to idle out
+    // (holding a place under max_sessions and, with per_session upstreams, their processes).
+    if (opening && !session->client->initialized())
+        asio::co_spawn(gateway_->io(), end_session(session, "its initialize failed"),
+                       [self = shared_from_this()](std::exception_ptr) {});
+    co_return keep;
 }
 
 asio::awaitable<bool> HttpFront::handle_get(Connection& connection, Request& request) {
@@ -623,15 +733,19 @@ asio::awaitable<bool> HttpFront::serve_stream(Connection& connection, Request& r
     };
     auto watch = std::make_shared<Watch>();
     bool watching = false;
-    auto watch_peer = [&] {
+    std::function<void()> watch_peer = [&] {  // named: no temporary lives across the co_await below
         watching = true;
+        // The watch's read must never time out: stall timeouts are for writes.
+        connection.transport_layer().expires_never();
         asio::co_spawn(
-            connection.stream.get_executor(),
+            connection.transport_layer().get_executor(),
             [owner = connection.shared_from_this(), watch, channel = session->channel, stream,
              id = attachment->id]() -> asio::awaitable<void> {
                 boost::system::error_code error;
-                watch->got = co_await owner->stream.socket().async_read_some(
-                    asio::buffer(watch->bytes), asio::redirect_error(asio::use_awaitable, error));
+                watch->got = co_await owner->io([&](auto& transport) {
+                    return transport.async_read_some(asio::buffer(watch->bytes),
+                                                     asio::redirect_error(asio::use_awaitable, error));
+                });
                 if (error && error != asio::error::operation_aborted) {
                     watch->gone = true;
                     channel->detach(stream, id);
@@ -642,17 +756,17 @@ asio::awaitable<bool> HttpFront::serve_stream(Connection& connection, Request& r
             asio::detached);
     };
 
-    bool resumable = false;
+    bool resumable = resume_after.has_value();  // a resuming client holds an event id already
     const bool keep = co_await write_events(connection, request, *session, stream, attachment->id,
                                             resume_after.value_or(attachment->written), json_if_answer_first,
                                             std::move(first_event), watch_peer, resumable);
     if (watching && !watch->done) {
         boost::system::error_code ignored;
-        connection.stream.socket().cancel(ignored);
+        connection.transport_layer().socket().cancel(ignored);
         co_await watch->finished.wait_until([&] { return watch->done.load(); });
     }
     // Broken before the client learnt an event id: nobody can resume the stream.
-    if (!keep && !resumable) channel.abandon(stream);
+    if (!keep && !resumable) channel.abandon(stream, attachment->id);
     if (watch->got > 0) {  // the client's next request, already on its way: parsed next
         auto space = connection.buffer.prepare(watch->got);
         std::memcpy(space.data(), watch->bytes.data(), watch->got);
@@ -676,14 +790,22 @@ asio::awaitable<bool> HttpFront::write_events(Connection& connection, Request& r
     const auto version = request.header(version_header);
     const bool prime = !session->legacy && !version.empty() && version >= std::string_view("2025-11-25");
     boost::system::error_code error;
+    // In chunks of at most 64 KiB, the stall timeout renewed for each (as for respond()).
     auto write_text = [&](std::string text) -> asio::awaitable<bool> {
-        connection.stream.expires_after(config_.streams.stall_timeout);
-        if (chunked)
-            co_await asio::async_write(connection.stream, http::make_chunk(asio::buffer(text)),
-                                       asio::redirect_error(asio::use_awaitable, error));
-        else
-            co_await asio::async_write(connection.stream, asio::buffer(text),
-                                       asio::redirect_error(asio::use_awaitable, error));
+        constexpr std::size_t slice = 64 * 1024;
+        for (std::size_t at = 0; at < text.size() && !error; at += slice) {
+            const auto piece = asio::buffer(text.data() + at, std::min(slice, text.size() - at));
+            connection.transport_layer().expires_after(config_.streams.stall_timeout);
+            if (chunked)
+                co_await connection.io([&](auto& transport) {
+                    return asio::async_write(transport, http::make_chunk(piece),
+                                             asio::redirect_error(asio::use_awaitable, error));
+                });
+            else
+                co_await connection.io([&](auto& transport) {
+                    return asio::async_write(transport, piece, asio::redirect_error(asio::use_awaitable, error));
+                });
+        }
         if (error == beast::error::timeout)
             spdlog::warn("http: session {}: the client at {} took nothing of its event stream for {} ms: closed",
                          short_id(session->token), connection.remote, config_.streams.stall_timeout.count());
@@ -697,9 +819,10 @@ asio::awaitable<bool> HttpFront::write_events(Connection& connection, Request& r
                            std::string(session_header) + ": " + session->token + "\r\n" +
                            (chunked ? "Transfer-Encoding: chunked\r\n" : "") +
                            (keep_alive ? "" : "Connection: close\r\n") + "\r\n";
-        connection.stream.expires_after(config_.streams.stall_timeout);
-        co_await asio::async_write(connection.stream, asio::buffer(head),
-                                   asio::redirect_error(asio::use_awaitable, error));
+        connection.transport_layer().expires_after(config_.streams.stall_timeout);
+        co_await connection.io([&](auto& transport) {
+            return asio::async_write(transport, asio::buffer(head), asio::redirect_error(asio::use_awaitable, error));
+        });
         headers_sent = true;
         if (error) co_return false;
         watch_peer();
@@ -760,9 +883,10 @@ asio::awaitable<bool> HttpFront::write_events(Connection& connection, Request& r
         if (batch.ends) break;
     }
     if (!chunked) co_return false;
-    connection.stream.expires_after(config_.streams.stall_timeout);
-    co_await asio::async_write(connection.stream, http::make_chunk_last(),
-                               asio::redirect_error(asio::use_awaitable, error));
+    connection.transport_layer().expires_after(config_.streams.stall_timeout);
+    co_await connection.io([&](auto& transport) {
+        return asio::async_write(transport, http::make_chunk_last(), asio::redirect_error(asio::use_awaitable, error));
+    });
     co_return !error && keep_alive;
 }
 

@@ -20,6 +20,7 @@ int serve_http(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins)
         spdlog::error("{}", e.what());
         return 1;
     }
+    runtime.before_shutdown([front] { front->stop_accepting(); });
     front->start();
     runtime.gateway().start();
     runtime.run();

@@ -61,6 +61,7 @@ void Runtime::run() {
     wait_for_hangup();
 
     control->run();
+    for (auto& hook : before_shutdown_) hook();
     shutdown();  // a second SIGINT/SIGTERM during it still cuts the grace period short
     // Cancelled on their own thread: a signal_set is not safe to touch from two threads at once.
     std::promise<void> cancelled;

@@ -272,8 +272,11 @@ void ClientSession::answer_once(const std::shared_ptr<ClientCall>& call, const M
     if (call->answered.exchange(true)) return;  // already answered (its deadline passed)
     // The call leaves the in-flight table before its answer goes out, so the client may reuse the
     // id as soon as it has the answer.
-    finish(call);
+    // Whoever waits for room or for the last answer of a drain is woken once it is sent: a
+    // session closed right after its drain must not close its channel before the answer is on it.
+    const bool room_again = finish(call, false);
     send_to_client(answer, Delivery::answer_to(call->id_text));
+    if (room_again) flow_.notify_all();
 }
 
 std::optional<Clock::time_point> ClientSession::expire_calls(Clock::time_point now) {
@@ -298,7 +301,7 @@ std::optional<Clock::time_point> ClientSession::expire_calls(Clock::time_point n
     return next;
 }
 
-void ClientSession::finish(const std::shared_ptr<ClientCall>& call) {
+bool ClientSession::finish(const std::shared_ptr<ClientCall>& call, bool wake) {
     bool room_again = false;
     {
         // Only this call's entries: the client may already have reused the id or the token.
@@ -312,7 +315,8 @@ void ClientSession::finish(const std::shared_ptr<ClientCall>& call) {
         if (auto it = progress_.find(call->progress_token); it != progress_.end() && it->second.lock() == call)
             progress_.erase(it);
     }
-    if (room_again) flow_.notify_all();
+    if (room_again && wake) flow_.notify_all();
+    return room_again;
 }
 
 asio::awaitable<void> ClientSession::handle_request(std::shared_ptr<ClientCall> call, Message request) {

@@ -25,10 +25,13 @@ public:
                                             std::chrono::steady_clock::time_point deadline);
     // Wakes every waiter to re-check its condition.
     void notify_all();
+    // How many waiters are registered (each a coroutine waiting now).
+    std::size_t waiters() const;
 
 private:
     struct Waiter;
-    std::mutex mutex_;
+    void forget(const std::shared_ptr<Waiter>& waiter);
+    mutable std::mutex mutex_;
     std::vector<std::shared_ptr<Waiter>> waiters_;
 };
 

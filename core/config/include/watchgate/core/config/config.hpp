@@ -106,6 +106,9 @@ struct HttpConfig {
     enum class Auth { none, bearer } auth = Auth::none;
     std::vector<BearerToken> bearer_tokens;
     std::string resource;  // the protected resource's URL for the RFC 9728 metadata; empty: derived
+    // TLS (both or neither): PEM files, resolved against the config's folder.
+    std::optional<std::filesystem::path> tls_cert_file;
+    std::optional<std::filesystem::path> tls_key_file;
     SourceLocation where;  // `http:` itself, for messages about the whole section
 };
 

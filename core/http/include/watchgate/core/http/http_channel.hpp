@@ -70,9 +70,13 @@ public:
     void written(std::uint64_t stream, std::uint64_t sequence);
     // The connection went away before the end: the stream waits for one to resume it.
     void detach(std::uint64_t stream, std::uint64_t attachment);
-    // The connection went away before the client learnt of any event of the stream: nobody can
-    // resume it, so what comes for it (its answer included) is dropped.
-    void abandon(std::uint64_t stream);
+    // The connection `attachment` went away before the client learnt of any event of the
+    // stream: nobody can resume it, so what comes for it (its answer included) is dropped. Nothing
+    // happens when another connection has taken the stream over meanwhile.
+    void abandon(std::uint64_t stream, std::uint64_t attachment);
+    // Abandons the request streams that have waited for a resuming connection since before
+    // `before`: a client that does not come back within the stall timeout has failed.
+    void expire_detached(Clock::time_point before);
     // The session ended: every stream ends, nothing more is kept.
     void close();
 
@@ -87,14 +91,16 @@ private:
     struct Stream {
         std::deque<Event> events;  // written ones (up to replay_events) and the ones waiting
         std::uint64_t next_sequence = 1;
-        std::uint64_t written = 0;     // the last event a connection took
-        std::uint64_t attachment = 0;  // the connection serving it; 0: none
-        std::string request;           // the request it answers; empty for the listen stream
-        bool ended = false;            // the answer is in (or the channel closed)
-        bool abandoned = false;        // nobody will ever read it
+        std::uint64_t written = 0;                     // the last event a connection took
+        std::uint64_t attachment = 0;                  // the connection serving it; 0: none
+        std::string request;                           // the request it answers; empty for the listen stream
+        bool ended = false;                            // the answer is in (or the channel closed)
+        bool abandoned = false;                        // nobody will ever read it
+        std::optional<Clock::time_point> detached_at;  // since when no connection serves it
     };
 
     void push_locked(std::uint64_t number, Stream& stream, std::string data, bool ends);
+    void abandon_locked(std::map<std::uint64_t, Stream>::iterator it);
     void trim_locked(Stream& stream);
     void update_room_locked();
 

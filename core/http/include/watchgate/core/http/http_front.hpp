@@ -20,6 +20,10 @@
 #include <mutex>
 #include <string>
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace watchgate::core {
 
 class HttpChannel;
@@ -35,6 +39,8 @@ public:
     boost::asio::ip::tcp::endpoint local_endpoint() const;
     // Accepts connections and expires idle sessions until stop().
     void start();
+    // Stops accepting connections and opening sessions (the gateway is about to drain).
+    void stop_accepting();
     // Stops accepting and ends every session (their requests drained within the grace period).
     boost::asio::awaitable<void> stop();
     std::size_t session_count() const;
@@ -45,6 +51,8 @@ private:
     struct Request;
 
     explicit HttpFront(std::shared_ptr<Gateway> gateway);
+    // The TLS context from tls.cert_file and tls.key_file, when set; throws naming the file.
+    void load_tls();
     boost::asio::awaitable<void> accept_loop();
     boost::asio::awaitable<void> sweep_loop();
     boost::asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
@@ -75,11 +83,13 @@ private:
     std::shared_ptr<Session> open_session(const Request& request, bool legacy, const std::string& remote);
     std::shared_ptr<Session> find_session(const std::string& token);
     // Ends a session: no new request finds it, its requests are drained, its streams end.
-    boost::asio::awaitable<void> end_session(std::shared_ptr<Session> session, std::string why);
+    // `discard`: its streams end first (its client stopped reading).
+    boost::asio::awaitable<void> end_session(std::shared_ptr<Session> session, std::string why, bool discard = false);
 
     std::shared_ptr<Gateway> gateway_;
     const GatewayConfig& config_;
     boost::asio::ip::tcp::acceptor acceptor_;
+    std::unique_ptr<boost::asio::ssl::context> tls_;  // null: plain HTTP
     std::atomic<bool> stopping_{false};
     mutable std::mutex mutex_;                                  // guards sessions_
     std::map<std::string, std::shared_ptr<Session>> sessions_;  // by Mcp-Session-Id

@@ -10,7 +10,9 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <functional>
 #include <memory>
+#include <vector>
 
 namespace watchgate::core {
 
@@ -31,6 +33,9 @@ public:
     void run();
     // The shutdown alone, for who does not run() (`watchgate call`).
     void shutdown();
+    // Called on the control thread once a stop is asked, before the drain (a listener stops
+    // taking new clients there).
+    void before_shutdown(std::function<void()> hook) { before_shutdown_.push_back(std::move(hook)); }
     // After the shutdown: 1 when no upstream could ever be started and initialized, else 0.
     int exit_status();
 
@@ -42,6 +47,7 @@ private:
     std::shared_ptr<PluginHost> plugins_;
     std::shared_ptr<Gateway> gateway_;
     std::shared_ptr<ControlQueue> control_ = std::make_shared<ControlQueue>();
+    std::vector<std::function<void()>> before_shutdown_;
 };
 
 // Signal dispositions the gateway relies on, whatever it inherited: a peer that went away is an

@@ -116,7 +116,9 @@ private:
     boost::asio::awaitable<void> handle_client_response(Message response);
     // Answers `call` unless it already was: every request gets exactly one answer.
     void answer_once(const std::shared_ptr<ClientCall>& call, const Message& answer);
-    void finish(const std::shared_ptr<ClientCall>& call);
+    // The call leaves the tables. Returns whether that gave room (or ended a drain); waiters are
+    // woken here unless `wake` is false (the caller wakes them once the answer is sent).
+    bool finish(const std::shared_ptr<ClientCall>& call, bool wake = true);
     void run_in_lane(boost::asio::awaitable<void> task);
     // Answers the requests whose time ran out; returns the next deadline.
     std::optional<Clock::time_point> expire_calls(Clock::time_point now);

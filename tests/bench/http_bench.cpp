@@ -1,8 +1,10 @@
 // HTTP front benchmark: calls/s and p50 latency over Streamable HTTP (keep-alive, one connection
 // per session) with 1, 16 and 64 concurrent sessions, against the same calls over stdio through
-// the gateway in the same run, in front of the same test server. Each call carries 1 KB.
+// the gateway in the same run, in front of the same test server. Each call carries 1 KB. With
+// --supergateway, the npm package supergateway (stateful Streamable HTTP) in front of the same
+// test server is measured the same way, for comparison (docs/performance.md says how to install it).
 //
-//   watchgate_http_bench [--calls N]   (N per concurrency level, default 20000)
+//   watchgate_http_bench [--calls N] [--supergateway <its dist/index.js>]   (N per level, default 20000)
 #include "http_client.hpp"
 #include "stdio_peer.hpp"
 
@@ -100,8 +102,42 @@ private:
     std::thread drain_;
 };
 
+// supergateway in front of the test server: one child per session (--stateful), on a free port.
+class Supergateway {
+public:
+    explicit Supergateway(const std::string& script) {
+        {
+            boost::asio::io_context io;
+            boost::asio::ip::tcp::acceptor probe(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+            port_ = probe.local_endpoint().port();
+        }
+        process_.emplace(watchgate::core::ChildProcess::spawn(
+            {"node", script, "--stdio", WATCHGATE_TEST_SERVER, "--outputTransport", "streamableHttp", "--stateful",
+             "--port", std::to_string(port_), "--healthEndpoint", "/healthz", "--logLevel", "none"},
+            {}, std::nullopt));
+        for (int attempt = 0; attempt < 300; ++attempt) {
+            try {
+                HttpConnection probe(port_);
+                if (probe.request(boost::beast::http::verb::get, "/healthz").status == 200) return;
+            } catch (const std::exception&) {
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        throw std::runtime_error("supergateway did not answer /healthz within 15 s");
+    }
+    ~Supergateway() {
+        process_->signal(SIGTERM);
+        while (!process_->try_wait()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::uint16_t port() const { return port_; }
+
+private:
+    std::uint16_t port_ = 0;
+    std::optional<watchgate::core::ChildProcess> process_;
+};
+
 // `sessions` clients at once, each with its own session and connection, calling one at a time.
-Result over_http(HttpGateway& gateway, int calls, int sessions) {
+Result over_http(std::uint16_t port, int calls, int sessions) {
     const int per_session = calls / sessions;
     std::vector<std::vector<double>> latencies(static_cast<std::size_t>(sessions));
     std::atomic<int> ready{0};
@@ -109,7 +145,7 @@ Result over_http(HttpGateway& gateway, int calls, int sessions) {
     std::vector<std::thread> clients;
     for (int s = 0; s < sessions; ++s)
         clients.emplace_back([&, s] {
-            HttpConnection connection(gateway.port());
+            HttpConnection connection(port);
             auto opened = connection.post(initialize_body(), mcp_headers({}, {}));
             const std::string session = opened.header("mcp-session-id");
             connection.post(R"({"jsonrpc":"2.0","method":"notifications/initialized"})", mcp_headers(session));
@@ -140,8 +176,11 @@ Result over_http(HttpGateway& gateway, int calls, int sessions) {
 
 int main(int argc, char** argv) {
     int calls = 20000;
-    for (int i = 1; i + 1 < argc; ++i)
+    std::string supergateway;
+    for (int i = 1; i + 1 < argc; ++i) {
         if (std::string(argv[i]) == "--calls") calls = std::stoi(argv[i + 1]);
+        if (std::string(argv[i]) == "--supergateway") supergateway = argv[i + 1];
+    }
     const auto dir = fs::temp_directory_path() / ("watchgate-http-bench-" + std::to_string(::getpid()));
     const auto stdio_config = write_config(dir, false);
     const auto http_config = write_config(dir, true);
@@ -149,13 +188,33 @@ int main(int argc, char** argv) {
                 calls);
     std::printf("%-10s %14s %10s %14s %10s %12s %14s\n", "sessions", "stdio calls/s", "stdio p50", "http calls/s",
                 "http p50", "http/stdio", "p50 added");
-    HttpGateway gateway(http_config);
-    for (int sessions : {1, 16, 64}) {
-        const Result stdio = over_stdio(stdio_config, calls, sessions);
-        const Result http = over_http(gateway, calls, sessions);
-        std::printf("%-10d %14.0f %8.0f us %14.0f %8.0f us %11.2fx %11.0f us\n", sessions, stdio.calls_per_second,
-                    stdio.p50_us, http.calls_per_second, http.p50_us, http.calls_per_second / stdio.calls_per_second,
-                    http.p50_us - stdio.p50_us);
+    std::vector<Result> ours;
+    {
+        HttpGateway gateway(http_config);
+        for (int sessions : {1, 16, 64}) {
+            const Result stdio = over_stdio(stdio_config, calls, sessions);
+            const Result http = over_http(gateway.port(), calls, sessions);
+            ours.push_back(http);
+            std::printf("%-10d %14.0f %8.0f us %14.0f %8.0f us %11.2fx %11.0f us\n", sessions, stdio.calls_per_second,
+                        stdio.p50_us, http.calls_per_second, http.p50_us,
+                        http.calls_per_second / stdio.calls_per_second, http.p50_us - stdio.p50_us);
+            std::fflush(stdout);
+        }
+    }
+    if (!supergateway.empty()) {
+        // A tenth of the calls: it is that much slower.
+        std::printf("\nsupergateway (stateful Streamable HTTP), %d calls per level\n\n", calls / 10);
+        std::printf("%-10s %18s %14s %18s %16s\n", "sessions", "its calls/s", "its p50", "watchgate / it",
+                    "its p50 / ours");
+        Supergateway peer(supergateway);
+        int level = 0;
+        for (int sessions : {1, 16, 64}) {
+            const Result theirs = over_http(peer.port(), calls / 10, sessions);
+            const Result& mine = ours[static_cast<std::size_t>(level++)];
+            std::printf("%-10d %18.0f %11.0f us %17.1fx %15.1fx\n", sessions, theirs.calls_per_second, theirs.p50_us,
+                        mine.calls_per_second / theirs.calls_per_second, theirs.p50_us / mine.p50_us);
+            std::fflush(stdout);
+        }
     }
     fs::remove_all(dir);
     return 0;

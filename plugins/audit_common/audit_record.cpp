@@ -63,7 +63,7 @@ AuditRecord make_record(const AuditEvent& event, const BodyPolicy& policy) {
     record.tool = event.target();
     record.outcome = outcome_name(event.outcome());
     record.reason = event.reason();
-    record.session = event.session();
+    record.session_id = event.session_id();
     record.transport = event.transport();
     record.client_address = event.client_address();
     record.subject = event.subject();

@@ -31,7 +31,7 @@ struct AuditRecord {
     std::string request_id;  // the client's id as JSON text; empty for notifications
     std::string upstream, method, tool, outcome, reason;
     // The client: its session, transport, address and authenticated subject (empty: not known).
-    std::string session, transport, client_address, subject;
+    std::string session_id, transport, client_address, subject;
     std::vector<AuditStage> stages;
     std::optional<double> duration_ms;  // responses: request to response
     std::int32_t error_code = 0;        // 0: none

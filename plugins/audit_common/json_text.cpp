@@ -71,7 +71,7 @@ std::string record_json(const AuditRecord& record) {
     text("outcome", record.outcome);
     text("reason", record.reason);
     // Who: only what is known (a notification no session asked for has none of it).
-    if (!record.session.empty()) text("session", record.session);
+    if (!record.session_id.empty()) text("session_id", record.session_id);
     if (!record.transport.empty()) text("transport", record.transport);
     if (!record.client_address.empty()) text("client_address", record.client_address);
     if (!record.subject.empty()) text("subject", record.subject);

@@ -13,7 +13,7 @@ enum class Quoting { minimal, all };
 
 constexpr const char* columns[] = {"timestamp", "event_type",     "request_id",     "upstream",   "method",
                                    "tool",      "outcome",        "duration_ms",    "error_code", "error_message",
-                                   "reason",    "stages",         "body_truncated", "body",       "session",
+                                   "reason",    "stages",         "body_truncated", "body",       "session_id",
                                    "transport", "client_address", "subject"};
 
 class CsvFormat {
@@ -47,7 +47,7 @@ public:
         field(line, stages, true);
         field(line, record.body ? (record.body_truncated() ? "true" : "false") : "", false);
         field(line, watchgate::audit::body_text(record), true);
-        field(line, record.session, true);
+        field(line, record.session_id, true);
         field(line, record.transport, true);
         field(line, record.client_address, true);
         field(line, record.subject, true);

@@ -37,7 +37,7 @@ std::string milliseconds(double ms) {
 std::string line_of(const AuditRecord& record) {
     std::string line = watchgate::audit::utc_timestamp(record.time_unix_us) + " " + upper(record.event_type);
     if (!record.request_id.empty()) line += " id=" + value(record.request_id);
-    if (!record.session.empty()) line += " session=" + value(record.transport + ":" + record.session);
+    if (!record.session_id.empty()) line += " session=" + value(record.transport + ":" + record.session_id);
     if (!record.client_address.empty()) line += " client=" + value(record.client_address);
     if (!record.subject.empty()) line += " subject=" + value(record.subject);
     if (!record.upstream.empty()) line += " upstream=" + value(record.upstream);

@@ -524,7 +524,7 @@ TEST_CASE("http: audit records name the session, the transport, the client's add
     }
     REQUIRE(records.size() == 2);  // the request and its response
     for (const auto& record : records) {
-        CHECK(record["session"] == session.substr(0, 8));  // never the whole id: it is a credential
+        CHECK(record["session_id"] == session.substr(0, 8));  // never the whole id: it is a credential
         CHECK(record["transport"] == "http");
         CHECK(record["client_address"].get<std::string>().starts_with("127.0.0.1:"));
         CHECK(record["subject"] == "carol");

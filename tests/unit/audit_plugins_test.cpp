@@ -246,7 +246,7 @@ TEST_CASE("audit_csv: RFC 4180 with a header, quoting and the formula guard, par
     const std::vector<std::string> header = {
         "timestamp",      "event_type",  "request_id", "upstream",      "method",         "tool",
         "outcome",        "duration_ms", "error_code", "error_message", "reason",         "stages",
-        "body_truncated", "body",        "session",    "transport",     "client_address", "subject"};
+        "body_truncated", "body",        "session_id", "transport",     "client_address", "subject"};
     CHECK(rows[0] == header);
     for (std::size_t i = 0; i < texts.size(); ++i) {
         const auto& row = rows[i + 1];

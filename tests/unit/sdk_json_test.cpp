@@ -2,8 +2,11 @@
 #include <catch2/catch.hpp>
 
 #include <watchgate/json.hpp>
+#include <watchgate/plugin.hpp>
 
 #include <nlohmann/json.hpp>
+
+#include <cstddef>
 
 using namespace watchgate;
 
@@ -39,4 +42,23 @@ TEST_CASE("sdk json: numbers out of double range never throw anything but ParseE
 TEST_CASE("sdk json: quoting escapes control characters and line separators") {
     CHECK(json::quote("a\x01\xe2\x80\xa8z") == "\"a\\u0001\\u2028z\"");
     CHECK(json::pointer_token("a/b~c") == "a~1b~0c");
+}
+
+TEST_CASE("sdk: an audit event's client fields are read only when the host's struct has them") {
+    wg_audit_event event{};
+    event.struct_size = sizeof(wg_audit_event);
+    event.session_id = wg_str{"7", 1};
+    event.transport = wg_str{"http", 4};
+    event.client_address = wg_str{"127.0.0.1:9", 11};
+    event.subject = wg_str{"ci", 2};
+    const AuditEvent full(event);
+    CHECK(full.session_id() == "7");
+    CHECK(full.transport() == "http");
+    CHECK(full.client_address() == "127.0.0.1:9");
+    CHECK(full.subject() == "ci");
+    // A 1.1 host's event ends before them: whatever lies beyond is not read.
+    event.struct_size = static_cast<std::uint32_t>(offsetof(wg_audit_event, session_id));
+    const AuditEvent older(event);
+    CHECK(older.session_id().empty());
+    CHECK(older.subject().empty());
 }

@@ -366,7 +366,7 @@ asio::awaitable<void> Pipeline::audit(RequestScope* scope, const Message& messag
     event.body = str(body);
     if (scope && scope->client_) client = scope->client_.get();
     if (client) {
-        event.session = str(client->session);
+        event.session_id = str(client->session);
         event.transport = str(client->transport);
         event.client_address = str(client->address);
         event.subject = str(client->subject);

@@ -224,7 +224,7 @@ typedef struct wg_audit_event {
     wg_str body;          /* the message as JSON text, empty when content_cleared */
     /* Since 1.2 (read them only when struct_size covers them): the client the message is from or
      * for; empty when not known (a notification no session asked for). */
-    wg_str session;        /* "1", "2", ... over stdio; the first 8 hex digits of Mcp-Session-Id over HTTP */
+    wg_str session_id;     /* "1", "2", ... over stdio; the first 8 hex digits of Mcp-Session-Id over HTTP */
     wg_str transport;      /* "stdio" or "http" */
     wg_str client_address; /* "ip:port" of the HTTP client; empty over stdio */
     wg_str subject;        /* who authenticated (a bearer token's subject); empty without authentication */

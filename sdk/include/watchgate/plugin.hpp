@@ -224,7 +224,7 @@ public:
     bool content_cleared() const { return event_.content_cleared != 0; }
     std::string_view body() const { return view(event_.body); }
     // Since ABI 1.2; empty from an older host.
-    std::string_view session() const { return since_1_2(&wg_audit_event::session); }
+    std::string_view session_id() const { return since_1_2(&wg_audit_event::session_id); }
     std::string_view transport() const { return since_1_2(&wg_audit_event::transport); }
     std::string_view client_address() const { return since_1_2(&wg_audit_event::client_address); }
     std::string_view subject() const { return since_1_2(&wg_audit_event::subject); }

@@ -1,6 +1,7 @@
 #include <watchgate/core/config/config.hpp>
 
 #include <watchgate/core/base/digest.hpp>
+#include <watchgate/core/base/url.hpp>
 
 #include <sys/stat.h>
 
@@ -22,6 +23,20 @@
 #include <sstream>
 
 namespace watchgate::core {
+
+std::string_view transport_name(UpstreamTransportKind kind) {
+    switch (kind) {
+        case UpstreamTransportKind::stdio:
+            return "stdio";
+        case UpstreamTransportKind::streamable_http:
+            return "streamable_http";
+        case UpstreamTransportKind::sse:
+            return "sse";
+        case UpstreamTransportKind::auto_detect:
+            return "auto";
+    }
+    return "unknown";
+}
 
 std::string_view role_name(PluginRole role) {
     switch (role) {
@@ -391,15 +406,104 @@ const std::vector<std::string> proxy_keys = {"http",
                                              "queue_limit_mb",
                                              "stall_timeout"};
 const std::vector<std::string> upstream_keys = {
-    "name",     "command",     "env",       "cwd",    "restart_on_failure", "max_restart_attempts",
-    "timeouts", "concurrency", "transport", "sharing"};
+    "name",     "command",     "env",       "cwd",     "restart_on_failure", "max_restart_attempts",
+    "timeouts", "concurrency", "transport", "sharing", "url",                "headers",
+    "tls",      "reconnect"};
+
+// `${VAR}` in a header value: the variable's value. An unset one is an error (a token that is not
+// there would be sent as an empty header and fail far from its cause). The value is a secret:
+// errors name the variable, never what it holds.
+std::optional<std::string> expand_header_value(Reader& reader, const YAML::Node& node, const std::string& text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '$' && i + 1 < text.size() && text[i + 1] == '{') {
+            const auto close = text.find('}', i + 2);
+            if (close == std::string::npos) {
+                reader.error(node, "'${' without its '}' (write ${NAME} to use an environment variable)");
+                return std::nullopt;
+            }
+            const std::string name = text.substr(i + 2, close - i - 2);
+            const char* value = std::getenv(name.c_str());
+            if (!value) {
+                reader.error(node, "the environment variable " + name + " is not set");
+                return std::nullopt;
+            }
+            out += value;
+            i = close;
+        } else {
+            out += text[i];
+        }
+    }
+    for (unsigned char c : out)
+        if (c < 0x20 && c != '\t') {
+            reader.error(node, "a header value cannot hold a line break or a control character");
+            return std::nullopt;
+        }
+    return out;
+}
+
+void read_upstream_headers(Reader& reader, const YAML::Node& node, UpstreamConfig& upstream) {
+    if (!reader.expect(node, YAML::NodeType::Map, "a mapping of header names to values")) return;
+    reader.check_duplicates(node);
+    static const std::regex token("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+    // Set by the gateway itself: a configured one would contradict it.
+    static const std::set<std::string> reserved = {"host", "content-length", "content-type", "accept",
+                                                   "mcp-session-id", "mcp-protocol-version", "last-event-id",
+                                                   "connection", "transfer-encoding"};
+    for (const auto& member : node) {
+        const std::string name = member.first.Scalar();
+        std::string lower = name;
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (!std::regex_match(name, token)) {
+            reader.error(member.first, "'" + name + "' is not a valid HTTP header name");
+        } else if (reserved.count(lower)) {
+            reader.error(member.first, "the gateway sets " + name + " itself");
+        } else if (!member.second.IsScalar()) {
+            reader.error(member.second, "expected a string value");
+        } else if (auto value = expand_header_value(reader, member.second, member.second.Scalar())) {
+            upstream.headers.emplace_back(name, std::move(*value));
+        }
+    }
+}
+
+void read_upstream_tls(Reader& reader, const YAML::Node& node, UpstreamConfig& upstream) {
+    if (!reader.expect(node, YAML::NodeType::Map, "a mapping with ca_file and verify")) return;
+    reader.check_keys(node, {"ca_file", "verify"}, "an upstream's tls");
+    if (const auto n = node["verify"])
+        if (auto value = reader.boolean(n)) upstream.tls_verify = *value;
+    if (const auto n = node["ca_file"]) {
+        if (auto text = reader.string(n, "a PEM file path")) {
+            auto path = reader.resolve_path(*text);
+            std::error_code error;
+            if (!std::filesystem::is_regular_file(path, error))
+                reader.error(n, "no such file: " + path.string());
+            else
+                upstream.tls_ca_file = std::move(path);
+        }
+    }
+}
+
+void read_reconnect(Reader& reader, const YAML::Node& node, UpstreamConfig& upstream) {
+    if (!reader.expect(node, YAML::NodeType::Map, "a mapping with max_attempts, backoff and max_backoff")) return;
+    reader.check_keys(node, {"max_attempts", "backoff", "max_backoff"}, "reconnect");
+    if (const auto n = node["max_attempts"])
+        if (auto value = reader.integer(n, 0, 1000)) upstream.max_restart_attempts = static_cast<int>(*value);
+    if (const auto n = node["backoff"])
+        if (auto value = read_seconds(reader, n)) upstream.restart_backoff = *value;
+    if (const auto n = node["max_backoff"])
+        if (auto value = read_seconds(reader, n)) upstream.max_restart_backoff = *value;
+    if (upstream.max_restart_backoff < upstream.restart_backoff)
+        reader.error(node, "max_backoff is shorter than backoff");
+}
 
 void read_upstream(Reader& reader, const YAML::Node& node, GatewayConfig& config, std::set<std::string>& seen) {
-    if (!reader.expect(node, YAML::NodeType::Map, "an upstream (a mapping with 'name:' and 'command:')")) return;
+    if (!reader.expect(node, YAML::NodeType::Map, "an upstream (a mapping with 'name:' and 'command:' or 'url:')"))
+        return;
     // A required key that is missing is the likelier meaning of an unknown one that could
     // abbreviate it (`cmd:` is 'command', not 'cwd').
     reader.check_keys(node, upstream_keys, "an upstream", [&node](const std::string& key) -> std::string {
-        if (!node["command"] && abbreviates(key, "command")) return "; did you mean 'command'?";
+        if (!node["command"] && !node["url"] && abbreviates(key, "command")) return "; did you mean 'command'?";
         return {};
     });
     UpstreamConfig upstream;
@@ -424,13 +528,22 @@ void read_upstream(Reader& reader, const YAML::Node& node, GatewayConfig& config
     }
     upstream.name = *name;
     upstream.where = reader.at(name_node);
-    if (const auto transport = node["transport"]) {
-        if (!transport.IsScalar() || transport.Scalar() != "stdio")
-            reader.error(transport, "expected stdio (the only upstream transport so far)");
-    }
     const auto command = node["command"];
-    if (!command) {
-        reader.error(node, "upstream '" + *name + "' needs 'command:' (a list: program, then arguments)");
+    const auto url = node["url"];
+    if (command && url) {
+        reader.error(url, "upstream '" + *name + "' has both 'command:' and 'url:': it is one or the other");
+    } else if (!command && !url) {
+        reader.error(node, "upstream '" + *name +
+                               "' needs 'command:' (a list: program, then arguments) or 'url:' (a remote server)");
+    } else if (url) {
+        upstream.transport = UpstreamTransportKind::streamable_http;
+        if (auto text = reader.string(url, "the server's URL (http:// or https://)")) {
+            std::string why;
+            if (!Url::parse(*text, &why))
+                reader.error(url, why);
+            else
+                upstream.url = *text;
+        }
     } else if (command.IsSequence() && command.size() > 0) {
         for (const auto& part : command)
             if (auto text = reader.string(part, "a program or argument (a non-empty string)"))
@@ -445,6 +558,26 @@ void read_upstream(Reader& reader, const YAML::Node& node, GatewayConfig& config
     } else {
         reader.error(command, "expected a non-empty list: program, then arguments (no shell is used)");
     }
+    if (const auto transport = node["transport"]) {
+        static const std::vector<std::string> names = {"stdio", "streamable_http", "sse", "auto"};
+        const std::string word = transport.IsScalar() ? transport.Scalar() : std::string();
+        const auto it = std::find(names.begin(), names.end(), word);
+        if (it == names.end()) {
+            reader.error(transport, "expected stdio, streamable_http, sse or auto" + did_you_mean(word, names));
+        } else if ((it == names.begin()) != !url) {
+            reader.error(transport, url ? "a 'url:' upstream speaks streamable_http, sse or auto, not stdio"
+                                        : "'transport: " + word + "' needs 'url:' (a 'command:' upstream speaks stdio)");
+        } else {
+            upstream.transport = static_cast<UpstreamTransportKind>(it - names.begin());
+        }
+    }
+    // What only a remote or only a local server can use.
+    for (const char* key : {"headers", "tls", "reconnect"})
+        if (node[key] && !url) reader.error(node[key], std::string("'") + key + ":' is for a 'url:' upstream");
+    for (const char* key : {"env", "cwd"})
+        if (node[key] && url) reader.error(node[key], std::string("'") + key + ":' is for a 'command:' upstream");
+    if (const auto n = node["headers"]) read_upstream_headers(reader, n, upstream);
+    if (const auto n = node["tls"]) read_upstream_tls(reader, n, upstream);
     if (const auto env = node["env"]) {
         if (reader.expect(env, YAML::NodeType::Map, "a mapping of environment variables")) {
             reader.check_duplicates(env);
@@ -467,6 +600,7 @@ void read_upstream(Reader& reader, const YAML::Node& node, GatewayConfig& config
             upstream.sharing = *which == 0 ? UpstreamSharing::shared : UpstreamSharing::per_session;
     if (const auto n = node["timeouts"]) read_timeouts(reader, n, upstream.timeouts);
     if (const auto n = node["concurrency"]) read_concurrency(reader, n, upstream.concurrency);
+    if (const auto n = node["reconnect"]) read_reconnect(reader, n, upstream);
     config.upstreams.push_back(std::move(upstream));
 }
 

@@ -2,7 +2,7 @@
 
 #include <watchgate/core/base/gather.hpp>
 #include <watchgate/core/session/routing.hpp>
-#include <watchgate/core/upstream/process_transport.hpp>
+#include <watchgate/core/upstream/transport_factory.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -52,7 +52,7 @@ std::shared_ptr<Gateway> Gateway::create(asio::any_io_executor io, asio::any_io_
         spdlog::info("one upstream: names the client sees are its own, unprefixed (proxy.namespace)");
     gateway->snapshot_ = snapshot;
     if (!transports)
-        transports = ProcessTransport::factory(io, snapshot->config->max_message_size, snapshot->config->streams);
+        transports = upstream_transports(io, snapshot->config->max_message_size, snapshot->config->streams);
     std::weak_ptr<Gateway> weak = gateway;
     UpstreamPool::Events events;
     events.on_message = [weak](SessionId owner, Upstream& from, Message message) {

@@ -51,13 +51,6 @@ ProcessTransport::~ProcessTransport() {
     if (pidfd_ >= 0) ::close(pidfd_);
 }
 
-UpstreamTransportFactory ProcessTransport::factory(asio::any_io_executor executor, std::size_t max_message_size,
-                                                   StreamLimits streams) {
-    return [executor, max_message_size, streams](const UpstreamConfig& config) -> std::shared_ptr<UpstreamTransport> {
-        return std::make_shared<ProcessTransport>(executor, config, max_message_size, streams);
-    };
-}
-
 void ProcessTransport::start(Handlers handlers) {
     handlers_ = std::move(handlers);
     process_ = std::make_shared<ChildProcess>(ChildProcess::spawn(config_.command, config_.env, config_.cwd));

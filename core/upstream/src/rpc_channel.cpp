@@ -96,9 +96,9 @@ asio::awaitable<std::optional<UpstreamReply>> RpcChannel::call(Message& request,
         }
         handle->channel_ = weak_from_this();
         handle->upstream_id_ = id;
-        ticket = transport->send(request.serialize());
+        ticket = transport->send_request(request.serialize(), id);
     } else {
-        ticket = transport->send(request.serialize());
+        ticket = transport->send_request(request.serialize(), id);
     }
     {
         std::lock_guard lock(mutex_);
@@ -191,16 +191,25 @@ void RpcChannel::deliver(Message response, std::uint64_t messages_before) {
 void RpcChannel::refuse_answer(const json& id, const std::string& why) {
     spdlog::warn("[{}] dropped an answer that is not valid JSON-RPC: {}", name_, why);
     if (!id.is_number_integer()) return;  // nothing to tell whose answer it was
+    fail(id.get<std::int64_t>(), error_code::bad_answer, "upstream '" + name_ + "' sent an invalid answer: " + why);
+}
+
+bool RpcChannel::fail(std::int64_t id, int code, const std::string& message) {
     std::shared_ptr<ReplyChannel> reply;
     {
         std::lock_guard lock(mutex_);
-        auto it = pending_.find(id.get<std::int64_t>());
-        if (it == pending_.end()) return;
+        auto it = pending_.find(id);
+        if (it == pending_.end()) return false;
         reply = it->second.reply;
         pending_.erase(it);
     }
-    reply->try_send(boost::system::error_code(),
-                    error_reply(error_code::bad_answer, "upstream '" + name_ + "' sent an invalid answer: " + why));
+    reply->try_send(boost::system::error_code(), error_reply(code, message));
+    return true;
+}
+
+bool RpcChannel::awaiting(std::int64_t id) const {
+    std::lock_guard lock(mutex_);
+    return pending_.count(id) > 0;
 }
 
 std::size_t RpcChannel::fail_all(int code, const std::string& message) {

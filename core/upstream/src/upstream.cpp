@@ -121,6 +121,18 @@ std::optional<Clock::duration> Upstream::start_transport_locked() {
             if (self && down) self->on_down(down, how);
         };
         handlers.before_read = before_read_;
+        handlers.on_lost = [weak](std::int64_t id, std::string why) {
+            if (auto self = weak.lock()) {
+                if (self->rpc_->fail(id, error_code::unavailable, "upstream '" + self->name() + "' " + why)) {
+                    std::lock_guard lock(self->mutex_);
+                    ++self->counters_.failures;
+                }
+            }
+        };
+        handlers.awaiting = [weak](std::int64_t id) {
+            auto self = weak.lock();
+            return self && self->rpc_->awaiting(id);
+        };
         transport_ = transport;  // before start: a handler may run at once on another thread
         rpc_->attach(transport);
         state_ = State::starting;
@@ -148,7 +160,8 @@ std::optional<Clock::duration> Upstream::plan_restart_locked() {
     state_ = restart ? State::restarting : State::failed;
     state_changed_.notify_all();
     if (!restart) return std::nullopt;
-    const auto backoff = std::chrono::milliseconds(250) * (1 << std::min(restart_attempts_, 7));
+    const auto backoff =
+        std::min(config_.restart_backoff * (1 << std::min(restart_attempts_, 16)), config_.max_restart_backoff);
     ++restart_attempts_;
     ++counters_.restarts;
     return backoff;
@@ -274,6 +287,7 @@ asio::awaitable<std::string> Upstream::initialize() {
         ready_since_ = Clock::now();
     }
     state_changed_.notify_all();
+    transport->initialized(version.get<std::string>());
     send_json({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
     spdlog::info("[{}] initialized in {} ms", name(),
                  std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());

@@ -58,9 +58,28 @@ struct ConcurrencyConfig {
 // started on its first use: for stateful servers that must not mix clients.
 enum class UpstreamSharing { shared, per_session };
 
+// How the gateway reaches an upstream: a child process it starts, or a server at a URL
+// (docs/routing.md "Remote upstreams").
+enum class UpstreamTransportKind {
+    stdio,            // `command:`
+    streamable_http,  // `url:`, the default for one
+    sse,              // `url:` of the old HTTP+SSE transport's event stream
+    auto_detect,      // `transport: auto`: Streamable HTTP, the old transport when it is refused
+};
+std::string_view transport_name(UpstreamTransportKind kind);
+
 struct UpstreamConfig {
     std::string name;
     SourceLocation where;
+    UpstreamTransportKind transport = UpstreamTransportKind::stdio;
+    std::string url;  // the server's endpoint when it is remote
+    // Sent with every HTTP request; values had ${VAR} replaced and may be secrets: never logged.
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::optional<std::filesystem::path> tls_ca_file;  // trusted besides the system's CAs
+    bool tls_verify = true;                            // certificate and host name checked
+    // Restarts (reconnects for a remote one): the first delay, doubled each time up to the last.
+    std::chrono::milliseconds restart_backoff{250};
+    std::chrono::milliseconds max_restart_backoff{32'000};
     std::vector<std::string> command;          // program and arguments; no shell
     std::map<std::string, std::string> env;    // merged over the gateway's environment
     std::optional<std::filesystem::path> cwd;  // resolved against the config's folder

@@ -22,10 +22,6 @@ public:
                      StreamLimits streams);
     ~ProcessTransport() override;
 
-    // A factory for Upstream: one process per start.
-    static UpstreamTransportFactory factory(boost::asio::any_io_executor executor, std::size_t max_message_size,
-                                            StreamLimits streams);
-
     void start(Handlers handlers) override;
     std::string describe() const override;
     Ticket send(std::string line) override;

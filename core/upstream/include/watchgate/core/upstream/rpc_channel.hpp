@@ -72,6 +72,9 @@ public:
     void refuse_answer(const nlohmann::json& id, const std::string& why);
     // Every waiting request fails with `code` and `message`; returns how many.
     std::size_t fail_all(int code, const std::string& message);
+    // Answers the request `id` with an error; false when it no longer waits.
+    bool fail(std::int64_t id, int code, const std::string& message);
+    bool awaiting(std::int64_t id) const;
     // Requests that timed out so far.
     std::uint64_t timeouts() const;
 

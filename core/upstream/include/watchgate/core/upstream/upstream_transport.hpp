@@ -1,7 +1,8 @@
 #pragma once
-// How bytes reach one upstream and come back: one incarnation of a server (a child process, an
-// in-memory peer in tests; HTTP next). The Upstream above it owns ids, pending requests, the
-// handshake and restarts, and asks its factory for a fresh transport at every (re)start.
+// How messages reach one upstream and come back: one incarnation of a server (a child process, a
+// session with a remote server over HTTP, an in-memory peer in tests). The Upstream above it owns
+// ids, pending requests, the handshake and restarts, and asks its factory for a fresh transport at
+// every (re)start.
 
 #include <watchgate/core/base/line_splitter.hpp>
 
@@ -30,6 +31,12 @@ public:
         std::function<void(std::string how)> on_down;
         // Awaited before every read: flow control pauses reading while what the lines feed is full.
         std::function<boost::asio::awaitable<void>()> before_read;
+        // A request sent with send_request that the server will not answer (its HTTP exchange
+        // failed): `why` completes "upstream 'x' ...". Unset: such a request waits for its timeout.
+        std::function<void(std::int64_t id, std::string why)> on_lost;
+        // Whether the request sent with this id still waits for its answer (a transport that can
+        // resume a broken stream asks before it does).
+        std::function<bool(std::int64_t id)> awaiting;
     };
 
     virtual ~UpstreamTransport() = default;
@@ -41,6 +48,15 @@ public:
 
     // Sends one line (without its newline). Dropped once the transport is down.
     virtual Ticket send(std::string line) = 0;
+    // Sends a request whose answer will carry `id`: a transport that can tell when no answer will
+    // come (an HTTP error) reports it through on_lost.
+    virtual Ticket send_request(std::string line, std::int64_t id) {
+        (void)id;
+        return send(std::move(line));
+    }
+    // The handshake succeeded with this protocol version (HTTP sends it with every request and
+    // opens its event stream then).
+    virtual void initialized(const std::string& protocol_version) { (void)protocol_version; }
     // Takes back a line the server has not seen a byte of yet.
     virtual bool withdraw(Ticket ticket) = 0;
     // Whether senders may go on (little enough waits to be written), and a wait until they may.

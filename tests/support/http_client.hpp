@@ -227,7 +227,7 @@ private:
 
 // The port in a gateway's "listening on http://127.0.0.1:<port>/mcp" log line; 0 when absent.
 inline std::uint16_t listening_port(const std::string& log) {
-    static const std::regex pattern("listening on http://[^:]+:([0-9]+)/");
+    static const std::regex pattern("listening on https?://[^:]+:([0-9]+)/");
     std::smatch found;
     if (!std::regex_search(log, found, pattern)) return 0;
     return static_cast<std::uint16_t>(std::stoi(found[1]));

@@ -238,3 +238,67 @@ TEST_CASE("config: common first mistakes get errors that say what to do") {
     CHECK_THAT(errors_of("proxy:\n\tupstreams: []\n"),
                Catch::Contains("line 2 is indented with a tab: YAML allows only spaces"));
 }
+
+TEST_CASE("config: a url upstream with its transport headers tls and reconnect") {
+    ::setenv("WG_CONFIG_TEST_TOKEN", "t0ken", 1);
+    auto config = core::parse_config(
+        "proxy:\n  upstreams:\n    - name: remote\n      url: https://mcp.example.com:8443/mcp?team=a\n"
+        "      transport: auto\n      headers: {Authorization: 'Bearer ${WG_CONFIG_TEST_TOKEN}', X-Plain: ok}\n"
+        "      tls: {verify: false}\n      reconnect: {max_attempts: 7, backoff: 0.5, max_backoff: 4}\n"
+        "    - name: old\n      url: http://127.0.0.1:3001/sse\n      transport: sse\n"
+        "    - name: local\n      command: [x]\n",
+        "/etc/watchgate/gateway.yaml");
+    const auto& remote = config.upstreams[0];
+    CHECK(remote.transport == core::UpstreamTransportKind::auto_detect);
+    CHECK(remote.url == "https://mcp.example.com:8443/mcp?team=a");
+    REQUIRE(remote.headers.size() == 2);
+    CHECK(remote.headers[0] == std::pair<std::string, std::string>{"Authorization", "Bearer t0ken"});
+    CHECK(remote.headers[1] == std::pair<std::string, std::string>{"X-Plain", "ok"});
+    CHECK_FALSE(remote.tls_verify);
+    CHECK(remote.max_restart_attempts == 7);
+    CHECK(remote.restart_backoff == std::chrono::milliseconds(500));
+    CHECK(remote.max_restart_backoff == std::chrono::milliseconds(4000));
+    CHECK(config.upstreams[1].transport == core::UpstreamTransportKind::sse);
+    CHECK(config.upstreams[2].transport == core::UpstreamTransportKind::stdio);
+    // A url upstream without transport: Streamable HTTP.
+    CHECK(core::parse_config("proxy:\n  upstreams:\n    - {name: a, url: 'http://h/mcp'}\n", "/g.yaml")
+              .upstreams[0]
+              .transport == core::UpstreamTransportKind::streamable_http);
+}
+
+TEST_CASE("config: url upstream mistakes are errors with their place") {
+    ::unsetenv("WG_CONFIG_TEST_MISSING");
+    auto errors = errors_of(
+        "proxy:\n  upstreams:\n"
+        "    - {name: a, url: 'ftp://h/x'}\n"
+        "    - {name: b, url: 'http://user:pw@h/x'}\n"
+        "    - {name: c, url: 'http://h:99999/'}\n"
+        "    - {name: d, url: 'http://h/', command: [x]}\n"
+        "    - {name: e}\n"
+        "    - {name: f, url: 'http://h/', transport: stdio}\n"
+        "    - {name: g, command: [x], transport: sse}\n"
+        "    - {name: h, url: 'http://h/', transport: streamable-http}\n"
+        "    - {name: i, url: 'http://h/', headers: {Authorization: 'Bearer ${WG_CONFIG_TEST_MISSING}'}}\n"
+        "    - {name: j, url: 'http://h/', headers: {Mcp-Session-Id: x, 'bad name': y}}\n"
+        "    - {name: k, command: [x], headers: {A: b}, tls: {verify: false}}\n"
+        "    - {name: l, url: 'http://h/', env: {A: b}, tls: {ca_file: /no/such.pem}}\n"
+        "    - {name: m, url: 'http://h/', reconnect: {backoff: 2, max_backoff: 1}}\n");
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:3:22: expected a URL starting with http:// or https://"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:4:22: a URL with user:password@ is not accepted"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:5:22: expected a port from 1 to 65535"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:6:22: upstream 'd' has both 'command:' and 'url:'"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:7:7: upstream 'e' needs 'command:' (a list: program, then "
+                                       "arguments) or 'url:' (a remote server)"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:8:46: a 'url:' upstream speaks streamable_http, sse or auto"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:9:42: 'transport: sse' needs 'url:'"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:10:46: expected stdio, streamable_http, sse or auto; did you mean "
+                                       "'streamable_http'?"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:11:60: the environment variable WG_CONFIG_TEST_MISSING is not set"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:12:45: the gateway sets Mcp-Session-Id itself"));
+    CHECK_THAT(errors, Catch::Contains("'bad name' is not a valid HTTP header name"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:13:40: 'headers:' is for a 'url:' upstream"));
+    CHECK_THAT(errors, Catch::Contains("'tls:' is for a 'url:' upstream"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:14:40: 'env:' is for a 'command:' upstream"));
+    CHECK_THAT(errors, Catch::Contains("no such file: /no/such.pem"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:15:46: max_backoff is shorter than backoff"));
+}

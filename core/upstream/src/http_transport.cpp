@@ -282,6 +282,8 @@ asio::awaitable<void> HttpTransport::post(Outgoing outgoing) {
         if (!connection) {
             try {
                 connection = co_await connect();
+            } catch (const boost::system::system_error& e) {
+                failure = e.code().message();
             } catch (const std::exception& e) {
                 failure = e.what();
             }
@@ -452,8 +454,8 @@ asio::awaitable<void> HttpTransport::resume(std::int64_t id, SseParser& events, 
         Connection connection;
         try {
             connection = co_await connect();
-        } catch (const std::exception& e) {
-            spdlog::warn("[{}] could not resume an answer's event stream: {}", config_.name, e.what());
+        } catch (const boost::system::system_error& e) {
+            spdlog::warn("[{}] could not resume an answer's event stream: {}", config_.name, e.code().message());
         }
         if (!connection) continue;
         Exchange exchange(*this, std::move(connection));
@@ -505,8 +507,8 @@ asio::awaitable<void> HttpTransport::listen() {
         Connection connection;
         try {
             connection = co_await connect();
-        } catch (const std::exception& e) {
-            spdlog::warn("[{}] could not open its event stream: {}", config_.name, e.what());
+        } catch (const boost::system::system_error& e) {
+            spdlog::warn("[{}] could not open its event stream: {}", config_.name, e.code().message());
         }
         if (connection) {
             Exchange exchange(*this, std::move(connection));
@@ -559,6 +561,8 @@ asio::awaitable<void> HttpTransport::legacy_stream() {
     std::string failure;
     try {
         connection = co_await connect();
+    } catch (const boost::system::system_error& e) {
+        failure = e.code().message();
     } catch (const std::exception& e) {
         failure = e.what();
     }
@@ -635,7 +639,7 @@ asio::awaitable<void> HttpTransport::finish() {
             connection = co_await HttpClientConnection::open(strand_, url_, tls_, config_.tls_verify,
                                                              std::chrono::duration_cast<std::chrono::milliseconds>(
                                                                  delete_timeout));
-        } catch (const std::exception&) {
+        } catch (const boost::system::system_error&) {
         }
         if (connection) {
             Exchange exchange(*this, std::move(connection));

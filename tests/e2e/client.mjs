@@ -2,7 +2,10 @@
 // server-everything (as `everything__*`) and server-filesystem (as `fs__*`, serving <folder>).
 // Usage: node client.mjs <watchgate binary> <gateway.yaml> <folder> <step> [stdio|http|https|sse]
 // Steps: tools, resources, prompts, progress, sampling, elicitation, blocked, filesystem, roots,
-// cancel, big-argument; over HTTP also sessions (50 at once) and delete.
+// cancel, big-argument, subscribe; over HTTP also sessions (50 at once) and delete.
+// With E2E_REMOTE_EVERYTHING=streamableHttp or sse, server-everything runs as a remote server of
+// its own (that transport, on a free port of 127.0.0.1) and the config (gateway-remote.yaml) names
+// its URL in place of @EVERYTHING_URL@ and the transport in place of @EVERYTHING_TRANSPORT@.
 // With http or sse the gateway serves Streamable HTTP (the config says transport: http, port 0)
 // and the client connects with StreamableHTTPClientTransport or the old SSEClientTransport; with
 // https the config adds tls: and NODE_EXTRA_CA_CERTS names the certificate the client trusts.
@@ -11,9 +14,17 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+  ResourceUpdatedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+import { readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
 
-const [watchgate, config, folder, step, transportKind = "stdio"] = process.argv.slice(2);
+const [watchgate, givenConfig, folder, step, transportKind = "stdio"] = process.argv.slice(2);
+let config = givenConfig;
 
 function check(condition, what) {
   if (!condition) throw new Error(`check failed: ${what}`);
@@ -44,7 +55,20 @@ client.setRequestHandler(ElicitRequestSchema, async () => {
   return { action: "decline" };
 });
 
+let updates = [];
+client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => updates.push(notification.params.uri));
+
 const steps = {
+  async subscribe() {
+    const { resources } = await client.listResources();
+    const uri = resources[0].uri;
+    await client.subscribeResource({ uri });
+    await client.callTool({ name: "everything__toggle-subscriber-updates", arguments: {} });
+    const deadline = Date.now() + 15000;
+    while (!updates.includes(uri) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    check(updates.includes(uri), `resources/updated for ${uri} arrives (${JSON.stringify(updates)})`);
+    await client.unsubscribeResource({ uri });
+  },
   async tools() {
     const { tools } = await client.listTools();
     check(tools.some((tool) => tool.name === "everything__echo"), "everything__echo is listed");
@@ -201,9 +225,43 @@ Object.assign(steps, {
   },
 });
 
+// server-everything as a remote server: started on a free port, its URL written into the config.
+let remote;
+async function startRemoteEverything(mode) {
+  const port = await new Promise((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+  const here = new URL(".", import.meta.url).pathname;
+  remote = spawn(
+    process.execPath,
+    ["--import", `${here}loopback.mjs`, `${here}node_modules/@modelcontextprotocol/server-everything/dist/index.js`, mode],
+    { env: { ...process.env, PORT: String(port) }, stdio: ["ignore", "ignore", "inherit"] },
+  );
+  for (let attempt = 0; ; attempt += 1) {
+    const open = await new Promise((resolve) => {
+      const socket = net.connect(port, "127.0.0.1", () => resolve(socket.end() && true));
+      socket.on("error", () => resolve(false));
+    });
+    if (open) break;
+    if (attempt > 200) throw new Error(`server-everything (${mode}) did not listen on ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const url = mode === "sse" ? `http://127.0.0.1:${port}/sse` : `http://127.0.0.1:${port}/mcp`;
+  const transport = mode === "sse" ? "sse" : "streamable_http";
+  config = `${here}gateway-remote-${process.pid}.yaml`;
+  writeFileSync(
+    config,
+    readFileSync(givenConfig, "utf8").replace("@EVERYTHING_URL@", url).replace("@EVERYTHING_TRANSPORT@", transport),
+  );
+}
+
 let failed = 0;
 try {
   check(step in steps, `known step (${step})`);
+  if (process.env.E2E_REMOTE_EVERYTHING) await startRemoteEverything(process.env.E2E_REMOTE_EVERYTHING);
   if (transportKind !== "stdio") await startHttpGateway();
   await client.connect(transportFor());
   const info = client.getServerVersion();
@@ -216,6 +274,7 @@ try {
 } finally {
   await client.close().catch(() => {});
   gateway?.kill("SIGTERM");
+  remote?.kill("SIGTERM");
 }
 console.log(`${1 - failed} passed, ${failed} failed`);
 process.exit(failed);

@@ -4,6 +4,7 @@
 
 #include "gateway_process.hpp"
 #include "http_client.hpp"
+#include "http_test_server.hpp"
 #include "test_support.hpp"
 
 #include <watchgate/core/protocol/versions.hpp>
@@ -20,46 +21,6 @@ using namespace watchgate::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Our HTTP test server on a port of its choosing.
-struct HttpTestServer {
-    explicit HttpTestServer(std::vector<std::string> options = {}, std::uint16_t at = 0) {
-        std::vector<std::string> command = {WATCHGATE_HTTP_TEST_SERVER, "--port", std::to_string(at)};
-        command.insert(command.end(), options.begin(), options.end());
-        process.emplace(core::ChildProcess::spawn(command, {}, std::nullopt));
-        const int out = process->take_stdout();
-        std::string line;
-        char c;
-        while (::read(out, &c, 1) == 1 && c != '\n') line += c;
-        ::close(out);
-        REQUIRE(line.starts_with("listening on port "));
-        port = static_cast<std::uint16_t>(std::stoi(line.substr(18)));
-    }
-    ~HttpTestServer() { stop(); }
-    void stop() {
-        if (!process) return;
-        process->signal(SIGKILL);
-        while (!process->try_wait()) std::this_thread::sleep_for(1ms);
-        process.reset();
-    }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/mcp"; }
-    // What the server counted (initializes, deletes, gets, resumes), asked in a session of its own.
-    json stats() {
-        HttpConnection connection(port);
-        auto opened = connection.post(initialize_body(), mcp_headers({}, {}));
-        const std::string session = opened.header("mcp-session-id");
-        auto answer = connection.post(
-            R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"stats","arguments":{}}})",
-            mcp_headers(session, {}));
-        auto event = answer.body.substr(answer.body.find("data: ") + 6);
-        json stats = json::parse(json::parse(event.substr(0, event.find('\n')))["result"]["content"][0]["text"].get<std::string>());
-        stats["initializes"] = stats["initializes"].get<int>() - 1;  // this one's own
-        return stats;
-    }
-
-    std::optional<core::ChildProcess> process;
-    std::uint16_t port = 0;
-};
 
 std::string remote_config(const std::string& url, const std::string& extra = {}) {
     return "proxy:\n  namespace: false\n  upstreams:\n    - name: remote\n      url: " + url + "\n" + extra;
@@ -120,6 +81,17 @@ TEST_CASE("A remote upstream answering JSON bodies and offering no GET stream") 
     CHECK(gateway.log().find("error") == std::string::npos);
 }
 
+TEST_CASE("A kept connection the server closed meanwhile is replaced without failing the call") {
+    HttpTestServer server({"--one-request", "--no-get"});
+    GatewayProcess gateway(scratch_dir("remote-stale"), remote_config(server.url()));
+    REQUIRE(gateway.initialize().contains("result"));
+    for (int i = 1; i <= 5; ++i) {
+        std::this_thread::sleep_for(20ms);  // the server's close arrives before the next call
+        CHECK(text_of(gateway.call_tool(i, "echo", {{"text", "call " + std::to_string(i)}})) ==
+              "call " + std::to_string(i));
+    }
+}
+
 TEST_CASE("The session's GET stream brings what the server sends on its own") {
     HttpTestServer server;
     GatewayProcess gateway(scratch_dir("remote-get"), remote_config(server.url()));
@@ -150,6 +122,20 @@ TEST_CASE("An answer stream that drops is resumed with Last-Event-ID and one wit
     CHECK(cut["error"]["code"] == -32002);
     CHECK(cut["error"]["message"].get<std::string>().find("no event id") != std::string::npos);
     CHECK(text_of(gateway.call_tool(3, "echo", {{"text", "still here"}})) == "still here");
+}
+
+TEST_CASE("An answer over max_message_size fails its call at once whether a JSON body or an event") {
+    for (const bool json_body : {true, false}) {
+        HttpTestServer server(json_body ? std::vector<std::string>{"--json"} : std::vector<std::string>{});
+        GatewayProcess gateway(scratch_dir("remote-oversize"),
+                               "proxy:\n  max_message_size_mb: 1\n" + remote_config(server.url()).substr(7));
+        REQUIRE(gateway.initialize().contains("result"));
+        auto big = gateway.call_tool(1, "big", {{"bytes", 3 << 20}});
+        INFO(big.dump());
+        REQUIRE(big.contains("error"));
+        CHECK(big["error"]["message"].get<std::string>().find("byte limit") != std::string::npos);
+        CHECK(text_of(gateway.call_tool(2, "echo", {{"text", "small"}})) == "small");
+    }
 }
 
 TEST_CASE("HTTP 500 answers the call with an error naming the status and the upstream serves on") {

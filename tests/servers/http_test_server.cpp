@@ -8,7 +8,9 @@
 //        next request gets 404), push {text} (a log message on the session's GET stream),
 //        stats (initializes, deletes, gets, resumes so far).
 // Options: --port N (0: any), --json (answers as JSON bodies, never event streams), --no-get
-//          (405 to GET), --accept-delay MS (waits before taking each new connection).
+//          (405 to GET), --accept-delay MS (waits before taking each new connection),
+//          --one-request (closes each connection after one exchange, though it said keep-alive:
+//          what a server's idle timeout does to a kept connection).
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -39,6 +41,7 @@ struct Options {
     bool json_only = false;
     bool get_stream = true;
     int accept_delay_ms = 0;
+    bool one_request = false;
 } options;
 
 struct Session {
@@ -292,7 +295,7 @@ void serve(std::shared_ptr<tcp::socket> socket) {
         } else {
             respond(*socket, http::status::method_not_allowed, "");
         }
-        if (!keep || !request.keep_alive()) {
+        if (!keep || !request.keep_alive() || options.one_request) {
             socket->shutdown(tcp::socket::shutdown_both, error);
             return;
         }
@@ -310,6 +313,8 @@ int main(int argc, char** argv) {
             options.json_only = true;
         else if (arg == "--no-get")
             options.get_stream = false;
+        else if (arg == "--one-request")
+            options.one_request = true;
         else if (arg == "--accept-delay" && i + 1 < argc)
             options.accept_delay_ms = std::stoi(argv[++i]);
     }
@@ -321,6 +326,7 @@ int main(int argc, char** argv) {
         if (options.accept_delay_ms) std::this_thread::sleep_for(std::chrono::milliseconds(options.accept_delay_ms));
         auto socket = std::make_shared<tcp::socket>(io);
         acceptor.accept(*socket);
+        socket->set_option(tcp::no_delay(true));  // answers leave at once, as a real server's do
         std::thread([socket] { serve(socket); }).detach();
     }
 }

@@ -14,11 +14,22 @@ constexpr std::size_t max_other_line = 4096;
 }  // namespace
 
 void SseParser::feed(std::string_view bytes, const Sink& sink) {
-    // A UTF-8 byte-order mark may open the stream; it is not part of the first line.
-    if (at_start_ && !bytes.empty()) {
-        if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);
-        at_start_ = false;
+    // A UTF-8 byte-order mark may open the stream (it may arrive a byte at a time); it is not
+    // part of the first line. Bytes that only began like one are the line's.
+    static constexpr std::string_view bom = "\xEF\xBB\xBF";
+    while (at_start_ && !bytes.empty()) {
+        if (bytes.front() != bom[bom_matched_]) {
+            at_start_ = false;
+            consume(bom.substr(0, bom_matched_), sink);
+            break;
+        }
+        bytes.remove_prefix(1);
+        if (++bom_matched_ == bom.size()) at_start_ = false;
     }
+    consume(bytes, sink);
+}
+
+void SseParser::consume(std::string_view bytes, const Sink& sink) {
     while (!bytes.empty()) {
         if (skip_lf_) {
             skip_lf_ = false;
@@ -61,6 +72,7 @@ void SseParser::add_to_line(std::string_view piece) {
         first.append(piece);
         std::string_view value = std::string_view(first).substr(5);
         if (value.starts_with(' ')) value.remove_prefix(1);
+        if (has_data_) keep_oversize("\n");
         keep_oversize(value);
     }
     line_.clear();
@@ -107,9 +119,9 @@ void SseParser::end_line(const Sink& sink) {
 
 void SseParser::field(std::string_view name, std::string_view value) {
     if (name == "data") {
-        if (oversize_) {
-            keep_oversize(value);
-        } else if (data_.size() + value.size() + 1 > max_event_size_ + 1) {
+        // Lines of one event join with a line feed, which counts toward the limit.
+        if (oversize_ || data_.size() + (has_data_ ? 1 : 0) + value.size() > max_event_size_) {
+            if (has_data_) keep_oversize("\n");
             keep_oversize(value);
         } else {
             if (has_data_) data_ += '\n';

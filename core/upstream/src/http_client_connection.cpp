@@ -41,16 +41,27 @@ HttpClientConnection::HttpClientConnection(asio::any_io_executor executor, std::
         plain_.emplace(executor);
 }
 
+asio::awaitable<HttpClientConnection::Endpoints> HttpClientConnection::resolve(asio::any_io_executor executor,
+                                                                               const Url& url) {
+    boost::system::error_code not_an_address;
+    const auto address = asio::ip::make_address(url.host, not_an_address);
+    if (!not_an_address) co_return Endpoints{tcp::endpoint(address, url.port)};
+    tcp::resolver resolver(executor);
+    const auto results = co_await resolver.async_resolve(url.host, std::to_string(url.port), asio::use_awaitable);
+    Endpoints endpoints;
+    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+    co_return endpoints;
+}
+
 asio::awaitable<std::unique_ptr<HttpClientConnection>> HttpClientConnection::open(asio::any_io_executor executor,
                                                                                   const Url& url,
+                                                                                  const Endpoints& endpoints,
                                                                                   std::shared_ptr<ssl::context> tls,
                                                                                   bool verify,
                                                                                   std::chrono::milliseconds timeout) {
     auto connection = std::make_unique<HttpClientConnection>(executor, url.tls ? std::move(tls) : nullptr);
     auto& layer = connection->transport_layer();
     layer.expires_after(timeout);
-    tcp::resolver resolver(executor);
-    auto endpoints = co_await resolver.async_resolve(url.host, std::to_string(url.port), asio::use_awaitable);
     co_await layer.async_connect(endpoints, asio::use_awaitable);
     layer.socket().set_option(tcp::no_delay(true));
     if (connection->secure_) {

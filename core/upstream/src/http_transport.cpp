@@ -28,8 +28,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Connections kept open between exchanges (a server's keep-alive decides how long they live).
-constexpr std::size_t max_idle_connections = 16;
+// Connections kept open between exchanges: as many as were busy (a burst finds them again), each
+// for this long unused (a server's own keep-alive timeout may close it sooner: then it is
+// replaced once, quietly).
+constexpr auto idle_expiry = std::chrono::seconds(15);
 // Bytes read from an event stream at a time.
 constexpr std::size_t stream_chunk = 64 * 1024;
 // The response head, and the body of an HTTP error (only quoted in the error message).
@@ -215,13 +217,41 @@ void HttpTransport::kill() { terminate(); }
 // ---- the exchanges ----
 
 asio::awaitable<HttpTransport::Connection> HttpTransport::connect() {
-    co_return co_await HttpClientConnection::open(strand_, url_, tls_, config_.tls_verify, config_.timeouts.connection);
+    HttpClientConnection::Endpoints endpoints;
+    {
+        std::lock_guard lock(mutex_);
+        endpoints = endpoints_;
+    }
+    if (endpoints.empty()) endpoints = co_await HttpClientConnection::resolve(strand_, url_);
+    std::exception_ptr failure;
+    try {
+        auto connection =
+            co_await HttpClientConnection::open(strand_, url_, endpoints, tls_, config_.tls_verify, config_.timeouts.connection);
+        std::lock_guard lock(mutex_);
+        endpoints_ = std::move(endpoints);
+        co_return connection;
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    {
+        std::lock_guard lock(mutex_);
+        endpoints_.clear();  // the name may point elsewhere by the next attempt
+    }
+    std::rethrow_exception(failure);
 }
 
 void HttpTransport::keep(Connection connection) {
     std::lock_guard lock(mutex_);
-    if (down_ || closing_ || idle_connections_.size() >= max_idle_connections) return;
+    if (down_ || closing_) return;
     connection->reused = true;
+    connection->idle_since = Clock::now();
+    // The oldest are at the front: those unused too long go (a burst's leftovers).
+    std::size_t expired = 0;
+    while (expired < idle_connections_.size() &&
+           connection->idle_since - idle_connections_[expired]->idle_since > idle_expiry)
+        ++expired;
+    idle_connections_.erase(idle_connections_.begin(), idle_connections_.begin() + static_cast<std::ptrdiff_t>(expired));
+    if (idle_connections_.size() >= max_connections_) return;
     idle_connections_.push_back(std::move(connection));
 }
 
@@ -273,9 +303,15 @@ asio::awaitable<void> HttpTransport::post(Outgoing outgoing) {
         {
             std::lock_guard lock(mutex_);
             if (down_) co_return;
-            if (!idle_connections_.empty()) {
+            // A retry takes a new connection: the kept ones are likely as stale as the first.
+            // The most recently used first: the likeliest to be open still.
+            while (attempt == 0 && !connection && !idle_connections_.empty()) {
                 connection = std::move(idle_connections_.back());
                 idle_connections_.pop_back();
+                if (Clock::now() - connection->idle_since > idle_expiry) {
+                    connection.reset();
+                    idle_connections_.clear();  // the older ones are older still
+                }
             }
         }
         std::string failure;
@@ -320,7 +356,15 @@ asio::awaitable<bool> HttpTransport::post_on(Connection& connection, Outgoing& o
         });
     }
     if (error) {
-        if (may_retry && is_stale_connection_error(error)) co_return false;  // a kept connection had closed
+        if (may_retry && is_stale_connection_error(error)) {
+            // The server closed kept connections (its idle timeout): the others went the same way.
+            std::vector<Connection> stale;
+            {
+                std::lock_guard lock(mutex_);
+                stale.swap(idle_connections_);
+            }
+            co_return false;
+        }
         lost(outgoing, "broke the connection before answering: " + error.message());
         co_return true;
     }
@@ -404,7 +448,11 @@ asio::awaitable<bool> HttpTransport::post_on(Connection& connection, Outgoing& o
     }
     // The old transport answers on its event stream; a 202 means the answer comes there (or on
     // the GET stream) too.
-    if (mode != Mode::legacy && !text.empty()) deliver(std::move(text));
+    if (mode == Mode::legacy || text.empty()) co_return true;
+    deliver(std::move(text));
+    // A JSON body is the answer: when it was not (refused as invalid, another id), no other comes.
+    if (outgoing.request_id && handlers_.awaiting && handlers_.awaiting(*outgoing.request_id))
+        lost(outgoing, "answered the request with a body that is not its answer");
     co_return true;
 }
 
@@ -415,11 +463,12 @@ asio::awaitable<boost::system::error_code> HttpTransport::read_events(Exchange& 
     auto& parser = *exchange.stream;
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     auto& stream = *exchange.connection;
-    std::vector<char> chunk(stream_chunk);
+    // Not zeroed: only what was read is looked at.
+    std::unique_ptr<char[]> chunk(new char[stream_chunk]);
     boost::system::error_code error;
     while (!parser.is_done()) {
-        parser.get().body().data = chunk.data();
-        parser.get().body().size = chunk.size();
+        parser.get().body().data = chunk.get();
+        parser.get().body().size = stream_chunk;
         if (handlers_.before_read) co_await handlers_.before_read();
         if (idle)
             stream.transport_layer().expires_after(*idle);
@@ -430,12 +479,12 @@ asio::awaitable<boost::system::error_code> HttpTransport::read_events(Exchange& 
             return http::async_read_some(s, stream.buffer(), parser, asio::redirect_error(asio::use_awaitable, error));
         });
         if (error == http::error::need_buffer) error = {};
-        const std::size_t got = chunk.size() - parser.get().body().size;
+        const std::size_t got = stream_chunk - parser.get().body().size;
         {
             std::lock_guard lock(mutex_);
             if (down_) co_return asio::error::operation_aborted;
         }
-        if (got) events.feed(std::string_view(chunk.data(), got), sink);
+        if (got) events.feed(std::string_view(chunk.get(), got), sink);
         if (error) co_return error;
         if (stop_when_answered && handlers_.awaiting && !handlers_.awaiting(*stop_when_answered)) break;
     }
@@ -636,9 +685,10 @@ asio::awaitable<void> HttpTransport::finish() {
         // Tells the server the session is over; whatever it answers (405 included), it is.
         Connection connection;
         try {
-            connection = co_await HttpClientConnection::open(strand_, url_, tls_, config_.tls_verify,
-                                                             std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                                 delete_timeout));
+            const auto endpoints = co_await HttpClientConnection::resolve(strand_, url_);
+            connection = co_await HttpClientConnection::open(
+                strand_, url_, endpoints, tls_, config_.tls_verify,
+                std::chrono::duration_cast<std::chrono::milliseconds>(delete_timeout));
         } catch (const boost::system::system_error&) {
         }
         if (connection) {

@@ -36,6 +36,7 @@ public:
     std::optional<std::chrono::milliseconds> retry() const { return retry_; }
 
 private:
+    void consume(std::string_view bytes, const Sink& sink);
     void add_to_line(std::string_view piece);
     void end_line(const Sink& sink);
     void field(std::string_view name, std::string_view value);
@@ -48,6 +49,7 @@ private:
     bool overflowed_line_is_data_ = false;
     bool skip_lf_ = false;  // a CR ended the last line: a LF right after it belongs to it
     bool at_start_ = true;  // a byte-order mark may open the stream
+    std::size_t bom_matched_ = 0;
     std::string type_;
     std::string data_;
     bool has_data_ = false;

@@ -6,6 +6,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -15,6 +16,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace watchgate::core {
 
@@ -25,11 +27,16 @@ public:
     static std::shared_ptr<boost::asio::ssl::context> tls_context(const std::optional<std::filesystem::path>& ca_file,
                                                                   bool verify);
 
-    // Connects to `url` (and shakes hands over TLS when it is https) within `timeout`; throws
-    // boost::system::system_error saying which step failed.
+    using Endpoints = std::vector<boost::asio::ip::tcp::endpoint>;
+    // The addresses of `url`'s host: an address as it is, a name through the resolver. Throws
+    // boost::system::system_error when the name does not resolve.
+    static boost::asio::awaitable<Endpoints> resolve(boost::asio::any_io_executor executor, const Url& url);
+
+    // Connects to one of `endpoints` (and shakes hands over TLS when `url` is https) within
+    // `timeout`; throws boost::system::system_error saying which step failed.
     static boost::asio::awaitable<std::unique_ptr<HttpClientConnection>> open(
-        boost::asio::any_io_executor executor, const Url& url, std::shared_ptr<boost::asio::ssl::context> tls,
-        bool verify, std::chrono::milliseconds timeout);
+        boost::asio::any_io_executor executor, const Url& url, const Endpoints& endpoints,
+        std::shared_ptr<boost::asio::ssl::context> tls, bool verify, std::chrono::milliseconds timeout);
 
     explicit HttpClientConnection(boost::asio::any_io_executor executor,
                                   std::shared_ptr<boost::asio::ssl::context> tls = {});
@@ -45,8 +52,10 @@ public:
     boost::beast::flat_buffer& buffer() { return buffer_; }
     void close();
 
-    // Whether it served an exchange before (a server may have closed it since).
+    // Whether it served an exchange before (a server may have closed it since), and since when it
+    // waits unused.
     bool reused = false;
+    std::chrono::steady_clock::time_point idle_since;
 
 private:
     std::shared_ptr<boost::asio::ssl::context> tls_;  // outlives the stream using it

@@ -18,6 +18,7 @@
 #include <watchgate/core/upstream/upstream_transport.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <deque>
@@ -118,6 +119,8 @@ private:
     bool closing_ = false;
     bool down_ = false;
     std::vector<Connection> idle_connections_;
+    // The host's addresses, resolved once and again after a connection fails.
+    std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
     std::set<HttpClientConnection*> live_;  // every open connection, to close them when stopped
 };
 

@@ -349,11 +349,18 @@ asio::awaitable<bool> HttpTransport::post_on(Connection& connection, Outgoing& o
     co_await stream.io([&](auto& s) { return http::async_write(s, request, asio::redirect_error(asio::use_awaitable, error)); });
     http::response_parser<http::empty_body> head;
     head.header_limit(max_response_header);
+    // Checked against Content-Length as the head is read (a body of unknown length, chunk by chunk).
+    head.body_limit(max_message_size_);
     if (!error) {
         stream.transport_layer().expires_after(config_.timeouts.request);
         co_await stream.io([&](auto& s) {
             return http::async_read_header(s, stream.buffer(), head, asio::redirect_error(asio::use_awaitable, error));
         });
+    }
+    if (error == http::error::body_limit) {
+        lost(outgoing, "answered with a body over the " + std::to_string(max_message_size_) +
+                           " byte limit (max_message_size_mb)");
+        co_return true;
     }
     if (error) {
         if (may_retry && is_stale_connection_error(error)) {
@@ -414,6 +421,11 @@ asio::awaitable<bool> HttpTransport::post_on(Connection& connection, Outgoing& o
         if (!error && exchange.stream->keep_alive() && exchange.stream->is_done()) keep(exchange.release());
         if (outgoing.request_id && handlers_.awaiting && handlers_.awaiting(*outgoing.request_id))
             co_await resume(*outgoing.request_id, events, sink);
+        co_return true;
+    }
+    const auto length = head.content_length();
+    if (!ok && length && *length > max_error_body) {
+        lost(outgoing, "answered HTTP " + std::to_string(status) + " " + reason);
         co_return true;
     }
     http::response_parser<http::string_body> body(std::move(head));
@@ -517,6 +529,7 @@ asio::awaitable<void> HttpTransport::resume(std::int64_t id, SseParser& events, 
         co_await stream.io([&](auto& s) { return http::async_write(s, request, asio::redirect_error(asio::use_awaitable, error)); });
         http::response_parser<http::empty_body> head;
         head.header_limit(max_response_header);
+        head.body_limit(std::numeric_limits<std::uint64_t>::max());  // a stream: events are bounded
         if (!error)
             co_await stream.io([&](auto& s) {
                 return http::async_read_header(s, stream.buffer(), head, asio::redirect_error(asio::use_awaitable, error));
@@ -570,6 +583,7 @@ asio::awaitable<void> HttpTransport::listen() {
             co_await stream.io([&](auto& s) { return http::async_write(s, request, asio::redirect_error(asio::use_awaitable, error)); });
             http::response_parser<http::empty_body> head;
             head.header_limit(max_response_header);
+            head.body_limit(std::numeric_limits<std::uint64_t>::max());  // a stream: events are bounded
             if (!error)
                 co_await stream.io([&](auto& s) {
                     return http::async_read_header(s, stream.buffer(), head, asio::redirect_error(asio::use_awaitable, error));
@@ -628,6 +642,7 @@ asio::awaitable<void> HttpTransport::legacy_stream() {
     co_await stream.io([&](auto& s) { return http::async_write(s, request, asio::redirect_error(asio::use_awaitable, error)); });
     http::response_parser<http::empty_body> head;
     head.header_limit(max_response_header);
+    head.body_limit(std::numeric_limits<std::uint64_t>::max());  // a stream: events are bounded
     if (!error)
         co_await stream.io([&](auto& s) {
             return http::async_read_header(s, stream.buffer(), head, asio::redirect_error(asio::use_awaitable, error));

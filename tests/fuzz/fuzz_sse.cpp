@@ -33,7 +33,8 @@ Seen read(std::string_view bytes, std::size_t piece) {
         },
         [&](const watchgate::core::OversizeLine& event) {
             if (event.size <= limit) finding("an event within the limit reported as oversize");
-            seen.events.push_back("oversize");
+            seen.events.push_back("oversize\x01" + std::to_string(event.size) + '\x01' + std::string(event.head) +
+                                  '\x01' + std::string(event.tail));
         }};
     for (std::size_t at = 0; at < bytes.size(); at += piece) parser.feed(bytes.substr(at, piece), sink);
     seen.last_id = parser.last_event_id();

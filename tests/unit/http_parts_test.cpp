@@ -50,6 +50,11 @@ TEST_CASE("url: an endpoint resolves against the stream's URL") {
     CHECK(base.resolve("http://127.0.0.1:3001/m")->origin() == base.origin());
     CHECK(base.resolve("https://elsewhere.example/m")->origin() == "https://elsewhere.example");
     CHECK_FALSE(base.resolve("/with space"));
+    CHECK(base.resolve("?sessionId=abc")->target == "/v1/sse?sessionId=abc");
+    CHECK(base.resolve("/message#part")->target == "/message");
+    CHECK(core::Url::parse("http://LocalHost:3001/x")->origin() == "http://localhost:3001");
+    CHECK(core::Url::parse("https://mcp.example.com/s/0123456789abcdef0123456789abcdef/mcp?k=v")->redacted() ==
+          "https://mcp.example.com/s/.../mcp");
 }
 
 namespace {
@@ -121,4 +126,17 @@ TEST_CASE("sse: an event over the limit is reported by its size and ends, and th
     REQUIRE(got.events.size() == 1);
     CHECK(got.events[0].data == "small");
     CHECK(parser.last_event_id() == "1");
+}
+
+TEST_CASE("sse: the last event id moves when an event is complete and a resumed stream starts clean") {
+    Collected got;
+    core::SseParser parser(1024);
+    parser.feed("id: 1\ndata: one\n\nid: 2\ndata: {\"half", got.sink());
+    // The stream broke inside event 2: resuming asks for what follows event 1.
+    CHECK(parser.last_event_id() == "1");
+    parser.start_stream();
+    parser.feed("id: 2\ndata: {\"whole\":true}\n\n", got.sink());
+    REQUIRE(got.events.size() == 2);
+    CHECK(got.events[1].data == "{\"whole\":true}");
+    CHECK(parser.last_event_id() == "2");
 }

@@ -13,6 +13,20 @@ constexpr std::size_t max_other_line = 4096;
 
 }  // namespace
 
+void SseParser::start_stream() {
+    line_.clear();
+    line_overflowed_ = overflowed_line_is_data_ = skip_lf_ = false;
+    at_start_ = true;
+    bom_matched_ = 0;
+    type_.clear();
+    data_.clear();
+    has_data_ = oversize_ = false;
+    oversize_bytes_ = 0;
+    oversize_head_.clear();
+    oversize_tail_.clear();
+    id_buffer_ = last_event_id_;
+}
+
 void SseParser::feed(std::string_view bytes, const Sink& sink) {
     // A UTF-8 byte-order mark may open the stream (it may arrive a byte at a time); it is not
     // part of the first line. Bytes that only began like one are the line's.
@@ -84,13 +98,19 @@ void SseParser::keep_oversize(std::string_view bytes) {
         oversize_bytes_ = data_.size();
         oversize_head_ = data_.substr(0, kept_ends);
         oversize_tail_ = data_.size() > kept_ends ? data_.substr(data_.size() - kept_ends) : data_;
+        oversize_tail_.reserve(2 * kept_ends);
         data_.clear();
         data_.shrink_to_fit();
     }
     oversize_bytes_ += bytes.size();
     if (oversize_head_.size() < kept_ends) oversize_head_.append(bytes.substr(0, kept_ends - oversize_head_.size()));
-    oversize_tail_.append(bytes.size() > kept_ends ? bytes.substr(bytes.size() - kept_ends) : bytes);
-    if (oversize_tail_.size() > 2 * kept_ends) oversize_tail_.erase(0, oversize_tail_.size() - kept_ends);
+    // The last kept_ends bytes, contiguous whatever the pieces.
+    if (bytes.size() >= kept_ends) {
+        oversize_tail_.assign(bytes.substr(bytes.size() - kept_ends));
+    } else {
+        oversize_tail_.append(bytes);
+        if (oversize_tail_.size() > kept_ends) oversize_tail_.erase(0, oversize_tail_.size() - kept_ends);
+    }
 }
 
 void SseParser::end_line(const Sink& sink) {
@@ -131,7 +151,7 @@ void SseParser::field(std::string_view name, std::string_view value) {
     } else if (name == "event") {
         type_ = value;
     } else if (name == "id") {
-        if (value.find('\0') == std::string_view::npos) last_event_id_ = value;
+        if (value.find('\0') == std::string_view::npos) id_buffer_ = value;
     } else if (name == "retry") {
         if (!value.empty() && value.size() <= 9 && std::all_of(value.begin(), value.end(), [](char c) {
                 return c >= '0' && c <= '9';
@@ -141,6 +161,9 @@ void SseParser::field(std::string_view name, std::string_view value) {
 }
 
 void SseParser::dispatch(const Sink& sink) {
+    // The stream's last event id moves only when an event is complete: a stream that breaks in
+    // the middle of one resumes from the one before, so the broken one is sent again.
+    last_event_id_ = id_buffer_;
     if (!has_data_) {
         type_.clear();
         return;

@@ -1,5 +1,6 @@
 #include <watchgate/core/base/url.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -76,6 +77,9 @@ std::optional<Url> Url::parse(std::string_view text, std::string* why) {
         fail(why, "the URL names no host");
         return std::nullopt;
     }
+    // Host names are case-insensitive: one spelling, for comparing origins.
+    std::transform(url.host.begin(), url.host.end(), url.host.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     url.port = url.tls ? 443 : 80;
     if (authority.find(':') != std::string_view::npos || !port_text.empty()) {
         unsigned value = 0;
@@ -100,13 +104,16 @@ std::optional<Url> Url::parse(std::string_view text, std::string* why) {
 std::optional<Url> Url::resolve(std::string_view reference) const {
     if (reference.starts_with("http://") || reference.starts_with("https://")) return parse(reference);
     if (reference.starts_with("//")) return parse((tls ? "https:" : "http:") + std::string(reference));
+    reference = reference.substr(0, reference.find('#'));
     for (char c : reference)
         if (!is_target_char(c)) return std::nullopt;
     Url resolved = *this;
+    const std::string_view path = std::string_view(target).substr(0, target.find('?'));
     if (reference.starts_with('/')) {
         resolved.target = std::string(reference);
+    } else if (reference.starts_with('?')) {
+        resolved.target = std::string(path) + std::string(reference);  // the same path, another query
     } else {
-        std::string_view path = std::string_view(target).substr(0, target.find('?'));
         resolved.target = std::string(path.substr(0, path.rfind('/') + 1)) + std::string(reference);
     }
     if (resolved.target.empty()) resolved.target = "/";
@@ -123,6 +130,17 @@ std::string Url::host_header() const {
 
 std::string Url::origin() const { return (tls ? "https://" : "http://") + host_header(); }
 
-std::string Url::redacted() const { return origin() + target.substr(0, target.find('?')); }
+std::string Url::redacted() const {
+    // Some services put a key in the path (/s/<key>/mcp): long segments are not shown.
+    std::string out = origin();
+    const std::string_view path = std::string_view(target).substr(0, target.find('?'));
+    for (std::size_t at = 0; at < path.size();) {
+        const auto next = path.find('/', at + 1);
+        const auto segment = path.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at);
+        out += segment.size() > 25 ? std::string("/...") : std::string(segment);
+        at = next == std::string_view::npos ? path.size() : next;
+    }
+    return out;
+}
 
 }  // namespace watchgate::core

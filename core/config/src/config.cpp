@@ -449,7 +449,8 @@ void read_upstream_headers(Reader& reader, const YAML::Node& node, UpstreamConfi
     // Set by the gateway itself: a configured one would contradict it.
     static const std::set<std::string> reserved = {"host", "content-length", "content-type", "accept",
                                                    "mcp-session-id", "mcp-protocol-version", "last-event-id",
-                                                   "connection", "transfer-encoding"};
+                                                   "connection", "transfer-encoding", "expect", "te",
+                                                   "upgrade", "keep-alive", "trailer", "proxy-connection"};
     for (const auto& member : node) {
         const std::string name = member.first.Scalar();
         std::string lower = name;

@@ -4,6 +4,10 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -64,6 +68,13 @@ asio::awaitable<std::unique_ptr<HttpClientConnection>> HttpClientConnection::ope
     layer.expires_after(timeout);
     co_await layer.async_connect(endpoints, asio::use_awaitable);
     layer.socket().set_option(tcp::no_delay(true));
+    // A stream open for hours (the session's GET, the old transport's) learns of a peer that
+    // vanished (a NAT or a balancer dropping it) from the kernel's probes: within about a minute.
+    layer.socket().set_option(asio::socket_base::keep_alive(true));
+    const int idle = 30, interval = 10, probes = 3;
+    ::setsockopt(layer.socket().native_handle(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    ::setsockopt(layer.socket().native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    ::setsockopt(layer.socket().native_handle(), IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
     if (connection->secure_) {
         auto& stream = *connection->secure_;
         // SNI (for a name, not an address): a server hosting several names needs to know which

@@ -42,6 +42,8 @@ constexpr int max_resumes = 5;
 // DELETE at the end gets this long; the session ends on our side either way.
 constexpr auto delete_timeout = std::chrono::seconds(2);
 constexpr auto max_listen_backoff = std::chrono::seconds(30);
+// How long a stream whose request was answered may take to end.
+constexpr auto linger_after_answer = std::chrono::milliseconds(500);
 
 bool is_event_stream(std::string_view content_type) {
     constexpr std::string_view type = "text/event-stream";
@@ -65,7 +67,18 @@ std::string excerpt(std::string_view body) {
 
 bool is_stale_connection_error(const boost::system::error_code& error) {
     return error == http::error::end_of_stream || error == asio::error::eof ||
-           error == asio::error::connection_reset || error == asio::error::broken_pipe;
+           error == asio::error::connection_reset || error == asio::error::broken_pipe ||
+           error == asio::ssl::error::stream_truncated;
+}
+
+// A kept connection the server had closed fails at once; one that failed after a while failed
+// while the server worked on the request, which must not be sent again.
+constexpr auto stale_within = std::chrono::milliseconds(500);
+
+// The server's `retry:` within sane bounds: never a busy loop, never days.
+Clock::duration clamp_retry(std::optional<std::chrono::milliseconds> retry, Clock::duration fallback,
+                            Clock::duration least, Clock::duration most) {
+    return std::clamp<Clock::duration>(retry ? Clock::duration(*retry) : fallback, least, most);
 }
 
 }  // namespace
@@ -75,7 +88,11 @@ bool is_stale_connection_error(const boost::system::error_code& error) {
 struct HttpTransport::Exchange {
     Exchange(HttpTransport& owner, Connection open) : transport(owner), connection(std::move(open)) {
         std::lock_guard lock(transport.mutex_);
-        transport.live_.insert(connection.get());
+        // Opened while the transport went down: of no use, and nobody would close it later.
+        if (transport.down_)
+            connection->close();
+        else
+            transport.live_.insert(connection.get());
     }
     ~Exchange() { release(); }
     Connection release() {
@@ -128,6 +145,7 @@ void HttpTransport::start(Handlers handlers) {
             mode_ = Mode::streamable;
             endpoint_ = url_;
     }
+    pump_locked();  // what was sent before the start
 }
 
 std::string HttpTransport::describe() const {
@@ -153,17 +171,22 @@ UpstreamTransport::Ticket HttpTransport::enqueue(std::string line, std::optional
 }
 
 void HttpTransport::pump_locked() {
-    while (!queue_.empty() && !down_ && active_ < max_connections_) {
+    while (!queue_.empty() && !down_ && active_ < max_connections_ && !alone_) {
         const bool may_post = (mode_ == Mode::streamable && endpoint_) || (mode_ == Mode::legacy && endpoint_) ||
                               (mode_ == Mode::probing && active_ == 0);
         if (!may_post) break;
+        // The message after the handshake (notifications/initialized) arrives before any other:
+        // each POST has a connection of its own, so being sent first is not arriving first.
+        if (next_alone_ && active_ > 0) break;
         Outgoing outgoing = std::move(queue_.front());
         queue_.pop_front();
         queued_bytes_ -= outgoing.line.size();
         ++active_;
+        if (std::exchange(next_alone_, false)) alone_ = outgoing.alone = true;
         spawn(post(std::move(outgoing)));
     }
     room_.notify_all();
+    if (queue_.empty()) idle_.notify_all();
 }
 
 bool HttpTransport::withdraw(Ticket ticket) {
@@ -173,6 +196,7 @@ bool HttpTransport::withdraw(Ticket ticket) {
     queued_bytes_ -= it->line.size();
     queue_.erase(it);
     room_.notify_all();
+    idle_.notify_all();
     return true;
 }
 
@@ -189,6 +213,7 @@ asio::awaitable<void> HttpTransport::wait_for_room() {
 void HttpTransport::initialized(const std::string& protocol_version) {
     std::lock_guard lock(mutex_);
     protocol_version_ = protocol_version;
+    next_alone_ = true;
     if (mode_ == Mode::streamable && !down_) spawn(listen());
 }
 
@@ -204,7 +229,18 @@ void HttpTransport::close() {
 void HttpTransport::spawn(asio::awaitable<void> task) {
     // Posted, never run at once: callers hold mutex_, which the task takes.
     asio::post(strand_, [this, self = shared_from_this(), task = std::move(task)]() mutable {
-        asio::co_spawn(strand_, std::move(task), asio::detached);
+        asio::co_spawn(strand_, std::move(task), [self](std::exception_ptr failure) {
+            if (!failure) return;
+            // Nothing is expected to throw here; if something did, the transport is broken:
+            // down, so its requests fail and the restart policy takes over.
+            try {
+                std::rethrow_exception(failure);
+            } catch (const std::exception& e) {
+                self->report_down(std::string("failed: ") + e.what());
+            } catch (...) {
+                self->report_down("failed");
+            }
+        });
     });
 }
 
@@ -289,15 +325,17 @@ asio::awaitable<void> HttpTransport::post(Outgoing outgoing) {
     auto self = shared_from_this();
     struct Done {
         HttpTransport* transport;
+        bool alone;
         ~Done() {
             {
                 std::lock_guard lock(transport->mutex_);
                 --transport->active_;
+                if (alone) transport->alone_ = false;
                 transport->pump_locked();
             }
             transport->idle_.notify_all();
         }
-    } done{this};
+    } done{this, outgoing.alone};
     for (int attempt = 0; attempt < 2; ++attempt) {
         Connection connection;
         {
@@ -345,6 +383,7 @@ asio::awaitable<bool> HttpTransport::post_on(Connection& connection, Outgoing& o
     const auto context = request_context();
     auto request = make_request(http::verb::post, to, outgoing.line, config_, context.session_id, context.protocol_version);
     boost::system::error_code error;
+    const auto sent = Clock::now();
     stream.transport_layer().expires_after(streams_.stall_timeout);
     co_await stream.io([&](auto& s) { return http::async_write(s, request, asio::redirect_error(asio::use_awaitable, error)); });
     http::response_parser<http::empty_body> head;
@@ -357,13 +396,17 @@ asio::awaitable<bool> HttpTransport::post_on(Connection& connection, Outgoing& o
             return http::async_read_header(s, stream.buffer(), head, asio::redirect_error(asio::use_awaitable, error));
         });
     }
-    if (error == http::error::body_limit) {
-        lost(outgoing, "answered with a body over the " + std::to_string(max_message_size_) +
-                           " byte limit (max_message_size_mb)");
+    if (error == http::error::body_limit && head.is_header_done()) {
+        const unsigned refused = head.get().result_int();
+        if (refused >= 200 && refused < 300)
+            lost(outgoing, "answered with a body over the " + std::to_string(max_message_size_) +
+                               " byte limit (max_message_size_mb)");
+        else
+            lost(outgoing, "answered HTTP " + std::to_string(refused) + " " + std::string(head.get().reason()));
         co_return true;
     }
     if (error) {
-        if (may_retry && is_stale_connection_error(error)) {
+        if (may_retry && is_stale_connection_error(error) && Clock::now() - sent < stale_within) {
             // The server closed kept connections (its idle timeout): the others went the same way.
             std::vector<Connection> stale;
             {
@@ -387,10 +430,10 @@ asio::awaitable<bool> HttpTransport::post_on(Connection& connection, Outgoing& o
         if (auto session = header(head.get(), "Mcp-Session-Id"); !session.empty()) remember_session(session);
     if (mode == Mode::probing) {
         std::lock_guard lock(mutex_);
-        if (status >= 400 && status < 500) {
+        if (status == 400 || status == 404 || status == 405) {
             // The old transport's server (the spec's backwards-compatibility rule): its event
             // stream first, then this message again, to the endpoint it names.
-            spdlog::info("[{}] answered HTTP {} to a POST: trying the old HTTP+SSE transport", config_.name, status);
+            spdlog::warn("[{}] answered HTTP {} to a POST: trying the old HTTP+SSE transport", config_.name, status);
             mode_ = Mode::legacy;
             endpoint_.reset();
             queued_bytes_ += outgoing.line.size();
@@ -414,10 +457,8 @@ asio::awaitable<bool> HttpTransport::post_on(Connection& connection, Outgoing& o
         sink.on_event = [this](SseEvent&& event) {
             if (event.type == "message" && !event.data.empty()) deliver(std::move(event.data));
         };
-        sink.on_oversize = [this](const OversizeLine& event) {
-            if (handlers_.on_oversize) handlers_.on_oversize(event);
-        };
-        error = co_await read_events(exchange, events, sink, std::nullopt, config_.timeouts.request);
+        sink.on_oversize = [this](const OversizeLine& event) { oversize(event); };
+        error = co_await read_events(exchange, events, sink, outgoing.request_id, config_.timeouts.request);
         if (!error && exchange.stream->keep_alive() && exchange.stream->is_done()) keep(exchange.release());
         if (outgoing.request_id && handlers_.awaiting && handlers_.awaiting(*outgoing.request_id))
             co_await resume(*outgoing.request_id, events, sink);
@@ -478,11 +519,14 @@ asio::awaitable<boost::system::error_code> HttpTransport::read_events(Exchange& 
     // Not zeroed: only what was read is looked at.
     std::unique_ptr<char[]> chunk(new char[stream_chunk]);
     boost::system::error_code error;
+    bool answered = false;
     while (!parser.is_done()) {
         parser.get().body().data = chunk.get();
         parser.get().body().size = stream_chunk;
         if (handlers_.before_read) co_await handlers_.before_read();
-        if (idle)
+        if (answered)
+            stream.transport_layer().expires_after(linger_after_answer);
+        else if (idle)
             stream.transport_layer().expires_after(*idle);
         else
             stream.transport_layer().expires_never();
@@ -497,8 +541,10 @@ asio::awaitable<boost::system::error_code> HttpTransport::read_events(Exchange& 
             if (down_) co_return asio::error::operation_aborted;
         }
         if (got) events.feed(std::string_view(chunk.get(), got), sink);
-        if (error) co_return error;
-        if (stop_when_answered && handlers_.awaiting && !handlers_.awaiting(*stop_when_answered)) break;
+        // Once answered, the stream should end at once; one held open is not waited for (its
+        // connection is closed, not kept).
+        if (error) co_return answered && error == beast::error::timeout ? boost::system::error_code() : error;
+        if (stop_when_answered && handlers_.awaiting && !handlers_.awaiting(*stop_when_answered)) answered = true;
     }
     co_return error;
 }
@@ -510,8 +556,8 @@ asio::awaitable<void> HttpTransport::resume(std::int64_t id, SseParser& events, 
             std::lock_guard lock(mutex_);
             if (down_) co_return;
         }
-        co_await async_sleep(std::min<Clock::duration>(events.retry().value_or(std::chrono::milliseconds(0)),
-                                                       std::chrono::seconds(5)));
+        co_await async_sleep(clamp_retry(events.retry(), std::chrono::milliseconds(100), std::chrono::milliseconds(50),
+                                         std::chrono::seconds(5)));
         Connection connection;
         try {
             connection = co_await connect();
@@ -541,6 +587,7 @@ asio::awaitable<void> HttpTransport::resume(std::int64_t id, SseParser& events, 
             break;
         }
         exchange.stream.emplace(std::move(head));
+        events.start_stream();
         co_await read_events(exchange, events, sink, id, config_.timeouts.request);
     }
     if (handlers_.awaiting(id))
@@ -557,9 +604,7 @@ asio::awaitable<void> HttpTransport::listen() {
     sink.on_event = [this](SseEvent&& event) {
         if (event.type == "message" && !event.data.empty()) deliver(std::move(event.data));
     };
-    sink.on_oversize = [this](const OversizeLine& event) {
-        if (handlers_.on_oversize) handlers_.on_oversize(event);
-    };
+    sink.on_oversize = [this](const OversizeLine& event) { oversize(event); };
     int failures = 0;
     for (;;) {
         {
@@ -594,26 +639,33 @@ asio::awaitable<void> HttpTransport::listen() {
                     spdlog::debug("[{}] offers no event stream of its own (GET: 405)", config_.name);
                     co_return;
                 }
-                if (status == 404) {
+                if (status == 404 && !request_context().session_id.empty()) {
                     report_down("no longer knows its session (HTTP 404): starting a new one");
                     co_return;
                 }
+                // Busy or overloaded (a proxy's 502/503, 429, 409 for a stream already open):
+                // asked again later. Anything else means no stream is offered here.
+                const bool later = status >= 500 || status == 429 || status == 409;
                 if (status != 200 || !is_event_stream(header(head.get(), "Content-Type"))) {
-                    spdlog::warn("[{}] answered HTTP {} to the GET for its event stream: not used", config_.name,
-                                 status);
-                    co_return;
+                    spdlog::log(later ? spdlog::level::warn : spdlog::level::debug,
+                                "[{}] answered HTTP {} to the GET for its event stream: {}", config_.name, status,
+                                later ? "asking again later" : "none is used");
+                    if (!later) co_return;
+                } else {
+                    failures = 0;
+                    exchange.stream.emplace(std::move(head));
+                    events.start_stream();
+                    co_await read_events(exchange, events, sink, std::nullopt, std::nullopt);
                 }
-                failures = 0;
-                exchange.stream.emplace(std::move(head));
-                co_await read_events(exchange, events, sink, std::nullopt, std::nullopt);
             }
         }
         ++failures;
         const auto backoff = std::min<Clock::duration>(std::chrono::milliseconds(500) * (1 << std::min(failures, 8)),
                                                        max_listen_backoff);
-        // The server's retry: after a stream that ended; growing waits while it cannot be reached.
-        Clock::duration wait = backoff;
-        if (events.retry() && failures <= 1) wait = *events.retry();
+        // The server's retry after a stream that ended; growing waits while it cannot be reached.
+        const auto wait = failures <= 1 ? clamp_retry(events.retry(), std::chrono::seconds(1),
+                                                      std::chrono::milliseconds(500), max_listen_backoff)
+                                        : backoff;
         co_await async_sleep(wait);
     }
 }
@@ -665,7 +717,8 @@ asio::awaitable<void> HttpTransport::legacy_stream() {
             // Messages go where the stream says, but only to the same server: an endpoint
             // elsewhere would send the session's traffic (and its headers) to a stranger.
             if (!endpoint || endpoint->origin() != url_.origin()) {
-                report_down("named an endpoint on another server or an invalid one: '" + excerpt(event.data) + "'");
+                report_down(endpoint ? "named an endpoint on another server (" + endpoint->origin() + ")"
+                                     : std::string("named an endpoint that is not a URL"));
                 return;
             }
             std::lock_guard lock(mutex_);
@@ -675,9 +728,7 @@ asio::awaitable<void> HttpTransport::legacy_stream() {
             deliver(std::move(event.data));
         }
     };
-    sink.on_oversize = [this](const OversizeLine& event) {
-        if (handlers_.on_oversize) handlers_.on_oversize(event);
-    };
+    sink.on_oversize = [this](const OversizeLine& event) { oversize(event); };
     error = co_await read_events(exchange, events, sink, std::nullopt, std::nullopt);
     report_down(error && error != http::error::end_of_stream ? "broke its event stream: " + error.message()
                                                                : std::string("closed its event stream"));
@@ -700,10 +751,7 @@ asio::awaitable<void> HttpTransport::finish() {
         // Tells the server the session is over; whatever it answers (405 included), it is.
         Connection connection;
         try {
-            const auto endpoints = co_await HttpClientConnection::resolve(strand_, url_);
-            connection = co_await HttpClientConnection::open(
-                strand_, url_, endpoints, tls_, config_.tls_verify,
-                std::chrono::duration_cast<std::chrono::milliseconds>(delete_timeout));
+            connection = co_await connect();
         } catch (const boost::system::system_error&) {
         }
         if (connection) {
@@ -733,6 +781,14 @@ void HttpTransport::deliver(std::string line) {
         if (down_) return;
     }
     handlers_.on_line(std::move(line));
+}
+
+void HttpTransport::oversize(const OversizeLine& event) {
+    {
+        std::lock_guard lock(mutex_);
+        if (down_) return;
+    }
+    if (handlers_.on_oversize) handlers_.on_oversize(event);
 }
 
 void HttpTransport::lost(const Outgoing& outgoing, const std::string& why) {

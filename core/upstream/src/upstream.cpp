@@ -90,7 +90,9 @@ void Upstream::spawn() {
     std::optional<Clock::duration> backoff;
     {
         std::lock_guard lock(mutex_);
-        if (transport_) return;
+        // Only the first start: a client's initialize may have come first, and an incarnation
+        // that went down since is the restart policy's to replace (with its initialize).
+        if (transport_ || state_ != State::stopped) return;
         backoff = start_transport_locked();
     }
     if (backoff) schedule_restart(*backoff);
@@ -190,6 +192,26 @@ asio::awaitable<void> Upstream::restart_after(std::shared_ptr<Upstream> self, Cl
         if (!again) break;
         backoff = *again;  // the command failed to start again: wait longer, within the budget
     }
+    if (!initialize_again) {
+        // The initialize of the incarnation before may still be finishing (a server that could
+        // not be reached fails at once): once it has, this one is initialized.
+        const auto deadline = Clock::now() + config_.timeouts.connection;
+        std::shared_ptr<UpstreamTransport> started;
+        {
+            std::lock_guard lock(mutex_);
+            started = transport_;
+        }
+        co_await state_changed_.wait_until(
+            [this] {
+                std::lock_guard lock(mutex_);
+                return !initializing_ || state_ != State::starting;
+            },
+            deadline);
+        std::lock_guard lock(mutex_);
+        initialize_again = state_ == State::starting && transport_ == started && started &&
+                           !initialize_params_.is_null() && !initializing_;
+        if (initialize_again) initializing_ = true;
+    }
     if (initialize_again) {
         std::string error = co_await initialize();
         if (!error.empty()) spdlog::error("[{}] {}", name(), error);
@@ -277,6 +299,11 @@ asio::awaitable<std::string> Upstream::initialize() {
                           ", which the gateway does not speak (it speaks " +
                           std::string(supported_protocol_versions.front()) + " to " +
                           std::string(latest_protocol_version) + ")");
+    // The server hears the handshake is over before any request: `initialized` goes out before
+    // this upstream is ready for requests (a transport that sends each message on its own
+    // connection keeps the next ones back until it is through).
+    transport->initialized(version.get<std::string>());
+    send_json({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
     {
         std::lock_guard lock(mutex_);
         // The process may have exited, or the gateway started stopping, while we waited.
@@ -287,8 +314,6 @@ asio::awaitable<std::string> Upstream::initialize() {
         ready_since_ = Clock::now();
     }
     state_changed_.notify_all();
-    transport->initialized(version.get<std::string>());
-    send_json({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
     spdlog::info("[{}] initialized in {} ms", name(),
                  std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
     if (on_ready_) on_ready_(*this);

@@ -30,6 +30,9 @@ public:
     explicit SseParser(std::size_t max_event_size) : max_event_size_(max_event_size) {}
 
     void feed(std::string_view bytes, const Sink& sink);
+    // A new stream continues this one (a resumption): what was half read of the old one is
+    // dropped; the last event id and the retry delay stay.
+    void start_stream();
 
     const std::string& last_event_id() const { return last_event_id_; }
     // The reconnection delay the server asked for (`retry:`), if it did.
@@ -56,6 +59,7 @@ private:
     bool oversize_ = false;  // the event's data passed the limit
     std::size_t oversize_bytes_ = 0;
     std::string oversize_head_, oversize_tail_;
+    std::string id_buffer_;  // the `id:` seen last; the stream's once its event is complete
     std::string last_event_id_;
     std::optional<std::chrono::milliseconds> retry_;
 };

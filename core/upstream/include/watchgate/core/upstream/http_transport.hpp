@@ -61,6 +61,7 @@ private:
         Ticket ticket = 0;
         std::string line;
         std::optional<std::int64_t> request_id;
+        bool alone = false;  // no other POST starts until this one is answered
     };
     using Connection = std::unique_ptr<HttpClientConnection>;
     struct Exchange;
@@ -86,6 +87,7 @@ private:
     boost::asio::awaitable<void> legacy_stream();
     boost::asio::awaitable<void> finish();  // after close(): DELETE, then down
     void deliver(std::string line);
+    void oversize(const OversizeLine& event);
     void lost(const Outgoing& outgoing, const std::string& why);
     void report_down(std::string how);
     void close_connections();
@@ -117,6 +119,8 @@ private:
     std::string session_id_;
     std::string protocol_version_;
     bool closing_ = false;
+    bool next_alone_ = false;  // the next message goes alone (the one after the handshake)
+    bool alone_ = false;       // a message that goes alone is under way
     bool down_ = false;
     std::vector<Connection> idle_connections_;
     // The host's addresses, resolved once and again after a connection fails.

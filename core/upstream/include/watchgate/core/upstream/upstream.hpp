@@ -75,7 +75,7 @@ public:
     // Starts the server (if not running) and initializes it with `initialize_params`, kept for
     // restarts. Returns an error text, empty on success.
     boost::asio::awaitable<std::string> connect(nlohmann::json initialize_params);
-    // Starts the server only (a process's stderr reaches the log from the start).
+    // Starts the server only, the first time (a process's stderr reaches the log from the start).
     void spawn();
 
     // Sends `request` (its id replaced by an upstream-local one) and waits for the response, the

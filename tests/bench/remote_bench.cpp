@@ -97,8 +97,8 @@ int main(int argc, char** argv) {
     const json small = {{"text", std::string(1000, 'x')}};
     const json big = {{"bytes", 1 << 20}};
     std::printf("our HTTP test server, straight (HTTP client) and through watchgate (stdio in front)\n\n");
-    std::printf("%-26s %14s %10s %14s %10s %10s %12s\n", "calls", "direct/s", "direct p50", "watchgate/s",
-                "wg p50", "wg/direct", "p50 added");
+    std::printf("%-26s %14s %10s %14s %10s %10s %12s\n", "calls", "direct/s", "direct p50", "watchgate/s", "wg p50",
+                "wg/direct", "p50 added");
     struct Level {
         const char* name;
         const char* tool;
@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
                 ++ready;
                 while (!go) std::this_thread::yield();
                 connections[static_cast<std::size_t>(i)]->post(call(1, "sleep", {{"ms", 100}}),
-                                                                mcp_headers(sessions[static_cast<std::size_t>(i)]));
+                                                               mcp_headers(sessions[static_cast<std::size_t>(i)]));
             });
         while (ready < concurrent) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         const auto started = Clock::now();

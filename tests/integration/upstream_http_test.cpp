@@ -27,10 +27,11 @@ std::string remote_config(const std::string& url, const std::string& extra = {})
 }
 
 json progress_call(GatewayProcess& gateway, int id, int steps) {
-    gateway.send({{"jsonrpc", "2.0"},
-                  {"id", id},
-                  {"method", "tools/call"},
-                  {"params", {{"name", "progress"}, {"arguments", {{"steps", steps}}}, {"_meta", {{"progressToken", "p"}}}}}});
+    gateway.send(
+        {{"jsonrpc", "2.0"},
+         {"id", id},
+         {"method", "tools/call"},
+         {"params", {{"name", "progress"}, {"arguments", {{"steps", steps}}}, {"_meta", {{"progressToken", "p"}}}}}});
     return gateway.response(id);
 }
 
@@ -42,12 +43,15 @@ std::uint16_t free_port() {
 
 }  // namespace
 
-TEST_CASE("A remote Streamable HTTP upstream serves tools with progress on the answer stream and 2 MiB results and gets its session and headers") {
+TEST_CASE(
+    "A remote Streamable HTTP upstream serves tools with progress on the answer stream and 2 MiB results and gets its "
+    "session and headers") {
     HttpTestServer server;
     ::setenv("WG_REMOTE_TOKEN", "remote-secret-0123456789", 1);
     GatewayProcess gateway(scratch_dir("remote-basic"),
-                           remote_config(server.url(), "      headers:\n        Authorization: Bearer ${WG_REMOTE_TOKEN}\n"
-                                                       "        X-Team: tests\n"));
+                           remote_config(server.url(),
+                                         "      headers:\n        Authorization: Bearer ${WG_REMOTE_TOKEN}\n"
+                                         "        X-Team: tests\n"));
     REQUIRE(gateway.initialize().contains("result"));
     auto tools = gateway.request(1, "tools/list");
     REQUIRE(tools["result"]["tools"].size() == 11);
@@ -184,8 +188,8 @@ TEST_CASE("An unreachable server gives calls a clear error and the gateway conne
     // A local upstream too: a gateway none of whose upstreams can be initialized refuses to start.
     GatewayProcess gateway(scratch_dir("remote-down"),
                            "proxy:\n  upstreams:\n    - name: local\n      command: [\"" WATCHGATE_TEST_SERVER
-                           "\"]\n    - name: remote\n      url: " + url +
-                               "\n      reconnect: {backoff: 0.1, max_backoff: 0.2, max_attempts: 200}\n");
+                           "\"]\n    - name: remote\n      url: " +
+                               url + "\n      reconnect: {backoff: 0.1, max_backoff: 0.2, max_attempts: 200}\n");
     REQUIRE(gateway.initialize().contains("result"));
     auto refused = gateway.call_tool(1, "remote__echo", {{"text", "x"}});
     REQUIRE(refused.contains("error"));
@@ -230,8 +234,9 @@ TEST_CASE("One stdio and one HTTP upstream in one gateway where a slow remote ca
 
 TEST_CASE("A chain of watchgate over stdio in front of watchgate over Streamable HTTP with sampling through both") {
     auto dir = scratch_dir("remote-chain-front");
-    GatewayProcess back(dir, "proxy:\n  transport: http\n  http: {port: 0}\n  namespace: false\n  upstreams:\n"
-                             "    - name: test\n      command: [\"" WATCHGATE_TEST_SERVER "\"]\n");
+    GatewayProcess back(dir,
+                        "proxy:\n  transport: http\n  http: {port: 0}\n  namespace: false\n  upstreams:\n"
+                        "    - name: test\n      command: [\"" WATCHGATE_TEST_SERVER "\"]\n");
     const auto port = listening_port(back.log_once("listening on http://", 10s));
     REQUIRE(port != 0);
     for (const std::string transport : {"streamable_http", "auto"}) {
@@ -247,10 +252,11 @@ TEST_CASE("A chain of watchgate over stdio in front of watchgate over Streamable
             auto ask = front.next_server_message(10s);
             REQUIRE(ask);
             REQUIRE((*ask)["method"] == "sampling/createMessage");
-            front.send({{"jsonrpc", "2.0"},
-                        {"id", (*ask)["id"]},
-                        {"result",
-                         {{"role", "assistant"}, {"content", {{"type", "text"}, {"text", "sampled"}}}, {"model", "m"}}}});
+            front.send(
+                {{"jsonrpc", "2.0"},
+                 {"id", (*ask)["id"]},
+                 {"result",
+                  {{"role", "assistant"}, {"content", {{"type", "text"}, {"text", "sampled"}}}, {"model", "m"}}}});
             CHECK(text_of(front.response(2)).find("sampled") != std::string::npos);
         }
     }
@@ -269,10 +275,11 @@ TEST_CASE("The old HTTP+SSE transport (sse and auto falling back to it) through 
                                                "      transport: " + transport + "\n"));
             REQUIRE(front.initialize().contains("result"));
             CHECK(text_of(front.call_tool(1, "echo", {{"text", "old transport"}})) == "old transport");
-            front.send({{"jsonrpc", "2.0"},
-                        {"id", 2},
-                        {"method", "tools/call"},
-                        {"params", {{"name", "progress"}, {"arguments", {{"steps", 2}}}, {"_meta", {{"progressToken", 9}}}}}});
+            front.send(
+                {{"jsonrpc", "2.0"},
+                 {"id", 2},
+                 {"method", "tools/call"},
+                 {"params", {{"name", "progress"}, {"arguments", {{"steps", 2}}}, {"_meta", {{"progressToken", 9}}}}}});
             CHECK(text_of(front.response(2)) == "done in 2 steps");
             CHECK(front.log().find("HTTP+SSE") != std::string::npos);
         }
@@ -283,7 +290,8 @@ TEST_CASE("https upstreams have their certificate checked against tls.ca_file an
     auto dir = scratch_dir("remote-tls");
     const auto cert = dir / "cert.pem", key = dir / "key.pem";
     const std::string make = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key.string() + " -out " +
-                             cert.string() + " -days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>/dev/null";
+                             cert.string() +
+                             " -days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>/dev/null";
     REQUIRE(std::system(make.c_str()) == 0);
     GatewayProcess back(dir, "proxy:\n  transport: http\n  http: {port: 0, tls: {cert_file: " + cert.string() +
                                  ", key_file: " + key.string() +
@@ -293,7 +301,8 @@ TEST_CASE("https upstreams have their certificate checked against tls.ca_file an
     REQUIRE(port != 0);
     const std::string url = "https://127.0.0.1:" + std::to_string(port) + "/mcp";
     SECTION("trusted through ca_file") {
-        GatewayProcess front(scratch_dir("remote-tls-ca"), remote_config(url, "      tls: {ca_file: " + cert.string() + "}\n"));
+        GatewayProcess front(scratch_dir("remote-tls-ca"),
+                             remote_config(url, "      tls: {ca_file: " + cert.string() + "}\n"));
         REQUIRE(front.initialize().contains("result"));
         CHECK(text_of(front.call_tool(1, "echo", {{"text", "over TLS"}})) == "over TLS");
     }

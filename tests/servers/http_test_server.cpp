@@ -109,7 +109,8 @@ void open_stream(tcp::socket& socket, const std::string& session = {}) {
 bool serve_post(tcp::socket& socket, const http::request<http::string_body>& request) {
     const json message = json::parse(request.body(), nullptr, false);
     if (!message.is_object()) {
-        respond(socket, http::status::bad_request, R"({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error"}})");
+        respond(socket, http::status::bad_request,
+                R"({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error"}})");
         return true;
     }
     const std::string method = message.value("method", "");
@@ -121,9 +122,10 @@ bool serve_post(tcp::socket& socket, const http::request<http::string_body>& req
             sessions[session];
             ++stats.initializes;
         }
-        json answer = result(message["id"], {{"protocolVersion", message["params"].value("protocolVersion", "2025-06-18")},
-                                             {"capabilities", {{"tools", {{"listChanged", true}}}, {"logging", json::object()}}},
-                                             {"serverInfo", {{"name", "http-test-server"}, {"version", "1"}}}});
+        json answer =
+            result(message["id"], {{"protocolVersion", message["params"].value("protocolVersion", "2025-06-18")},
+                                   {"capabilities", {{"tools", {{"listChanged", true}}}, {"logging", json::object()}}},
+                                   {"serverInfo", {{"name", "http-test-server"}, {"version", "1"}}}});
         respond(socket, http::status::ok, answer.dump(), session);
         return true;
     }
@@ -142,8 +144,10 @@ bool serve_post(tcp::socket& socket, const http::request<http::string_body>& req
     const json id = message["id"];
     if (method == "tools/list") {
         json tools = json::array();
-        for (const char* name : {"echo", "sleep", "big", "progress", "headers", "drop", "cut", "fail", "forget", "push", "stats"})
-            tools.push_back({{"name", name}, {"description", std::string("the ") + name + " tool"},
+        for (const char* name :
+             {"echo", "sleep", "big", "progress", "headers", "drop", "cut", "fail", "forget", "push", "stats"})
+            tools.push_back({{"name", name},
+                             {"description", std::string("the ") + name + " tool"},
                              {"inputSchema", {{"type", "object"}}}});
         respond(socket, http::status::ok, result(id, {{"tools", tools}}).dump());
         return true;
@@ -153,8 +157,9 @@ bool serve_post(tcp::socket& socket, const http::request<http::string_body>& req
         return true;
     }
     if (method != "tools/call") {
-        respond(socket, http::status::ok,
-                json{{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", -32601}, {"message", "unknown method"}}}}.dump());
+        respond(
+            socket, http::status::ok,
+            json{{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", -32601}, {"message", "unknown method"}}}}.dump());
         return true;
     }
     const std::string tool = message["params"].value("name", "");
@@ -176,8 +181,11 @@ bool serve_post(tcp::socket& socket, const http::request<http::string_body>& req
         return false;
     } else if (tool == "stats") {
         std::lock_guard lock(mutex);
-        answer = text_result(id, json{{"initializes", stats.initializes}, {"deletes", stats.deletes},
-                                      {"gets", stats.gets}, {"resumes", stats.resumes}}.dump());
+        answer = text_result(id, json{{"initializes", stats.initializes},
+                                      {"deletes", stats.deletes},
+                                      {"gets", stats.gets},
+                                      {"resumes", stats.resumes}}
+                                     .dump());
     } else if (tool == "push") {
         std::shared_ptr<tcp::socket> listener;
         {
@@ -185,9 +193,10 @@ bool serve_post(tcp::socket& socket, const http::request<http::string_body>& req
             listener = sessions[session].listener;
         }
         if (listener)
-            write_all(*listener, chunk(event({}, {{"jsonrpc", "2.0"},
-                                                  {"method", "notifications/message"},
-                                                  {"params", {{"level", "info"}, {"data", arguments.value("text", "")}}}})));
+            write_all(*listener,
+                      chunk(event({}, {{"jsonrpc", "2.0"},
+                                       {"method", "notifications/message"},
+                                       {"params", {{"level", "info"}, {"data", arguments.value("text", "")}}}})));
         answer = text_result(id, listener ? "pushed" : "no GET stream");
     } else if (tool == "forget") {
         respond(socket, http::status::ok, text_result(id, "forgotten").dump());
@@ -215,15 +224,17 @@ bool serve_post(tcp::socket& socket, const http::request<http::string_body>& req
             const json token = message["params"].value("_meta", json::object()).value("progressToken", json());
             const int steps = arguments.value("steps", 1);
             for (int step = 1; step <= steps && !token.is_null(); ++step)
-                write_all(socket, chunk(event(event_id(session),
-                                              {{"jsonrpc", "2.0"},
-                                               {"method", "notifications/progress"},
-                                               {"params", {{"progressToken", token}, {"progress", step}, {"total", steps}}}})));
+                write_all(socket,
+                          chunk(event(event_id(session),
+                                      {{"jsonrpc", "2.0"},
+                                       {"method", "notifications/progress"},
+                                       {"params", {{"progressToken", token}, {"progress", step}, {"total", steps}}}})));
             write_all(socket, chunk(event(event_id(session), text_result(id, "done"))) + chunk(""));
             return request.keep_alive();
         }
     } else {
-        answer = json{{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", -32602}, {"message", "unknown tool " + tool}}}};
+        answer =
+            json{{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", -32602}, {"message", "unknown tool " + tool}}}};
     }
     if (options.json_only) {
         respond(socket, http::status::ok, answer.dump());

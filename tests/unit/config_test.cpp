@@ -293,7 +293,8 @@ TEST_CASE("config: url upstream mistakes are errors with their place") {
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:9:42: 'transport: sse' needs 'url:'"));
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:10:46: expected stdio, streamable_http, sse or auto; did you mean "
                                        "'streamable_http'?"));
-    CHECK_THAT(errors, Catch::Contains("gateway.yaml:11:60: the environment variable WG_CONFIG_TEST_MISSING is not set"));
+    CHECK_THAT(errors,
+               Catch::Contains("gateway.yaml:11:60: the environment variable WG_CONFIG_TEST_MISSING is not set"));
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:12:45: the gateway sets Mcp-Session-Id itself"));
     CHECK_THAT(errors, Catch::Contains("'bad name' is not a valid HTTP header name"));
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:13:40: 'headers:' is for a 'url:' upstream"));

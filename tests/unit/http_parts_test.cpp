@@ -118,7 +118,8 @@ TEST_CASE("sse: an event over the limit is reported by its size and ends, and th
     core::SseParser parser(100);
     const std::string big(5000, 'x');
     const std::string stream = "id: 1\ndata: {\"id\":42," + big + "\ndata: " + big + "end}\n\ndata: small\n\n";
-    for (std::size_t at = 0; at < stream.size(); at += 333) parser.feed(std::string_view(stream).substr(at, 333), got.sink());
+    for (std::size_t at = 0; at < stream.size(); at += 333)
+        parser.feed(std::string_view(stream).substr(at, 333), got.sink());
     REQUIRE(got.oversize.size() == 1);
     CHECK(got.oversize[0] >= 10000);
     CHECK(got.oversize_head.starts_with("{\"id\":42,"));

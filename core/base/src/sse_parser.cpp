@@ -153,9 +153,8 @@ void SseParser::field(std::string_view name, std::string_view value) {
     } else if (name == "id") {
         if (value.find('\0') == std::string_view::npos) id_buffer_ = value;
     } else if (name == "retry") {
-        if (!value.empty() && value.size() <= 9 && std::all_of(value.begin(), value.end(), [](char c) {
-                return c >= '0' && c <= '9';
-            }))
+        if (!value.empty() && value.size() <= 9 &&
+            std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
             retry_ = std::chrono::milliseconds(std::stoll(std::string(value)));
     }
 }

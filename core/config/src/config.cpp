@@ -405,10 +405,20 @@ const std::vector<std::string> proxy_keys = {"http",
                                              "max_client_requests",
                                              "queue_limit_mb",
                                              "stall_timeout"};
-const std::vector<std::string> upstream_keys = {
-    "name",     "command",     "env",       "cwd",     "restart_on_failure", "max_restart_attempts",
-    "timeouts", "concurrency", "transport", "sharing", "url",                "headers",
-    "tls",      "reconnect"};
+const std::vector<std::string> upstream_keys = {"name",
+                                                "command",
+                                                "env",
+                                                "cwd",
+                                                "restart_on_failure",
+                                                "max_restart_attempts",
+                                                "timeouts",
+                                                "concurrency",
+                                                "transport",
+                                                "sharing",
+                                                "url",
+                                                "headers",
+                                                "tls",
+                                                "reconnect"};
 
 // `${VAR}` in a header value: the variable's value. An unset one is an error (a token that is not
 // there would be sent as an empty header and fail far from its cause). The value is a secret:
@@ -447,10 +457,21 @@ void read_upstream_headers(Reader& reader, const YAML::Node& node, UpstreamConfi
     reader.check_duplicates(node);
     static const std::regex token("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
     // Set by the gateway itself: a configured one would contradict it.
-    static const std::set<std::string> reserved = {"host", "content-length", "content-type", "accept",
-                                                   "mcp-session-id", "mcp-protocol-version", "last-event-id",
-                                                   "connection", "transfer-encoding", "expect", "te",
-                                                   "upgrade", "keep-alive", "trailer", "proxy-connection"};
+    static const std::set<std::string> reserved = {"host",
+                                                   "content-length",
+                                                   "content-type",
+                                                   "accept",
+                                                   "mcp-session-id",
+                                                   "mcp-protocol-version",
+                                                   "last-event-id",
+                                                   "connection",
+                                                   "transfer-encoding",
+                                                   "expect",
+                                                   "te",
+                                                   "upgrade",
+                                                   "keep-alive",
+                                                   "trailer",
+                                                   "proxy-connection"};
     for (const auto& member : node) {
         const std::string name = member.first.Scalar();
         std::string lower = name;
@@ -566,8 +587,9 @@ void read_upstream(Reader& reader, const YAML::Node& node, GatewayConfig& config
         if (it == names.end()) {
             reader.error(transport, "expected stdio, streamable_http, sse or auto" + did_you_mean(word, names));
         } else if ((it == names.begin()) != !url) {
-            reader.error(transport, url ? "a 'url:' upstream speaks streamable_http, sse or auto, not stdio"
-                                        : "'transport: " + word + "' needs 'url:' (a 'command:' upstream speaks stdio)");
+            reader.error(transport,
+                         url ? "a 'url:' upstream speaks streamable_http, sse or auto, not stdio"
+                             : "'transport: " + word + "' needs 'url:' (a 'command:' upstream speaks stdio)");
         } else {
             upstream.transport = static_cast<UpstreamTransportKind>(it - names.begin());
         }

@@ -57,12 +57,9 @@ asio::awaitable<HttpClientConnection::Endpoints> HttpClientConnection::resolve(a
     co_return endpoints;
 }
 
-asio::awaitable<std::unique_ptr<HttpClientConnection>> HttpClientConnection::open(asio::any_io_executor executor,
-                                                                                  const Url& url,
-                                                                                  const Endpoints& endpoints,
-                                                                                  std::shared_ptr<ssl::context> tls,
-                                                                                  bool verify,
-                                                                                  std::chrono::milliseconds timeout) {
+asio::awaitable<std::unique_ptr<HttpClientConnection>> HttpClientConnection::open(
+    asio::any_io_executor executor, const Url& url, const Endpoints& endpoints, std::shared_ptr<ssl::context> tls,
+    bool verify, std::chrono::milliseconds timeout) {
     auto connection = std::make_unique<HttpClientConnection>(executor, url.tls ? std::move(tls) : nullptr);
     auto& layer = connection->transport_layer();
     layer.expires_after(timeout);

@@ -66,9 +66,8 @@ std::string excerpt(std::string_view body) {
 }
 
 bool is_stale_connection_error(const boost::system::error_code& error) {
-    return error == http::error::end_of_stream || error == asio::error::eof ||
-           error == asio::error::connection_reset || error == asio::error::broken_pipe ||
-           error == asio::ssl::error::stream_truncated;
+    return error == http::error::end_of_stream || error == asio::error::eof || error == asio::error::connection_reset ||
+           error == asio::error::broken_pipe || error == asio::ssl::error::stream_truncated;
 }
 
 // A kept connection the server had closed fails at once; one that failed after a while failed
@@ -261,8 +260,8 @@ asio::awaitable<HttpTransport::Connection> HttpTransport::connect() {
     if (endpoints.empty()) endpoints = co_await HttpClientConnection::resolve(strand_, url_);
     std::exception_ptr failure;
     try {
-        auto connection =
-            co_await HttpClientConnection::open(strand_, url_, endpoints, tls_, config_.tls_verify, config_.timeouts.connection);
+        auto connection = co_await HttpClientConnection::open(strand_, url_, endpoints, tls_, config_.tls_verify,
+                                                              config_.timeouts.connection);
         std::lock_guard lock(mutex_);
         endpoints_ = std::move(endpoints);
         co_return connection;
@@ -274,26 +273,6 @@ asio::awaitable<HttpTransport::Connection> HttpTransport::connect() {
         endpoints_.clear();  // the name may point elsewhere by the next attempt
     }
     std::rethrow_exception(failure);
-}
-
-void HttpTransport::keep(Connection connection) {
-    std::lock_guard lock(mutex_);
-    if (down_ || closing_) return;
-    connection->reused = true;
-    connection->idle_since = Clock::now();
-    // The oldest are at the front: those unused too long go (a burst's leftovers).
-    std::size_t expired = 0;
-    while (expired < idle_connections_.size() &&
-           connection->idle_since - idle_connections_[expired]->idle_since > idle_expiry)
-        ++expired;
-    idle_connections_.erase(idle_connections_.begin(), idle_connections_.begin() + static_cast<std::ptrdiff_t>(expired));
-    if (idle_connections_.size() >= max_connections_) return;
-    idle_connections_.push_back(std::move(connection));
-}
-
-HttpTransport::RequestContext HttpTransport::request_context() const {
-    std::lock_guard lock(mutex_);
-    return {mode_ == Mode::legacy ? std::string() : session_id_, protocol_version_};
 }
 
 namespace {
@@ -320,6 +299,62 @@ http::request<http::string_body> make_request(http::verb verb, const Url& to, st
 }
 
 }  // namespace
+
+asio::awaitable<HttpTransport::Connection> HttpTransport::try_connect(std::string& failure) {
+    try {
+        co_return co_await connect();
+    } catch (const boost::system::system_error& e) {
+        failure = e.code().message();
+    } catch (const std::exception& e) {
+        failure = e.what();
+    }
+    co_return nullptr;
+}
+
+asio::awaitable<HttpTransport::StreamHead> HttpTransport::open_stream(Exchange& exchange,
+                                                                      const std::string& last_event_id,
+                                                                      std::chrono::milliseconds timeout) {
+    auto& stream = *exchange.connection;
+    const auto context = request_context();
+    auto request = make_request(http::verb::get, url_, {}, config_, context.session_id, context.protocol_version);
+    if (!last_event_id.empty()) request.set("Last-Event-ID", last_event_id);
+    boost::system::error_code error;
+    stream.transport_layer().expires_after(timeout);
+    co_await stream.io(
+        [&](auto& s) { return http::async_write(s, request, asio::redirect_error(asio::use_awaitable, error)); });
+    http::response_parser<http::empty_body> head;
+    head.header_limit(max_response_header);
+    head.body_limit(std::numeric_limits<std::uint64_t>::max());  // a stream: its events are bounded
+    if (!error)
+        co_await stream.io([&](auto& s) {
+            return http::async_read_header(s, stream.buffer(), head, asio::redirect_error(asio::use_awaitable, error));
+        });
+    if (error) co_return StreamHead{0, false, error};
+    const StreamHead result{head.get().result_int(), is_event_stream(header(head.get(), "Content-Type")), {}};
+    exchange.stream.emplace(std::move(head));
+    co_return result;
+}
+
+void HttpTransport::keep(Connection connection) {
+    std::lock_guard lock(mutex_);
+    if (down_ || closing_) return;
+    connection->reused = true;
+    connection->idle_since = Clock::now();
+    // The oldest are at the front: those unused too long go (a burst's leftovers).
+    std::size_t expired = 0;
+    while (expired < idle_connections_.size() &&
+           connection->idle_since - idle_connections_[expired]->idle_since > idle_expiry)
+        ++expired;
+    idle_connections_.erase(idle_connections_.begin(),
+                            idle_connections_.begin() + static_cast<std::ptrdiff_t>(expired));
+    if (idle_connections_.size() >= max_connections_) return;
+    idle_connections_.push_back(std::move(connection));
+}
+
+HttpTransport::RequestContext HttpTransport::request_context() const {
+    std::lock_guard lock(mutex_);
+    return {mode_ == Mode::legacy ? std::string() : session_id_, protocol_version_};
+}
 
 asio::awaitable<void> HttpTransport::post(Outgoing outgoing) {
     auto self = shared_from_this();
@@ -353,15 +388,7 @@ asio::awaitable<void> HttpTransport::post(Outgoing outgoing) {
             }
         }
         std::string failure;
-        if (!connection) {
-            try {
-                connection = co_await connect();
-            } catch (const boost::system::system_error& e) {
-                failure = e.code().message();
-            } catch (const std::exception& e) {
-                failure = e.what();
-            }
-        }
+        if (!connection) connection = co_await try_connect(failure);
         if (!connection) {
             report_down("could not be reached at " + url_.redacted() + ": " + failure);
             co_return;
@@ -381,11 +408,13 @@ asio::awaitable<bool> HttpTransport::post_on(Connection& connection, Outgoing& o
         to = *endpoint_;
     }
     const auto context = request_context();
-    auto request = make_request(http::verb::post, to, outgoing.line, config_, context.session_id, context.protocol_version);
+    auto request =
+        make_request(http::verb::post, to, outgoing.line, config_, context.session_id, context.protocol_version);
     boost::system::error_code error;
     const auto sent = Clock::now();
     stream.transport_layer().expires_after(streams_.stall_timeout);
-    co_await stream.io([&](auto& s) { return http::async_write(s, request, asio::redirect_error(asio::use_awaitable, error)); });
+    co_await stream.io(
+        [&](auto& s) { return http::async_write(s, request, asio::redirect_error(asio::use_awaitable, error)); });
     http::response_parser<http::empty_body> head;
     head.header_limit(max_response_header);
     // Checked against Content-Length as the head is read (a body of unknown length, chunk by chunk).
@@ -491,8 +520,8 @@ asio::awaitable<bool> HttpTransport::post_on(Connection& connection, Outgoing& o
                 co_return true;
             }
         }
-        lost(outgoing, "answered HTTP " + std::to_string(status) + " " + reason +
-                           (text.empty() ? "" : ": " + excerpt(text)));
+        lost(outgoing,
+             "answered HTTP " + std::to_string(status) + " " + reason + (text.empty() ? "" : ": " + excerpt(text)));
         co_return true;
     }
     if (error) {
@@ -543,7 +572,7 @@ asio::awaitable<boost::system::error_code> HttpTransport::read_events(Exchange& 
         if (got) events.feed(std::string_view(chunk.get(), got), sink);
         // Once answered, the stream should end at once; one held open is not waited for (its
         // connection is closed, not kept).
-        if (error) co_return answered && error == beast::error::timeout ? boost::system::error_code() : error;
+        if (error) co_return answered&& error == beast::error::timeout ? boost::system::error_code() : error;
         if (stop_when_answered && handlers_.awaiting && !handlers_.awaiting(*stop_when_answered)) answered = true;
     }
     co_return error;
@@ -558,35 +587,20 @@ asio::awaitable<void> HttpTransport::resume(std::int64_t id, SseParser& events, 
         }
         co_await async_sleep(clamp_retry(events.retry(), std::chrono::milliseconds(100), std::chrono::milliseconds(50),
                                          std::chrono::seconds(5)));
-        Connection connection;
-        try {
-            connection = co_await connect();
-        } catch (const boost::system::system_error& e) {
-            spdlog::warn("[{}] could not resume an answer's event stream: {}", config_.name, e.code().message());
+        std::string failure;
+        Connection connection = co_await try_connect(failure);
+        if (!connection) {
+            spdlog::warn("[{}] could not resume an answer's event stream: {}", config_.name, failure);
+            continue;
         }
-        if (!connection) continue;
         Exchange exchange(*this, std::move(connection));
-        auto& stream = *exchange.connection;
-        const auto context = request_context();
-        auto request = make_request(http::verb::get, url_, {}, config_, context.session_id, context.protocol_version);
-        request.set("Last-Event-ID", events.last_event_id());
-        boost::system::error_code error;
-        stream.transport_layer().expires_after(streams_.stall_timeout);
-        co_await stream.io([&](auto& s) { return http::async_write(s, request, asio::redirect_error(asio::use_awaitable, error)); });
-        http::response_parser<http::empty_body> head;
-        head.header_limit(max_response_header);
-        head.body_limit(std::numeric_limits<std::uint64_t>::max());  // a stream: events are bounded
-        if (!error)
-            co_await stream.io([&](auto& s) {
-                return http::async_read_header(s, stream.buffer(), head, asio::redirect_error(asio::use_awaitable, error));
-            });
-        if (error) continue;
-        const unsigned status = head.get().result_int();
-        if (status != 200 || !is_event_stream(header(head.get(), "Content-Type"))) {
-            spdlog::warn("[{}] answered HTTP {} when asked to resume an answer's event stream", config_.name, status);
+        const auto head = co_await open_stream(exchange, events.last_event_id(), streams_.stall_timeout);
+        if (head.error) continue;
+        if (head.status != 200 || !head.event_stream) {
+            spdlog::warn("[{}] answered HTTP {} when asked to resume an answer's event stream", config_.name,
+                         head.status);
             break;
         }
-        exchange.stream.emplace(std::move(head));
         events.start_stream();
         co_await read_events(exchange, events, sink, id, config_.timeouts.request);
     }
@@ -611,49 +625,31 @@ asio::awaitable<void> HttpTransport::listen() {
             std::lock_guard lock(mutex_);
             if (down_ || closing_) co_return;
         }
-        Connection connection;
-        try {
-            connection = co_await connect();
-        } catch (const boost::system::system_error& e) {
-            spdlog::warn("[{}] could not open its event stream: {}", config_.name, e.code().message());
-        }
+        std::string failure;
+        Connection connection = co_await try_connect(failure);
+        if (!connection) spdlog::warn("[{}] could not open its event stream: {}", config_.name, failure);
         if (connection) {
             Exchange exchange(*this, std::move(connection));
-            auto& stream = *exchange.connection;
-            const auto context = request_context();
-        auto request = make_request(http::verb::get, url_, {}, config_, context.session_id, context.protocol_version);
-            if (!events.last_event_id().empty()) request.set("Last-Event-ID", events.last_event_id());
-            boost::system::error_code error;
-            stream.transport_layer().expires_after(streams_.stall_timeout);
-            co_await stream.io([&](auto& s) { return http::async_write(s, request, asio::redirect_error(asio::use_awaitable, error)); });
-            http::response_parser<http::empty_body> head;
-            head.header_limit(max_response_header);
-            head.body_limit(std::numeric_limits<std::uint64_t>::max());  // a stream: events are bounded
-            if (!error)
-                co_await stream.io([&](auto& s) {
-                    return http::async_read_header(s, stream.buffer(), head, asio::redirect_error(asio::use_awaitable, error));
-                });
-            if (!error) {
-                const unsigned status = head.get().result_int();
-                if (status == 405) {
+            const auto head = co_await open_stream(exchange, events.last_event_id(), streams_.stall_timeout);
+            if (!head.error) {
+                if (head.status == 405) {
                     spdlog::debug("[{}] offers no event stream of its own (GET: 405)", config_.name);
                     co_return;
                 }
-                if (status == 404 && !request_context().session_id.empty()) {
+                if (head.status == 404 && !request_context().session_id.empty()) {
                     report_down("no longer knows its session (HTTP 404): starting a new one");
                     co_return;
                 }
                 // Busy or overloaded (a proxy's 502/503, 429, 409 for a stream already open):
                 // asked again later. Anything else means no stream is offered here.
-                const bool later = status >= 500 || status == 429 || status == 409;
-                if (status != 200 || !is_event_stream(header(head.get(), "Content-Type"))) {
+                const bool later = head.status >= 500 || head.status == 429 || head.status == 409;
+                if (head.status != 200 || !head.event_stream) {
                     spdlog::log(later ? spdlog::level::warn : spdlog::level::debug,
-                                "[{}] answered HTTP {} to the GET for its event stream: {}", config_.name, status,
+                                "[{}] answered HTTP {} to the GET for its event stream: {}", config_.name, head.status,
                                 later ? "asking again later" : "none is used");
                     if (!later) co_return;
                 } else {
                     failures = 0;
-                    exchange.stream.emplace(std::move(head));
                     events.start_stream();
                     co_await read_events(exchange, events, sink, std::nullopt, std::nullopt);
                 }
@@ -672,43 +668,23 @@ asio::awaitable<void> HttpTransport::listen() {
 
 asio::awaitable<void> HttpTransport::legacy_stream() {
     auto self = shared_from_this();
-    Connection connection;
     std::string failure;
-    try {
-        connection = co_await connect();
-    } catch (const boost::system::system_error& e) {
-        failure = e.code().message();
-    } catch (const std::exception& e) {
-        failure = e.what();
-    }
+    Connection connection = co_await try_connect(failure);
     if (!connection) {
         report_down("could not be reached at " + url_.redacted() + ": " + failure);
         co_return;
     }
     Exchange exchange(*this, std::move(connection));
-    auto& stream = *exchange.connection;
-    const auto context = request_context();
-        auto request = make_request(http::verb::get, url_, {}, config_, context.session_id, context.protocol_version);
-    boost::system::error_code error;
-    stream.transport_layer().expires_after(config_.timeouts.connection);
-    co_await stream.io([&](auto& s) { return http::async_write(s, request, asio::redirect_error(asio::use_awaitable, error)); });
-    http::response_parser<http::empty_body> head;
-    head.header_limit(max_response_header);
-    head.body_limit(std::numeric_limits<std::uint64_t>::max());  // a stream: events are bounded
-    if (!error)
-        co_await stream.io([&](auto& s) {
-            return http::async_read_header(s, stream.buffer(), head, asio::redirect_error(asio::use_awaitable, error));
-        });
-    if (error) {
-        report_down("broke the connection of its event stream: " + error.message());
+    const auto head = co_await open_stream(exchange, {}, config_.timeouts.connection);
+    if (head.error) {
+        report_down("broke the connection of its event stream: " + head.error.message());
         co_return;
     }
-    const unsigned status = head.get().result_int();
-    if (status != 200 || !is_event_stream(header(head.get(), "Content-Type"))) {
-        report_down("answered HTTP " + std::to_string(status) + " to the GET for its event stream (transport: sse)");
+    if (head.status != 200 || !head.event_stream) {
+        report_down("answered HTTP " + std::to_string(head.status) +
+                    " to the GET for its event stream (transport: sse)");
         co_return;
     }
-    exchange.stream.emplace(std::move(head));
     SseParser events(max_message_size_);
     SseParser::Sink sink;
     sink.on_event = [this](SseEvent&& event) {
@@ -729,9 +705,9 @@ asio::awaitable<void> HttpTransport::legacy_stream() {
         }
     };
     sink.on_oversize = [this](const OversizeLine& event) { oversize(event); };
-    error = co_await read_events(exchange, events, sink, std::nullopt, std::nullopt);
+    const auto error = co_await read_events(exchange, events, sink, std::nullopt, std::nullopt);
     report_down(error && error != http::error::end_of_stream ? "broke its event stream: " + error.message()
-                                                               : std::string("closed its event stream"));
+                                                             : std::string("closed its event stream"));
 }
 
 asio::awaitable<void> HttpTransport::finish() {
@@ -749,24 +725,25 @@ asio::awaitable<void> HttpTransport::finish() {
     }
     if (!session.empty()) {
         // Tells the server the session is over; whatever it answers (405 included), it is.
-        Connection connection;
-        try {
-            connection = co_await connect();
-        } catch (const boost::system::system_error&) {
-        }
+        std::string failure;
+        Connection connection = co_await try_connect(failure);
         if (connection) {
             Exchange exchange(*this, std::move(connection));
             auto& stream = *exchange.connection;
             const auto context = request_context();
-            auto request = make_request(http::verb::delete_, url_, {}, config_, context.session_id, context.protocol_version);
+            auto request =
+                make_request(http::verb::delete_, url_, {}, config_, context.session_id, context.protocol_version);
             request.keep_alive(false);
             boost::system::error_code error;
             stream.transport_layer().expires_after(delete_timeout);
-            co_await stream.io([&](auto& s) { return http::async_write(s, request, asio::redirect_error(asio::use_awaitable, error)); });
+            co_await stream.io([&](auto& s) {
+                return http::async_write(s, request, asio::redirect_error(asio::use_awaitable, error));
+            });
             http::response<http::string_body> response;
             if (!error)
                 co_await stream.io([&](auto& s) {
-                    return http::async_read(s, stream.buffer(), response, asio::redirect_error(asio::use_awaitable, error));
+                    return http::async_read(s, stream.buffer(), response,
+                                            asio::redirect_error(asio::use_awaitable, error));
                 });
         }
     }

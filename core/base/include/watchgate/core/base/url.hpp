@@ -9,10 +9,10 @@
 namespace watchgate::core {
 
 struct Url {
-    bool tls = false;       // https
-    std::string host;       // a name or an address; IPv6 without its brackets
-    std::uint16_t port = 0; // 80 or 443 unless given
-    std::string target;     // path and query, at least "/"
+    bool tls = false;        // https
+    std::string host;        // a name or an address; IPv6 without its brackets
+    std::uint16_t port = 0;  // 80 or 443 unless given
+    std::string target;      // path and query, at least "/"
 
     // Parses an absolute http:// or https:// URL; `why` (when given) says what is wrong.
     // User information (`user:pass@`) and fragments are refused: credentials go in headers.

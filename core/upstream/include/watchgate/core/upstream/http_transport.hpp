@@ -68,12 +68,24 @@ private:
 
     Ticket enqueue(std::string line, std::optional<std::int64_t> request_id);
     void pump_locked();
-    void spawn(boost::asio::awaitable<void> task);  // on the strand, later  // caller holds mutex_: starts the POSTs that may go now
+    void spawn(boost::asio::awaitable<void>
+                   task);  // on the strand, later  // caller holds mutex_: starts the POSTs that may go now
     boost::asio::awaitable<void> post(Outgoing outgoing);
     // One POST on one connection; false when it should be tried once more on a fresh one (a kept
     // connection the server had closed).
     boost::asio::awaitable<bool> post_on(Connection& connection, Outgoing& outgoing, bool may_retry);
     boost::asio::awaitable<Connection> connect();
+    // A new connection, or null and why not in `failure`.
+    boost::asio::awaitable<Connection> try_connect(std::string& failure);
+    // A GET for an event stream (from `last_event_id` when not empty) on `exchange`: its status,
+    // whether it is one, and the exchange's stream parser ready for its body.
+    struct StreamHead {
+        unsigned status = 0;
+        bool event_stream = false;
+        boost::system::error_code error;  // the exchange broke
+    };
+    boost::asio::awaitable<StreamHead> open_stream(Exchange& exchange, const std::string& last_event_id,
+                                                   std::chrono::milliseconds timeout);
     void keep(Connection connection);
     // Reads an event stream to its end, or to `idle` without a byte; its events go to `sink`.
     // `stop_when_answered`: stop once that request waits no more (a resumed stream).
@@ -114,7 +126,7 @@ private:
     std::deque<Outgoing> queue_;
     std::size_t queued_bytes_ = 0;
     Ticket next_ticket_ = 1;
-    std::size_t active_ = 0;  // POSTs under way
+    std::size_t active_ = 0;       // POSTs under way
     std::optional<Url> endpoint_;  // where POSTs go: the URL, or the old transport's endpoint
     std::string session_id_;
     std::string protocol_version_;

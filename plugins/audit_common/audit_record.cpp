@@ -78,7 +78,8 @@ AuditRecord make_record(const AuditEvent& event, const BodyPolicy& policy) {
     record.content_cleared = event.content_cleared();
     const std::string_view body = event.body();
     if (record.error_code != 0) {
-        record.error_message = error_message_of(body);
+        // A cleared body is never read, not even for its error message: it may be the content hidden.
+        if (!record.content_cleared) record.error_message = error_message_of(body);
         // Blocked or failed in the pipeline: the verdict's reason is the message the client got.
         if (record.error_message.empty()) record.error_message = record.reason;
     }

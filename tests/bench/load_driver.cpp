@@ -73,17 +73,19 @@ std::string test_read(const fs::path& file) {
 // `namespaced`: the upstream's tools are `bench__*` (the default); otherwise under their own
 // names, so the same request lines go direct and through the gateway.
 // `audited`: with audit_jsonl recording every request and response with its body.
-fs::path write_config(const fs::path& dir, int max_in_flight, bool namespaced = false, bool audited = false) {
+// `threads`: the work pool that runs requests with plugins (`proxy.threads`).
+fs::path write_config(const fs::path& dir, int max_in_flight, bool namespaced = false, bool audited = false,
+                      int threads = 1) {
     fs::create_directories(dir);
     fs::path file = dir / ("bench_" + std::to_string(max_in_flight) + (namespaced ? "_ns" : "") +
-                           (audited ? "_audit" : "") + ".yaml");
+                           (audited ? "_audit" : "") + "_t" + std::to_string(threads) + ".yaml");
     if (audited)
         std::ofstream(dir / "audit.part")
             << "plugins:\n  auditing:\n    _global:\n      - handler: audit_jsonl\n        config: {output_file: '"
             << (dir / "audit.jsonl").string()
             << "', include_request_body: true, include_response_body: true, max_file_size_mb: 0}\n";
-    std::ofstream(file) << (audited ? test_read(dir / "audit.part") : std::string())
-                        << "proxy:\n  namespace: " << (namespaced ? "true" : "false")
+    std::ofstream(file) << (audited ? test_read(dir / "audit.part") : std::string()) << "proxy:\n  threads: " << threads
+                        << "\n  namespace: " << (namespaced ? "true" : "false")
                         << "\n  concurrency: {max_in_flight: " << max_in_flight
                         << "}\n  upstreams:\n    - name: bench\n      command: [\"" << WATCHGATE_TEST_SERVER << "\"]\n"
                         << "logging: {level: warning}\n";
@@ -141,8 +143,8 @@ int main(int argc, char** argv) {
     std::printf(
         "Watchgate benchmark: %d echo calls, window %d (test server direct vs through watchgate, no plugins)\n\n",
         requests, window);
-    Throughput direct_rate, gateway_rate, relay_rate, namespaced_rate, audited_rate;
-    Latency direct_latency, gateway_latency, relay_latency, namespaced_latency, audited_latency;
+    Throughput direct_rate, gateway_rate, relay_rate, namespaced_rate, audited_rate, pooled_rate;
+    Latency direct_latency, gateway_latency, relay_latency, namespaced_latency, audited_latency, pooled_latency;
     {
         Peer direct(direct_command);
         direct_rate = throughput(direct, requests, window);
@@ -170,6 +172,12 @@ int main(int argc, char** argv) {
         audited_rate = throughput(gateway, requests, window);
         audited_latency = latency(gateway, std::max(200, requests / 10), 10'000'000);
     }
+    {
+        // The same with two work threads: requests with plugins run in parallel.
+        Peer gateway({WATCHGATE_BINARY, "run", "--config", write_config(dir, 1000, false, true, 2).string()});
+        pooled_rate = throughput(gateway, requests, window);
+        pooled_latency = latency(gateway, std::max(200, requests / 10), 10'000'000);
+    }
     std::printf("%-10s %14s %10s %10s %10s\n", "", "msgs/s", "p50 us", "p90 us", "p99 us");
     std::printf("%-10s %14.0f %10.1f %10.1f %10.1f\n", "direct", direct_rate.messages_per_second, direct_latency.p50_us,
                 direct_latency.p90_us, direct_latency.p99_us);
@@ -183,11 +191,15 @@ int main(int argc, char** argv) {
     std::printf("%-10s %14.0f %10.1f %10.1f %10.1f   (audit_jsonl, bodies on)\n", "audited",
                 audited_rate.messages_per_second, audited_latency.p50_us, audited_latency.p90_us,
                 audited_latency.p99_us);
+    std::printf("%-10s %14.0f %10.1f %10.1f %10.1f   (audit_jsonl, bodies on, threads: 2)\n", "2 threads",
+                pooled_rate.messages_per_second, pooled_latency.p50_us, pooled_latency.p90_us, pooled_latency.p99_us);
     std::printf("\nthroughput ratio (watchgate / direct): %.2f   (target >= 0.40); prefixed names: %.2f\n",
                 gateway_rate.messages_per_second / direct_rate.messages_per_second,
                 namespaced_rate.messages_per_second / direct_rate.messages_per_second);
     std::printf("audit_jsonl with bodies keeps %.2f of the gateway's throughput (the writer is off the request path)\n",
                 audited_rate.messages_per_second / gateway_rate.messages_per_second);
+    std::printf("with two work threads (threads: 2) it keeps %.2f of one thread's throughput\n",
+                pooled_rate.messages_per_second / audited_rate.messages_per_second);
     std::printf(
         "added p50 latency: %.1f us   (target <= 30 us); a byte relay adds %.1f us (the floor for any\n"
         "  process in the middle: two more pipe hops), so watchgate's own work adds %.1f us\n",

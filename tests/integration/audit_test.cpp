@@ -85,13 +85,19 @@ TEST_CASE("audit e2e: SIGHUP reopens the file after logrotate moved it") {
 }
 
 TEST_CASE("audit e2e: after SIGKILL at most the flush interval of events is missing") {
+    // Events older than one flush interval are on disk: the kill comes one interval (plus a
+    // little for the write itself, well under a second interval) after the last event.
+    constexpr auto interval = 400ms;
     auto dir = test::scratch_dir("audit_kill");
     const auto file = dir / "audit.jsonl";
     GatewayProcess gateway(
-        dir, audit_config("audit_jsonl", "{output_file: '" + file.string() + "', flush_interval_ms: 50}"));
+        dir, audit_config("audit_jsonl", "{output_file: '" + file.string() +
+                                             "', flush_interval_ms: " + std::to_string(interval.count()) + "}"));
     REQUIRE(gateway.initialize().contains("result"));
     for (int id = 1; id <= 100; ++id) CHECK(text_of(gateway.call_tool(id, "echo", {{"text", "x"}})) == "x");
-    std::this_thread::sleep_for(300ms);  // several flush intervals
+    // The last response was recorded before the client got it.
+    const auto last_event = Clock::now();
+    std::this_thread::sleep_until(last_event + interval + interval / 2);
     gateway.signal(SIGKILL);
     REQUIRE(gateway.wait_exit(5s));
     CHECK(line_count(file) == 200);  // each call's request and response

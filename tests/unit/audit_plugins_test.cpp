@@ -4,8 +4,14 @@
 
 #include "test_support.hpp"
 
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -333,6 +339,52 @@ TEST_CASE("audit: a clean stop writes all 1,000 queued events") {
         CHECK((!std::filesystem::exists(file) || std::filesystem::file_size(file) == 0));
     }
     CHECK(lines_of(file).size() == 1000);
+}
+
+TEST_CASE("audit: a full queue drops events and counts them; a critical auditor then refuses, another lets pass") {
+    // The writer blocks opening a FIFO nobody reads yet, so the queue fills exactly: what is not
+    // queued is dropped, counted at the stop, and refused only when the auditor is critical.
+    for (const bool critical : {false, true}) {
+        INFO("critical: " << critical);
+        auto dir = test::scratch_dir(critical ? "audit_queue_critical" : "audit_queue_optional");
+        const auto fifo = dir / "audit.fifo";
+        REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+        auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
+        auto previous = spdlog::default_logger();
+        spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+        constexpr int sent = 20;
+        int refused = 0;
+        std::string trail;
+        {
+            auto host = auditor("audit_jsonl", "{output_file: '" + fifo.string() +
+                                                   "', queue_size: 4, flush_interval_ms: 60000, critical: " +
+                                                   (critical ? "true" : "false") + "}");
+            for (int id = 1; id <= sent; ++id) {
+                const auto result = send(host, call_line(id, {{"text", "x"}}));
+                if (!result.forwards()) {
+                    ++refused;
+                    CHECK(result.error_code == -32005);
+                }
+            }
+            // Now read: the writer opens, writes what it holds, and the host's end drains the rest.
+            std::thread reader([&] { trail = test::read_file(fifo); });
+            host.reset();
+            reader.join();
+        }
+        spdlog::set_default_logger(previous);
+        std::string log;
+        for (const auto& line : sink->last_formatted()) log += line;
+        std::smatch counts;
+        REQUIRE(
+            std::regex_search(log, counts, std::regex("([0-9]+) events written, ([0-9]+) dropped \\(queue full\\)")));
+        const int written = std::stoi(counts[1]), dropped = std::stoi(counts[2]);
+        CHECK(written + dropped == sent);
+        // At most one batch taken before the writer blocked, plus a full queue.
+        CHECK(written <= 8);
+        CHECK(static_cast<int>(std::count(trail.begin(), trail.end(), '\n')) == written);
+        CHECK(refused == (critical ? dropped : 0));
+        CHECK_THAT(log, Catch::Contains("audit queue full (4 events): event dropped"));
+    }
 }
 
 TEST_CASE("audit: config errors point at the YAML place") {

@@ -1,7 +1,8 @@
-// Remote upstream benchmark: the gateway (stdio in front) in front of our Streamable HTTP test
-// server, against a plain HTTP client straight to the same server, in the same run: 1 KB echo
-// calls one at a time and 16 in flight, 1 MiB results; then head-of-line blocking: 1,000 calls
-// of 100 ms at once through the gateway, whose wall time the target puts at 1.3 x 100 ms.
+// Remote upstream benchmark: the gateway (stdio in front) in front of the baseline Streamable HTTP
+// upstream (http_echo_upstream.cpp: one event loop, no JSON library), against a plain HTTP client
+// straight to the same server, in the same run: 1 KB echo calls one at a time and 16 in flight,
+// 1 MiB results; then head-of-line blocking: 1,000 calls of 100 ms at once through the gateway,
+// whose wall time the target puts at 1.3 x 100 ms.
 //
 //   watchgate_remote_bench [--calls N]   (default 5000)
 #include "http_client.hpp"
@@ -84,7 +85,7 @@ int main(int argc, char** argv) {
     int calls = 5000;
     for (int i = 1; i + 1 < argc; ++i)
         if (std::string(argv[i]) == "--calls") calls = std::stoi(argv[i + 1]);
-    HttpTestServer server;
+    HttpTestServer server({}, 0, WATCHGATE_HTTP_ECHO_UPSTREAM);
     const auto dir = fs::temp_directory_path() / ("watchgate-remote-bench-" + std::to_string(::getpid()));
     fs::create_directories(dir);
     const auto config = dir / "gateway.yaml";
@@ -96,7 +97,7 @@ int main(int argc, char** argv) {
 
     const json small = {{"text", std::string(1000, 'x')}};
     const json big = {{"bytes", 1 << 20}};
-    std::printf("our HTTP test server, straight (HTTP client) and through watchgate (stdio in front)\n\n");
+    std::printf("the baseline HTTP upstream, straight (HTTP client) and through watchgate (stdio in front)\n\n");
     std::printf("%-26s %14s %10s %14s %10s %10s %12s\n", "calls", "direct/s", "direct p50", "watchgate/s", "wg p50",
                 "wg/direct", "p50 added");
     struct Level {
@@ -119,7 +120,8 @@ int main(int argc, char** argv) {
     }
 
     // Head-of-line blocking: 1,000 calls of 100 ms at once, each on a connection of its own;
-    // first straight to the server (its own floor: threads, accepts), then through the gateway.
+    // first straight to the server (the client's 1,000 threads and the accepts are the floor), then
+    // through the gateway.
     const int concurrent = 1000;
     {
         std::vector<std::unique_ptr<HttpConnection>> connections;

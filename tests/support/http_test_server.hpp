@@ -18,9 +18,11 @@
 namespace watchgate::test {
 
 struct HttpTestServer {
-    // `options` as the server takes them (--json, --no-get, --accept-delay MS); `at`: a port, 0 for any.
-    explicit HttpTestServer(std::vector<std::string> options = {}, std::uint16_t at = 0) {
-        std::vector<std::string> command = {WATCHGATE_HTTP_TEST_SERVER, "--port", std::to_string(at)};
+    // `options` as the server takes them (--json, --no-get, --accept-delay MS); `at`: a port, 0 for
+    // any; `binary`: another server that prints its port the same way (the benchmarks' echo upstream).
+    explicit HttpTestServer(std::vector<std::string> options = {}, std::uint16_t at = 0,
+                            std::string binary = WATCHGATE_HTTP_TEST_SERVER) {
+        std::vector<std::string> command = {std::move(binary), "--port", std::to_string(at)};
         command.insert(command.end(), options.begin(), options.end());
         process.emplace(core::ChildProcess::spawn(command, {}, std::nullopt));
         const int out = process->take_stdout();

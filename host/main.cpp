@@ -1,6 +1,7 @@
 // The `watchgate` command line. Parses arguments and calls into core; no gateway logic here.
 
 #include <watchgate/core/config/config.hpp>
+#include <watchgate/core/config/starter_config.hpp>
 #include <watchgate/core/protocol/message.hpp>
 #include <watchgate/core/pipeline/pipeline.hpp>
 #include <watchgate/core/pipeline/plugin_host.hpp>
@@ -15,7 +16,10 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -163,6 +167,45 @@ int plugins_command(const std::string& config_path, const std::string& describe_
     return 0;
 }
 
+// `init`: writes the starter file (never over an existing one unless `force`).
+int init_command(const std::string& output, const std::string& import_from, bool force) {
+    std::vector<core::ClientServer> servers;
+    if (!import_from.empty()) servers = core::read_client_servers(import_from);
+    const std::filesystem::path file = output.empty() ? "gateway.yaml" : output;
+    if (!force && std::filesystem::exists(file)) {
+        std::cerr << "error: " << file.string() << " exists; --force writes over it\n";
+        return 1;
+    }
+    const std::string text = core::starter_config(servers);
+    std::ofstream out(file, std::ios::trunc);
+    if (!(out << text) || !out.flush()) {
+        std::cerr << "error: cannot write " << file.string() << ": " << std::strerror(errno) << "\n";
+        return 1;
+    }
+    const auto absolute = std::filesystem::absolute(file).lexically_normal().string();
+    std::cout << "wrote " << absolute;
+    if (!servers.empty())
+        std::cout << " with " << servers.size() << (servers.size() == 1 ? " server" : " servers") << " from "
+                  << import_from;
+    std::cout << "\nnext:\n  watchgate validate --config " << absolute << "\n  watchgate call --config " << absolute
+              << " tools/list\nthen have the client start:  watchgate --config " << absolute << "\n";
+    return 0;
+}
+
+constexpr const char* examples = R"(Examples:
+  watchgate init                                   write a commented starter gateway.yaml
+  watchgate init --import ~/.config/Claude/claude_desktop_config.json
+                                                   ... with the servers a client already has
+  watchgate validate --config gateway.yaml         every error at once, with its line
+  watchgate call --config gateway.yaml tools/list  one request through plugins and upstreams
+  watchgate call --config gateway.yaml tools/call '{"name":"echo","arguments":{"message":"hi"}}'
+  echo '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"t":"a@b.c"}}}' \
+    | watchgate simulate --config gateway.yaml     each plugin's verdict, no upstream started
+  watchgate plugins list                           the plugins found, and where it looked
+  watchgate --config /abs/path/gateway.yaml        serve (what an MCP client runs)
+
+Docs: docs/quickstart.md, docs/configuration.md (installed under share/doc/watchgate).)";
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -171,6 +214,7 @@ int main(int argc, char** argv) {
     int verbosity = 0;
     app.add_flag("-v,--verbose", verbosity, "More log output on stderr (-vv for trace)");
     app.require_subcommand(0, 1);
+    app.footer(examples);
 
     // `watchgate --config FILE` runs the gateway, as MCP clients launch it; --validate-only checks.
     std::string config_path;
@@ -204,6 +248,16 @@ int main(int argc, char** argv) {
     bool simulate_audit = false;
     simulate_cmd->add_flag("--audit", simulate_audit,
                            "Also run the auditing plugins (they write to their configured outputs)");
+
+    std::string init_output;
+    std::string import_from;
+    bool init_force = false;
+    auto* init = app.add_subcommand("init", "Write a commented starter gateway.yaml");
+    init->add_option("-o,--output", init_output, "File to write (default: gateway.yaml here)");
+    init->add_option("--import", import_from,
+                     "A client's config whose servers become the upstreams (Claude Desktop's mcpServers, "
+                     "VS Code's servers)");
+    init->add_flag("--force", init_force, "Write over an existing file");
 
     auto* plugins = app.add_subcommand("plugins", "Inspect available plugins");
     plugins->require_subcommand(1);
@@ -293,6 +347,7 @@ int main(int argc, char** argv) {
             }
             return simulate(config_path, upstream, input, respond, simulate_audit);
         }
+        if (*init) return init_command(init_output, import_from, init_force);
         if (*list || *describe) return plugins_command(config_path, *describe ? describe_name : std::string());
     } catch (const std::exception& e) {
         report_errors(e);

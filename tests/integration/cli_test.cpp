@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <fstream>
 #include <cstdio>
 
 using namespace watchgate;
@@ -177,4 +178,94 @@ TEST_CASE("cli: started by an MCP client with wrong arguments, it answers the fi
         CHECK_THAT(answer["error"]["message"].get<std::string>(), Catch::Contains("Watchgate failed to start"));
         CHECK_THAT(test::read_file(dir / "stderr.txt"), Catch::Contains("error: "));  // the reason, for people
     }
+}
+
+TEST_CASE("cli: --help shows examples") {
+    auto result = run("--help");
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.output, Catch::Contains("Examples:"));
+    CHECK_THAT(result.output, Catch::Contains("watchgate init --import"));
+    CHECK_THAT(result.output, Catch::Contains("watchgate --config /abs/path/gateway.yaml"));
+}
+
+TEST_CASE("cli: init writes a commented starter that validates and never overwrites unasked") {
+    auto dir = test::scratch_dir("cli_init");
+    const std::string file = (dir / "gateway.yaml").string();
+    auto written = run("init -o " + file);
+    CHECK(written.exit_code == 0);
+    CHECK_THAT(written.output, Catch::StartsWith("wrote " + file));
+    CHECK_THAT(written.output, Catch::Contains("watchgate validate --config " + file));
+    const std::string text = test::read_file(file);
+    CHECK_THAT(text, Catch::Contains("handler: basic_pii_filter"));
+    CHECK_THAT(text, Catch::Contains("handler: basic_secrets_filter"));
+    CHECK_THAT(text, Catch::Contains("handler: audit_jsonl"));
+    CHECK_THAT(text, Catch::Contains("# A remote server"));
+    CHECK(run("validate --config " + file).exit_code == 0);
+
+    std::ofstream(file) << "mine\n";
+    auto refused = run("init -o " + file);
+    CHECK(refused.exit_code == 1);
+    CHECK_THAT(refused.output, Catch::Contains(file + " exists; --force writes over it"));
+    CHECK(test::read_file(file) == "mine\n");
+    CHECK(run("init --force -o " + file).exit_code == 0);
+    CHECK_THAT(test::read_file(file), Catch::Contains("upstreams:"));
+}
+
+TEST_CASE("cli: init --import makes a client's servers the upstreams, and the result serves") {
+    auto dir = test::scratch_dir("cli_init_import");
+    // Claude Desktop's shape, a comment included; names that are not upstream names are made so.
+    std::ofstream(dir / "claude_desktop_config.json")
+        << "{\n  // the servers\n  \"mcpServers\": {\n"
+        << "    \"Test Server\": {\"command\": \"" << WATCHGATE_TEST_SERVER
+        << "\", \"args\": [], \"env\": {\"GREETING\": \"a \\\"quoted\\\" value\"}},\n"
+        << "    \"remote\": {\"url\": \"https://mcp.example.com/sse\", \"type\": \"sse\",\n"
+        << "               \"headers\": {\"Authorization\": \"Bearer ${IMPORT_TEST_TOKEN}\"}},\n"
+        << "    \"9 lives!\": {\"url\": \"http://127.0.0.1:9/mcp\"}\n  }\n}\n";
+    const std::string file = (dir / "gateway.yaml").string();
+    auto written = run("init --import " + (dir / "claude_desktop_config.json").string() + " -o " + file);
+    REQUIRE(written.exit_code == 0);
+    CHECK_THAT(written.output, Catch::Contains("with 3 servers from"));
+    const std::string text = test::read_file(file);
+    // In the file's order, each under a valid name.
+    const auto test_at = text.find("- name: test_server"), remote_at = text.find("- name: remote\n"),
+               lives_at = text.find("- name: server-9_lives");
+    REQUIRE(test_at != std::string::npos);
+    REQUIRE(remote_at != std::string::npos);
+    REQUIRE(lives_at != std::string::npos);
+    CHECK(test_at < remote_at);
+    CHECK(remote_at < lives_at);
+    CHECK_THAT(text, Catch::Contains("transport: sse"));
+    CHECK_THAT(text, Catch::Contains(R"(env: {"GREETING": "a \"quoted\" value"})"));
+    CHECK(::setenv("IMPORT_TEST_TOKEN", "t0ken", 1) == 0);
+    CHECK(run("validate --config " + file).exit_code == 0);
+    // Only the imported test server: the starter's plugins at work on a real call.
+    std::ofstream(dir / "claude_one.json")
+        << "{\"mcpServers\": {\"Test Server\": {\"command\": \"" << WATCHGATE_TEST_SERVER << "\"}}}";
+    const std::string one = (dir / "one.yaml").string();
+    REQUIRE(run("init --import " + (dir / "claude_one.json").string() + " -o " + one).exit_code == 0);
+    auto called = run("call --config " + one +
+                      " tools/call '{\"name\":\"echo\",\"arguments\":{\"text\":\"mail alice@example.com\"}}'");
+    CHECK(called.exit_code == 0);
+    CHECK_THAT(called.output, Catch::Contains("mail [REDACTED:EMAIL]"));
+    CHECK_THAT(test::read_file(dir / "logs" / "audit.jsonl"), Catch::Contains("\"method\":\"tools/call\""));
+}
+
+TEST_CASE("cli: init --import names the file, the line and the server when the client config is wrong") {
+    auto dir = test::scratch_dir("cli_init_import_bad");
+    std::ofstream(dir / "broken.json") << "{\n  \"mcpServers\": {\n    \"a\": {\"command\": \"x\",}\n  }\n}\n";
+    auto broken = run("init --import " + (dir / "broken.json").string() + " -o " + (dir / "a.yaml").string());
+    CHECK(broken.exit_code == 1);
+    CHECK_THAT(broken.output, Catch::Contains((dir / "broken.json").string() + ": line 3: not valid JSON"));
+    std::ofstream(dir / "neither.json") << R"({"mcpServers": {"lost": {"args": ["x"]}}})";
+    auto neither = run("init --import " + (dir / "neither.json").string() + " -o " + (dir / "b.yaml").string());
+    CHECK(neither.exit_code == 1);
+    CHECK_THAT(neither.output, Catch::Contains("server 'lost' has neither a 'command' (a string) nor a 'url'"));
+    std::ofstream(dir / "other.json") << R"({"servers": []})";
+    auto other = run("init --import " + (dir / "other.json").string() + " -o " + (dir / "c.yaml").string());
+    CHECK(other.exit_code == 1);
+    CHECK_THAT(other.output, Catch::Contains("expected an object with \"mcpServers\" (Claude Desktop) or \"servers\""));
+    auto missing = run("init --import " + (dir / "nothing.json").string() + " -o " + (dir / "d.yaml").string());
+    CHECK(missing.exit_code == 1);
+    CHECK_THAT(missing.output, Catch::Contains("nothing.json: cannot read: No such file or directory"));
+    CHECK_FALSE(std::filesystem::exists(dir / "a.yaml"));
 }

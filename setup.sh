@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build ccache pkg-config git
+  dpkg-dev  # dpkg-shlibdeps: the Depends of the .deb cpack makes
   libboost1.81-dev libboost-filesystem1.81-dev
   libyaml-cpp-dev nlohmann-json3-dev catch2 libre2-dev libcli11-dev libspdlog-dev libbenchmark-dev
   libssl-dev  # SHA-256 for bearer tokens, TLS for the HTTP front

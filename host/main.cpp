@@ -18,6 +18,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -176,7 +177,8 @@ int init_command(const std::string& output, const std::string& import_from, bool
         std::cerr << "error: " << file.string() << " exists; --force writes over it\n";
         return 1;
     }
-    const std::string text = core::starter_config(servers);
+    const char* path = std::getenv("PATH");
+    const std::string text = core::starter_config(servers, path ? path : "");
     std::ofstream out(file, std::ios::trunc);
     if (!(out << text) || !out.flush()) {
         std::cerr << "error: cannot write " << file.string() << ": " << std::strerror(errno) << "\n";

@@ -269,3 +269,28 @@ TEST_CASE("cli: init --import names the file, the line and the server when the c
     CHECK_THAT(missing.output, Catch::Contains("nothing.json: cannot read: No such file or directory"));
     CHECK_FALSE(std::filesystem::exists(dir / "a.yaml"));
 }
+
+TEST_CASE("cli: init names programs by the absolute path PATH finds them at, as a desktop client needs") {
+    auto dir = test::scratch_dir("cli_init_path");
+    std::filesystem::create_directories(dir / "bin");
+    for (const char* program : {"npx", "mytool"}) {
+        std::ofstream(dir / "bin" / program) << "#!/bin/sh\n";
+        std::filesystem::permissions(dir / "bin" / program, std::filesystem::perms::owner_all);
+    }
+    const std::string path = "PATH=" + (dir / "bin").string() + ":/usr/bin:/bin ";
+    const std::string starter = (dir / "starter.yaml").string();
+    // Through a shell: the assignment is the program's environment.
+    REQUIRE(::system((path + WATCHGATE_BINARY + " init -o " + starter + " > /dev/null").c_str()) == 0);
+    CHECK_THAT(test::read_file(starter), Catch::Contains("command: [\"" + (dir / "bin" / "npx").string() +
+                                                         "\", \"-y\", \"@modelcontextprotocol/server-everything\"]"));
+    std::ofstream(dir / "client.json") << R"({"mcpServers": {"tool": {"command": "mytool", "args": ["--stdio"]},
+                                               "lost": {"command": "not-anywhere"}}})";
+    const std::string imported = (dir / "imported.yaml").string();
+    REQUIRE(::system((path + WATCHGATE_BINARY + " init --import " + (dir / "client.json").string() + " -o " + imported +
+                      " > /dev/null")
+                         .c_str()) == 0);
+    const std::string text = test::read_file(imported);
+    CHECK_THAT(text, Catch::Contains("command: [\"" + (dir / "bin" / "mytool").string() +
+                                     "\", \"--stdio\"]   # \"mytool\" found in PATH"));
+    CHECK_THAT(text, Catch::Contains("command: [\"not-anywhere\"]\n"));  // left as it was: found nowhere
+}

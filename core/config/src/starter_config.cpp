@@ -9,6 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <unistd.h>
+
 namespace watchgate::core {
 
 namespace {
@@ -130,7 +132,21 @@ std::string upstream_name_for(const std::string& server_name, std::vector<std::s
     return unique;
 }
 
-std::string starter_config(const std::vector<ClientServer>& servers) {
+std::string program_in_path(const std::string& program, const std::string& path) {
+    if (program.empty() || program.find('/') != std::string::npos) return program;
+    for (std::size_t at = 0; at <= path.size();) {
+        const auto colon = std::min(path.find(':', at), path.size());
+        const std::string folder = path.substr(at, colon - at);
+        if (!folder.empty() && folder.front() == '/') {
+            const std::string candidate = folder + "/" + program;
+            if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+        }
+        at = colon + 1;
+    }
+    return program;
+}
+
+std::string starter_config(const std::vector<ClientServer>& servers, const std::string& path) {
     std::ostringstream out;
     out << "# Watchgate: an MCP security gateway. Every key: docs/configuration.md.\n"
            "# Check this file:  watchgate validate --config <this file>\n"
@@ -145,7 +161,9 @@ std::string starter_config(const std::vector<ClientServer>& servers) {
     if (servers.empty()) {
         first_name = "everything";
         out << "    - name: everything                      # the MCP reference server, to try things out\n"
-               "      command: [\"npx\", \"-y\", \"@modelcontextprotocol/server-everything\"]\n"
+               "      command: "
+            << flow_list({program_in_path("npx", path), "-y", "@modelcontextprotocol/server-everything"})
+            << "\n"
                "      # env: {API_KEY: \"...\"}               # merged over the gateway's environment\n";
     }
     for (const auto& server : servers) {
@@ -162,7 +180,11 @@ std::string starter_config(const std::vector<ClientServer>& servers) {
                 out << "      headers: " << flow_map(server.headers) << "   # ${VAR} takes an environment variable\n";
             continue;
         }
-        out << "      command: " << flow_list(server.command) << "\n";
+        auto command = server.command;
+        command[0] = program_in_path(command[0], path);
+        out << "      command: " << flow_list(command);
+        if (command[0] != server.command[0]) out << "   # " << quoted(server.command[0]) << " found in PATH";
+        out << "\n";
         if (!server.env.empty()) out << "      env: " << flow_map(server.env) << "\n";
         if (!server.cwd.empty()) out << "      cwd: " << quoted(server.cwd) << "\n";
     }

@@ -27,8 +27,13 @@ std::vector<ClientServer> read_client_servers(const std::filesystem::path& file)
 // letter, no "__", unique among `taken` (which it joins).
 std::string upstream_name_for(const std::string& server_name, std::vector<std::string>& taken);
 
+// `program` as found in `path` (colon-separated folders): its absolute path; `program` itself
+// when it has a '/' or is not found. A client started from the desktop lacks the shell's PATH,
+// so the starter names programs by absolute path.
+std::string program_in_path(const std::string& program, const std::string& path);
+
 // The starter file: `servers` as upstreams (an example server when empty), the flagship security
-// plugins and an audit trail, each key commented.
-std::string starter_config(const std::vector<ClientServer>& servers);
+// plugins and an audit trail, each key commented. Bare program names are looked up in `path`.
+std::string starter_config(const std::vector<ClientServer>& servers, const std::string& path);
 
 }  // namespace watchgate::core

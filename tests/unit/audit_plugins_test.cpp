@@ -341,7 +341,7 @@ TEST_CASE("audit: a clean stop writes all 1,000 queued events") {
     CHECK(lines_of(file).size() == 1000);
 }
 
-TEST_CASE("audit: a full queue drops events and counts them; a critical auditor then refuses, another lets pass") {
+TEST_CASE("audit: a full queue drops events and counts them and a critical auditor then refuses while another lets pass") {
     // The writer blocks opening a FIFO nobody reads yet, so the queue fills exactly: what is not
     // queued is dropped, counted at the stop, and refused only when the auditor is critical.
     for (const bool critical : {false, true}) {

@@ -1,4 +1,4 @@
-# Debian packages: `cpack --preset release` (or `cpack -G DEB` in a build folder) makes
+# Debian packages: `cmake --workflow --preset package` (or `cpack -G DEB` in a build folder) makes
 #   watchgate_<version>_<arch>.deb      the binary, the bundled plugins, the docs, a systemd unit
 #                                       for HTTP mode and its example configuration;
 #   watchgate-dev_<version>_all.deb     the plugin SDK (headers, CMake package).

@@ -16,6 +16,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -173,15 +176,25 @@ int init_command(const std::string& output, const std::string& import_from, bool
     std::vector<core::ClientServer> servers;
     if (!import_from.empty()) servers = core::read_client_servers(import_from);
     const std::filesystem::path file = output.empty() ? "gateway.yaml" : output;
-    if (!force && std::filesystem::exists(file)) {
+    const char* path = std::getenv("PATH");
+    const std::string text = core::starter_config(servers, path ? path : "");
+    // O_EXCL: a file that appears meanwhile is not written over either.
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0644);
+    if (fd < 0 && errno == EEXIST) {
         std::cerr << "error: " << file.string() << " exists; --force writes over it\n";
         return 1;
     }
-    const char* path = std::getenv("PATH");
-    const std::string text = core::starter_config(servers, path ? path : "");
-    std::ofstream out(file, std::ios::trunc);
-    if (!(out << text) || !out.flush()) {
-        std::cerr << "error: cannot write " << file.string() << ": " << std::strerror(errno) << "\n";
+    std::size_t done = 0;
+    while (fd >= 0 && done < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += static_cast<std::size_t>(n);
+    }
+    const int error = errno;
+    if (fd < 0 || done < text.size() || ::close(fd) != 0) {
+        std::cerr << "error: cannot write " << file.string() << ": "
+                  << std::strerror(done < text.size() ? error : errno) << "\n";
         return 1;
     }
     const auto absolute = std::filesystem::absolute(file).lexically_normal().string();
@@ -216,7 +229,6 @@ int main(int argc, char** argv) {
     int verbosity = 0;
     app.add_flag("-v,--verbose", verbosity, "More log output on stderr (-vv for trace)");
     app.require_subcommand(0, 1);
-    app.footer(examples);
 
     // `watchgate --config FILE` runs the gateway, as MCP clients launch it; --validate-only checks.
     std::string config_path;
@@ -269,6 +281,8 @@ int main(int argc, char** argv) {
     auto* describe = plugins->add_subcommand("describe", "Show a plugin's descriptor and config schema");
     describe->add_option("name", describe_name, "Plugin name")->required();
     describe->add_option("-c,--config", config_path, "Also search this configuration's plugin_dirs");
+    // After the commands: a command made later would inherit the footer.
+    app.footer(examples);
 
     // Serving is what an MCP client starts: whatever goes wrong before the gateway runs, the
     // client gets a JSON-RPC error on stdout (it shows that to the user) and the reason goes to

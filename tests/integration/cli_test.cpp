@@ -186,6 +186,10 @@ TEST_CASE("cli: --help shows examples") {
     CHECK_THAT(result.output, Catch::Contains("Examples:"));
     CHECK_THAT(result.output, Catch::Contains("watchgate init --import"));
     CHECK_THAT(result.output, Catch::Contains("watchgate --config /abs/path/gateway.yaml"));
+    // Only the top level's help: a command's own help stays short.
+    auto init_help = run("init --help");
+    CHECK(init_help.exit_code == 0);
+    CHECK_THAT(init_help.output, !Catch::Contains("Examples:"));
 }
 
 TEST_CASE("cli: init writes a commented starter that validates and never overwrites unasked") {
@@ -219,7 +223,7 @@ TEST_CASE("cli: init --import makes a client's servers the upstreams, and the re
         << "    \"Test Server\": {\"command\": \"" << WATCHGATE_TEST_SERVER
         << "\", \"args\": [], \"env\": {\"GREETING\": \"a \\\"quoted\\\" value\"}},\n"
         << "    \"remote\": {\"url\": \"https://mcp.example.com/sse\", \"type\": \"sse\",\n"
-        << "               \"headers\": {\"Authorization\": \"Bearer ${IMPORT_TEST_TOKEN}\"}},\n"
+        << "               \"headers\": {\"Authorization\": \"Bearer ${env:IMPORT_TEST_TOKEN}\"}},\n"
         << "    \"9 lives!\": {\"url\": \"http://127.0.0.1:9/mcp\"}\n  }\n}\n";
     const std::string file = (dir / "gateway.yaml").string();
     auto written = run("init --import " + (dir / "claude_desktop_config.json").string() + " -o " + file);
@@ -235,6 +239,8 @@ TEST_CASE("cli: init --import makes a client's servers the upstreams, and the re
     CHECK(test_at < remote_at);
     CHECK(remote_at < lives_at);
     CHECK_THAT(text, Catch::Contains("transport: sse"));
+    // VS Code's ${env:NAME} is the gateway's ${NAME}.
+    CHECK_THAT(text, Catch::Contains(R"(headers: {"Authorization": "Bearer ${IMPORT_TEST_TOKEN}"})"));
     CHECK_THAT(text, Catch::Contains(R"(env: {"GREETING": "a \"quoted\" value"})"));
     CHECK(::setenv("IMPORT_TEST_TOKEN", "t0ken", 1) == 0);
     CHECK(run("validate --config " + file).exit_code == 0);

@@ -45,7 +45,8 @@ for file in usr/lib/systemd/system/watchgate.service usr/share/doc/watchgate/qui
             usr/share/doc/watchgate/README.md usr/include/watchgate/plugin.h usr/include/watchgate/plugin.hpp; do
   [[ -f $root/$file ]] || fail "$file missing"
 done
-! readelf -S "$watchgate" | grep -q '\.symtab' || fail "the binary is not stripped"
+readelf -S "$watchgate" >"$scratch/sections.txt"
+! grep -q '\.symtab' "$scratch/sections.txt" || fail "the binary is not stripped"
 
 WATCHGATE_TOKEN=$(printf "%032d" 7) "$watchgate" validate --config "$root/usr/share/doc/watchgate/examples/gateway-http.yaml" ||
   fail "the example HTTP configuration does not validate"

@@ -341,7 +341,8 @@ TEST_CASE("audit: a clean stop writes all 1,000 queued events") {
     CHECK(lines_of(file).size() == 1000);
 }
 
-TEST_CASE("audit: a full queue drops events and counts them and a critical auditor then refuses while another lets pass") {
+TEST_CASE(
+    "audit: a full queue drops events and counts them and a critical auditor then refuses while another lets pass") {
     // The writer blocks opening a FIFO nobody reads yet, so the queue fills exactly: what is not
     // queued is dropped, counted at the stop, and refused only when the auditor is critical.
     for (const bool critical : {false, true}) {
@@ -350,7 +351,10 @@ TEST_CASE("audit: a full queue drops events and counts them and a critical audit
         const auto fifo = dir / "audit.fifo";
         REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
         auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
-        auto previous = spdlog::default_logger();
+        struct LoggerGuard {
+            std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+            ~LoggerGuard() { spdlog::set_default_logger(previous); }
+        } restore_logger;
         spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
         constexpr int sent = 20;
         int refused = 0;
@@ -371,7 +375,7 @@ TEST_CASE("audit: a full queue drops events and counts them and a critical audit
             host.reset();
             reader.join();
         }
-        spdlog::set_default_logger(previous);
+        spdlog::set_default_logger(restore_logger.previous);
         std::string log;
         for (const auto& line : sink->last_formatted()) log += line;
         std::smatch counts;

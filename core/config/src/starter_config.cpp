@@ -29,6 +29,12 @@ std::size_t line_at(const std::string& text, std::size_t offset) {
            static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
 }
 
+// VS Code writes an environment variable as ${env:NAME}; the gateway as ${NAME}.
+std::string gateway_variables(std::string text) {
+    for (std::size_t at = 0; (at = text.find("${env:", at)) != std::string::npos;) text.erase(at + 2, 4);
+    return text;
+}
+
 std::map<std::string, std::string> string_map(const std::filesystem::path& file, const json& entry,
                                               const std::string& server, const char* key) {
     std::map<std::string, std::string> values;
@@ -37,7 +43,7 @@ std::map<std::string, std::string> string_map(const std::filesystem::path& file,
     if (!object.is_object()) fail(file, "server '" + server + "': '" + key + "' must be an object of strings");
     for (const auto& [name, value] : object.items()) {
         if (!value.is_string()) fail(file, "server '" + server + "': '" + key + "." + name + "' must be a string");
-        values.emplace(name, value.get<std::string>());
+        values.emplace(name, gateway_variables(value.get<std::string>()));
     }
     return values;
 }
@@ -46,10 +52,12 @@ ClientServer read_server(const std::filesystem::path& file, const std::string& n
     if (!entry.is_object()) fail(file, "server '" + name + "' must be an object");
     ClientServer server;
     server.name = name;
+    if (entry.contains("type") && !entry["type"].is_string())
+        fail(file, "server '" + name + "': 'type' must be a string (stdio, http or sse)");
     const std::string type = entry.value("type", std::string());
     if (entry.contains("url")) {
         if (!entry["url"].is_string()) fail(file, "server '" + name + "': 'url' must be a string");
-        server.url = entry["url"].get<std::string>();
+        server.url = gateway_variables(entry["url"].get<std::string>());
         server.transport = type == "sse" ? "sse" : "streamable_http";
         server.headers = string_map(file, entry, name, "headers");
         return server;
@@ -61,11 +69,12 @@ ClientServer read_server(const std::filesystem::path& file, const std::string& n
         if (!entry["args"].is_array()) fail(file, "server '" + name + "': 'args' must be an array of strings");
         for (const auto& arg : entry["args"]) {
             if (!arg.is_string()) fail(file, "server '" + name + "': 'args' must be an array of strings");
-            server.command.push_back(arg.get<std::string>());
+            server.command.push_back(gateway_variables(arg.get<std::string>()));
         }
     }
     server.env = string_map(file, entry, name, "env");
-    if (entry.contains("cwd") && entry["cwd"].is_string()) server.cwd = entry["cwd"].get<std::string>();
+    if (entry.contains("cwd") && entry["cwd"].is_string())
+        server.cwd = gateway_variables(entry["cwd"].get<std::string>());
     return server;
 }
 

@@ -247,25 +247,6 @@ void HttpChannel::close() {
     changed_.notify_all();
 }
 
-void HttpChannel::fell_behind(const std::string& why) {
-    {
-        std::lock_guard lock(mutex_);
-        if (closed_) return;
-        fell_behind_ = why;
-    }
-    close();
-}
-
-std::optional<std::string> HttpChannel::fell_behind_reason() const {
-    std::lock_guard lock(mutex_);
-    return fell_behind_;
-}
-
-asio::awaitable<bool> HttpChannel::wait_for_room(Clock::time_point deadline) {
-    const bool room = co_await changed_.wait_until([this] { return has_room(); }, deadline);
-    co_return room;
-}
-
 std::string HttpChannel::event_id(std::uint64_t stream, std::uint64_t sequence) {
     return std::to_string(stream) + "." + std::to_string(sequence);
 }

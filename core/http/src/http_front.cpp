@@ -299,11 +299,6 @@ asio::awaitable<void> HttpFront::sweep_loop() {
                     to_end.emplace_back(session, "idle for " + std::to_string(idle.count()) + " ms", false);
                     continue;
                 }
-                // Too far behind an upstream it shares with others (the gateway cut it off).
-                if (auto why = session->channel->fell_behind_reason()) {
-                    to_end.emplace_back(session, *why, true);
-                    continue;
-                }
                 // A client that does not read what waits for it cannot grow the gateway without bound.
                 if (auto full = session->channel->full_since(); full && now - *full >= config_.streams.stall_timeout)
                     to_end.emplace_back(session,

@@ -245,27 +245,14 @@ void Gateway::on_upstream_ready(SessionId owner, Upstream& upstream) {
 
 asio::awaitable<void> Gateway::wait_for_upstream_input_room(SessionId owner, const std::string& upstream) {
     auto lane = lane_of(owner, upstream);
-    // How often a client alone on the upstream, waited for, is looked at again: another client may
-    // have come, which must not wait for it.
-    constexpr auto recheck = std::chrono::milliseconds(100);
     for (;;) {
         // What this upstream feeds: its lane, and the clients its messages go to.
         auto sessions = sessions_fed_by(owner);
-        if (sessions.size() > 1) {
-            // Shared: no client waits for another. One whose queue is full is cut off (its
-            // transport ends it) rather than pause what everyone else gets.
-            for (auto& session : sessions)
-                if (!session->channel_has_room())
-                    session->client_fell_behind(
-                        "its client fell behind: its queue (queue_limit_mb) was full while upstream '" + upstream +
-                        "', shared with other clients, had more to send");
-        } else if (!sessions.empty() && !sessions.front()->channel_has_room()) {
-            // Alone: the client's own pace is the upstream's (back-pressure).
-            co_await sessions.front()->wait_for_channel_room(std::chrono::steady_clock::now() + recheck);
-            continue;
-        }
+        for (auto& session : sessions) co_await session->wait_for_channel_room();
         co_await lanes_flow_.wait_until([&] { return lane->backlog < lane_limit; });
-        co_return;
+        bool room = true;
+        for (auto& session : sessions) room = room && session->channel_has_room();
+        if (room) co_return;
     }
 }
 

@@ -79,10 +79,6 @@ public:
     void expire_detached(Clock::time_point before);
     // The session ended: every stream ends, nothing more is kept.
     void close();
-    // Closes the channel and keeps `why` for the front, which ends the session with it.
-    void fell_behind(const std::string& why) override;
-    std::optional<std::string> fell_behind_reason() const;
-    boost::asio::awaitable<bool> wait_for_room(Clock::time_point deadline) override;
 
     static std::string event_id(std::uint64_t stream, std::uint64_t sequence);
     // Since when the channel has had no room (nullopt: it has room).
@@ -119,7 +115,6 @@ private:
     std::size_t unwritten_bytes_ = 0;
     std::optional<Clock::time_point> full_since_;
     bool closed_ = false;
-    std::optional<std::string> fell_behind_;
     AsyncSignal changed_;  // an event arrived, a stream ended or changed hands, room came back
 };
 

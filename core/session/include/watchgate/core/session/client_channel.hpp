@@ -6,7 +6,6 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,17 +33,6 @@ public:
     // feeds the client (upstream output) pauses meanwhile.
     virtual bool has_room() const = 0;
     virtual boost::asio::awaitable<void> wait_for_room() = 0;
-    // The same, giving up at `deadline`: whether there is room. (A client alone on its upstreams
-    // waits; the wait is looked at again as other clients come.)
-    virtual boost::asio::awaitable<bool> wait_for_room(std::chrono::steady_clock::time_point deadline) {
-        (void)deadline;
-        co_await wait_for_room();
-        co_return true;
-    }
-    // The client fell too far behind an upstream it shares with other clients: rather than have
-    // them wait for it, nothing more is kept for it and its transport ends it. A transport with
-    // one client per process (stdio) never shares, so it is never asked.
-    virtual void fell_behind(const std::string& why) { (void)why; }
 };
 
 // A client that takes lines: stdio, `watchgate call`, tests. `writer`, when the sink writes

@@ -67,11 +67,6 @@ public:
     std::size_t requests_in_flight() const;
     bool channel_has_room() const { return channel_->has_room(); }
     boost::asio::awaitable<void> wait_for_channel_room() { return channel_->wait_for_room(); }
-    boost::asio::awaitable<bool> wait_for_channel_room(std::chrono::steady_clock::time_point deadline) {
-        return channel_->wait_for_room(deadline);
-    }
-    // Its client fell too far behind an upstream shared with other clients (ClientChannel).
-    void client_fell_behind(const std::string& why) { channel_->fell_behind(why); }
     // Whether the client declared `capability` (sampling, elicitation, roots) at initialize.
     bool declared(std::string_view capability) const;
     // When this session's oldest request in flight at `upstream` arrived (none: nullopt).

@@ -2,6 +2,10 @@
 
 #include "test_support.hpp"
 
+#include <sys/stat.h>
+
+#include <fstream>
+
 using namespace watchgate;
 
 namespace {
@@ -302,4 +306,21 @@ TEST_CASE("config: url upstream mistakes are errors with their place") {
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:14:40: 'env:' is for a 'command:' upstream"));
     CHECK_THAT(errors, Catch::Contains("no such file: /no/such.pem"));
     CHECK_THAT(errors, Catch::Contains("gateway.yaml:15:46: max_backoff is shorter than backoff"));
+}
+
+TEST_CASE("config: a bearer token file that is a folder or a FIFO is an error and is never read") {
+    auto dir = test::scratch_dir("config_token_file");
+    REQUIRE(::mkfifo((dir / "token.fifo").c_str(), 0600) == 0);
+    for (const auto& path : {dir, dir / "token.fifo", dir / "absent"}) {
+        INFO(path.string());
+        const std::string errors = errors_of(
+            "proxy:\n  transport: http\n  http:\n    auth:\n      type: bearer\n"
+            "      tokens: [{file: '" +
+            path.string() + "', subject: a}]\n  upstreams: [{name: a, command: [x]}]\n");
+        CHECK_THAT(errors, Catch::Contains("the token file " + path.string() + " is missing or not a regular file"));
+    }
+    std::ofstream(dir / "huge") << std::string(100 * 1024, 'x');
+    CHECK_THAT(errors_of("proxy:\n  transport: http\n  http:\n    auth:\n      type: bearer\n      tokens: [{file: '" +
+                         (dir / "huge").string() + "', subject: a}]\n  upstreams: [{name: a, command: [x]}]\n"),
+               Catch::Contains("is over 64 KiB: expected one token"));
 }

@@ -676,11 +676,25 @@ void read_bearer_token(Reader& reader, const YAML::Node& node, HttpConfig& http)
         auto text = reader.string(file, "a file path");
         if (!text) return;
         const auto path = reader.resolve_path(*text);
+        // A regular file of a token's size: a folder, a FIFO or a device is refused, not read
+        // (a FIFO would block, a folder's read fails).
+        constexpr std::uintmax_t max_token_file = 64 * 1024;
+        std::error_code fs_error;
+        if (!std::filesystem::is_regular_file(path, fs_error)) {
+            reader.error(file, "the token file " + path.string() + " is missing or not a regular file");
+            return;
+        }
+        if (std::filesystem::file_size(path, fs_error) > max_token_file || fs_error) {
+            reader.error(file, "the token file " + path.string() + " is over 64 KiB: expected one token");
+            return;
+        }
         std::ifstream in(path, std::ios::binary);
-        std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::string content(max_token_file, '\0');
+        in.read(content.data(), static_cast<std::streamsize>(content.size()));  // sets badbit, never throws
+        content.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
         while (!content.empty() && (content.back() == '\n' || content.back() == '\r' || content.back() == ' '))
             content.pop_back();
-        if (!in.good() && !in.eof()) {
+        if (in.bad()) {
             reader.error(file, "cannot read the token file " + path.string());
             return;
         }

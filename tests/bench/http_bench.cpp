@@ -6,6 +6,7 @@
 //
 //   watchgate_http_bench [--calls N] [--supergateway <its dist/index.js>]   (N per level, default 20000)
 #include "http_client.hpp"
+#include "bench_stats.hpp"
 #include "stdio_peer.hpp"
 
 #include <algorithm>
@@ -25,16 +26,6 @@ namespace {
 const std::string payload(1000, 'x');
 
 std::string echo_call(std::int64_t id) { return call(id, "echo", {{"text", payload}}); }
-
-struct Result {
-    double calls_per_second = 0;
-    double p50_us = 0;
-};
-
-double median(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    return values.empty() ? 0 : values[values.size() / 2];
-}
 
 fs::path write_config(const fs::path& dir, bool http) {
     fs::create_directories(dir);

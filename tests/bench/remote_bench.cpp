@@ -7,6 +7,7 @@
 //   watchgate_remote_bench [--calls N]   (default 5000)
 #include "http_client.hpp"
 #include "http_test_server.hpp"
+#include "bench_stats.hpp"
 #include "stdio_peer.hpp"
 
 #include <algorithm>
@@ -22,16 +23,6 @@ using namespace watchgate::test;
 using namespace watchgate::bench;
 
 namespace {
-
-struct Result {
-    double calls_per_second = 0;
-    double p50_us = 0;
-};
-
-double median(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    return values.empty() ? 0 : values[values.size() / 2];
-}
 
 // One client straight to the server: `window` connections, each calling one at a time.
 Result direct(const HttpTestServer& server, const std::string& tool, const json& arguments, int calls, int window) {

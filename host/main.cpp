@@ -315,7 +315,7 @@ int main(int argc, char** argv) {
 
     try {
         if (*validate || validate_only) {
-            auto [config, host] = core::PluginHost::load_all(config_path);
+            auto [config, host] = core::PluginHost::load_all(config_path, core::LoadPurpose::validate);
             std::cout << "Configuration valid: " << config.file.string() << "\n";
             return 0;
         }
@@ -326,7 +326,8 @@ int main(int argc, char** argv) {
                 try {
                     config = core::load_config(config_path);
                 } catch (const core::ConfigErrors&) {
-                    core::PluginHost::load_all(config_path);  // throws the file's and the plugins' errors
+                    // Throws the file's and the plugins' errors.
+                    core::PluginHost::load_all(config_path, core::LoadPurpose::validate);
                     throw;
                 }
                 core::configure_logging(config.logging, verbosity);  // before the plugins: their log goes there

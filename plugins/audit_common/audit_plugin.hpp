@@ -23,17 +23,18 @@ public:
         : body_policy_(read_body_policy(config)), writer_options_(read_writer_options(config)) {}
 
     void on_audit(const AuditEvent& event, RequestState*) override {
-        if (!writer_ || !writer_->submit(make_record(event, body_policy_)))
-            throw AuditNotRecorded("the audit event could not be recorded");
+        if (!writer_) throw AuditNotRecorded("the audit writer is not running");
+        if (std::string why; !writer_->submit(make_record(event, body_policy_), &why)) throw AuditNotRecorded(why);
     }
     void reopen() override {
         if (writer_) writer_->reopen();
     }
 
 protected:
-    // Call last in the derived constructor: starts the writer unless the config had errors.
+    // Call last in the derived constructor: starts the writer unless the config had errors or the
+    // instance only validates (no thread, no file: `watchgate validate` changes nothing).
     void start(const std::string& name, Config& config, std::unique_ptr<Sink> sink, AuditWriter::Format format) {
-        if (config.error_count() > 0) return;
+        if (config.error_count() > 0 || config.host().validate_only()) return;
         writer_ = std::make_unique<AuditWriter>(name, std::move(sink), std::move(format), writer_options_, host());
     }
     // The same for a file plugin: reads output_file and rotation, `header` starts every file.

@@ -29,7 +29,7 @@ AuditWriter::~AuditWriter() {
                   " failed writes");
 }
 
-bool AuditWriter::submit(AuditRecord record) {
+bool AuditWriter::submit(AuditRecord record, std::string* why) {
     bool wake = false;
     {
         std::lock_guard lock(mutex_);
@@ -48,9 +48,11 @@ bool AuditWriter::submit(AuditRecord record) {
         }
     }
     if (wake) wake_.notify_one();
-    log_limited(LogLevel::warn, failing_ ? plugin_ + ": cannot write audit events (the sink is failing)"
-                                         : plugin_ + ": audit queue full (" + std::to_string(options_.queue_limit) +
-                                               " events): event dropped");
+    std::string reason = failing_
+                             ? "cannot write audit events (the sink is failing)"
+                             : "audit queue full (" + std::to_string(options_.queue_limit) + " events): event dropped";
+    log_limited(LogLevel::warn, plugin_ + ": " + reason);
+    if (why) *why = std::move(reason);
     return false;
 }
 

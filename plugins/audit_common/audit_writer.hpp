@@ -57,8 +57,8 @@ public:
     AuditWriter& operator=(const AuditWriter&) = delete;
 
     // Queues `record`. False when it cannot be recorded now: the queue is full (dropped) or the
-    // sink is failing (queued, written once it works again).
-    bool submit(AuditRecord record);
+    // sink is failing (queued, written once it works again); `why` then gets the reason.
+    bool submit(AuditRecord record, std::string* why = nullptr);
     // Asks the thread to reopen the sink (SIGHUP); returns at once.
     void reopen();
     WriterCounters counters() const;

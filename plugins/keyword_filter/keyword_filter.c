@@ -27,56 +27,7 @@ static const char* find_bytes(const char* haystack, size_t size, const char* nee
     return NULL;
 }
 
-static int str_equals(wg_str a, const char* literal) {
-    size_t n = strlen(literal);
-    return a.size == n && memcmp(a.data, literal, n) == 0;
-}
-
 /* ---- configuration ---- */
-
-struct config_reader {
-    struct instance* self;
-    const wg_host_api* api;
-    wg_config* config;
-    int failed;
-};
-
-static int collect_keyword(void* user, wg_str pointer, wg_str value, int is_key) {
-    struct config_reader* reader = (struct config_reader*)user;
-    struct instance* self = reader->self;
-    (void)is_key;
-    if (value.size == 0) {
-        reader->api->config_error(reader->config, pointer, WG_STR("keywords must not be empty"));
-        reader->failed = 1;
-        return 0;
-    }
-    if (self->keyword_count == MAX_KEYWORDS) {
-        reader->api->config_error(reader->config, pointer, WG_STR("at most 64 keywords"));
-        reader->failed = 1;
-        return 1;
-    }
-    self->keywords[self->keyword_count] = (char*)malloc(value.size);
-    if (!self->keywords[self->keyword_count]) {
-        reader->api->config_error(reader->config, pointer, WG_STR("out of memory"));
-        reader->failed = 1;
-        return 1;
-    }
-    memcpy(self->keywords[self->keyword_count], value.data, value.size);
-    self->keyword_sizes[self->keyword_count] = value.size;
-    ++self->keyword_count;
-    return 0;
-}
-
-/* Top-level members other than the known ones are errors (nested keys are not members). */
-static int check_key(void* user, wg_str pointer, wg_str key, int is_key) {
-    struct config_reader* reader = (struct config_reader*)user;
-    if (!is_key || memchr(pointer.data + 1, '/', pointer.size - 1) != NULL) return 0;
-    if (str_equals(key, "keywords") || str_equals(key, "action") || str_equals(key, "scan_responses")) return 0;
-    reader->api->config_error(reader->config, pointer,
-                              WG_STR("unknown key (expected keywords, action, scan_responses)"));
-    reader->failed = 1;
-    return 0;
-}
 
 static void instance_destroy(void* instance) {
     struct instance* self = (struct instance*)instance;
@@ -85,70 +36,52 @@ static void instance_destroy(void* instance) {
     free(self);
 }
 
+/* Keeps a copy of `word`: the view ends when instance_create returns. */
+static int keep_keyword(struct instance* self, wg_str word) {
+    char* copy = (char*)malloc(word.size);
+    if (!copy) return 0;
+    memcpy(copy, word.data, word.size);
+    self->keywords[self->keyword_count] = copy;
+    self->keyword_sizes[self->keyword_count] = word.size;
+    ++self->keyword_count;
+    return 1;
+}
+
+/* The host's typed readers word every error and name its YAML line (docs/plugin-abi.md "Reading
+ * the config in C"); this reads, then fails once if anything was wrong. */
 static wg_status instance_create(const wg_host_api* api, wg_host* host, void* module_state, wg_str config_json,
                                  wg_config* config, void** out) {
+    static const wg_str keys[] = {WG_STR_INIT("keywords"), WG_STR_INIT("action"), WG_STR_INIT("scan_responses")};
+    static const wg_str actions[] = {WG_STR_INIT("block"), WG_STR_INIT("redact")};
     struct instance* self = (struct instance*)calloc(1, sizeof *self);
-    struct config_reader reader;
-    wg_str value;
-    wg_status status;
+    size_t count = 0, index, action = ACTION_BLOCK;
     (void)module_state;
     (void)config_json;
     if (!self) return WG_ERROR;
     self->api = api;
     self->host = host;
-    reader.self = self;
-    reader.api = api;
-    reader.config = config;
-    reader.failed = 0;
 
-    api->config_visit_strings(config, WG_STR(""), WG_VISIT_KEYS, check_key, &reader);
-    status = api->config_get(config, WG_STR("/keywords"), &value);
-    if (status != WG_OK) {
-        api->config_error(config, WG_STR(""), WG_STR("'keywords' is required: a list of words to look for"));
-        reader.failed = 1;
-    } else if (value.size == 0 || value.data[0] != '[') {
-        api->config_error(config, WG_STR("/keywords"), WG_STR("expected a list of strings"));
-        reader.failed = 1;
-    } else {
-        /* YAML turns 1234 or yes into a number or a boolean: every item must be a string. */
-        char pointer[32];
-        unsigned index;
-        for (index = 0;; ++index) {
-            wg_str item;
-            int length = snprintf(pointer, sizeof pointer, "/keywords/%u", index);
-            if (api->config_get(config, wg_str_make(pointer, (size_t)length), &item) != WG_OK) break;
-            if (item.size == 0 || item.data[0] != '"') {
-                api->config_error(config, wg_str_make(pointer, (size_t)length),
-                                  WG_STR("expected a string (quote numbers and yes/no)"));
-                reader.failed = 1;
-            }
-        }
-        api->config_visit_strings(config, WG_STR("/keywords"), 0, collect_keyword, &reader);
-        if (self->keyword_count == 0 && !reader.failed) {
-            api->config_error(config, WG_STR("/keywords"), WG_STR("expected a non-empty list of strings"));
-            reader.failed = 1;
+    api->config_check_keys(config, WG_STR(""), keys, sizeof keys / sizeof keys[0]);
+    if (api->config_require(config, WG_STR(""), WG_STR("keywords")) == WG_OK &&
+        api->config_list_size(config, WG_STR("/keywords"), &count) == WG_OK) {
+        if (count == 0) api->config_error(config, WG_STR("/keywords"), WG_STR("expected a non-empty list of strings"));
+        if (count > MAX_KEYWORDS) api->config_error(config, WG_STR("/keywords"), WG_STR("at most 64 keywords"));
+        for (index = 0; index < count && index < MAX_KEYWORDS; ++index) {
+            char pointer[32];
+            wg_str word;
+            const wg_str at =
+                wg_str_make(pointer, (size_t)snprintf(pointer, sizeof pointer, "/keywords/%u", (unsigned)index));
+            if (api->config_string(config, at, WG_STR(""), &word) != WG_OK) continue;
+            if (word.size == 0)
+                api->config_error(config, at, WG_STR("keywords must not be empty"));
+            else if (!keep_keyword(self, word))
+                api->config_error(config, at, WG_STR("out of memory"));
         }
     }
-    if (api->config_get(config, WG_STR("/action"), &value) == WG_OK) {
-        if (str_equals(value, "\"block\""))
-            self->action = ACTION_BLOCK;
-        else if (str_equals(value, "\"redact\""))
-            self->action = ACTION_REDACT;
-        else {
-            api->config_error(config, WG_STR("/action"), WG_STR("expected one of: block, redact"));
-            reader.failed = 1;
-        }
-    }
-    self->scan_responses = 1;
-    if (api->config_get(config, WG_STR("/scan_responses"), &value) == WG_OK) {
-        if (str_equals(value, "false"))
-            self->scan_responses = 0;
-        else if (!str_equals(value, "true")) {
-            api->config_error(config, WG_STR("/scan_responses"), WG_STR("expected true or false"));
-            reader.failed = 1;
-        }
-    }
-    if (reader.failed) {
+    api->config_choice(config, WG_STR("/action"), actions, 2, ACTION_BLOCK, &action);
+    self->action = action == ACTION_REDACT ? ACTION_REDACT : ACTION_BLOCK;
+    api->config_boolean(config, WG_STR("/scan_responses"), 1, &self->scan_responses);
+    if (api->config_error_count(config) > 0) {
         instance_destroy(self);
         return WG_ERROR;
     }
@@ -221,8 +154,8 @@ static wg_status redact(struct instance* self, wg_message* message, const struct
         }
         if (!matched) buffer[length++] = hit->value[i++];
     }
-    status = self->api->replace_string(message, wg_str_make(hit->pointer, hit->pointer_size),
-                                       wg_str_make(buffer, length));
+    status =
+        self->api->replace_string(message, wg_str_make(hit->pointer, hit->pointer_size), wg_str_make(buffer, length));
     free(buffer);
     return status;
 }

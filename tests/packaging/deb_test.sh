@@ -53,12 +53,13 @@ WATCHGATE_TOKEN=$(printf "%032d" 7) "$watchgate" validate --config "$root/usr/sh
 grep -q "^ExecStart=/usr/bin/watchgate --config /etc/watchgate/gateway.yaml$" "$root/usr/lib/systemd/system/watchgate.service" ||
   fail "the unit does not start /usr/bin/watchgate"
 
-# A plugin built out of tree against watchgate-dev, run by the unpacked gateway.
-cmake -S "$source/tests/abi/out_of_tree" -B "$scratch/plugin" -G "$generator" -DCMAKE_BUILD_TYPE=Release \
-      -DCMAKE_PREFIX_PATH="$root/usr" >"$scratch/plugin.log" 2>&1 || { cat "$scratch/plugin.log"; fail "configure the plugin"; }
+# The C++ example shipped in watchgate-dev, built out of tree against it and tested by its own
+# tests through the unpacked gateway.
+example="$root/usr/share/watchgate/sdk/examples/cpp"
+[[ -f $example/CMakeLists.txt ]] || fail "watchgate-dev has no C++ example"
+cmake -S "$example" -B "$scratch/plugin" -G "$generator" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$root/usr" \
+      -DWATCHGATE="$watchgate" >"$scratch/plugin.log" 2>&1 || { cat "$scratch/plugin.log"; fail "configure the plugin"; }
 cmake --build "$scratch/plugin" >>"$scratch/plugin.log" 2>&1 || { cat "$scratch/plugin.log"; fail "build the plugin"; }
-printf 'plugins:\n  security:\n    _global:\n      - handler: deny_tool\n        config: {tool: rm_rf}\n' >"$scratch/gateway.yaml"
-verdict=$(echo '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"rm_rf","arguments":{}}}' |
-          WATCHGATE_PLUGIN_PATH="$scratch/plugin" "$watchgate" simulate --config "$scratch/gateway.yaml")
-grep -q "Request blocked: deny_tool: tool 'rm_rf' is denied" <<<"$verdict" || fail "the SDK-built plugin: $verdict"
+ctest --test-dir "$scratch/plugin" --output-on-failure --no-tests=error >>"$scratch/plugin.log" 2>&1 ||
+  { cat "$scratch/plugin.log"; fail "the example's tests"; }
 echo "packages OK"

@@ -368,6 +368,8 @@ TEST_CASE(
                 if (!result.forwards()) {
                     ++refused;
                     CHECK(result.error_code == -32005);
+                    // The auditor's own reason reaches the client (ABI 1.2 audit_error).
+                    CHECK(result.reason == "[audit_jsonl] audit queue full (4 events): event dropped");
                 }
             }
             // Now read: the writer opens, writes what it holds, and the host's end drains the rest.

@@ -135,7 +135,7 @@ TEST_CASE("host api: request_begin may read the request but not set a verdict") 
     CHECK_THAT(result.reason, Catch::Contains("request_begin failed: block failed (status 5)"));
 }
 
-TEST_CASE("host api: visit_strings walks strings (and keys) in document order with escaped pointers") {
+TEST_CASE("host api: visit_strings walks strings (and keys) depth first, members by name, with escaped pointers") {
     auto message = test::request(1, "t", R"({"a/b":"x","c~d":["y",{"e":"z"}],"n":1})");
     auto result = run_steps("[{op: visit_keys, pointer: /params/arguments}]", message);
     REQUIRE(result.stages.size() == 1);
@@ -145,6 +145,16 @@ TEST_CASE("host api: visit_strings walks strings (and keys) in document order wi
                           "key /params/arguments/c~0d/1/e=e", "/params/arguments/c~0d/1/e=z",
                           "key /params/arguments/n=n"])"));
     CHECK(result.outcome == core::Outcome::allowed);  // reading is not a change
+}
+
+TEST_CASE("host api: visit_strings visits members in order of their names, not as written") {
+    // As docs/plugin-abi.md says; a plugin must not take the order for the sender's.
+    auto message = test::request(1, "t", R"({"zeta":"1","alpha":"2"})");
+    auto result = run_steps("[{op: visit_keys, pointer: /params/arguments}]", message);
+    REQUIRE(result.stages.size() == 1);
+    CHECK(result.stages[0].metadata["visited"] ==
+          json::parse(R"(["key /params/arguments/alpha=alpha", "/params/arguments/alpha=2",
+                          "key /params/arguments/zeta=zeta", "/params/arguments/zeta=1"])"));
 }
 
 TEST_CASE("host api: serialize returns the message with the changes so far") {

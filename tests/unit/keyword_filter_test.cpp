@@ -57,5 +57,5 @@ TEST_CASE("keyword_filter: config errors point at the YAML place") {
     CHECK_THAT(errors, Catch::Contains("test.yaml:9:11: plugin 'keyword_filter': config/extra: unknown key"));
     CHECK_THAT(test::load_errors("plugins:\n  security:\n    _global:\n      - handler: keyword_filter\n"
                                  "        config: {keywords: foo}\n"),
-               Catch::Contains("config/keywords: expected a list of strings"));
+               Catch::Contains("config/keywords: expected a list, got string"));
 }

@@ -304,6 +304,24 @@ void read_entry(Reader& reader, const YAML::Node& node, PluginRole role, const s
     config.plugins.push_back(std::move(entry));
 }
 
+// One list names a plugin once: two entries of one handler would be one pipeline stage, of which
+// only the last would run.
+void check_listed_once(Reader& reader, const GatewayConfig& config, std::size_t first, const std::string& list_name) {
+    std::map<std::string, int> line_of;
+    for (std::size_t index = first; index < config.plugins.size(); ++index) {
+        const PluginEntryConfig& entry = config.plugins[index];
+        const std::string key = !entry.handler.empty() ? "plugin '" + entry.handler + "'"
+                                : entry.path           ? "plugin file " + entry.path->string()
+                                                       : std::string();
+        if (key.empty()) continue;
+        auto [seen, inserted] = line_of.emplace(key, entry.where.line);
+        if (!inserted)
+            reader.error(entry.where, key + " is already listed under " + list_name + " (line " +
+                                          std::to_string(seen->second) +
+                                          "): a list runs each plugin once; merge the two entries");
+    }
+}
+
 void read_plugins(Reader& reader, const YAML::Node& plugins, GatewayConfig& config) {
     if (!reader.expect(plugins, YAML::NodeType::Map, "a mapping with security:, middleware: and auditing:")) return;
     reader.check_keys(plugins, plugin_kinds, "plugins");
@@ -325,8 +343,10 @@ void read_plugins(Reader& reader, const YAML::Node& plugins, GatewayConfig& conf
             }
             if (member.second.IsNull()) continue;
             if (!reader.expect(member.second, YAML::NodeType::Sequence, "a list of plugin entries")) continue;
+            const std::size_t first = config.plugins.size();
             for (const auto& entry : member.second)
                 read_entry(reader, entry, static_cast<PluginRole>(k), scope, config);
+            check_listed_once(reader, config, first, "plugins." + plugin_kinds[k] + "." + scope);
         }
     }
 }

@@ -4,9 +4,13 @@
 
 #include <spdlog/spdlog.h>
 #include <watchgate/json.hpp>
+#include <watchgate/suggest.hpp>
 #include <watchgate/wg_str.hpp>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <iterator>
 #include <string_view>
 #include <utility>
 
@@ -181,7 +185,8 @@ wg_status visit_json_strings(const json& document, wg_str pointer_text, std::uin
     if (!pointer || !visitor) return WG_ERR_INVALID_ARGUMENT;
     const json* root = find(document, *pointer);
     if (!root) return WG_ERR_NOT_FOUND;
-    // Explicit stack, children pushed in reverse: document order without recursion depth limits.
+    // Explicit stack, children pushed in reverse: members by name, elements by index, depth first,
+    // without recursion depth limits (docs/plugin-abi.md "Hooks and verdicts").
     struct Item {
         const json* value;
         std::string pointer;
@@ -291,7 +296,26 @@ wg_status add_metadata(wg_message* m, wg_str json_text) {
 
 void set_error(wg_message* m, wg_str text) { m->error = utf8_text(text); }
 
-const void* get_extension(wg_host*, const char*) { return nullptr; }
+wg_status message_context(wg_message* m, wg_context* out) {
+    if (!out || out->struct_size < offsetof(wg_context, session_id) + sizeof(wg_str)) return WG_ERR_INVALID_ARGUMENT;
+    const ClientContext* client = m->client;
+    const std::string_view era = "session";
+    // Every field the caller's struct covers, and no byte past it (an older plugin's is smaller).
+    auto fill = [&](std::size_t offset, std::string_view value) {
+        if (offset + sizeof(wg_str) > out->struct_size) return;
+        const wg_str field{value.data(), value.size()};
+        std::memcpy(reinterpret_cast<char*>(out) + offset, &field, sizeof field);
+    };
+    fill(offsetof(wg_context, session_id), client ? std::string_view(client->session) : std::string_view());
+    fill(offsetof(wg_context, transport), client ? std::string_view(client->transport) : std::string_view());
+    fill(offsetof(wg_context, era), client ? era : std::string_view());
+    fill(offsetof(wg_context, client_address), client ? std::string_view(client->address) : std::string_view());
+    fill(offsetof(wg_context, subject), client ? std::string_view(client->subject) : std::string_view());
+    fill(offsetof(wg_context, upstream), m->message->upstream());
+    return WG_OK;
+}
+
+const void* get_extension(wg_host*, const char* id);
 
 wg_str config_folder(wg_host* host) { return wg_str{host->config_folder.data(), host->config_folder.size()}; }
 
@@ -314,6 +338,177 @@ void config_error(wg_config* config, wg_str pointer, wg_str text) {
     config->errors.push_back({utf8_text(pointer), utf8_text(text)});
 }
 
+// The typed readers (docs/plugin-abi.md "Reading the config in C") word their errors as the C++
+// layer does: "expected a string, got integer".
+std::string type_word(const json& value) {
+    if (value.is_number_integer()) return "integer";
+    if (value.is_number()) return "number";
+    if (value.is_array()) return "list";
+    if (value.is_object()) return "mapping";
+    return value.type_name();  // null, boolean, string
+}
+
+void report(wg_config* config, wg_str pointer, std::string text) {
+    config->errors.push_back({utf8_text(pointer), std::move(text)});
+}
+
+// The value at `pointer`, or nullptr (absent or a malformed pointer, which is reported).
+const json* config_value(wg_config* config, wg_str pointer_text) {
+    auto pointer = pointer_of(pointer_text);
+    if (!pointer) {
+        report(config, wg_str{}, "the plugin asked for a malformed JSON pointer '" + utf8_text(pointer_text) + "'");
+        return nullptr;
+    }
+    return find(config->value, *pointer);
+}
+
+// Reads the value at `pointer` with `accept`, which returns false for a wrong type.
+template <class T, class Accept>
+wg_status config_read(wg_config* config, wg_str pointer, T fallback, T* out, const char* expected, Accept accept,
+                      std::string_view hint = {}) {
+    if (!out) return WG_ERR_INVALID_ARGUMENT;
+    *out = fallback;
+    const json* value = config_value(config, pointer);
+    if (!value) return WG_ERR_NOT_FOUND;
+    if (!accept(*value, *out)) {
+        *out = fallback;
+        report(config, pointer, std::string("expected ") + expected + ", got " + type_word(*value) + std::string(hint));
+        return WG_ERR_INVALID_ARGUMENT;
+    }
+    return WG_OK;
+}
+
+wg_status config_string(wg_config* config, wg_str pointer, wg_str fallback, wg_str* out) {
+    const auto parsed = pointer_of(pointer);  // a malformed one is reported by config_read
+    const json* value = parsed ? find(config->value, *parsed) : nullptr;
+    // YAML reads 1234, yes and true as a number or a boolean: say how to keep them text.
+    const bool unquoted = value && (value->is_number() || value->is_boolean());
+    return config_read(
+        config, pointer, fallback, out, "a string",
+        [&](const json& found, wg_str& result) {
+            if (!found.is_string()) return false;
+            result = str(found.get_ref<const std::string&>());
+            return true;
+        },
+        unquoted ? " (quote it in YAML)" : "");
+}
+
+wg_status config_boolean(wg_config* config, wg_str pointer, int fallback, int* out) {
+    return config_read(config, pointer, fallback, out, "true or false", [](const json& value, int& result) {
+        if (!value.is_boolean()) return false;
+        result = value.get<bool>() ? 1 : 0;
+        return true;
+    });
+}
+
+wg_status config_number(wg_config* config, wg_str pointer, double fallback, double* out) {
+    return config_read(config, pointer, fallback, out, "a number", [](const json& value, double& result) {
+        if (!value.is_number()) return false;
+        result = value.get<double>();
+        return true;
+    });
+}
+
+wg_status config_integer(wg_config* config, wg_str pointer, std::int64_t fallback, std::int64_t min, std::int64_t max,
+                         std::int64_t* out) {
+    wg_status status =
+        config_read(config, pointer, fallback, out, "an integer", [](const json& value, std::int64_t& result) {
+            if (value.is_number_unsigned()) {
+                result = value.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX) ? INT64_MAX
+                                                                                            : value.get<std::int64_t>();
+                return true;
+            }
+            if (!value.is_number_integer()) return false;
+            result = value.get<std::int64_t>();
+            return true;
+        });
+    if (status == WG_OK && (*out < min || *out > max)) {
+        *out = fallback;
+        report(config, pointer, "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
+        return WG_ERR_INVALID_ARGUMENT;
+    }
+    return status;
+}
+
+wg_status config_choice(wg_config* config, wg_str pointer, const wg_str* words, std::size_t count, std::size_t fallback,
+                        std::size_t* out) {
+    if (!out || (count && !words)) return WG_ERR_INVALID_ARGUMENT;
+    *out = fallback;
+    const json* value = config_value(config, pointer);
+    if (!value) return WG_ERR_NOT_FOUND;
+    std::vector<std::string> valid;
+    for (std::size_t i = 0; i < count; ++i) {
+        valid.push_back(utf8_text(words[i]));
+        if (value->is_string() && value->get_ref<const std::string&>() == valid.back()) {
+            *out = i;
+            return WG_OK;
+        }
+    }
+    std::string expected = "expected one of: ";
+    for (std::size_t i = 0; i < valid.size(); ++i) expected += (i ? ", " : "") + valid[i];
+    report(config, pointer,
+           value->is_string() ? expected + did_you_mean(value->get_ref<const std::string&>(), valid)
+                              : expected + ", got " + type_word(*value));
+    return WG_ERR_INVALID_ARGUMENT;
+}
+
+wg_status config_list_size(wg_config* config, wg_str pointer, std::size_t* out) {
+    return config_read(config, pointer, std::size_t{0}, out, "a list", [](const json& value, std::size_t& result) {
+        if (!value.is_array()) return false;
+        result = value.size();
+        return true;
+    });
+}
+
+wg_status config_member_name(wg_config* config, wg_str pointer, std::size_t index, wg_str* out) {
+    const json* mapping = nullptr;
+    wg_status status = config_read(config, pointer, wg_str{}, out, "a mapping", [&](const json& value, wg_str&) {
+        mapping = &value;
+        return value.is_object();
+    });
+    if (status != WG_OK) return status;
+    if (index >= mapping->size()) return WG_ERR_NOT_FOUND;
+    *out = str(std::next(mapping->items().begin(), static_cast<std::ptrdiff_t>(index)).key());
+    return WG_OK;
+}
+
+const json* config_mapping(wg_config* config, wg_str pointer) {
+    const json* mapping = config_value(config, pointer);
+    if (mapping && !mapping->is_object()) {
+        report(config, pointer, "expected a mapping, got " + type_word(*mapping));
+        return nullptr;
+    }
+    return mapping;
+}
+
+wg_status config_require(wg_config* config, wg_str pointer, wg_str name) {
+    const json* mapping = config_mapping(config, pointer);
+    if (mapping && mapping->contains(view(name))) return WG_OK;
+    if (!mapping && config_value(config, pointer)) return WG_ERR_INVALID_ARGUMENT;  // reported: not a mapping
+    report(config, pointer, "missing required key '" + utf8_text(name) + "'");
+    return WG_ERR_NOT_FOUND;
+}
+
+wg_status config_check_keys(wg_config* config, wg_str pointer, const wg_str* known, std::size_t count) {
+    if (count && !known) return WG_ERR_INVALID_ARGUMENT;
+    const json* mapping = config_mapping(config, pointer);
+    if (!mapping) return config_value(config, pointer) ? WG_ERR_INVALID_ARGUMENT : WG_OK;
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < count; ++i) names.push_back(utf8_text(known[i]));
+    wg_status status = WG_OK;
+    for (const auto& [name, value] : mapping->items()) {
+        if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+        const std::string member = std::string(view(pointer)) + "/" + watchgate::json::pointer_token(name);
+        report(config, str(member), "unknown key '" + name + "'" + did_you_mean(name, names));
+        status = WG_ERR_INVALID_ARGUMENT;
+    }
+    return status;
+}
+
+std::size_t config_error_count(wg_config* config) { return config->errors.size(); }
+
+std::uint32_t create_flags(wg_host* host) { return host->create_flags; }
+
 // Exceptions must not cross into plugin code: every entry is wrapped.
 template <auto function>
 struct Guard;
@@ -334,7 +529,30 @@ struct Guard<function> {
     }
 };
 
+const wg_ext_context_1 context_extension{sizeof(wg_ext_context_1), &Guard<&message_context>::call};
+
+const void* get_extension(wg_host*, const char* id) {
+    if (!id) return nullptr;
+    if (std::string_view(id) == WG_EXT_CONTEXT_1) return &context_extension;
+    return nullptr;
+}
+
+thread_local AuditCall* current_audit_call = nullptr;
+
+void audit_error(const wg_audit_event* event, wg_str text) { record_audit_error(event, utf8_text(text)); }
+
 }  // namespace
+
+AuditCall::AuditCall(const wg_audit_event& event) : event_(&event), previous_(current_audit_call) {
+    current_audit_call = this;
+}
+
+AuditCall::~AuditCall() { current_audit_call = previous_; }
+
+// Only for the event of the call running on this thread: a stray pointer changes nothing.
+void record_audit_error(const wg_audit_event* event, std::string text) {
+    if (current_audit_call && current_audit_call->event_ == event) current_audit_call->error_ = std::move(text);
+}
 
 const wg_host_api& host_api() {
     static const wg_host_api api = [] {
@@ -365,6 +583,18 @@ const wg_host_api& host_api() {
         table.config_visit_strings = &Guard<&config_visit_strings>::call;
         table.config_error = &Guard<&config_error>::call;
         table.config_folder = &Guard<&config_folder>::call;
+        table.config_string = &Guard<&config_string>::call;
+        table.config_boolean = &Guard<&config_boolean>::call;
+        table.config_integer = &Guard<&config_integer>::call;
+        table.config_number = &Guard<&config_number>::call;
+        table.config_choice = &Guard<&config_choice>::call;
+        table.config_list_size = &Guard<&config_list_size>::call;
+        table.config_member_name = &Guard<&config_member_name>::call;
+        table.config_require = &Guard<&config_require>::call;
+        table.config_check_keys = &Guard<&config_check_keys>::call;
+        table.config_error_count = &Guard<&config_error_count>::call;
+        table.create_flags = &Guard<&create_flags>::call;
+        table.audit_error = &Guard<&audit_error>::call;
         return table;
     }();
     return api;

@@ -2,6 +2,7 @@
 // The host side of the C ABI: the structs behind the opaque handles and the function table.
 
 #include <watchgate/core/protocol/message.hpp>
+#include <watchgate/core/pipeline/client_context.hpp>
 #include <watchgate/core/pipeline/plugin_instance.hpp>
 #include <watchgate/plugin.h>
 
@@ -16,6 +17,7 @@
 struct wg_host {
     std::string plugin_name;
     std::string config_folder;
+    std::uint32_t create_flags = 0;  // WG_CREATE_* bits
 };
 
 struct wg_config {
@@ -33,6 +35,8 @@ struct wg_message {
     };
 
     watchgate::core::Message* message = nullptr;
+    // Whose message it is, for the context extension; may be null.
+    const watchgate::core::ClientContext* client = nullptr;
     watchgate::core::PluginRole role = watchgate::core::PluginRole::security;
     watchgate::core::MessageKind phase = watchgate::core::MessageKind::request;
     // Strings handed to the plugin; a deque so earlier views stay valid as it grows.
@@ -55,5 +59,27 @@ struct wg_message {
 namespace watchgate::core {
 
 const wg_host_api& host_api();
+
+// Called by the host's `audit_error`: keeps the reason for the AuditCall of `event`.
+void record_audit_error(const wg_audit_event* event, std::string text);
+
+// Marks the on_audit call running on this thread, so that `audit_error` for its event lands in
+// `error`; the previous mark is restored at the end (a plugin never audits inside an audit, but a
+// mark must not outlive its call).
+class AuditCall {
+public:
+    explicit AuditCall(const wg_audit_event& event);
+    ~AuditCall();
+    AuditCall(const AuditCall&) = delete;
+    AuditCall& operator=(const AuditCall&) = delete;
+
+    const std::string& error() const { return error_; }
+
+private:
+    friend void record_audit_error(const wg_audit_event* event, std::string text);
+    const wg_audit_event* event_;
+    std::string error_;
+    AuditCall* previous_;
+};
 
 }  // namespace watchgate::core

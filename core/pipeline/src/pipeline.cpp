@@ -110,6 +110,7 @@ asio::awaitable<std::unique_ptr<RequestScope>> Pipeline::begin_request_async(
         if (!d.request_begin) continue;
         wg_message call;
         call.message = const_cast<Message*>(&request);  // read_only: every change is refused
+        call.client = scope->client_.get();
         call.read_only = true;
         call.role = entry.instance->role();
         call.phase = MessageKind::request;
@@ -211,6 +212,7 @@ asio::awaitable<PipelineResult> Pipeline::run(RequestScope* scope, Message& mess
 
         wg_message call;
         call.message = &message;
+        call.client = scope && scope->client_ ? scope->client_.get() : client;
         call.role = plugin.role();
         call.phase = phase;
         const std::uint64_t revision_before = message.revision();
@@ -384,14 +386,19 @@ asio::awaitable<void> Pipeline::audit(RequestScope* scope, const Message& messag
             scope && !scope->begin_errors_[slot].empty() ? &scope->begin_errors_[slot] : nullptr;
         const auto started = Clock::now();
         wg_status status = WG_ERROR;
+        std::string audit_error;
         if (!begin_error) {
             auto turn = co_await plugin.enter_async();
+            AuditCall call(event);
             status = d.on_audit(plugin.handle(), scope ? scope->states_[slot] : nullptr, &event);
+            if (status != WG_OK) audit_error = call.error();
         }
         StageRecord stage{plugin.name(), Outcome::allowed, {}, Clock::now() - started, nullptr};
         if (status != WG_OK) {
-            stage.reason =
-                begin_error ? *begin_error : "could not record the audit event (status " + std::to_string(status) + ")";
+            stage.reason = begin_error ? *begin_error
+                           : audit_error.empty()
+                               ? "could not record the audit event (status " + std::to_string(status) + ")"
+                               : audit_error;
             append_reason(result.reason, stage.plugin, stage.reason);
             if (entry.critical) {
                 // Critical means critical: nothing passes that could not be recorded.

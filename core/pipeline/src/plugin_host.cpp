@@ -54,6 +54,10 @@ std::string entry_key(const PluginEntryConfig& entry) {
 
 std::string plugin_file_name(std::string_view handler) { return std::string(handler) + std::string(plugin_suffix); }
 
+std::vector<std::string> plugin_file_names(std::string_view handler) {
+    return {plugin_file_name(handler), "lib" + plugin_file_name(handler)};
+}
+
 fs::path builtin_plugin_dir() {
     boost::dll::fs::error_code error;
     fs::path program = boost::dll::program_location(error);
@@ -61,16 +65,16 @@ fs::path builtin_plugin_dir() {
     return (program.parent_path() / ".." / "lib" / "watchgate" / "plugins").lexically_normal();
 }
 
-std::pair<GatewayConfig, std::shared_ptr<PluginHost>> PluginHost::load_all(const fs::path& file) {
+std::pair<GatewayConfig, std::shared_ptr<PluginHost>> PluginHost::load_all(const fs::path& file, LoadPurpose purpose) {
     try {
         GatewayConfig config = load_config(file);
-        auto host = load(config);
+        auto host = load(config, purpose);
         return {std::move(config), std::move(host)};
     } catch (const ConfigErrors& file_errors) {
         if (!file_errors.partial) throw;
         std::vector<ConfigError> all = file_errors.errors;
         try {
-            load(*file_errors.partial);
+            load(*file_errors.partial, purpose);
         } catch (const ConfigErrors& plugin_errors) {
             for (const auto& error : plugin_errors.errors) {
                 const bool known = std::any_of(
@@ -108,14 +112,21 @@ std::map<std::string, fs::path> discover_plugins(const std::vector<fs::path>& fo
         std::error_code error;
         for (const auto& item : fs::directory_iterator(folder, error)) {
             const auto name = item.path().filename().string();
-            if (name.size() > plugin_suffix.size() && name.ends_with(plugin_suffix))
-                found.emplace(name.substr(0, name.size() - plugin_suffix.size()), item.path());
+            if (name.size() <= plugin_suffix.size() || !name.ends_with(plugin_suffix)) continue;
+            std::string handler = name.substr(0, name.size() - plugin_suffix.size());
+            // libNAME.so (what cargo and CMake name a library) stands for NAME, after NAME.so.
+            const bool prefixed = handler.starts_with("lib") && handler.size() > 3;
+            if (prefixed) handler.erase(0, 3);
+            auto [place, inserted] = found.emplace(handler, item.path());
+            if (!inserted && !prefixed && place->second.parent_path() == item.path().parent_path() &&
+                place->second.filename().string().starts_with("lib"))
+                place->second = item.path();
         }
     }
     return found;
 }
 
-std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config) {
+std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config, LoadPurpose purpose) {
     std::shared_ptr<PluginHost> host(new PluginHost());
     std::vector<ConfigError> errors;
     const auto folders = plugin_search_path(config);
@@ -142,11 +153,11 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config) {
             }
         } else {
             for (const auto& folder : folders) {
-                fs::path candidate = folder / plugin_file_name(entry.handler);
-                if (fs::exists(candidate, fs_error)) {
-                    file = candidate;
-                    break;
+                for (const auto& name : plugin_file_names(entry.handler)) {
+                    fs::path candidate = folder / name;
+                    if (file.empty() && fs::exists(candidate, fs_error)) file = candidate;
                 }
+                if (!file.empty()) break;
             }
             if (file.empty()) {
                 if (!available) available = discover_plugins(folders);
@@ -205,7 +216,8 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config) {
         }
         try {
             created.push_back(
-                {&entry, PluginInstance::create(module, entry.role, dump_json(entry.config), config_folder)});
+                {&entry, PluginInstance::create(module, entry.role, dump_json(entry.config), config_folder,
+                                                purpose == LoadPurpose::validate ? WG_CREATE_VALIDATE_ONLY : 0u)});
         } catch (const PluginConfigRejected& e) {
             for (const auto& problem : e.errors) {
                 std::string where = problem.pointer.empty() ? "config" : "config" + problem.pointer;

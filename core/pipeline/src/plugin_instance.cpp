@@ -17,11 +17,13 @@ std::uint32_t role_kind_bit(PluginRole role) {
 }
 
 std::shared_ptr<PluginInstance> PluginInstance::create(std::shared_ptr<PluginModule> module, PluginRole role,
-                                                       const std::string& config_json, std::string config_folder) {
+                                                       const std::string& config_json, std::string config_folder,
+                                                       std::uint32_t create_flags) {
     std::shared_ptr<PluginInstance> instance(new PluginInstance());
     instance->module_ = std::move(module);
     instance->role_ = role;
-    instance->host_ = std::make_unique<wg_host>(wg_host{instance->module_->name(), std::move(config_folder)});
+    instance->host_ =
+        std::make_unique<wg_host>(wg_host{instance->module_->name(), std::move(config_folder), create_flags});
     if (!instance->module_->thread_safe()) instance->serial_ = std::make_unique<AsyncMutex>();
 
     wg_config config{nlohmann::json::parse(config_json, nullptr, false), {}, {}};

@@ -57,9 +57,9 @@ struct PluginInfo {
     const char* config_schema = nullptr;
 };
 
-// Thrown from on_audit when an event cannot be recorded and the plugin has already said why (its
+// Thrown from on_audit when an event cannot be recorded and the plugin has already logged why (its
 // own, rate-limited log): the host fails the request when the auditor is critical, logging nothing
-// more per event.
+// more per event; what() is the reason the client reads (ABI 1.2 audit_error).
 struct AuditNotRecorded : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
@@ -95,6 +95,12 @@ public:
         if (!out.empty() && out[0] != '/' && !config_folder().empty()) out = std::string(config_folder()) + "/" + out;
         return out;
     }
+    // Whether the instance is created only to check its configuration (`watchgate validate`,
+    // WG_CREATE_VALIDATE_ONLY, ABI 1.2): then open no file, connect nowhere, start no thread.
+    bool validate_only() const {
+        const bool has = api_->struct_size >= offsetof(wg_host_api, create_flags) + sizeof(void*);
+        return has && api_->create_flags && (api_->create_flags(host_) & WG_CREATE_VALIDATE_ONLY) != 0;
+    }
     const wg_host_api* api() const { return api_; }
 
 private:
@@ -102,10 +108,22 @@ private:
     wg_host* host_;
 };
 
+// Who a message is from or for (the "watchgate.context/1" extension); every field is empty when
+// the host has no such extension or does not know.
+struct MessageContext {
+    std::string_view session_id;
+    std::string_view transport;
+    std::string_view era;
+    std::string_view client_address;
+    std::string_view subject;
+    std::string_view upstream;
+};
+
 // One message during one hook call. Views it returns are valid until the hook returns.
 class Message {
 public:
-    Message(const wg_host_api* api, wg_message* message) : api_(api), message_(message) {}
+    Message(const wg_host_api* api, wg_message* message, const wg_ext_context_1* context = nullptr)
+        : api_(api), message_(message), context_(context) {}
 
     wg_message_kind kind() const { return api_->message_kind(message_); }
     bool is_request() const { return kind() == WG_MESSAGE_REQUEST; }
@@ -191,6 +209,14 @@ public:
         check(api_->add_metadata(message_, str(json_text)), "add_metadata", "");
     }
 
+    MessageContext context() const {
+        wg_context out{};
+        out.struct_size = sizeof out;
+        if (!context_ || context_->message_context(message_, &out) != WG_OK) return {};
+        return {view(out.session_id),     view(out.transport), view(out.era),
+                view(out.client_address), view(out.subject),   view(out.upstream)};
+    }
+
     wg_message* handle() const { return message_; }
 
 private:
@@ -203,6 +229,7 @@ private:
 
     const wg_host_api* api_;
     wg_message* message_;
+    const wg_ext_context_1* context_;
 };
 
 // Read-only view of an audit event.
@@ -408,6 +435,7 @@ struct Adapter {
     struct Instance {
         const wg_host_api* api;
         std::unique_ptr<Derived> plugin;
+        const wg_ext_context_1* context;
     };
 
     template <class Body>
@@ -438,7 +466,8 @@ struct Adapter {
                 plugin = std::make_unique<Derived>();
             config.reject_unknown_keys();
             if (config.error_count() > 0) return WG_ERROR;
-            *out = new Instance{api, std::move(plugin)};
+            const auto* context = static_cast<const wg_ext_context_1*>(api->get_extension(host, WG_EXT_CONTEXT_1));
+            *out = new Instance{api, std::move(plugin), context};
             return WG_OK;
         } catch (const std::exception& e) {
             api->config_error(errors, str(""), str(e.what()));
@@ -452,7 +481,7 @@ struct Adapter {
     static wg_status begin(void* instance, wg_message* request, void** state) noexcept {
         auto* self = static_cast<Instance*>(instance);
         return guarded(self->api, request, [&] {
-            Message message(self->api, request);
+            Message message(self->api, request, self->context);
             *state = self->plugin->begin_request(message).release();
         });
     }
@@ -463,7 +492,7 @@ struct Adapter {
     static wg_status on_message(void* instance, void* state, wg_message* handle) noexcept {
         auto* self = static_cast<Instance*>(instance);
         return guarded(self->api, handle, [&] {
-            Message message(self->api, handle);
+            Message message(self->api, handle, self->context);
             (static_cast<Plugin&>(*self->plugin).*hook)(message, static_cast<RequestState*>(state));
         });
     }
@@ -472,14 +501,22 @@ struct Adapter {
         try {
             self->plugin->on_audit(AuditEvent(*event), static_cast<RequestState*>(state));
             return WG_OK;
-        } catch (const AuditNotRecorded&) {
-            return WG_ERROR;
+        } catch (const AuditNotRecorded& e) {
+            audit_error(self->api, event, e.what());
         } catch (const std::exception& e) {
             self->plugin->host().log(LogLevel::error, std::string("audit failed: ") + e.what());
+            audit_error(self->api, event, e.what());
         } catch (...) {
             self->plugin->host().log(LogLevel::error, "audit failed: unknown exception");
+            audit_error(self->api, event, "unknown exception");
         }
         return WG_ERROR;
+    }
+
+    // Gives the host the reason an event was not recorded (ABI 1.2; an older host has no slot).
+    static void audit_error(const wg_host_api* api, const wg_audit_event* event, const char* reason) noexcept {
+        if (api->struct_size >= offsetof(wg_host_api, audit_error) + sizeof(void*) && api->audit_error)
+            api->audit_error(event, str(reason));
     }
 
     static void reopen(void* instance) noexcept {

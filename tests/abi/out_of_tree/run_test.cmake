@@ -1,5 +1,5 @@
-# Installs the SDK from BUILD_DIR to a temporary prefix, builds this folder's plugin against it,
-# then runs it through the watchgate binary and checks the verdict.
+# Installs the SDK from BUILD_DIR to a temporary prefix, then builds the installed C and C++
+# examples against it, out of tree, and runs each example's own tests (watchgate simulate).
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
 
@@ -12,21 +12,22 @@ function(run)
 endfunction()
 
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --component sdk --prefix ${prefix})
-if(NOT EXISTS ${prefix}/include/watchgate/plugin.h)
-  message(FATAL_ERROR "the SDK install has no plugin.h")
-endif()
-run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/build -G ${GENERATOR} -DCMAKE_PREFIX_PATH=${prefix}
-    -DCMAKE_BUILD_TYPE=Release)
-run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
+foreach(file include/watchgate/plugin.h include/watchgate/abi/host_api.h share/watchgate/sdk/examples/c/no_tool.c
+             share/watchgate/sdk/examples/cpp/deny_tool.cpp share/watchgate/sdk/rust/watchgate-plugin/Cargo.toml)
+  if(NOT EXISTS ${prefix}/${file})
+    message(FATAL_ERROR "the SDK install has no ${file}")
+  endif()
+endforeach()
 
-file(WRITE ${WORK_DIR}/gateway.yaml "plugins:\n  security:\n    _global:\n      - path: build/deny_tool.so\n        config: {tool: rm_rf}\n")
-file(WRITE ${WORK_DIR}/messages.jsonl
-  "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"rm_rf\",\"arguments\":{}}}\n"
-  "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"ls\",\"arguments\":{}}}\n")
-run(${WATCHGATE} simulate --config ${WORK_DIR}/gateway.yaml --input ${WORK_DIR}/messages.jsonl)
-string(FIND "${last_output}" "Request blocked: deny_tool: tool 'rm_rf' is denied" blocked)
-string(FIND "${last_output}" "=> allowed: forwarded" allowed)
-if(blocked EQUAL -1 OR allowed EQUAL -1)
-  message(FATAL_ERROR "unexpected verdicts:\n${last_output}")
-endif()
-message(STATUS "out-of-tree plugin built against the installed SDK and ran:\n${last_output}")
+foreach(example c cpp)
+  set(build ${WORK_DIR}/${example})
+  run(${CMAKE_COMMAND} -S ${prefix}/share/watchgate/sdk/examples/${example} -B ${build} -G ${GENERATOR}
+      -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release -DWATCHGATE=${WATCHGATE})
+  run(${CMAKE_COMMAND} --build ${build})
+  run(${CMAKE_CTEST_COMMAND} --test-dir ${build} --output-on-failure --no-tests=error)
+  string(FIND "${last_output}" "100% tests passed, 0 tests failed out of 2" passed)
+  if(passed EQUAL -1)
+    message(FATAL_ERROR "the ${example} example's tests:\n${last_output}")
+  endif()
+  message(STATUS "the installed ${example} example built against the installed SDK and passed its tests")
+endforeach()

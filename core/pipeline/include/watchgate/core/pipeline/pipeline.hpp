@@ -5,6 +5,7 @@
 #include <watchgate/core/base/async_signal.hpp>
 #include <watchgate/core/protocol/error_codes.hpp>
 #include <watchgate/core/protocol/message.hpp>
+#include <watchgate/core/pipeline/client_context.hpp>
 #include <watchgate/core/pipeline/plugin_instance.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -52,15 +53,6 @@ struct PipelineResult {
 };
 
 class Pipeline;
-
-// Who a message is from or for, as audit records name it (docs/plugin-abi.md): the client
-// session, its transport, its address and who authenticated.
-struct ClientContext {
-    std::string session;
-    std::string transport;  // stdio | http
-    std::string address;
-    std::string subject;
-};
 
 // Per-request plugin state (docs/plugin-abi.md "Lifetimes"): one context per plugin, created when the request
 // enters, ended when the scope is destroyed. Its hooks are never entered concurrently.

@@ -22,17 +22,24 @@ std::vector<std::filesystem::path> plugin_search_path(const GatewayConfig& confi
 std::filesystem::path builtin_plugin_dir();
 // The file name a handler is stored under ("name.so" on Linux).
 std::string plugin_file_name(std::string_view handler);
+// The names tried for a handler in each folder, in order: "name.so", then "libname.so".
+std::vector<std::string> plugin_file_names(std::string_view handler);
 // Every plugin file found in `folders` (handler name -> file), earlier folders winning.
 std::map<std::string, std::filesystem::path> discover_plugins(const std::vector<std::filesystem::path>& folders);
+
+// Why plugins are loaded: to serve, or only to check the configuration (the instances are told,
+// WG_CREATE_VALIDATE_ONLY, and skip their side effects: no files, no connections).
+enum class LoadPurpose { serve, validate };
 
 class PluginHost {
 public:
     // Loads everything `config` names. Throws ConfigErrors listing every problem, each with the
     // YAML place it comes from.
-    static std::shared_ptr<PluginHost> load(const GatewayConfig& config);
+    static std::shared_ptr<PluginHost> load(const GatewayConfig& config, LoadPurpose purpose = LoadPurpose::serve);
     // The configuration file and every plugin it names. Throws ConfigErrors with the errors of
     // both at once: a plugin's own config is checked even when another key of the file is wrong.
-    static std::pair<GatewayConfig, std::shared_ptr<PluginHost>> load_all(const std::filesystem::path& file);
+    static std::pair<GatewayConfig, std::shared_ptr<PluginHost>> load_all(const std::filesystem::path& file,
+                                                                          LoadPurpose purpose = LoadPurpose::serve);
 
     // The pipeline for `upstream` (empty: `_global` only).
     std::shared_ptr<const Pipeline> pipeline(std::string_view upstream) const;

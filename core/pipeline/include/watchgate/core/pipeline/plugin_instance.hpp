@@ -34,10 +34,11 @@ struct PluginConfigRejected : std::runtime_error {
 
 class PluginInstance {
 public:
-    // Creates an instance from `config_json`; `config_folder` anchors the plugin's relative paths.
-    // Throws PluginConfigRejected with the plugin's errors.
+    // Creates an instance from `config_json`; `config_folder` anchors the plugin's relative paths;
+    // `create_flags` are WG_CREATE_* bits. Throws PluginConfigRejected with the plugin's errors.
     static std::shared_ptr<PluginInstance> create(std::shared_ptr<PluginModule> module, PluginRole role,
-                                                  const std::string& config_json, std::string config_folder = {});
+                                                  const std::string& config_json, std::string config_folder = {},
+                                                  std::uint32_t create_flags = 0);
     ~PluginInstance();
     PluginInstance(const PluginInstance&) = delete;
     PluginInstance& operator=(const PluginInstance&) = delete;

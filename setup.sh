@@ -11,6 +11,7 @@ packages=(
   libssl-dev  # SHA-256 for bearer tokens, TLS for the HTTP front
   openssl     # makes the self-signed certificates of the TLS tests
   rsyslog  # a real syslog daemon for the audit_syslog tests (started by the test, never as a service)
+  prometheus  # a real Prometheus scrapes the admin endpoint in a test; its promtool checks the format
   clang libclang-rt-14-dev  # the fuzz preset: clang with libFuzzer and its sanitizers
 )
 

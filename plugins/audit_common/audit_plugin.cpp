@@ -20,6 +20,13 @@ WriterOptions read_writer_options(Config& config) {
         "fsync", {{"never", SyncPolicy::never}, {"interval", SyncPolicy::interval}, {"always", SyncPolicy::always}},
         SyncPolicy::never);
     options.queue_limit = static_cast<std::size_t>(config.integer("queue_size", 10000, 1, 10'000'000));
+    options.metrics.written = config.metric(MetricKind::counter, "audit_events_written_total", "Audit events written");
+    options.metrics.dropped =
+        config.metric(MetricKind::counter, "audit_events_dropped_total", "Audit events refused: the queue was full");
+    options.metrics.failures =
+        config.metric(MetricKind::counter, "audit_write_failures_total", "Failed attempts to write audit events");
+    options.metrics.queue_depth =
+        config.metric(MetricKind::gauge, "audit_queue_depth", "Audit events waiting to be written");
     return options;
 }
 

@@ -35,9 +35,11 @@ bool AuditWriter::submit(AuditRecord record, std::string* why) {
         std::lock_guard lock(mutex_);
         if (queue_.size() >= options_.queue_limit) {
             ++counters_.dropped;
+            options_.metrics.dropped.add();
             wake = true;
         } else {
             queue_.push_back(std::move(record));
+            options_.metrics.queue_depth.set(static_cast<double>(queue_.size()));
             // Batches wait for the flush interval unless every event is to be synced, or the
             // queue fills up.
             wake = options_.sync == SyncPolicy::always || queue_.size() >= options_.queue_limit / 2;
@@ -130,9 +132,14 @@ void AuditWriter::run() {
         bool recovered = false;
         lock.lock();
         counters_.written += written;
+        options_.metrics.written.add(static_cast<double>(written));
         pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(written));
         written = 0;
-        if (!ok) ++counters_.failures;
+        if (!ok) {
+            ++counters_.failures;
+            options_.metrics.failures.add();
+        }
+        options_.metrics.queue_depth.set(static_cast<double>(queue_.size() + pending.size()));
         recovered = ok && failing_;
         failing_ = !ok;
         lock.unlock();

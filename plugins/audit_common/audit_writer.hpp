@@ -33,10 +33,19 @@ public:
 
 enum class SyncPolicy { never, interval, always };
 
+// The writer's metrics on the admin endpoint (watchgate_plugin_audit_*, docs/operations.md).
+struct WriterMetrics {
+    Metric written;      // counter: events written
+    Metric dropped;      // counter: events refused, the queue was full
+    Metric failures;     // counter: failed write attempts
+    Metric queue_depth;  // gauge: events waiting to be written
+};
+
 struct WriterOptions {
     std::chrono::milliseconds flush_interval{1000};
     SyncPolicy sync = SyncPolicy::never;
     std::size_t queue_limit = 10000;  // records waiting; beyond, records are dropped
+    WriterMetrics metrics;
 };
 
 struct WriterCounters {

@@ -6,6 +6,8 @@
 #include "gateway_process.hpp"
 #include "test_support.hpp"
 
+#include <watchgate/core/base/metrics.hpp>
+
 #include <sys/wait.h>
 
 #include <array>
@@ -160,4 +162,24 @@ TEST_CASE("sdk 1.2: a plugin binary built against the 1.0 header loads and works
     const std::string lines = test::read_file(record);
     CHECK_THAT(lines, Catch::Contains("1 tools/call 2 1\n"));
     CHECK_THAT(lines, Catch::Contains("1 tools/call 0 2\n2 tools/call 0 2\n"));
+}
+
+TEST_CASE("sdk 1.2: the metrics extension serves a plugin's counter, and refuses a bad definition") {
+    auto host = test::load_host(probe_entry("          name: m\n          metric: probe_hits_total\n"));
+    auto pipeline = host->pipeline("");
+    for (int id = 1; id <= 2; ++id) {
+        auto request = test::request(id);
+        auto scope = pipeline->begin_request(request);
+        pipeline->process_request(*scope, request);
+    }
+    CHECK_THAT(core::process_metrics().render(),
+               Catch::Contains("# TYPE watchgate_plugin_probe_hits_total counter\n"
+                               "watchgate_plugin_probe_hits_total{plugin=\"probe_c\"} 2\n"));
+    CHECK_THAT(test::load_errors(probe_entry("          name: m\n          metric: Bad-Name\n")),
+               Catch::Contains("plugin 'probe_c': config: metric 'Bad-Name': a metric name is [a-z_][a-z0-9_]*"));
+    // Another kind under a name already taken by a counter.
+    CHECK_THAT(test::load_errors(probe_entry("          name: m\n          metric: audit_queue_depth\n") +
+                                 "  auditing:\n    _global:\n      - handler: audit_jsonl\n"
+                                 "        config: {output_file: /dev/null}\n"),
+               Catch::Contains("metric 'audit_queue_depth': another plugin defines it with another kind"));
 }

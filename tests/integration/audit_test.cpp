@@ -4,17 +4,16 @@
 #include <catch2/catch.hpp>
 
 #include "gateway_process.hpp"
+#include "ports.hpp"
 #include "test_support.hpp"
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <fstream>
 
 using namespace watchgate;
 using nlohmann::json;
+using test::free_port;
 using test::GatewayProcess;
+using test::tcp_accepts;
 using test::text_of;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
@@ -164,30 +163,6 @@ TEST_CASE("audit e2e: requests fail closed while the audit folder is unusable an
 }
 
 namespace {
-
-// A free port on 127.0.0.1 (bound and released; rsyslogd takes it right after).
-int free_port(int type) {
-    int fd = ::socket(AF_INET, type, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    socklen_t size = sizeof address;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
-    ::close(fd);
-    return ntohs(address.sin_port);
-}
-
-bool tcp_accepts(int port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<std::uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-    ::close(fd);
-    return ok;
-}
 
 // rsyslogd in the foreground with its own config: UDP and TCP inputs on loopback and a Unix
 // socket (RFC 5424 parsed there too), every message written to one file as

@@ -59,8 +59,8 @@ constexpr std::size_t max_config_file_size = 4u << 20;
 constexpr std::size_t max_expanded_nodes = 100'000;
 constexpr int max_config_depth = 64;
 
-const std::vector<std::string> top_level_keys = {"proxy", "plugins", "plugin_dirs", "allow_insecure_plugin_paths",
-                                                 "logging"};
+const std::vector<std::string> top_level_keys = {"proxy",   "plugins", "plugin_dirs", "allow_insecure_plugin_paths",
+                                                 "logging", "admin"};
 const std::vector<std::string> plugin_kinds = {"security", "middleware", "auditing"};
 const std::vector<std::string> entry_keys = {"handler", "path", "config"};
 
@@ -920,6 +920,18 @@ void read_logging(Reader& reader, const YAML::Node& logging, GatewayConfig& conf
         if (auto value = reader.integer(n, 0, 1000)) out.backup_count = static_cast<int>(*value);
 }
 
+void read_admin(Reader& reader, const YAML::Node& node, GatewayConfig& config) {
+    if (!reader.expect(node, YAML::NodeType::Map, "a mapping with host and port under 'admin:'")) return;
+    reader.check_keys(node, {"host", "port"}, "admin");
+    AdminConfig admin;
+    admin.where = reader.at(node);
+    if (const auto n = node["host"])
+        if (auto text = reader.string(n, "an address to listen on (127.0.0.1, ::1, 0.0.0.0)")) admin.host = *text;
+    if (const auto n = node["port"])
+        if (auto value = reader.integer(n, 0, 65535)) admin.port = static_cast<std::uint16_t>(*value);
+    config.admin = std::move(admin);
+}
+
 }  // namespace
 
 SourceLocation PluginEntryConfig::locate(const std::string& pointer) const {
@@ -968,6 +980,7 @@ GatewayConfig parse_config(const std::string& text, const std::filesystem::path&
     }
     if (const auto plugins = root["plugins"]) read_plugins(reader, plugins, config);
     if (const auto logging = root["logging"]) read_logging(reader, logging, config);
+    if (const auto admin = root["admin"]) read_admin(reader, admin, config);
     if (!reader.errors().empty())
         throw ConfigErrors(std::move(reader.errors()), std::make_shared<const GatewayConfig>(std::move(config)));
     return config;

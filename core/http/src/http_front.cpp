@@ -3,6 +3,7 @@
 #include <watchgate/core/base/async_signal.hpp>
 #include <watchgate/core/base/digest.hpp>
 #include <watchgate/core/http/http_channel.hpp>
+#include <watchgate/core/http/listen.hpp>
 #include <watchgate/core/http/request_checks.hpp>
 #include <watchgate/core/protocol/error_codes.hpp>
 #include <watchgate/core/protocol/versions.hpp>
@@ -179,19 +180,7 @@ void HttpFront::listen() {
     const auto& http = config_.http;
     load_tls();
     const std::string where = http.host + ":" + std::to_string(http.port);
-    boost::system::error_code error;
-    tcp::resolver resolver(gateway_->io());
-    auto results = resolver.resolve(http.host, std::to_string(http.port),
-                                    tcp::resolver::passive | tcp::resolver::numeric_service, error);
-    if (error || results.empty())
-        throw std::runtime_error("cannot listen on " + where + ": the address does not resolve (" + error.message() +
-                                 ")");
-    const tcp::endpoint endpoint = results.begin()->endpoint();
-    acceptor_.open(endpoint.protocol(), error);
-    if (!error) acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
-    if (!error) acceptor_.bind(endpoint, error);
-    if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
-    if (error) throw std::runtime_error("cannot listen on " + where + ": " + error.message());
+    listen_on(acceptor_, http.host, http.port);
     if (!is_loopback_address(http.host) && !tls_)
         spdlog::warn(
             "http: listening on {} without TLS: tokens and messages cross the network in clear text "

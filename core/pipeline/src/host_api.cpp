@@ -8,6 +8,7 @@
 #include <watchgate/wg_str.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <iterator>
@@ -529,11 +530,60 @@ struct Guard<function> {
     }
 };
 
+std::uint32_t define_metric(wg_host* host, wg_config* config, wg_metric_kind kind, wg_str name_text, wg_str help,
+                            const double* bounds, std::size_t bound_count) {
+    const std::string name = utf8_text(name_text);
+    const wg_str where = str("");
+    auto refuse = [&](const std::string& why) {
+        report(config, where, "metric '" + name + "': " + why);
+        return 0u;
+    };
+    if (!config) return 0;
+    if (kind != WG_METRIC_COUNTER && kind != WG_METRIC_GAUGE && kind != WG_METRIC_HISTOGRAM)
+        return refuse("unknown kind " + std::to_string(kind));
+    if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos ||
+        (name[0] >= '0' && name[0] <= '9'))
+        return refuse("a metric name is [a-z_][a-z0-9_]*");
+    std::vector<double> buckets;
+    if (kind == WG_METRIC_HISTOGRAM) {
+        if (!bounds || bound_count == 0 || bound_count > 64) return refuse("a histogram needs 1 to 64 bucket bounds");
+        buckets.assign(bounds, bounds + bound_count);
+        for (std::size_t i = 1; i < buckets.size(); ++i)
+            if (!(buckets[i - 1] < buckets[i])) return refuse("bucket bounds must ascend");
+    }
+    static constexpr MetricKind kinds[] = {MetricKind::counter, MetricKind::gauge, MetricKind::histogram};
+    try {
+        MetricFamily& family = process_metrics().family("watchgate_plugin_" + name, utf8_text(help), kinds[kind - 1],
+                                                        {"plugin"}, std::move(buckets));
+        host->metrics.push_back({&family.series({host->plugin_name}), kind, &family.bounds()});
+    } catch (const std::invalid_argument&) {
+        return refuse("another plugin defines it with another kind, labels or buckets");
+    }
+    return static_cast<std::uint32_t>(host->metrics.size());
+}
+
+void add_to_metric(wg_host* host, std::uint32_t id, double amount) {
+    if (id == 0 || id > host->metrics.size() || std::isnan(amount)) return;
+    const auto& metric = host->metrics[id - 1];
+    if (metric.kind == WG_METRIC_HISTOGRAM)
+        metric.series->observe(amount, *metric.bounds);
+    else if (metric.kind == WG_METRIC_GAUGE || amount >= 0)
+        metric.series->add(amount);
+}
+
+void set_metric(wg_host* host, std::uint32_t id, double value) {
+    if (id == 0 || id > host->metrics.size() || std::isnan(value)) return;
+    if (const auto& metric = host->metrics[id - 1]; metric.kind == WG_METRIC_GAUGE) metric.series->set(value);
+}
+
 const wg_ext_context_1 context_extension{sizeof(wg_ext_context_1), &Guard<&message_context>::call};
+const wg_ext_metrics_1 metrics_extension{sizeof(wg_ext_metrics_1), &Guard<&define_metric>::call,
+                                         &Guard<&add_to_metric>::call, &Guard<&set_metric>::call};
 
 const void* get_extension(wg_host*, const char* id) {
     if (!id) return nullptr;
     if (std::string_view(id) == WG_EXT_CONTEXT_1) return &context_extension;
+    if (std::string_view(id) == WG_EXT_METRICS_1) return &metrics_extension;
     return nullptr;
 }
 

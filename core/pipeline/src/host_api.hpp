@@ -1,6 +1,7 @@
 #pragma once
 // The host side of the C ABI: the structs behind the opaque handles and the function table.
 
+#include <watchgate/core/base/metrics.hpp>
 #include <watchgate/core/protocol/message.hpp>
 #include <watchgate/core/pipeline/client_context.hpp>
 #include <watchgate/core/pipeline/plugin_instance.hpp>
@@ -15,9 +16,17 @@
 
 // One per plugin instance: what the host knows of whom it serves.
 struct wg_host {
+    struct Metric {
+        watchgate::core::MetricSeries* series;
+        wg_metric_kind kind;
+        const std::vector<double>* bounds;  // histograms: the family's
+    };
     std::string plugin_name;
     std::string config_folder;
     std::uint32_t create_flags = 0;  // WG_CREATE_* bits
+    // The metrics the instance defined (watchgate.metrics/1), id - 1 as index. Appended during
+    // instance_create only; read-only afterwards, so hooks on any thread may use it.
+    std::vector<Metric> metrics;
 };
 
 struct wg_config {

@@ -49,6 +49,10 @@ std::int64_t unix_micros() {
 
 using watchgate::str;
 
+std::string_view phase_name(MessageKind phase) {
+    return phase == MessageKind::request ? "request" : phase == MessageKind::response ? "response" : "notification";
+}
+
 }  // namespace
 
 std::string_view outcome_name(Outcome outcome) {
@@ -156,6 +160,7 @@ asio::awaitable<void> Pipeline::audit_gateway_answer(RequestScope& scope, Messag
         if (const auto& text = member(error, "message"); text.is_string()) result.reason = text.get<std::string>();
     }
     co_await audit(&scope, answer, MessageKind::response, result);
+    record_stage_metrics(result, MessageKind::response);
 }
 
 namespace {
@@ -296,7 +301,23 @@ asio::awaitable<PipelineResult> Pipeline::run(RequestScope* scope, Message& mess
         }
     }
     co_await audit(scope, message, phase, result, client);
+    record_stage_metrics(result, phase);
     co_return result;
+}
+
+void Pipeline::record_stage_metrics(const PipelineResult& result, MessageKind phase) {
+    // Plugin names are the configuration's: a bounded label.
+    static MetricFamily& verdicts =
+        process_metrics().family("watchgate_plugin_verdicts_total", "Plugin stages run, by plugin, phase and verdict",
+                                 MetricKind::counter, {"plugin", "phase", "verdict"});
+    static MetricFamily& durations = process_metrics().family(
+        "watchgate_plugin_stage_duration_seconds", "Time a plugin's hook took, waiting for its turn included",
+        MetricKind::histogram, {"plugin", "phase"}, Metrics::latency_buckets());
+    const std::string_view phase_text = phase_name(phase);
+    for (const auto& stage : result.stages) {
+        verdicts.add({stage.plugin, phase_text, outcome_name(stage.outcome)}, 1);
+        durations.observe({stage.plugin, phase_text}, std::chrono::duration<double>(stage.duration).count());
+    }
 }
 
 namespace {

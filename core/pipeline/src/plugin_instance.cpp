@@ -23,7 +23,7 @@ std::shared_ptr<PluginInstance> PluginInstance::create(std::shared_ptr<PluginMod
     instance->module_ = std::move(module);
     instance->role_ = role;
     instance->host_ =
-        std::make_unique<wg_host>(wg_host{instance->module_->name(), std::move(config_folder), create_flags});
+        std::make_unique<wg_host>(wg_host{instance->module_->name(), std::move(config_folder), create_flags, {}});
     if (!instance->module_->thread_safe()) instance->serial_ = std::make_unique<AsyncMutex>();
 
     wg_config config{nlohmann::json::parse(config_json, nullptr, false), {}, {}};

@@ -1,6 +1,7 @@
 #include <watchgate/core/server/http_server.hpp>
 
 #include <watchgate/core/http/http_front.hpp>
+#include <watchgate/core/server/admin_server.hpp>
 #include <watchgate/core/server/runtime.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -14,8 +15,10 @@ namespace watchgate::core {
 int serve_http(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins) {
     Runtime runtime(config, std::move(plugins));
     auto front = HttpFront::create(runtime.gateway().shared_from_this());
+    std::shared_ptr<AdminServer> admin;
     try {
         front->listen();
+        admin = start_admin_server(runtime);
     } catch (const std::exception& e) {
         spdlog::error("{}", e.what());
         return 1;

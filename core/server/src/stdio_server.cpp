@@ -1,12 +1,23 @@
 #include <watchgate/core/server/stdio_server.hpp>
 
+#include <watchgate/core/server/admin_server.hpp>
 #include <watchgate/core/server/runtime.hpp>
 #include <watchgate/core/server/stdio_listener.hpp>
+
+#include <spdlog/spdlog.h>
 
 namespace watchgate::core {
 
 int serve_stdio(const GatewayConfig& config, std::shared_ptr<PluginHost> plugins) {
     Runtime runtime(config, std::move(plugins));
+    std::shared_ptr<AdminServer> admin;
+    try {
+        admin = start_admin_server(runtime);
+    } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+        answer_startup_failure(e.what());
+        return 1;
+    }
     StdioListener stdio(runtime);
     stdio.start();
     runtime.gateway().start();

@@ -2,6 +2,7 @@
 
 #include <watchgate/core/session/capability_merger.hpp>
 #include <watchgate/core/session/gateway.hpp>
+#include <watchgate/core/session/request_metrics.hpp>
 #include <watchgate/core/session/routing.hpp>
 
 #include <watchgate/core/base/version.hpp>
@@ -33,6 +34,7 @@ struct ClientSession::ClientCall : Dispatcher::Request, std::enable_shared_from_
     std::string id_text;
     json client_id;
     std::string progress_token;  // JSON text, empty when none
+    std::string method;
     Clock::time_point arrived = Clock::now();
     // The request's whole time runs out here (routing, plugins, queues and the upstream alike).
     std::atomic<Clock::rep> deadline{0};
@@ -90,6 +92,12 @@ struct ClientSession::ClientCall : Dispatcher::Request, std::enable_shared_from_
     bool went_to(const std::string& upstream) {
         std::lock_guard lock(mutex);
         return scopes.contains(upstream);
+    }
+    // The upstream label of its metrics: where it went, "_several" (a list fanned out) or
+    // "_gateway" (answered without an upstream).
+    std::string upstream_label() {
+        std::lock_guard lock(mutex);
+        return scopes.empty() ? "_gateway" : scopes.size() == 1 ? scopes.begin()->first : "_several";
     }
 
 private:
@@ -241,6 +249,7 @@ void ClientSession::on_client_message(Message message) {
     call->snapshot = gateway_->snapshot();
     call->id_text = message.id_text();
     call->client_id = message.id();
+    call->method = message.method();
     // Until routing picks an upstream, the longest timeout any of them allows.
     auto longest = config_.timeouts.request;
     for (const auto& upstream : config_.upstreams) longest = std::max(longest, upstream.timeouts.request);
@@ -263,6 +272,7 @@ void ClientSession::on_client_message(Message message) {
         }
         if (!call->progress_token.empty()) progress_[call->progress_token] = call;
     }
+    RequestMetrics::process().started();
     deadlines_->watch(call->deadline_point());
     // On the work pool, never inline on the reader: plugins run there.
     asio::co_spawn(work_, handle_request(call, std::move(message)), [self = shared_from_this()](std::exception_ptr) {});
@@ -270,6 +280,7 @@ void ClientSession::on_client_message(Message message) {
 
 void ClientSession::answer_once(const std::shared_ptr<ClientCall>& call, const Message& answer) {
     if (call->answered.exchange(true)) return;  // already answered (its deadline passed)
+    RequestMetrics::process().answered(call->method, call->upstream_label(), answer, Clock::now() - call->arrived);
     // The call leaves the in-flight table before its answer goes out, so the client may reuse the
     // id as soon as it has the answer.
     // Whoever waits for room or for the last answer of a drain is woken once it is sent: a

@@ -10,6 +10,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
+
 namespace watchgate::core {
 
 namespace asio = boost::asio;
@@ -121,6 +123,43 @@ asio::awaitable<void> Gateway::shutdown() {
             upstream->name(), c.total, c.in_flight, c.most_in_flight, c.timeouts, c.rejections, c.failures, c.restarts,
             it == omissions.end() ? 0 : it->second);
     }
+}
+
+bool Gateway::ready() const {
+    for (const auto& upstream : pool_->all())
+        if (upstream->config().sharing == UpstreamSharing::shared && upstream->state() != Upstream::State::ready)
+            return false;
+    return true;
+}
+
+void Gateway::export_state(Metrics& metrics) const {
+    auto& up = metrics.family("watchgate_upstream_up", "1 when the upstream is initialized and serving, else 0",
+                              MetricKind::gauge, {"upstream"});
+    auto& restarts = metrics.family("watchgate_upstream_restarts_total", "Restarts of the upstream since the start",
+                                    MetricKind::counter, {"upstream"});
+    auto& timeouts = metrics.family("watchgate_upstream_timeouts_total", "Requests the upstream did not answer in time",
+                                    MetricKind::counter, {"upstream"});
+    auto& in_flight = metrics.family("watchgate_upstream_in_flight", "Requests sent to the upstream and not answered",
+                                     MetricKind::gauge, {"upstream"});
+    // Shared upstreams by name; a per-session upstream counts under its name too, summed.
+    std::map<std::string, std::array<double, 4>> totals;
+    for (const auto& upstream : pool_->all()) {
+        const auto counters = upstream->counters();
+        auto& total = totals[upstream->name()];
+        total[0] = std::max(total[0], upstream->state() == Upstream::State::ready ? 1.0 : 0.0);
+        total[1] += static_cast<double>(counters.restarts);
+        total[2] += static_cast<double>(counters.timeouts);
+        total[3] += static_cast<double>(counters.in_flight);
+    }
+    for (const auto& config : initial_config_->upstreams) totals.try_emplace(config.name);
+    for (const auto& [name, total] : totals) {
+        up.set({name}, total[0]);
+        restarts.set({name}, total[1]);
+        timeouts.set({name}, total[2]);
+        in_flight.set({name}, total[3]);
+    }
+    metrics.family("watchgate_sessions", "Client sessions open", MetricKind::gauge)
+        .set({}, static_cast<double>(sessions_.size()));
 }
 
 std::map<std::string, std::uint64_t> Gateway::list_omissions() const {

@@ -267,6 +267,30 @@ private:
     const wg_audit_event& event_;
 };
 
+// One metric of the instance (the "watchgate.metrics/1" extension): served by the host as
+// watchgate_plugin_<name>{plugin="<handler>"}. Made by Config::metric; does nothing when the host
+// has no such extension. Thread: any, for the instance's life.
+class Metric {
+public:
+    Metric() = default;
+    Metric(const wg_ext_metrics_1* extension, wg_host* host, std::uint32_t id)
+        : extension_(extension), host_(host), id_(id) {}
+    // Counters: adds (>= 0); gauges: adds; histograms: observes.
+    void add(double amount = 1) const {
+        if (id_) extension_->add(host_, id_, amount);
+    }
+    void set(double value) const {
+        if (id_) extension_->set(host_, id_, value);
+    }
+
+private:
+    const wg_ext_metrics_1* extension_ = nullptr;
+    wg_host* host_ = nullptr;
+    std::uint32_t id_ = 0;
+};
+
+enum class MetricKind { counter = WG_METRIC_COUNTER, gauge = WG_METRIC_GAUGE, histogram = WG_METRIC_HISTOGRAM };
+
 // Typed access to the plugin's `config:` mapping. Every problem is reported to the host as a
 // JSON pointer + message (the host maps it to the YAML line); after the constructor, keys nobody
 // asked for are reported as unknown.
@@ -349,6 +373,16 @@ public:
         }
         error(pointer(key), "expected one of: " + valid);
         return fallback;
+    }
+
+    // Defines a metric of the instance (see Metric); a bad definition is a config error.
+    Metric metric(MetricKind kind, std::string_view name, std::string_view help, std::vector<double> bounds = {}) {
+        const auto* extension = static_cast<const wg_ext_metrics_1*>(api_->get_extension(host_, WG_EXT_METRICS_1));
+        if (!extension) return {};
+        const std::uint32_t id = extension->define(host_, errors_, static_cast<wg_metric_kind>(kind), str(name),
+                                                   str(help), bounds.data(), bounds.size());
+        if (id == 0) ++error_count_;
+        return Metric(extension, host_, id);
     }
 
     void error(std::string_view json_pointer, std::string_view message) {

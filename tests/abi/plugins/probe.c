@@ -9,7 +9,10 @@
 
 struct probe {
     const wg_host_api* api;
+    wg_host* host;
     const wg_ext_context_1* context;
+    const wg_ext_metrics_1* metrics;
+    uint32_t hits;   /* the metric named by config `metric`, counting requests; 0: none */
     char text[1024]; /* what was read, for the block reason */
 };
 
@@ -32,7 +35,7 @@ static wg_status create(const wg_host_api* api, wg_host* host, void* module, wg_
                         void** out) {
     static const wg_str known[] = {WG_STR_INIT("name"),   WG_STR_INIT("count"), WG_STR_INIT("ratio"),
                                    WG_STR_INIT("loud"),   WG_STR_INIT("mode"),  WG_STR_INIT("items"),
-                                   WG_STR_INIT("labels"), WG_STR_INIT("touch")};
+                                   WG_STR_INIT("labels"), WG_STR_INIT("touch"), WG_STR_INIT("metric")};
     static const wg_str modes[] = {WG_STR_INIT("fast"), WG_STR_INIT("slow")};
     struct probe* self = (struct probe*)calloc(1, sizeof *self);
     wg_str name, touch;
@@ -45,7 +48,9 @@ static wg_status create(const wg_host_api* api, wg_host* host, void* module, wg_
     (void)json;
     if (!self) return WG_ERROR;
     self->api = api;
+    self->host = host;
     self->context = (const wg_ext_context_1*)api->get_extension(host, WG_EXT_CONTEXT_1);
+    self->metrics = (const wg_ext_metrics_1*)api->get_extension(host, WG_EXT_METRICS_1);
 
     api->config_check_keys(config, WG_STR(""), known, sizeof known / sizeof known[0]);
     if (api->config_require(config, WG_STR(""), WG_STR("name")) == WG_OK)
@@ -82,6 +87,9 @@ static wg_status create(const wg_host_api* api, wg_host* host, void* module, wg_
         file = fopen(line, "w");
         if (file) fclose(file);
     }
+    if (api->config_string(config, WG_STR("/metric"), WG_STR(""), &name) == WG_OK && self->metrics)
+        self->hits =
+            self->metrics->define(host, config, WG_METRIC_COUNTER, name, WG_STR("Requests the probe saw"), NULL, 0);
     if (api->config_error_count(config) > 0) {
         free(self);
         return WG_ERROR;
@@ -97,6 +105,7 @@ static wg_status on_request(void* instance, void* state, wg_message* message) {
     char reason[2048];
     wg_context context;
     (void)state;
+    if (self->hits) self->metrics->add(self->host, self->hits, 1);
     memset(&context, 0, sizeof context);
     context.struct_size = sizeof context;
     if (!self->context || self->context->message_context(message, &context) != WG_OK)

@@ -39,6 +39,32 @@ typedef struct wg_ext_context_1 {
     wg_status (*message_context)(wg_message* message, wg_context* out);
 } wg_ext_context_1;
 
+/* ---- "watchgate.metrics/1" (ABI 1.2): the plugin's own metrics, exported by the host. ----
+ * A metric named "queue_depth" is served as watchgate_plugin_queue_depth{plugin="<handler>"} on
+ * the admin endpoint's /metrics (docs/operations.md). Instances of one plugin add to one series. */
+#define WG_EXT_METRICS_1 "watchgate.metrics/1"
+
+typedef int32_t wg_metric_kind;
+#define WG_METRIC_COUNTER 1   /* only goes up: add amounts >= 0 */
+#define WG_METRIC_GAUGE 2     /* goes up and down: add any amount, or set */
+#define WG_METRIC_HISTOGRAM 3 /* add observes one value into the buckets */
+
+typedef struct wg_ext_metrics_1 {
+    uint32_t struct_size;
+    /* Defines one metric: `name` is [a-z_][a-z0-9_]* (the host prefixes "watchgate_plugin_"),
+     * `help` one line; a histogram takes the upper bounds of its buckets, ascending (+Inf is
+     * implied). Returns the metric's id (>= 1), or 0 after reporting a config error (a bad name,
+     * bounds, or a name another plugin defined as another kind).
+     * Thread: create. Memory: everything copied. */
+    uint32_t (*define)(wg_host* host, wg_config* config, wg_metric_kind kind, wg_str name, wg_str help,
+                       const double* bounds, size_t bound_count);
+    /* Counters: adds `amount` (a negative one is ignored); gauges: adds; histograms: observes.
+     * An id this instance did not define is ignored. Thread: any, between create and destroy. */
+    void (*add)(wg_host* host, uint32_t id, double amount);
+    /* Gauges: sets the value (other kinds ignore it). Thread: any, between create and destroy. */
+    void (*set)(wg_host* host, uint32_t id, double value);
+} wg_ext_metrics_1;
+
 #ifdef __cplusplus
 }
 #endif

@@ -131,6 +131,13 @@ struct HttpConfig {
     SourceLocation where;  // `http:` itself, for messages about the whole section
 };
 
+// The admin listener (docs/operations.md): /metrics, /healthz, /readyz. Off unless configured.
+struct AdminConfig {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 9464;  // 0: any free port (the log names it)
+    SourceLocation where;
+};
+
 struct GatewayConfig {
     std::filesystem::path file;
     std::string transport = "stdio";  // the client side: stdio | http
@@ -159,6 +166,7 @@ struct GatewayConfig {
     std::vector<UpstreamConfig> upstreams;
     std::vector<PluginEntryConfig> plugins;
     LoggingConfig logging;
+    std::optional<AdminConfig> admin;
 };
 
 // Reads and checks `file`. Throws ConfigErrors listing every problem found.

@@ -3,6 +3,7 @@
 // request"). Works on in-memory messages only; transports call it.
 
 #include <watchgate/core/base/async_signal.hpp>
+#include <watchgate/core/base/metrics.hpp>
 #include <watchgate/core/protocol/error_codes.hpp>
 #include <watchgate/core/protocol/message.hpp>
 #include <watchgate/core/pipeline/client_context.hpp>
@@ -117,6 +118,8 @@ private:
                                                const ClientContext* client = nullptr) const;
     boost::asio::awaitable<void> audit(RequestScope* scope, const Message& message, MessageKind phase,
                                        PipelineResult& result, const ClientContext* client = nullptr) const;
+    // Each stage's verdict and time into the process's metrics (docs/operations.md).
+    static void record_stage_metrics(const PipelineResult& result, MessageKind phase);
 
     std::string upstream_;
     std::vector<PipelineEntry> stages_;

@@ -9,6 +9,7 @@
 #include <watchgate/core/session/client_session.hpp>
 #include <watchgate/core/session/gateway_snapshot.hpp>
 #include <watchgate/core/session/session_registry.hpp>
+#include <watchgate/core/base/metrics.hpp>
 #include <watchgate/core/upstream/upstream_pool.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -54,6 +55,12 @@ public:
     boost::asio::any_io_executor work() const { return work_; }
     UpstreamPool& pool() { return *pool_; }
     SessionRegistry& sessions() { return sessions_; }
+
+    // Readiness (the admin endpoint's /readyz): every shared upstream is initialized.
+    bool ready() const;
+    // Writes what the gateway knows now into `metrics` (upstream states and counters, sessions):
+    // called before each scrape, so nothing is counted twice on the request path.
+    void export_state(Metrics& metrics) const;
 
     // How often each upstream was left out of a list answer (failed, timed out, blocked).
     std::map<std::string, std::uint64_t> list_omissions() const;

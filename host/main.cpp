@@ -5,6 +5,7 @@
 #include <watchgate/core/protocol/message.hpp>
 #include <watchgate/core/pipeline/pipeline.hpp>
 #include <watchgate/core/pipeline/plugin_host.hpp>
+#include <watchgate/core/server/admin_status.hpp>
 #include <watchgate/core/server/call_once.hpp>
 #include <watchgate/core/server/logging.hpp>
 #include <watchgate/core/server/stdio_listener.hpp>
@@ -217,6 +218,7 @@ constexpr const char* examples = R"(Examples:
   echo '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"t":"a@b.c"}}}' \
     | watchgate simulate --config gateway.yaml     each plugin's verdict, no upstream started
   watchgate plugins list                           the plugins found, and where it looked
+  watchgate status --config gateway.yaml           a running gateway's upstreams and counters (admin:)
   watchgate --config /abs/path/gateway.yaml        serve (what an MCP client runs)
 
 Docs: docs/quickstart.md, docs/configuration.md (installed under share/doc/watchgate).)";
@@ -272,6 +274,11 @@ int main(int argc, char** argv) {
                      "A client's config whose servers become the upstreams (Claude Desktop's mcpServers, "
                      "VS Code's servers)");
     init->add_flag("--force", init_force, "Write over an existing file");
+
+    std::string admin_address;
+    auto* status = app.add_subcommand("status", "Show a running gateway's upstreams and counters (its admin endpoint)");
+    status->add_option("-c,--config", config_path, "The running gateway's configuration (its admin: section)");
+    status->add_option("--admin", admin_address, "The admin endpoint as host:port (instead of --config)");
 
     auto* plugins = app.add_subcommand("plugins", "Inspect available plugins");
     plugins->require_subcommand(1);
@@ -339,6 +346,37 @@ int main(int argc, char** argv) {
             }
             if (config.transport == "http") return core::serve_http(config, std::move(host));
             return core::serve_stdio(config, std::move(host));
+        }
+        if (*status) {
+            std::string host;
+            std::uint16_t port = 0;
+            if (!admin_address.empty()) {
+                const auto colon = admin_address.rfind(':');
+                const std::string port_text = colon == std::string::npos ? "" : admin_address.substr(colon + 1);
+                if (colon == std::string::npos || port_text.empty() ||
+                    port_text.find_first_not_of("0123456789") != std::string::npos || port_text.size() > 5 ||
+                    std::stoul(port_text) == 0 || std::stoul(port_text) > 65535) {
+                    std::cerr << "error: --admin expects host:port, e.g. 127.0.0.1:9464\n";
+                    return 2;
+                }
+                host = admin_address.substr(0, colon);
+                port = static_cast<std::uint16_t>(std::stoul(port_text));
+            } else if (!config_path.empty()) {
+                const auto config = core::load_config(config_path);
+                if (!config.admin || config.admin->port == 0) {
+                    std::cerr << "error: " << config_path
+                              << " has no admin: section with a port; add admin: {port: 9464} (docs/operations.md) "
+                                 "or give --admin host:port\n";
+                    return 2;
+                }
+                host = config.admin->host == "0.0.0.0" ? "127.0.0.1" : config.admin->host == "::" ? "::1" : config.admin->host;
+                port = config.admin->port;
+            } else {
+                std::cerr << "error: status needs --config FILE or --admin host:port\n";
+                return 2;
+            }
+            std::cout << core::admin_status(host, port);
+            return 0;
         }
         if (*call) {
             nlohmann::json params = nullptr;

@@ -200,3 +200,34 @@ TEST_CASE("admin: a real Prometheus scrapes the gateway and answers a query over
     REQUIRE(result["data"]["result"].size() == 1);
     CHECK(result["data"]["result"][0]["value"][1] == "5");
 }
+
+TEST_CASE("admin: watchgate status shows the running gateway as a table") {
+    const auto dir = test::scratch_dir("admin_status");
+    GatewayProcess gateway(dir, admin_config(dir));
+    const auto port = admin_port(gateway);
+    REQUIRE(port != 0);
+    REQUIRE(gateway.initialize().contains("result"));
+    for (int id = 1; id <= 2; ++id) CHECK(test::text_of(gateway.call_tool(id, "echo", {{"text", "fine"}})) == "fine");
+    CHECK(gateway.call_tool(3, "echo", {{"text", "forbidden"}})["error"]["code"] == -32000);
+
+    auto run = [](const std::string& arguments) {
+        FILE* pipe = ::popen((std::string(WATCHGATE_BINARY) + " " + arguments + " 2>&1").c_str(), "r");
+        std::string output;
+        char buffer[4096];
+        while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+        const int status = ::pclose(pipe);
+        return std::pair{WEXITSTATUS(status), output};
+    };
+    auto [code, table] = run("status --admin 127.0.0.1:" + std::to_string(port));
+    INFO(table);
+    CHECK(code == 0);
+    CHECK_THAT(table, Catch::StartsWith("watchgate 0.1.0: ready\nsessions 1, requests in flight 0\n\n"));
+    CHECK_THAT(table, Catch::Matches("(.|\n)*\ntest +up +0 +0 +0 +3 +1\n(.|\n)*"));  // 2 ok, 1 blocked
+
+    auto [refused, why] = run("status --admin 127.0.0.1:" + std::to_string(test::free_port()));
+    CHECK(refused == 1);
+    CHECK_THAT(why, Catch::Contains("cannot reach the admin endpoint at 127.0.0.1:"));
+    auto [no_admin, missing] = run("status --config " + (dir / "gateway.yaml").string());
+    CHECK(no_admin == 2);  // its admin port is 0: nothing to connect to
+    CHECK_THAT(missing, Catch::Contains("has no admin: section with a port"));
+}

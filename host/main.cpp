@@ -369,7 +369,9 @@ int main(int argc, char** argv) {
                                  "or give --admin host:port\n";
                     return 2;
                 }
-                host = config.admin->host == "0.0.0.0" ? "127.0.0.1" : config.admin->host == "::" ? "::1" : config.admin->host;
+                host = config.admin->host == "0.0.0.0" ? "127.0.0.1"
+                       : config.admin->host == "::"    ? "::1"
+                                                       : config.admin->host;
                 port = config.admin->port;
             } else {
                 std::cerr << "error: status needs --config FILE or --admin host:port\n";

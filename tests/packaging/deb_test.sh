@@ -37,7 +37,7 @@ list=$("$watchgate" plugins list)
 echo "$list"
 grep -q "^searched: $root/usr/lib/watchgate/plugins" <<<"$list" || fail "plugins list searched elsewhere"
 for plugin in basic_pii_filter basic_secrets_filter basic_prompt_injection_defense keyword_filter tool_manager \
-              tool_pinning call_trace audit_jsonl audit_csv audit_human_readable audit_syslog; do
+              tool_pinning call_trace rate_limit audit_jsonl audit_csv audit_human_readable audit_syslog; do
   grep -q "^$plugin " <<<"$list" || fail "plugin $plugin not found in the package"
 done
 ! grep -q "^test_\|conformance" <<<"$list" || fail "test plugins in the package"

@@ -96,8 +96,8 @@ std::string format_status(const std::string& metrics, unsigned ready_status, con
     std::ostringstream out;
     out << "watchgate " << first("watchgate_build_info", "version") << ": "
         << (ready_status == 200 ? std::string("ready") : ready_body.substr(0, ready_body.find('\n'))) << "\n";
-    out << "sessions " << first("watchgate_sessions") << ", requests in flight " << first("watchgate_requests_in_flight")
-        << "\n\n";
+    out << "sessions " << first("watchgate_sessions") << ", requests in flight "
+        << first("watchgate_requests_in_flight") << "\n\n";
 
     struct Row {
         std::string state = "down";
@@ -106,7 +106,8 @@ std::string format_status(const std::string& metrics, unsigned ready_status, con
     std::map<std::string, Row> rows;
     for (const auto& sample : samples["watchgate_upstream_up"])
         rows[sample.labels.at("upstream")].state = sample.value == 1 ? "up" : "down";
-    for (const auto& sample : samples["watchgate_upstream_in_flight"]) rows[sample.labels.at("upstream")].in_flight = sample.value;
+    for (const auto& sample : samples["watchgate_upstream_in_flight"])
+        rows[sample.labels.at("upstream")].in_flight = sample.value;
     for (const auto& sample : samples["watchgate_upstream_restarts_total"])
         rows[sample.labels.at("upstream")].restarts = sample.value;
     for (const auto& sample : samples["watchgate_upstream_timeouts_total"])
@@ -124,8 +125,8 @@ std::string format_status(const std::string& metrics, unsigned ready_status, con
                   "state", "in flight", "restarts", "timeouts", "requests", "not ok");
     out << line;
     for (const auto& [name, row] : rows) {
-        std::snprintf(line, sizeof line, "%-*s  %-5s  %9s  %8s  %8s  %9s  %8s\n", static_cast<int>(width),
-                      name.c_str(), row.state.c_str(), number(row.in_flight).c_str(), number(row.restarts).c_str(),
+        std::snprintf(line, sizeof line, "%-*s  %-5s  %9s  %8s  %8s  %9s  %8s\n", static_cast<int>(width), name.c_str(),
+                      row.state.c_str(), number(row.in_flight).c_str(), number(row.restarts).c_str(),
                       number(row.timeouts).c_str(), number(row.answered).c_str(), number(row.failed).c_str());
         out << line;
     }

@@ -4,14 +4,11 @@
 #include <catch2/catch.hpp>
 
 #include "gateway_process.hpp"
+#include "run_command.hpp"
 #include "test_support.hpp"
 
 #include <watchgate/core/base/metrics.hpp>
 
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <fstream>
 
 using namespace watchgate;
@@ -35,13 +32,7 @@ std::string probe_reason(const std::string& config_lines) {
 
 // `watchgate ARGUMENTS`: exit code and output (stdout and stderr).
 std::pair<int, std::string> run_watchgate(const std::string& arguments) {
-    FILE* pipe = ::popen((std::string(WATCHGATE_BINARY) + " " + arguments + " 2>&1").c_str(), "r");
-    REQUIRE(pipe);
-    std::string output;
-    std::array<char, 4096> buffer;
-    while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-    const int status = ::pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+    return test::run_command(std::string(WATCHGATE_BINARY) + " " + arguments);
 }
 
 }  // namespace

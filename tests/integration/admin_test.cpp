@@ -6,9 +6,8 @@
 #include "gateway_process.hpp"
 #include "http_client.hpp"
 #include "ports.hpp"
+#include "run_command.hpp"
 #include "test_support.hpp"
-
-#include <sys/wait.h>
 
 #include <fstream>
 #include <regex>
@@ -96,14 +95,10 @@ TEST_CASE("admin: /metrics counts requests, verdicts, upstreams and the auditor'
     // The format, as Prometheus' own checker reads it.
     std::ofstream(dir / "metrics.txt") << metrics;
     REQUIRE(std::filesystem::exists("/usr/bin/promtool"));  // setup.sh installs prometheus
-    const std::string check = "/usr/bin/promtool check metrics < '" + (dir / "metrics.txt").string() + "' 2>&1";
-    FILE* pipe = ::popen(check.c_str(), "r");
-    std::string verdict;
-    char buffer[4096];
-    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) verdict.append(buffer, n);
-    const int status = ::pclose(pipe);
+    auto [status, verdict] =
+        test::run_command("/usr/bin/promtool check metrics < '" + (dir / "metrics.txt").string() + "'");
     INFO(verdict);
-    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(status == 0);
 }
 
 TEST_CASE("admin: /healthz, /readyz, and what the endpoint refuses") {
@@ -211,12 +206,7 @@ TEST_CASE("admin: watchgate status shows the running gateway as a table") {
     CHECK(gateway.call_tool(3, "echo", {{"text", "forbidden"}})["error"]["code"] == -32000);
 
     auto run = [](const std::string& arguments) {
-        FILE* pipe = ::popen((std::string(WATCHGATE_BINARY) + " " + arguments + " 2>&1").c_str(), "r");
-        std::string output;
-        char buffer[4096];
-        while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-        const int status = ::pclose(pipe);
-        return std::pair{WEXITSTATUS(status), output};
+        return test::run_command(std::string(WATCHGATE_BINARY) + " " + arguments);
     };
     auto [code, table] = run("status --admin 127.0.0.1:" + std::to_string(port));
     INFO(table);

@@ -1,6 +1,7 @@
 // The `watchgate` binary as a user runs it.
 #include <catch2/catch.hpp>
 
+#include "run_command.hpp"
 #include "test_support.hpp"
 
 #include <sys/wait.h>
@@ -19,14 +20,8 @@ struct Outcome {
 };
 
 Outcome run(const std::string& arguments) {
-    std::string command = std::string(WATCHGATE_BINARY) + " " + arguments + " 2>&1";
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe);
-    std::string output;
-    std::array<char, 4096> buffer;
-    while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-    int status = ::pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+    auto [exit_code, output] = test::run_command(std::string(WATCHGATE_BINARY) + " " + arguments);
+    return {exit_code, output};
 }
 
 std::string demo() { return std::string(WATCHGATE_SOURCE_DIR) + "/tests/demo"; }

@@ -61,8 +61,10 @@ public:
         limited_.add();
         const long long wait_ms = std::max(1LL, static_cast<long long>(std::ceil(wait * 1000)));
         char text[160];
-        std::snprintf(text, sizeof text, "rate limit exceeded (%g per second, burst %g, per %s): retry in %.3f s",
-                      per_second_, burst_, key_names[static_cast<int>(key_)], static_cast<double>(wait_ms) / 1000);
+        static constexpr const char* scopes[] = {"per session", "per subject", "per upstream", "per tool",
+                                                 "for all requests"};
+        std::snprintf(text, sizeof text, "rate limit exceeded (%g per second, burst %g, %s): retry in %.3f s",
+                      per_second_, burst_, scopes[static_cast<int>(key_)], static_cast<double>(wait_ms) / 1000);
         watchgate::json::Object data{{"retryAfterMs", static_cast<std::int64_t>(wait_ms)},
                                      {"limit", per_second_},
                                      {"burst", burst_},

@@ -129,9 +129,21 @@ TEST_CASE("sdk 1.2: one list names a plugin once") {
         "  middleware:\n    _global:\n      - handler: conformance_c\n        config: {word: c}\n");
     CHECK_THAT(errors, Catch::Contains("test.yaml:7:9: plugin 'conformance_c' is already listed under "
                                        "plugins.security._global (line 5): a list runs each plugin once; merge the two "
-                                       "entries"));
+                                       "entries, or give each its own instance: name"));
     // Once per list: another kind's list, or an upstream's own list replacing a global entry, is fine.
     CHECK(std::count(errors.begin(), errors.end(), '\n') == 0);
+    // Named instances may share a list; the same name twice may not.
+    CHECK(test::load_errors("plugins:\n  security:\n    _global:\n"
+                            "      - handler: conformance_c\n        instance: first\n        config: {word: a}\n"
+                            "      - handler: conformance_c\n        instance: second\n        config: {word: b}\n")
+              .empty());
+    CHECK_THAT(test::load_errors("plugins:\n  security:\n    _global:\n"
+                                 "      - {handler: conformance_c, instance: one, config: {word: a}}\n"
+                                 "      - {handler: conformance_c, instance: one, config: {word: b}}\n"),
+               Catch::Contains("plugin 'conformance_c' instance 'one' is already listed"));
+    CHECK_THAT(test::load_errors("plugins:\n  security:\n    _global:\n"
+                                 "      - {handler: conformance_c, instance: Bad-Name, config: {word: a}}\n"),
+               Catch::Contains("invalid instance name 'Bad-Name' (expected [a-z][a-z0-9_]*)"));
 }
 
 TEST_CASE("sdk 1.2: a plugin binary built against the 1.0 header loads and works") {

@@ -119,7 +119,7 @@ TEST_CASE("thread contract: hooks of one request context are never entered concu
     // Until the two calls were seen in the pipeline at the same time (a loaded machine may run one
     // thread late): each time, the plugin must never have two entries for the context.
     bool raced = false;
-    for (int attempt = 0; attempt < 20 && !raced; ++attempt) {
+    for (int attempt = 0; attempt < 200 && !raced; ++attempt) {
         auto request = test::request(1);
         auto scope = pipeline->begin_request(request);
         pipeline->process_request(*scope, request);

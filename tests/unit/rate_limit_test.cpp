@@ -92,3 +92,23 @@ TEST_CASE("rate_limit: config errors name the key") {
     CHECK_THAT(errors("{per_second: 1, per_secnd: 2}"),
                Catch::Contains("unknown key 'per_secnd'; did you mean 'per_second'?"));
 }
+
+TEST_CASE("rate_limit: two named instances in one list hold two limits, each named in the audit trail") {
+    auto host = test::load_host(
+        "proxy:\n  upstreams:\n    - {name: fs, command: [x]}\nplugins:\n  middleware:\n    fs:\n"
+        "      - handler: rate_limit\n        instance: per_tool\n        config: {per_second: 0.1, burst: 2, key: "
+        "tool}\n"
+        "      - handler: rate_limit\n        instance: overall\n        config: {per_second: 0.1, burst: 3, key: "
+        "global}\n");
+    CHECK(call(host, "a").forwards());
+    CHECK(call(host, "a").forwards());
+    const auto per_tool = call(host, "a");  // a's bucket is empty; the global one has 1 left
+    REQUIRE_FALSE(per_tool.forwards());
+    CHECK(per_tool.stages.back().plugin == "rate_limit/per_tool");
+    CHECK_THAT((*per_tool.reply)["error"]["message"].get<std::string>(), Catch::Contains("per tool"));
+    CHECK(call(host, "b").forwards());  // b's own bucket; the global one's last token
+    const auto overall = call(host, "c");
+    REQUIRE_FALSE(overall.forwards());
+    CHECK(overall.stages.back().plugin == "rate_limit/overall");
+    CHECK_THAT((*overall.reply)["error"]["message"].get<std::string>(), Catch::Contains("for all requests"));
+}

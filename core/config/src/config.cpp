@@ -62,7 +62,7 @@ constexpr int max_config_depth = 64;
 const std::vector<std::string> top_level_keys = {"proxy",   "plugins", "plugin_dirs", "allow_insecure_plugin_paths",
                                                  "logging", "admin"};
 const std::vector<std::string> plugin_kinds = {"security", "middleware", "auditing"};
-const std::vector<std::string> entry_keys = {"handler", "path", "config"};
+const std::vector<std::string> entry_keys = {"handler", "path", "instance", "config"};
 
 class Reader {
 public:
@@ -278,6 +278,15 @@ void read_entry(Reader& reader, const YAML::Node& node, PluginRole role, const s
     if (path) {
         if (auto text = reader.string(path, "a plugin file path")) entry.path = reader.resolve_path(*text);
     }
+    if (const auto instance = node["instance"]) {
+        if (auto name = reader.string(instance, "an instance name")) {
+            static const std::regex valid("[a-z][a-z0-9_]*");
+            if (std::regex_match(*name, valid))
+                entry.instance = *name;
+            else
+                reader.error(instance, "invalid instance name '" + *name + "' (expected [a-z][a-z0-9_]*)");
+        }
+    }
     for (const auto& member : node)
         if (member.first.Scalar() == "config") entry.config_where = reader.at(member.first);
     if (const auto plugin_config = node["config"]) {
@@ -310,15 +319,17 @@ void check_listed_once(Reader& reader, const GatewayConfig& config, std::size_t 
     std::map<std::string, int> line_of;
     for (std::size_t index = first; index < config.plugins.size(); ++index) {
         const PluginEntryConfig& entry = config.plugins[index];
-        const std::string key = !entry.handler.empty() ? "plugin '" + entry.handler + "'"
-                                : entry.path           ? "plugin file " + entry.path->string()
-                                                       : std::string();
+        std::string key = !entry.handler.empty() ? "plugin '" + entry.handler + "'"
+                          : entry.path           ? "plugin file " + entry.path->string()
+                                                 : std::string();
         if (key.empty()) continue;
+        if (!entry.instance.empty()) key += " instance '" + entry.instance + "'";
         auto [seen, inserted] = line_of.emplace(key, entry.where.line);
         if (!inserted)
-            reader.error(entry.where, key + " is already listed under " + list_name + " (line " +
-                                          std::to_string(seen->second) +
-                                          "): a list runs each plugin once; merge the two entries");
+            reader.error(
+                entry.where,
+                key + " is already listed under " + list_name + " (line " + std::to_string(seen->second) +
+                    "): a list runs each plugin once; merge the two entries, or give each its own instance: name");
     }
 }
 

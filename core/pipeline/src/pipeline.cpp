@@ -230,7 +230,7 @@ asio::awaitable<PipelineResult> Pipeline::run(RequestScope* scope, Message& mess
             auto turn = co_await plugin.enter_async();
             status = hook(plugin.handle(), scope ? scope->states_[index] : nullptr, &call);
         }
-        StageRecord stage{plugin.name(), Outcome::allowed, {}, Clock::now() - started, std::move(call.metadata)};
+        StageRecord stage{plugin.label(), Outcome::allowed, {}, Clock::now() - started, std::move(call.metadata)};
         if (status == WG_OK && call.misuse.empty() && !call.block && message.revision() != revision_before) {
             // What a plugin leaves must still be a message of the same kind: a hostile or careless
             // plugin could otherwise have the gateway forward what no peer can read.
@@ -414,7 +414,7 @@ asio::awaitable<void> Pipeline::audit(RequestScope* scope, const Message& messag
             status = d.on_audit(plugin.handle(), scope ? scope->states_[slot] : nullptr, &event);
             if (status != WG_OK) audit_error = call.error();
         }
-        StageRecord stage{plugin.name(), Outcome::allowed, {}, Clock::now() - started, nullptr};
+        StageRecord stage{plugin.label(), Outcome::allowed, {}, Clock::now() - started, nullptr};
         if (status != WG_OK) {
             stage.reason = begin_error ? *begin_error
                            : audit_error.empty()

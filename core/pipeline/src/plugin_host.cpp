@@ -47,7 +47,8 @@ std::string join_paths(const std::vector<fs::path>& paths) {
 
 // Identity of an entry within one (role, scope) list: upstream entries replace global ones by it.
 std::string entry_key(const PluginEntryConfig& entry) {
-    return entry.handler.empty() ? entry.path->string() : entry.handler;
+    return (entry.handler.empty() ? entry.path->string() : entry.handler) +
+           (entry.instance.empty() ? std::string() : "/" + entry.instance);
 }
 
 }  // namespace
@@ -217,7 +218,8 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config, LoadPu
         try {
             created.push_back(
                 {&entry, PluginInstance::create(module, entry.role, dump_json(entry.config), config_folder,
-                                                purpose == LoadPurpose::validate ? WG_CREATE_VALIDATE_ONLY : 0u)});
+                                                purpose == LoadPurpose::validate ? WG_CREATE_VALIDATE_ONLY : 0u,
+                                                entry.instance)});
         } catch (const PluginConfigRejected& e) {
             for (const auto& problem : e.errors) {
                 std::string where = problem.pointer.empty() ? "config" : "config" + problem.pointer;

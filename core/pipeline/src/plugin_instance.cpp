@@ -18,12 +18,12 @@ std::uint32_t role_kind_bit(PluginRole role) {
 
 std::shared_ptr<PluginInstance> PluginInstance::create(std::shared_ptr<PluginModule> module, PluginRole role,
                                                        const std::string& config_json, std::string config_folder,
-                                                       std::uint32_t create_flags) {
+                                                       std::uint32_t create_flags, const std::string& instance_name) {
     std::shared_ptr<PluginInstance> instance(new PluginInstance());
     instance->module_ = std::move(module);
+    instance->label_ = instance->module_->name() + (instance_name.empty() ? std::string() : "/" + instance_name);
     instance->role_ = role;
-    instance->host_ =
-        std::make_unique<wg_host>(wg_host{instance->module_->name(), std::move(config_folder), create_flags, {}});
+    instance->host_ = std::make_unique<wg_host>(wg_host{instance->label_, std::move(config_folder), create_flags, {}});
     if (!instance->module_->thread_safe()) instance->serial_ = std::make_unique<AsyncMutex>();
 
     wg_config config{nlohmann::json::parse(config_json, nullptr, false), {}, {}};

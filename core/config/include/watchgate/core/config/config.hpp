@@ -29,6 +29,7 @@ struct PluginEntryConfig {
     PluginRole role = PluginRole::security;
     std::string scope;                          // "_global" or an upstream name
     std::string handler;                        // `handler:`, or empty when `path:` is used
+    std::string instance;                       // `instance:`, to list one plugin more than once
     std::optional<std::filesystem::path> path;  // `path:`, resolved against the config's folder
     bool enabled = true;
     int priority = 50;

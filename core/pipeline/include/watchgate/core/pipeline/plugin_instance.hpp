@@ -35,15 +35,19 @@ struct PluginConfigRejected : std::runtime_error {
 class PluginInstance {
 public:
     // Creates an instance from `config_json`; `config_folder` anchors the plugin's relative paths;
-    // `create_flags` are WG_CREATE_* bits. Throws PluginConfigRejected with the plugin's errors.
+    // `create_flags` are WG_CREATE_* bits; `instance` is the entry's `instance:` name, if any.
+    // Throws PluginConfigRejected with the plugin's errors.
     static std::shared_ptr<PluginInstance> create(std::shared_ptr<PluginModule> module, PluginRole role,
                                                   const std::string& config_json, std::string config_folder = {},
-                                                  std::uint32_t create_flags = 0);
+                                                  std::uint32_t create_flags = 0, const std::string& instance = {});
     ~PluginInstance();
     PluginInstance(const PluginInstance&) = delete;
     PluginInstance& operator=(const PluginInstance&) = delete;
 
     const std::string& name() const { return module_->name(); }
+    // What logs, audit records and metrics call it: the name, or "name/instance" for an entry
+    // with an `instance:` name.
+    const std::string& label() const { return label_; }
     PluginRole role() const { return role_; }
     const wg_plugin_descriptor& descriptor() const { return module_->descriptor(); }
     void* handle() const { return handle_; }
@@ -62,6 +66,7 @@ private:
     PluginInstance() = default;
 
     std::shared_ptr<PluginModule> module_;
+    std::string label_;
     PluginRole role_ = PluginRole::security;
     void* handle_ = nullptr;
     std::unique_ptr<wg_host> host_;

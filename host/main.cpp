@@ -5,9 +5,11 @@
 #include <watchgate/core/protocol/message.hpp>
 #include <watchgate/core/pipeline/pipeline.hpp>
 #include <watchgate/core/pipeline/plugin_host.hpp>
+#include <watchgate/core/server/admin_client.hpp>
 #include <watchgate/core/server/admin_status.hpp>
 #include <watchgate/core/server/call_once.hpp>
 #include <watchgate/core/server/logging.hpp>
+#include <watchgate/core/server/reload_request.hpp>
 #include <watchgate/core/server/stdio_listener.hpp>
 #include <watchgate/core/server/http_server.hpp>
 #include <watchgate/core/server/stdio_server.hpp>
@@ -26,6 +28,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <string>
 #include <variant>
@@ -219,6 +222,7 @@ constexpr const char* examples = R"(Examples:
     | watchgate simulate --config gateway.yaml     each plugin's verdict, no upstream started
   watchgate plugins list                           the plugins found, and where it looked
   watchgate status --config gateway.yaml           a running gateway's upstreams and counters (admin:)
+  watchgate reload --config gateway.yaml           the running gateway reads its configuration again
   watchgate --config /abs/path/gateway.yaml        serve (what an MCP client runs)
 
 Docs: docs/quickstart.md, docs/configuration.md (installed under share/doc/watchgate).)";
@@ -279,6 +283,12 @@ int main(int argc, char** argv) {
     auto* status = app.add_subcommand("status", "Show a running gateway's upstreams and counters (its admin endpoint)");
     status->add_option("-c,--config", config_path, "The running gateway's configuration (its admin: section)");
     status->add_option("--admin", admin_address, "The admin endpoint as host:port (instead of --config)");
+
+    std::string pid_file_path;
+    auto* reload = app.add_subcommand("reload", "Have the running gateway read its configuration again");
+    reload->add_option("-c,--config", config_path, "The running gateway's configuration (its admin: or pid_file:)")
+        ->required();
+    reload->add_option("--pid-file", pid_file_path, "Signal the gateway whose process id is in this file");
 
     auto* plugins = app.add_subcommand("plugins", "Inspect available plugins");
     plugins->require_subcommand(1);
@@ -362,23 +372,27 @@ int main(int argc, char** argv) {
                 host = admin_address.substr(0, colon);
                 port = static_cast<std::uint16_t>(std::stoul(port_text));
             } else if (!config_path.empty()) {
-                const auto config = core::load_config(config_path);
-                if (!config.admin || config.admin->port == 0) {
+                const auto address = core::admin_address(core::load_config(config_path));
+                if (!address) {
                     std::cerr << "error: " << config_path
                               << " has no admin: section with a port; add admin: {port: 9464} (docs/operations.md) "
                                  "or give --admin host:port\n";
                     return 2;
                 }
-                host = config.admin->host == "0.0.0.0" ? "127.0.0.1"
-                       : config.admin->host == "::"    ? "::1"
-                                                       : config.admin->host;
-                port = config.admin->port;
+                host = address->host;
+                port = address->port;
             } else {
                 std::cerr << "error: status needs --config FILE or --admin host:port\n";
                 return 2;
             }
             std::cout << core::admin_status(host, port);
             return 0;
+        }
+        if (*reload) {
+            const auto config = core::load_config(config_path);
+            std::optional<std::filesystem::path> pid_file;
+            if (!pid_file_path.empty()) pid_file = pid_file_path;
+            return core::request_reload(config, pid_file, std::cout, std::cerr);
         }
         if (*call) {
             nlohmann::json params = nullptr;

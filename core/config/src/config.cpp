@@ -60,7 +60,12 @@ constexpr std::size_t max_expanded_nodes = 100'000;
 constexpr int max_config_depth = 64;
 
 const std::vector<std::string> top_level_keys = {"proxy",   "plugins", "plugin_dirs", "allow_insecure_plugin_paths",
-                                                 "logging", "admin"};
+                                                 "logging", "admin",   "pid_file"};
+// What a running gateway has built from and cannot rebuild on a reload: its threads, its
+// listeners, its logging, its buffers.
+const std::vector<std::string> restart_only_proxy_keys = {
+    "transport",           "http",           "max_message_size_mb", "threads",
+    "max_client_requests", "queue_limit_mb", "stall_timeout",       "shutdown_grace_period"};
 const std::vector<std::string> plugin_kinds = {"security", "middleware", "auditing"};
 const std::vector<std::string> entry_keys = {"handler", "path", "instance", "config"};
 
@@ -992,6 +997,14 @@ GatewayConfig parse_config(const std::string& text, const std::filesystem::path&
     if (const auto plugins = root["plugins"]) read_plugins(reader, plugins, config);
     if (const auto logging = root["logging"]) read_logging(reader, logging, config);
     if (const auto admin = root["admin"]) read_admin(reader, admin, config);
+    if (const auto pid_file = root["pid_file"])
+        if (auto path = reader.string(pid_file, "a file path")) config.pid_file = reader.resolve_path(*path);
+    auto keep_restart_only = [&](const std::string& name, const YAML::Node& node) {
+        if (node) config.restart_only[name] = {YAML::Dump(node), reader.at(node)};
+    };
+    if (const auto proxy = root["proxy"]; proxy && proxy.IsMap())
+        for (const auto& key : restart_only_proxy_keys) keep_restart_only("proxy." + key, proxy[key]);
+    for (const char* key : {"logging", "admin", "pid_file"}) keep_restart_only(key, root[key]);
     if (!reader.errors().empty())
         throw ConfigErrors(std::move(reader.errors()), std::make_shared<const GatewayConfig>(std::move(config)));
     return config;

@@ -66,10 +66,11 @@ fs::path builtin_plugin_dir() {
     return (program.parent_path() / ".." / "lib" / "watchgate" / "plugins").lexically_normal();
 }
 
-std::pair<GatewayConfig, std::shared_ptr<PluginHost>> PluginHost::load_all(const fs::path& file, LoadPurpose purpose) {
+std::pair<GatewayConfig, std::shared_ptr<PluginHost>> PluginHost::load_all(const fs::path& file, LoadPurpose purpose,
+                                                                           const PluginHost* previous) {
     try {
         GatewayConfig config = load_config(file);
-        auto host = load(config, purpose);
+        auto host = load(config, purpose, previous);
         return {std::move(config), std::move(host)};
     } catch (const ConfigErrors& file_errors) {
         if (!file_errors.partial) throw;
@@ -127,8 +128,13 @@ std::map<std::string, fs::path> discover_plugins(const std::vector<fs::path>& fo
     return found;
 }
 
-std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config, LoadPurpose purpose) {
+std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config, LoadPurpose purpose,
+                                             const PluginHost* previous) {
     std::shared_ptr<PluginHost> host(new PluginHost());
+    // What a reload may take over: instances only when serving (a check never borrows one).
+    std::map<std::string, std::shared_ptr<PluginInstance>> reusable;
+    if (previous && purpose == LoadPurpose::serve)
+        for (const auto& [key, instance] : previous->instances_) reusable.emplace(key, instance);
     std::vector<ConfigError> errors;
     const auto folders = plugin_search_path(config);
     std::optional<std::map<std::string, fs::path>> available;  // listed lazily, for suggestions
@@ -140,6 +146,7 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config, LoadPu
     struct Created {
         const PluginEntryConfig* entry;
         std::shared_ptr<PluginInstance> instance;
+        std::string identity;  // what a later reload recognizes it by
     };
     std::vector<Created> created;
     for (const auto& entry : config.plugins) {
@@ -182,15 +189,18 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config, LoadPu
             module = loaded->second;
         } else {
             try {
-                module = PluginModule::load(file);
+                // A file the running host loaded is not loaded again (dlopen would hand back the same).
+                const auto* running = previous ? &previous->modules_ : nullptr;
+                auto loaded_before = running ? running->find(file) : decltype(modules_)::const_iterator{};
+                module = running && loaded_before != running->end() ? loaded_before->second : PluginModule::load(file);
             } catch (const PluginLoadError& e) {
                 errors.push_back({entry.where, e.what()});
                 continue;
             }
-            auto [previous, inserted] = file_of_name.emplace(module->name(), file);
+            auto [declared, inserted] = file_of_name.emplace(module->name(), file);
             if (!inserted) {
                 errors.push_back({entry.where, "duplicate plugin name '" + module->name() + "': declared by " +
-                                                   previous->second.string() + " and " + file.string()});
+                                                   declared->second.string() + " and " + file.string()});
                 continue;
             }
             host->modules_.emplace(file, module);
@@ -215,11 +225,20 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config, LoadPu
                                                global_scope + "'"});
             continue;
         }
+        const std::string identity = std::string(role_name(entry.role)) + "\n" + entry.scope + "\n" + file.string() +
+                                     "\n" + entry.instance + "\n" + dump_json(entry.config);
+        if (auto same = reusable.find(identity); same != reusable.end()) {
+            created.push_back({&entry, same->second, identity});
+            reusable.erase(same);  // one entry each
+            ++host->reused_;
+            continue;
+        }
         try {
-            created.push_back(
-                {&entry, PluginInstance::create(module, entry.role, dump_json(entry.config), config_folder,
-                                                purpose == LoadPurpose::validate ? WG_CREATE_VALIDATE_ONLY : 0u,
-                                                entry.instance)});
+            created.push_back({&entry,
+                               PluginInstance::create(module, entry.role, dump_json(entry.config), config_folder,
+                                                      purpose == LoadPurpose::validate ? WG_CREATE_VALIDATE_ONLY : 0u,
+                                                      entry.instance),
+                               identity});
         } catch (const PluginConfigRejected& e) {
             for (const auto& problem : e.errors) {
                 std::string where = problem.pointer.empty() ? "config" : "config" + problem.pointer;
@@ -264,7 +283,7 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config, LoadPu
         }
         return Pipeline::create(upstream, std::move(stages), std::move(auditors));
     };
-    for (auto& made : created) host->instances_.push_back(made.instance);
+    for (auto& made : created) host->instances_.emplace_back(made.identity, made.instance);
     host->global_ = build("");
     for (const auto& upstream : config.upstreams) host->pipelines_.emplace(upstream.name, build(upstream.name));
     return host;
@@ -275,8 +294,14 @@ std::shared_ptr<const Pipeline> PluginHost::pipeline(std::string_view upstream) 
     return found != pipelines_.end() ? found->second : global_;
 }
 
+std::vector<std::shared_ptr<PluginInstance>> PluginHost::instances() const {
+    std::vector<std::shared_ptr<PluginInstance>> out;
+    for (const auto& [identity, instance] : instances_) out.push_back(instance);
+    return out;
+}
+
 void PluginHost::reopen() const {
-    for (const auto& instance : instances_) {
+    for (const auto& [identity, instance] : instances_) {
         const auto& descriptor = instance->descriptor();
         if (descriptor.reopen) descriptor.reopen(instance->handle());
     }

@@ -32,11 +32,15 @@ constexpr int max_requests_per_connection = 1000;
 
 }  // namespace
 
-AdminServer::AdminServer(std::shared_ptr<Gateway> gateway, AdminConfig config)
-    : gateway_(std::move(gateway)), config_(std::move(config)), acceptor_(gateway_->io()) {}
+AdminServer::AdminServer(std::shared_ptr<Gateway> gateway, AdminConfig config, Reloader reloader)
+    : gateway_(std::move(gateway)),
+      config_(std::move(config)),
+      reloader_(std::move(reloader)),
+      acceptor_(gateway_->io()) {}
 
-std::shared_ptr<AdminServer> AdminServer::create(std::shared_ptr<Gateway> gateway, AdminConfig config) {
-    return std::shared_ptr<AdminServer>(new AdminServer(std::move(gateway), std::move(config)));
+std::shared_ptr<AdminServer> AdminServer::create(std::shared_ptr<Gateway> gateway, AdminConfig config,
+                                                 Reloader reloader) {
+    return std::shared_ptr<AdminServer>(new AdminServer(std::move(gateway), std::move(config), std::move(reloader)));
 }
 
 void AdminServer::listen() {
@@ -99,14 +103,21 @@ asio::awaitable<void> AdminServer::serve(tcp::socket socket) {
             reply = {400, "text/plain; charset=utf-8", "bad request: " + error.message() + "\n"};
         } else {
             const auto& request = parser.get();
-            reply = answer(std::string(request.method_string()), std::string(request.target()));
+            const std::string target(request.target());
+            if (reloader_ && target.substr(0, target.find('?')) == "/reload" && request.method() == http::verb::post) {
+                // The reload itself runs on the control thread; this connection waits for it.
+                const auto outcome = co_await reloader_();
+                reply = {outcome.ok ? 200u : 422u, "text/plain; charset=utf-8", outcome.text};
+            } else {
+                reply = answer(std::string(request.method_string()), target);
+            }
             keep = request.keep_alive();
             if (request.method() == http::verb::head) reply.body.clear();
         }
         http::response<http::string_body> response{static_cast<http::status>(reply.status), 11};
         response.set(http::field::server, "watchgate");
         response.set(http::field::content_type, reply.content_type);
-        if (reply.status == 405) response.set(http::field::allow, "GET, HEAD");
+        if (reply.status == 405) response.set(http::field::allow, reply.allow);
         response.keep_alive(keep);
         response.body() = std::move(reply.body);
         response.prepare_payload();
@@ -121,9 +132,11 @@ asio::awaitable<void> AdminServer::serve(tcp::socket socket) {
 AdminServer::Reply AdminServer::answer(const std::string& method, const std::string& target) {
     const std::string path = target.substr(0, target.find('?'));
     const bool known = path == "/metrics" || path == "/healthz" || path == "/readyz";
+    if (path == "/reload" && reloader_) return {405, "text/plain; charset=utf-8", "only POST\n", "POST"};
     if (!known)
         return {404, "text/plain; charset=utf-8",
-                "not found: the admin endpoint serves /metrics, /healthz and /readyz\n"};
+                std::string("not found: the admin endpoint serves /metrics, /healthz, /readyz") +
+                    (reloader_ ? " and POST /reload\n" : "\n")};
     if (method != "GET" && method != "HEAD") return {405, "text/plain; charset=utf-8", "only GET and HEAD\n"};
     if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
     if (path == "/readyz") {
@@ -141,7 +154,8 @@ AdminServer::Reply AdminServer::answer(const std::string& method, const std::str
 
 std::shared_ptr<AdminServer> start_admin_server(Runtime& runtime) {
     if (!runtime.config().admin) return nullptr;
-    auto admin = AdminServer::create(runtime.gateway().shared_from_this(), *runtime.config().admin);
+    auto admin = AdminServer::create(runtime.gateway().shared_from_this(), *runtime.config().admin,
+                                     [&runtime] { return runtime.request_reload(); });
     admin->listen();
     admin->start();
     runtime.before_shutdown([admin] { admin->stop(); });

@@ -1,11 +1,8 @@
 #include <watchgate/core/server/admin_status.hpp>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
+#include <watchgate/core/server/admin_client.hpp>
+
+#include <boost/system/system_error.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -17,10 +14,6 @@
 namespace watchgate::core {
 
 namespace {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 
 struct Sample {
     std::map<std::string, std::string> labels;
@@ -65,22 +58,6 @@ std::string number(double value) {
     char text[32];
     std::snprintf(text, sizeof text, "%.0f", value);
     return text;
-}
-
-std::pair<unsigned, std::string> get(const std::string& host, std::uint16_t port, const std::string& target) {
-    asio::io_context io;
-    beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds(5));
-    asio::ip::tcp::resolver resolver(io);
-    stream.connect(resolver.resolve(host, std::to_string(port)));
-    http::request<http::empty_body> request{http::verb::get, target, 11};
-    request.set(http::field::host, host + ":" + std::to_string(port));
-    http::write(stream, request);
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(64u << 20);
-    http::read(stream, buffer, parser);
-    return {parser.get().result_int(), parser.get().body()};
 }
 
 }  // namespace
@@ -136,11 +113,12 @@ std::string format_status(const std::string& metrics, unsigned ready_status, con
 std::string admin_status(const std::string& host, std::uint16_t port) {
     const std::string where = host + ":" + std::to_string(port);
     try {
-        auto [metrics_status, metrics] = get(host, port, "/metrics");
+        const AdminAddress address{host, port};
+        auto [metrics_status, metrics] = admin_request(address, "GET", "/metrics");
         if (metrics_status != 200)
             throw std::runtime_error("/metrics answered " + std::to_string(metrics_status) +
                                      ": is this a Watchgate admin endpoint?");
-        auto [ready_status, ready] = get(host, port, "/readyz");
+        auto [ready_status, ready] = admin_request(address, "GET", "/readyz");
         return format_status(metrics, ready_status, ready);
     } catch (const boost::system::system_error& e) {
         throw std::runtime_error("cannot reach the admin endpoint at " + where + ": " + e.code().message() +

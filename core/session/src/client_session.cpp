@@ -30,7 +30,7 @@ using Clock = std::chrono::steady_clock;
 struct ClientSession::ClientCall : Dispatcher::Request, std::enable_shared_from_this<ClientSession::ClientCall> {
     ClientSession* session = nullptr;  // outlives the call: handle_request holds it
     // Captured on arrival and kept to the end: a reload never changes a request in flight.
-    std::shared_ptr<const GatewaySnapshot> snapshot;
+    std::shared_ptr<const View> view;
     std::string id_text;
     json client_id;
     std::string progress_token;  // JSON text, empty when none
@@ -126,10 +126,11 @@ std::string negotiate_version(const json& params) {
 
 std::shared_ptr<ClientSession> ClientSession::create(std::shared_ptr<Gateway> gateway, SessionId id,
                                                      std::shared_ptr<ClientChannel> channel,
+                                                     std::shared_ptr<const GatewaySnapshot> snapshot,
                                                      std::vector<std::shared_ptr<Upstream>> upstreams,
                                                      ClientContext context) {
-    std::shared_ptr<ClientSession> session(
-        new ClientSession(std::move(gateway), id, std::move(channel), std::move(upstreams)));
+    std::shared_ptr<ClientSession> session(new ClientSession(std::move(gateway), id, std::move(channel)));
+    session->view_ = session->make_view(std::move(snapshot), std::move(upstreams));
     if (context.session.empty()) context.session = std::to_string(id);
     if (context.transport.empty()) context.transport = "stdio";
     session->context_ = std::make_shared<const ClientContext>(std::move(context));
@@ -143,17 +144,51 @@ std::shared_ptr<ClientSession> ClientSession::create(std::shared_ptr<Gateway> ga
     return session;
 }
 
-ClientSession::ClientSession(std::shared_ptr<Gateway> gateway, SessionId id, std::shared_ptr<ClientChannel> channel,
-                             std::vector<std::shared_ptr<Upstream>> upstreams)
-    : gateway_(std::move(gateway)),
-      id_(id),
-      channel_(std::move(channel)),
-      upstreams_(std::move(upstreams)),
-      config_(gateway_->config()),
-      work_(gateway_->work()),
-      dispatcher_(config_, upstreams_, work_,
-                  [gateway = gateway_.get()](const std::string& upstream) { gateway->count_omission(upstream); }) {
-    lane_.strand = asio::make_strand(work_);
+ClientSession::ClientSession(std::shared_ptr<Gateway> gateway, SessionId id, std::shared_ptr<ClientChannel> channel)
+    : gateway_(std::move(gateway)), id_(id), channel_(std::move(channel)), config_(gateway_->config()) {
+    // Made once: notifications of a session opened before a reload first added plugins run
+    // where they ran before (requests follow the gateway's current choice, Gateway::work).
+    lane_.strand = asio::make_strand(gateway_->work());
+}
+
+std::shared_ptr<const ClientSession::View> ClientSession::make_view(
+    std::shared_ptr<const GatewaySnapshot> snapshot, std::vector<std::shared_ptr<Upstream>> upstreams) const {
+    // The gateway outlives its sessions' views: they end with the requests that hold them.
+    return std::make_shared<const View>(
+        std::move(snapshot), std::move(upstreams), gateway_->work(),
+        [gateway = gateway_.get()](const std::string& upstream) { gateway->count_omission(upstream); });
+}
+
+std::shared_ptr<const ClientSession::View> ClientSession::replace_view(
+    std::shared_ptr<const GatewaySnapshot> snapshot, std::vector<std::shared_ptr<Upstream>> upstreams) {
+    auto next = make_view(std::move(snapshot), std::move(upstreams));
+    auto previous = view_.exchange(next);
+    // Not initialized yet: its initialize connects what it finds (handle_initialize).
+    if (initialized_) connect_added(*previous, *next);
+    return previous;
+}
+
+asio::awaitable<void> ClientSession::connect_after_reload(std::shared_ptr<ClientSession> self,
+                                                          std::shared_ptr<Upstream> upstream, json params) {
+    const std::string error = co_await upstream->connect(std::move(params));
+    if (!error.empty())
+        spdlog::warn("[{}] not initialized for session {} after the reload: {}", upstream->name(), self->id_, error);
+}
+
+void ClientSession::connect_added(const View& before, const View& after) {
+    json params;
+    {
+        std::lock_guard lock(mutex_);
+        params = upstream_initialize_params_;
+    }
+    // Upstreams new to this session (added, or replaced by changed settings) are initialized the
+    // way its first initialize did; the client then lists again.
+    for (const auto& upstream : after.upstreams()) {
+        const auto& had = before.upstreams();
+        if (std::find(had.begin(), had.end(), upstream) != had.end()) continue;
+        asio::co_spawn(gateway_->work(), connect_after_reload(shared_from_this(), upstream, params), asio::detached);
+    }
+    for (std::string_view list : list_capabilities) announce_list_changed(std::string(list));
 }
 
 namespace {
@@ -179,11 +214,13 @@ asio::awaitable<void> ClientSession::wait_for_client_input_room() {
     // Pauses until every queue client input can feed has room at the same time.
     auto flowing = [this] { return lane_.backlog < lane_limit && requests_in_flight() < config_.max_client_requests; };
     for (;;) {
+        const auto view = view_.load();
+        const auto& upstreams = view->upstreams();
         co_await channel_->wait_for_room();
-        for (auto& upstream : upstreams_) co_await upstream->wait_for_room();
+        for (auto& upstream : upstreams) co_await upstream->wait_for_room();
         co_await flow_.wait_until(flowing);
-        if (channel_->has_room() && std::all_of(upstreams_.begin(), upstreams_.end(),
-                                                [](const auto& upstream) { return upstream->has_room(); }))
+        if (channel_->has_room() &&
+            std::all_of(upstreams.begin(), upstreams.end(), [](const auto& upstream) { return upstream->has_room(); }))
             co_return;
     }
 }
@@ -246,13 +283,14 @@ void ClientSession::on_client_message(Message message) {
         return;
     }
     auto call = std::make_shared<ClientCall>();
-    call->snapshot = gateway_->snapshot();
+    call->view = view_.load();
     call->id_text = message.id_text();
     call->client_id = message.id();
     call->method = message.method();
     // Until routing picks an upstream, the longest timeout any of them allows.
-    auto longest = config_.timeouts.request;
-    for (const auto& upstream : config_.upstreams) longest = std::max(longest, upstream.timeouts.request);
+    const auto& config = *call->view->snapshot->config;
+    auto longest = config.timeouts.request;
+    for (const auto& upstream : config.upstreams) longest = std::max(longest, upstream.timeouts.request);
     call->session = this;
     call->set_deadline(longest);
     if (const auto& params = member(message.json(), "params"); params.is_object()) {
@@ -275,7 +313,8 @@ void ClientSession::on_client_message(Message message) {
     RequestMetrics::process().started();
     deadlines_->watch(call->deadline_point());
     // On the work pool, never inline on the reader: plugins run there.
-    asio::co_spawn(work_, handle_request(call, std::move(message)), [self = shared_from_this()](std::exception_ptr) {});
+    asio::co_spawn(gateway_->work(), handle_request(call, std::move(message)),
+                   [self = shared_from_this()](std::exception_ptr) {});
 }
 
 void ClientSession::answer_once(const std::shared_ptr<ClientCall>& call, const Message& answer) {
@@ -345,14 +384,14 @@ asio::awaitable<void> ClientSession::handle_request(std::shared_ptr<ClientCall> 
     };
     try {
         if (request.method() == "initialize") {
-            answer(co_await handle_initialize(request));
+            answer(co_await handle_initialize(*call->view, request));
             co_return;
         }
         if (request.method() == "ping") {
             answer(json{{"jsonrpc", "2.0"}, {"id", call->client_id}, {"result", json::object()}});
             co_return;
         }
-        if (upstreams_.empty()) {
+        if (call->view->upstreams().empty()) {
             answer(make_error_response(call->client_id, error_code::method_not_found, "no upstream is configured"));
             co_return;
         }
@@ -361,7 +400,7 @@ asio::awaitable<void> ClientSession::handle_request(std::shared_ptr<ClientCall> 
                                        "the gateway is not initialized: send initialize first"));
             co_return;
         }
-        answer(co_await dispatcher_.dispatch(call, std::move(request)));
+        answer(co_await call->view->dispatcher.dispatch(call, std::move(request)));
     } catch (const std::exception& e) {
         // Nothing is lost: whatever failed, the request gets its one answer.
         spdlog::error("request {} failed: {}", call->id_text, e.what());
@@ -372,7 +411,7 @@ asio::awaitable<void> ClientSession::handle_request(std::shared_ptr<ClientCall> 
 asio::awaitable<Message> ClientSession::exchange(std::shared_ptr<ClientCall> call, Message request,
                                                  std::shared_ptr<Upstream> upstream) {
     request.set_upstream(upstream->name());
-    auto pipeline = call->snapshot->plugins->pipeline(upstream->name());
+    auto pipeline = call->view->snapshot->plugins->pipeline(upstream->name());
     std::shared_ptr<RequestScope> scope = co_await pipeline->begin_request_async(request, context_);
     call->add_scope(upstream->name(), scope);
     auto verdict = co_await pipeline->process_request_async(*scope, request);
@@ -395,7 +434,7 @@ asio::awaitable<Message> ClientSession::exchange(std::shared_ptr<ClientCall> cal
     }
     // What the upstream sent before its answer (progress above all) goes to the client first.
     co_await gateway_->wait_for_messages(
-        upstream->config().sharing == UpstreamSharing::per_session ? id_ : SessionId{0}, upstream->name(),
+        upstream->config().sharing == UpstreamSharing::per_session ? id_ : SessionId{0}, *upstream,
         reply.messages_before);
     Message response = std::move(*reply.response);
     response.set_id(call->client_id);  // the client's id, restored
@@ -404,7 +443,7 @@ asio::awaitable<Message> ClientSession::exchange(std::shared_ptr<ClientCall> cal
     co_return response;
 }
 
-asio::awaitable<json> ClientSession::handle_initialize(const Message& request) {
+asio::awaitable<json> ClientSession::handle_initialize(const View& view, const Message& request) {
     const json params = request.json().value("params", json::object());
     auto wrong = [&](std::string_view field, std::string_view expected) {
         return make_error_response(
@@ -425,14 +464,15 @@ asio::awaitable<json> ClientSession::handle_initialize(const Message& request) {
     // is told the latest session's when it restarts (docs/architecture.md).
     json upstream_params = params;
     upstream_params["protocolVersion"] = latest_protocol_version;
+    const auto& upstreams = view.upstreams();
     std::vector<asio::awaitable<std::string>> connects;
-    for (auto& upstream : upstreams_) connects.push_back(upstream->connect(upstream_params));
-    std::vector<std::string> errors = co_await gather(work_, std::move(connects));
+    for (auto& upstream : upstreams) connects.push_back(upstream->connect(upstream_params));
+    std::vector<std::string> errors = co_await gather(gateway_->work(), std::move(connects));
 
-    CapabilityMerger merger(config_.namespace_names);
+    CapabilityMerger merger(view.snapshot->config->namespace_names);
     std::vector<std::string> failures;
-    for (std::size_t i = 0; i < upstreams_.size(); ++i) {
-        const auto& upstream = upstreams_[i];
+    for (std::size_t i = 0; i < upstreams.size(); ++i) {
+        const auto& upstream = upstreams[i];
         if (!errors[i].empty()) {
             spdlog::warn("[{}] not initialized: {}", upstream->name(), errors[i]);
             failures.push_back(upstream->name() + ": " + errors[i]);
@@ -440,7 +480,7 @@ asio::awaitable<json> ClientSession::handle_initialize(const Message& request) {
         }
         merger.add(upstream->name(), upstream->initialize_result());
     }
-    if (failures.size() == upstreams_.size() && !upstreams_.empty()) {
+    if (failures.size() == upstreams.size() && !upstreams.empty()) {
         std::string text;
         for (const auto& failure : failures) text += (text.empty() ? "" : "; ") + failure;
         co_return make_error_response(request.id(), error_code::unavailable,
@@ -453,8 +493,11 @@ asio::awaitable<json> ClientSession::handle_initialize(const Message& request) {
     {
         std::lock_guard lock(mutex_);
         client_capabilities_ = params.value("capabilities", json::object());
+        upstream_initialize_params_ = upstream_params;
     }
     initialized_ = true;
+    // A reload during the initialize gave the session upstreams this one did not connect.
+    if (auto current = view_.load(); current.get() != &view) connect_added(view, *current);
     co_return json{{"jsonrpc", "2.0"}, {"id", request.id()}, {"result", std::move(result)}};
 }
 
@@ -464,7 +507,8 @@ void ClientSession::announce_list_changed(std::string capability) {
         std::lock_guard lock(mutex_);
         if (!announcing_.insert(capability).second) return;
     }
-    asio::co_spawn(work_, send_list_changed_later(shared_from_this(), std::move(capability)), asio::detached);
+    asio::co_spawn(gateway_->work(), send_list_changed_later(shared_from_this(), std::move(capability)),
+                   asio::detached);
 }
 
 asio::awaitable<void> ClientSession::send_list_changed_later(std::shared_ptr<ClientSession> self,
@@ -494,8 +538,9 @@ asio::awaitable<void> ClientSession::handle_client_notification(Message notifica
         if (call) call->cancel(reason.is_string() ? reason.get<std::string>() : "cancelled by the client");
         co_return;
     }
-    const auto plugins = gateway_->snapshot()->plugins;
-    for (auto& upstream : upstreams_) {
+    const auto view = view_.load();
+    const auto& plugins = view->snapshot->plugins;
+    for (auto& upstream : view->upstreams()) {
         if (upstream->state() != Upstream::State::ready) continue;
         Message copy = notification;
         copy.set_upstream(upstream->name());
@@ -530,7 +575,8 @@ asio::awaitable<void> ClientSession::handle_client_response(Message response) {
 }
 
 asio::awaitable<void> ClientSession::handle_upstream_message(std::shared_ptr<Upstream> upstream, Message message) {
-    auto pipeline = gateway_->snapshot()->plugins->pipeline(upstream->name());
+    const auto view = view_.load();
+    auto pipeline = view->snapshot->plugins->pipeline(upstream->name());
     if (message.kind() == MessageKind::notification) {
         const std::string& method = message.method();
         const auto& params = member(message.json(), "params");
@@ -562,7 +608,7 @@ asio::awaitable<void> ClientSession::handle_upstream_message(std::shared_ptr<Ups
                 announce_list_changed(std::string(list));
                 co_return;
             }
-        if (config_.namespace_names) namespace_notification(message, upstream->name());
+        if (view->snapshot->config->namespace_names) namespace_notification(message, upstream->name());
         send_to_client(message, owner ? Delivery::related_to(owner->id_text) : Delivery::unrelated());
         co_return;
     }

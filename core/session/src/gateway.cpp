@@ -1,6 +1,8 @@
 #include <watchgate/core/session/gateway.hpp>
 
+#include <watchgate/core/base/async_sleep.hpp>
 #include <watchgate/core/base/gather.hpp>
+#include <watchgate/core/config/reload_rules.hpp>
 #include <watchgate/core/session/routing.hpp>
 #include <watchgate/core/upstream/transport_factory.hpp>
 
@@ -38,14 +40,8 @@ std::shared_ptr<Gateway> Gateway::create(asio::any_io_executor io, asio::any_io_
     gateway->io_ = io;
     auto snapshot = GatewaySnapshot::make(std::move(config), std::move(plugins));
     gateway->initial_config_ = snapshot->config;
-    // Without any plugin no code can hold a thread, so requests stay on the I/O thread: no hop
-    // between threads per message. With one, they run on the work pool, never on the reader.
-    bool plugin_free = true;
-    for (const auto& upstream : snapshot->config->upstreams) {
-        const auto pipeline = snapshot->plugins->pipeline(upstream.name);
-        plugin_free = plugin_free && pipeline->stages().empty() && pipeline->auditors().empty();
-    }
-    gateway->work_ = plugin_free ? io : work;
+    gateway->work_ = work;
+    gateway->plugin_free_ = plugin_free(*snapshot);
     const auto& upstreams = snapshot->config->upstreams;
     if (snapshot->config->namespace_names)
         spdlog::info("{} upstreams: names the client sees are prefixed '<upstream>__' (proxy.namespace)",
@@ -63,21 +59,106 @@ std::shared_ptr<Gateway> Gateway::create(asio::any_io_executor io, asio::any_io_
     events.on_ready = [weak](SessionId owner, Upstream& ready) {
         if (auto self = weak.lock()) self->on_upstream_ready(owner, ready);
     };
-    events.before_read = [weak](SessionId owner, const std::string& upstream) -> asio::awaitable<void> {
+    events.before_read = [weak](SessionId owner, const Upstream& upstream) -> asio::awaitable<void> {
         if (auto self = weak.lock()) co_await self->wait_for_upstream_input_room(owner, upstream);
     };
     gateway->pool_ = std::make_unique<UpstreamPool>(io, *snapshot->config, std::move(transports), std::move(events));
     return gateway;
 }
 
+bool Gateway::plugin_free(const GatewaySnapshot& snapshot) {
+    // Without any plugin no code can hold a thread, so requests stay on the I/O thread: no hop
+    // between threads per message. With one, they run on the work pool, never on the reader.
+    for (const auto& upstream : snapshot.config->upstreams) {
+        const auto pipeline = snapshot.plugins->pipeline(upstream.name);
+        if (!pipeline->stages().empty() || !pipeline->auditors().empty()) return false;
+    }
+    return true;
+}
+
 void Gateway::start() { pool_->start(); }
 
 std::shared_ptr<ClientSession> Gateway::open_session(std::shared_ptr<ClientChannel> channel, ClientContext context) {
     const SessionId id = next_session_++;
-    auto session =
-        ClientSession::create(shared_from_this(), id, std::move(channel), pool_->upstreams_for(id), std::move(context));
+    std::lock_guard reloading(reload_mutex_);
+    auto session = ClientSession::create(shared_from_this(), id, std::move(channel), snapshot(),
+                                         pool_->upstreams_for(id), std::move(context));
     sessions_.add(session);
     return session;
+}
+
+std::string Gateway::ReloadReport::summary() const {
+    auto names = [](const std::vector<std::string>& list) {
+        std::string text;
+        for (const auto& name : list) text += (text.empty() ? "" : ", ") + name;
+        return text.empty() ? std::string("none") : text;
+    };
+    return "upstreams kept: " + names(kept) + "; changed: " + names(changed) + "; added: " + names(added) +
+           "; removed: " + names(removed) + "; plugin instances kept: " + std::to_string(plugins_kept) +
+           ", new: " + std::to_string(plugins_created);
+}
+
+Gateway::ReloadReport Gateway::reload(GatewayConfig next_config, std::shared_ptr<PluginHost> plugins) {
+    if (auto errors = restart_only_changes(*initial_config_, next_config); !errors.empty())
+        throw ConfigErrors(std::move(errors));
+    ReloadReport report;
+    report.plugins_kept = plugins->reused();
+    report.plugins_created = plugins->instances().size() - plugins->reused();
+    auto next = GatewaySnapshot::make(std::move(next_config), std::move(plugins));
+    std::vector<std::weak_ptr<const ClientSession::View>> old_views;
+    UpstreamPool::Reconfigured upstreams;
+    {
+        std::lock_guard reloading(reload_mutex_);
+        upstreams = pool_->reconfigure(next->config->upstreams);
+        // Plugins first: a request that sees the new snapshot already finds them on the pool.
+        if (!plugin_free(*next)) plugin_free_ = false;
+        snapshot_.store(next);
+        for (auto& session : sessions_.all())
+            old_views.push_back(session->replace_view(next, pool_->upstreams_for(session->id())));
+        if (plugin_free(*next)) plugin_free_ = true;
+        ++reloads_;
+    }
+    for (auto& upstream : upstreams.started) upstream->spawn();
+    if (!upstreams.retired.empty()) {
+        {
+            std::lock_guard lock(mutex_);
+            retiring_.insert(retiring_.end(), upstreams.retired.begin(), upstreams.retired.end());
+        }
+        // A request holds its upstream at most its timeout; the grace period covers its answer.
+        auto limit = config().shutdown_grace;
+        for (const auto& upstream : upstreams.retired)
+            limit = std::max(limit, upstream->config().timeouts.request + config().shutdown_grace);
+        asio::co_spawn(io_, retire(shared_from_this(), std::move(old_views), std::move(upstreams.retired), limit),
+                       asio::detached);
+    }
+    report.added = std::move(upstreams.added);
+    report.changed = std::move(upstreams.changed);
+    report.removed = std::move(upstreams.removed);
+    report.kept = std::move(upstreams.kept);
+    return report;
+}
+
+asio::awaitable<void> Gateway::retire(std::shared_ptr<Gateway> self,
+                                      std::vector<std::weak_ptr<const ClientSession::View>> views,
+                                      std::vector<std::shared_ptr<Upstream>> upstreams,
+                                      std::chrono::milliseconds limit) {
+    // Requests end on their own time, and nothing signals the last one: looked at every 20 ms,
+    // off every request's path.
+    const auto give_up = std::chrono::steady_clock::now() + limit;
+    auto held = [&] {
+        return std::any_of(views.begin(), views.end(), [](const auto& view) { return !view.expired(); }) ||
+               std::any_of(upstreams.begin(), upstreams.end(),
+                           [](const auto& upstream) { return upstream->counters().in_flight > 0; });
+    };
+    while (held() && std::chrono::steady_clock::now() < give_up && !self->hurry_)
+        co_await async_sleep(std::chrono::milliseconds(20));
+    for (auto& upstream : upstreams) {
+        spdlog::info("[{}] stopping: the reload replaced or removed it", upstream->name());
+        co_await upstream->stop(std::chrono::milliseconds(2000));
+        std::lock_guard lock(self->mutex_);
+        std::erase(self->retiring_, upstream);
+        std::erase_if(self->lanes_, [&](const auto& entry) { return entry.first.second == upstream.get(); });
+    }
 }
 
 asio::awaitable<void> Gateway::close_session(std::shared_ptr<ClientSession> session) {
@@ -111,7 +192,13 @@ asio::awaitable<void> Gateway::shutdown() {
     for (auto& session : sessions) drains.push_back(drain(session, config().shutdown_grace));
     co_await gather(io_, std::move(drains));
     const auto omissions = list_omissions();
-    for (auto& upstream : pool_->all()) {
+    auto upstreams = pool_->all();
+    {
+        // Those a reload replaced and that still drain stop with the rest.
+        std::lock_guard lock(mutex_);
+        upstreams.insert(upstreams.end(), retiring_.begin(), retiring_.end());
+    }
+    for (auto& upstream : upstreams) {
         co_await upstream->stop(std::chrono::milliseconds(2000));
         // Stopping answered what was still pending there.
         for (auto& session : sessions) co_await session->wait_for_answers(std::chrono::seconds(2));
@@ -151,7 +238,7 @@ void Gateway::export_state(Metrics& metrics) const {
         total[2] += static_cast<double>(counters.timeouts);
         total[3] += static_cast<double>(counters.in_flight);
     }
-    for (const auto& config : initial_config_->upstreams) totals.try_emplace(config.name);
+    for (const auto& config : snapshot()->config->upstreams) totals.try_emplace(config.name);
     for (const auto& [name, total] : totals) {
         up.set({name}, total[0]);
         restarts.set({name}, total[1]);
@@ -177,21 +264,21 @@ void Gateway::count_omission(const std::string& upstream) {
     ++list_omissions_[upstream];
 }
 
-std::shared_ptr<Gateway::Lane> Gateway::lane_of(SessionId owner, const std::string& upstream) {
+std::shared_ptr<Gateway::Lane> Gateway::lane_of(SessionId owner, const Upstream& upstream) {
     std::lock_guard lock(mutex_);
-    auto& lane = lanes_[LaneKey(owner, upstream)];
+    auto& lane = lanes_[LaneKey(owner, &upstream)];
     if (!lane) {
         lane = std::make_shared<Lane>();
-        lane->strand = asio::make_strand(work_);
+        lane->strand = asio::make_strand(work());
     }
     return lane;
 }
 
-asio::awaitable<void> Gateway::wait_for_messages(SessionId owner, const std::string& upstream, std::uint64_t count) {
+asio::awaitable<void> Gateway::wait_for_messages(SessionId owner, const Upstream& upstream, std::uint64_t count) {
     std::shared_ptr<Lane> lane;
     {
         std::lock_guard lock(mutex_);
-        auto it = lanes_.find(LaneKey(owner, upstream));
+        auto it = lanes_.find(LaneKey(owner, &upstream));
         if (it == lanes_.end()) co_return;
         lane = it->second;
     }
@@ -209,7 +296,7 @@ std::vector<std::shared_ptr<ClientSession>> Gateway::sessions_fed_by(SessionId o
 
 void Gateway::on_upstream_message(SessionId owner, Upstream& from, Message message) {
     auto upstream = from.shared_from_this();
-    auto lane = lane_of(owner, upstream->name());
+    auto lane = lane_of(owner, *upstream);
     ++lane->backlog;
     // On the upstream's lane: its messages keep their order, and reach the sessions in it.
     asio::co_spawn(lane->strand, route_upstream_message(owner, std::move(upstream), std::move(message)),
@@ -282,7 +369,7 @@ void Gateway::on_upstream_ready(SessionId owner, Upstream& upstream) {
     }
 }
 
-asio::awaitable<void> Gateway::wait_for_upstream_input_room(SessionId owner, const std::string& upstream) {
+asio::awaitable<void> Gateway::wait_for_upstream_input_room(SessionId owner, const Upstream& upstream) {
     auto lane = lane_of(owner, upstream);
     for (;;) {
         // What this upstream feeds: its lane, and the clients its messages go to.

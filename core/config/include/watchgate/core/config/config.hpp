@@ -139,6 +139,12 @@ struct AdminConfig {
     SourceLocation where;
 };
 
+// A setting a reload cannot change (docs/operations.md "Reload"): its YAML as read, and where.
+struct RestartOnlySetting {
+    std::string yaml;
+    SourceLocation where;
+};
+
 struct GatewayConfig {
     std::filesystem::path file;
     std::string transport = "stdio";  // the client side: stdio | http
@@ -168,6 +174,10 @@ struct GatewayConfig {
     std::vector<PluginEntryConfig> plugins;
     LoggingConfig logging;
     std::optional<AdminConfig> admin;
+    // `pid_file:`: written at start, removed at exit; `watchgate reload` signals the pid in it.
+    std::optional<std::filesystem::path> pid_file;
+    // The settings only a restart applies, by their YAML path ("proxy.threads", "admin").
+    std::map<std::string, RestartOnlySetting> restart_only;
 };
 
 // Reads and checks `file`. Throws ConfigErrors listing every problem found.

@@ -34,24 +34,34 @@ enum class LoadPurpose { serve, validate };
 class PluginHost {
 public:
     // Loads everything `config` names. Throws ConfigErrors listing every problem, each with the
-    // YAML place it comes from.
-    static std::shared_ptr<PluginHost> load(const GatewayConfig& config, LoadPurpose purpose = LoadPurpose::serve);
+    // YAML place it comes from. On a reload, `previous` (the running host) lends its files and
+    // every instance whose entry did not change (same plugin, place, instance name and config):
+    // each file is loaded once per process, and an unchanged plugin keeps its state and files.
+    static std::shared_ptr<PluginHost> load(const GatewayConfig& config, LoadPurpose purpose = LoadPurpose::serve,
+                                            const PluginHost* previous = nullptr);
     // The configuration file and every plugin it names. Throws ConfigErrors with the errors of
     // both at once: a plugin's own config is checked even when another key of the file is wrong.
     static std::pair<GatewayConfig, std::shared_ptr<PluginHost>> load_all(const std::filesystem::path& file,
-                                                                          LoadPurpose purpose = LoadPurpose::serve);
+                                                                          LoadPurpose purpose = LoadPurpose::serve,
+                                                                          const PluginHost* previous = nullptr);
 
     // The pipeline for `upstream` (empty: `_global` only).
     std::shared_ptr<const Pipeline> pipeline(std::string_view upstream) const;
     const std::map<std::filesystem::path, std::shared_ptr<PluginModule>>& modules() const { return modules_; }
     // SIGHUP: asks every instance that can (descriptor `reopen`, ABI 1.1) to reopen its files.
     void reopen() const;
+    // Every instance, one per enabled entry.
+    std::vector<std::shared_ptr<PluginInstance>> instances() const;
+    // How many instances a reload took over from the previous host unchanged.
+    std::size_t reused() const { return reused_; }
 
 private:
     PluginHost() = default;
 
     std::map<std::filesystem::path, std::shared_ptr<PluginModule>> modules_;
-    std::vector<std::shared_ptr<PluginInstance>> instances_;
+    // Each instance with what identifies its entry across reloads (PluginHost::load).
+    std::vector<std::pair<std::string, std::shared_ptr<PluginInstance>>> instances_;
+    std::size_t reused_ = 0;
     std::shared_ptr<const Pipeline> global_;
     std::map<std::string, std::shared_ptr<const Pipeline>, std::less<>> pipelines_;
 };

@@ -40,16 +40,35 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 public:
     using Clock = std::chrono::steady_clock;
 
+    // What the session's requests are handled with: the gateway's snapshot (config, plugins) and
+    // this session's upstreams (UpstreamPool), routed by a dispatcher over them. A request takes
+    // the view current when it arrives and keeps it to its end; a reload puts a new one in place.
+    struct View {
+        View(std::shared_ptr<const GatewaySnapshot> from, std::vector<std::shared_ptr<Upstream>> upstreams,
+             boost::asio::any_io_executor work, std::function<void(const std::string&)> on_left_out)
+            : snapshot(std::move(from)),
+              dispatcher(*snapshot->config, std::move(upstreams), std::move(work), std::move(on_left_out)) {}
+        std::shared_ptr<const GatewaySnapshot> snapshot;
+        Dispatcher dispatcher;
+        const std::vector<std::shared_ptr<Upstream>>& upstreams() const { return dispatcher.upstreams(); }
+    };
+
     // Made by Gateway::open_session. `upstreams` is this session's view (UpstreamPool).
     static std::shared_ptr<ClientSession> create(std::shared_ptr<Gateway> gateway, SessionId id,
                                                  std::shared_ptr<ClientChannel> channel,
+                                                 std::shared_ptr<const GatewaySnapshot> snapshot,
                                                  std::vector<std::shared_ptr<Upstream>> upstreams,
                                                  ClientContext context = {});
 
     SessionId id() const { return id_; }
     // Who the client is, as audit records name it.
     const ClientContext& context() const { return *context_; }
-    const std::vector<std::shared_ptr<Upstream>>& upstreams() const { return upstreams_; }
+    std::shared_ptr<const View> view() const { return view_.load(); }
+    // A reload: requests arriving from now on use `snapshot` and `upstreams`; those in flight keep
+    // the view they started with, which is returned. An initialized session connects the
+    // upstreams it did not have and hears that its lists changed.
+    std::shared_ptr<const View> replace_view(std::shared_ptr<const GatewaySnapshot> snapshot,
+                                             std::vector<std::shared_ptr<Upstream>> upstreams);
 
     // One line from the client. Returns at once: requests run as their own coroutines.
     void on_client_line(std::string line);
@@ -91,8 +110,9 @@ public:
     static std::optional<std::pair<SessionId, nlohmann::json>> client_progress_token(const nlohmann::json& token);
 
 private:
-    ClientSession(std::shared_ptr<Gateway> gateway, SessionId id, std::shared_ptr<ClientChannel> channel,
-                  std::vector<std::shared_ptr<Upstream>> upstreams);
+    ClientSession(std::shared_ptr<Gateway> gateway, SessionId id, std::shared_ptr<ClientChannel> channel);
+    std::shared_ptr<const View> make_view(std::shared_ptr<const GatewaySnapshot> snapshot,
+                                          std::vector<std::shared_ptr<Upstream>> upstreams) const;
     struct ClientCall;
     struct ServerCall;
     struct Lane {
@@ -105,7 +125,11 @@ private:
     // The client's id (JSON text) of its newest request in flight at `upstream`; empty: none.
     std::string newest_call_at(const Upstream& upstream) const;
     boost::asio::awaitable<void> handle_request(std::shared_ptr<ClientCall> call, Message request);
-    boost::asio::awaitable<nlohmann::json> handle_initialize(const Message& request);
+    boost::asio::awaitable<nlohmann::json> handle_initialize(const View& view, const Message& request);
+    // Initializes the upstreams `after` has and `before` had not; the client hears its lists changed.
+    void connect_added(const View& before, const View& after);
+    static boost::asio::awaitable<void> connect_after_reload(std::shared_ptr<ClientSession> self,
+                                                             std::shared_ptr<Upstream> upstream, nlohmann::json params);
     // One upstream's part of a request: its request pipeline, the upstream, its response
     // pipeline. Yields the answer for the client (the client's id), an error when anything failed.
     boost::asio::awaitable<Message> exchange(std::shared_ptr<ClientCall> call, Message request,
@@ -127,11 +151,9 @@ private:
     SessionId id_;
     std::shared_ptr<const ClientContext> context_;
     std::shared_ptr<ClientChannel> channel_;
-    std::vector<std::shared_ptr<Upstream>> upstreams_;
-    const GatewayConfig& config_;        // the gateway's settings that no reload changes
-    boost::asio::any_io_executor work_;  // where requests and plugins run
-    Dispatcher dispatcher_;
-    Lane lane_;  // client notifications and answers, in order
+    std::atomic<std::shared_ptr<const View>> view_;
+    const GatewayConfig& config_;  // the gateway's settings that no reload changes
+    Lane lane_;                    // client notifications and answers, in order
     // A backlog or the requests in flight went below their limit; in a drain, also the last
     // answer went out or the grace period was cut short.
     AsyncSignal flow_;
@@ -145,6 +167,7 @@ private:
     std::int64_t next_server_id_ = 1;
     std::set<std::string> announcing_;  // list_changed kinds about to be sent
     nlohmann::json client_capabilities_ = nlohmann::json::object();
+    nlohmann::json upstream_initialize_params_;  // what upstreams a reload adds are initialized with
     std::atomic<bool> initialized_{false};
     std::atomic<bool> draining_{false};
 };

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace watchgate::core {
 
@@ -49,10 +50,29 @@ public:
 
     // The snapshot a request arriving now is handled with.
     std::shared_ptr<const GatewaySnapshot> snapshot() const { return snapshot_.load(); }
-    // The settings no reload changes (limits, threads, namespacing).
+    // The settings no reload changes (limits, threads, listeners; config/reload_rules.hpp).
     const GatewayConfig& config() const { return *initial_config_; }
     boost::asio::any_io_executor io() const { return io_; }
-    boost::asio::any_io_executor work() const { return work_; }
+    // Where requests run: the work pool, or the I/O thread while no plugin is configured (no
+    // code can hold a thread then, and no hop between threads is paid per message).
+    boost::asio::any_io_executor work() const { return plugin_free_ ? io_ : work_; }
+
+    // What a reload changed, for the log and the admin endpoint's answer.
+    struct ReloadReport {
+        std::vector<std::string> added, changed, removed, kept;  // upstreams by name
+        std::size_t plugins_kept = 0;                            // instances taken over unchanged
+        std::size_t plugins_created = 0;
+        std::string summary() const;
+    };
+    // Puts a new configuration and its plugins in place (docs/operations.md "Reload"): requests
+    // in flight finish with the snapshot and upstreams they started with, new ones use the new;
+    // unchanged upstreams keep running; changed and removed ones stop once the requests that
+    // hold them end; every initialized session hears that its lists changed. Throws
+    // ConfigErrors, changing nothing, when `config` changes a setting only a restart applies.
+    // Call it on the control thread; `plugins` was loaded there (PluginHost::load, previous).
+    ReloadReport reload(GatewayConfig config, std::shared_ptr<PluginHost> plugins);
+    // How many reloads took effect since the start.
+    std::uint64_t reloads() const { return reloads_; }
     UpstreamPool& pool() { return *pool_; }
     SessionRegistry& sessions() { return sessions_; }
 
@@ -70,7 +90,7 @@ public:
     // Returns once the first `count` messages `upstream` sent (notifications, requests) reached
     // their sessions, or after a moment when its lane is stuck: an answer never overtakes the
     // progress its upstream sent before it.
-    boost::asio::awaitable<void> wait_for_messages(SessionId owner, const std::string& upstream, std::uint64_t count);
+    boost::asio::awaitable<void> wait_for_messages(SessionId owner, const Upstream& upstream, std::uint64_t count);
 
 private:
     struct Lane {
@@ -79,11 +99,12 @@ private:
         std::atomic<std::uint64_t> routed{0};  // messages that went all the way through it
         AsyncSignal progressed;                // routed grew
     };
-    using LaneKey = std::pair<SessionId, std::string>;  // owner (0: shared) and upstream name
+    // Owner (0: shared) and the upstream itself: one a reload replaced counts its messages apart.
+    using LaneKey = std::pair<SessionId, const Upstream*>;
 
     Gateway() = default;
     // Shared: a message's completion and a paused reader keep their lane past close_session.
-    std::shared_ptr<Lane> lane_of(SessionId owner, const std::string& upstream);
+    std::shared_ptr<Lane> lane_of(SessionId owner, const Upstream& upstream);
     // The sessions what `owner`'s upstreams send may go to: its own, or (shared, owner 0) all.
     std::vector<std::shared_ptr<ClientSession>> sessions_fed_by(SessionId owner) const;
     void on_upstream_message(SessionId owner, Upstream& from, Message message);
@@ -92,10 +113,21 @@ private:
     boost::asio::awaitable<void> route_upstream_message(SessionId owner, std::shared_ptr<Upstream> upstream,
                                                         Message message);
     // Pauses an upstream's reader while its lane is full or a client it feeds does not read.
-    boost::asio::awaitable<void> wait_for_upstream_input_room(SessionId owner, const std::string& upstream);
+    boost::asio::awaitable<void> wait_for_upstream_input_room(SessionId owner, const Upstream& upstream);
+
+    // Stops the upstreams a reload retired once no request holds them (`views`: the sessions'
+    // views from before the reload), after at most `limit`.
+    static boost::asio::awaitable<void> retire(std::shared_ptr<Gateway> self,
+                                               std::vector<std::weak_ptr<const ClientSession::View>> views,
+                                               std::vector<std::shared_ptr<Upstream>> upstreams,
+                                               std::chrono::milliseconds limit);
+    static bool plugin_free(const GatewaySnapshot& snapshot);
 
     boost::asio::any_io_executor io_;
     boost::asio::any_io_executor work_;
+    std::atomic<bool> plugin_free_{false};
+    std::mutex reload_mutex_;  // one reload at a time; a session opens wholly before or after one
+    std::atomic<std::uint64_t> reloads_{0};
     std::shared_ptr<const GatewayConfig> initial_config_;
     std::atomic<std::shared_ptr<const GatewaySnapshot>> snapshot_;
     std::unique_ptr<UpstreamPool> pool_;
@@ -105,7 +137,8 @@ private:
     std::atomic<SessionId> next_session_{1};
 
     mutable std::mutex mutex_;                             // guards the tables below
-    std::map<LaneKey, std::shared_ptr<Lane>> lanes_;       // a closed session's are dropped
+    std::map<LaneKey, std::shared_ptr<Lane>> lanes_;       // a closed session's and a retired upstream's are dropped
+    std::vector<std::shared_ptr<Upstream>> retiring_;      // replaced by a reload, not stopped yet
     std::map<std::string, std::uint64_t> list_omissions_;  // by upstream
 };
 

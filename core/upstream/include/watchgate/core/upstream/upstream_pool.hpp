@@ -32,7 +32,7 @@ public:
         std::function<void(SessionId owner, Upstream& from, Message message)> on_message;
         std::function<void(SessionId owner, Upstream& ready)> on_ready;
         // Awaited before every read from the upstream (flow control, see Upstream::ReadGate).
-        std::function<boost::asio::awaitable<void>(SessionId owner, const std::string& upstream)> before_read;
+        std::function<boost::asio::awaitable<void>(SessionId owner, const Upstream& upstream)> before_read;
     };
 
     UpstreamPool(boost::asio::any_io_executor executor, const GatewayConfig& config,
@@ -48,16 +48,31 @@ public:
     // Every upstream there is now, shared ones first (for counters and shutdown).
     std::vector<std::shared_ptr<Upstream>> all() const;
 
+    // What a reload did to the upstreams, by name, and the servers it left behind.
+    struct Reconfigured {
+        std::vector<std::string> added, changed, removed, kept;
+        // Shared upstreams made for the new settings: spawn them.
+        std::vector<std::shared_ptr<Upstream>> started;
+        // Upstreams no view has any more (removed, or changed and replaced): stop them once the
+        // requests that still hold them have ended.
+        std::vector<std::shared_ptr<Upstream>> retired;
+    };
+    // Takes `next`'s upstreams: one whose settings did not change stays as it is (same server, same
+    // session with it); a changed or new one is made anew; a removed one is retired. The views
+    // of open sessions follow (upstreams_for gives the new one).
+    Reconfigured reconfigure(const std::vector<UpstreamConfig>& next);
+
 private:
     std::shared_ptr<Upstream> make(const UpstreamConfig& config, SessionId owner);
+    std::vector<std::shared_ptr<Upstream>> view_locked(SessionId session);  // caller holds mutex_
 
     boost::asio::any_io_executor executor_;
     std::size_t max_message_size_;
-    std::vector<UpstreamConfig> configs_;
     UpstreamTransportFactory transports_;
     Events events_;
-    std::vector<std::shared_ptr<Upstream>> shared_;  // null where the config says per_session
-    mutable std::mutex mutex_;
+    mutable std::mutex mutex_;  // guards the tables below
+    std::vector<UpstreamConfig> configs_;
+    std::vector<std::shared_ptr<Upstream>> shared_;                            // null where the config says per_session
     std::map<SessionId, std::vector<std::shared_ptr<Upstream>>> per_session_;  // a session's full view
 };
 

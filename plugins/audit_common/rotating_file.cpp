@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <stdexcept>
 
 namespace watchgate::audit {
@@ -25,6 +26,18 @@ void create_parents(const std::string& path) {
 }
 
 }  // namespace
+
+std::shared_ptr<std::mutex> RotatingFile::lock_for(const std::string& path) {
+    // Weak: a file no instance writes any more leaves no lock behind.
+    static std::mutex registry_mutex;
+    static std::map<std::string, std::weak_ptr<std::mutex>> registry;
+    std::lock_guard lock(registry_mutex);
+    std::erase_if(registry, [](const auto& entry) { return entry.second.expired(); });
+    auto& slot = registry[path];
+    auto shared = slot.lock();
+    if (!shared) slot = shared = std::make_shared<std::mutex>();
+    return shared;
+}
 
 RotatingFile::~RotatingFile() { close(); }
 
@@ -82,6 +95,18 @@ void RotatingFile::append(std::string_view data) {
 }
 
 void RotatingFile::write(std::span<const std::string> messages, std::size_t& written) {
+    // Another instance may write the same file (a reload replaced this one, and requests still
+    // use it): one batch at a time, and a file the other rotated away is left for the new one.
+    std::lock_guard turn(*lock_);
+    if (fd_ >= 0 && regular_) {
+        struct stat open_file {
+        }, named_file{};
+        if (::fstat(fd_, &open_file) != 0 || ::stat(options_.path.c_str(), &named_file) != 0 ||
+            open_file.st_ino != named_file.st_ino || open_file.st_dev != named_file.st_dev)
+            close();
+        else
+            size_ = static_cast<std::uint64_t>(named_file.st_size);
+    }
     if (fd_ < 0) open();
     // Messages go out in as few writes as the size limit allows; a file holds at most max_bytes
     // unless one message alone is larger.
@@ -110,6 +135,7 @@ void RotatingFile::write(std::span<const std::string> messages, std::size_t& wri
 }
 
 void RotatingFile::sync() {
+    std::lock_guard turn(*lock_);
     if (fd_ >= 0 && regular_ && ::fsync(fd_) != 0) throw failure("cannot sync", options_.path);
 }
 

@@ -1,10 +1,13 @@
 #pragma once
 // An append-only audit file: created 0600 with its parent folders, rotated by size into
 // `<path>.1` .. `<path>.<backups>`, a header at the start of every new file, reopened on request
-// (logrotate). A batch is written whole or not at all: a failed write is cut back off.
+// (logrotate). A batch is written whole or not at all: a failed write is cut back off. Two
+// instances on one path (old and new across a reload) take turns, batch by batch.
 #include "audit_writer.hpp"
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 
 namespace watchgate::audit {
@@ -18,7 +21,7 @@ struct FileOptions {
 
 class RotatingFile : public Sink {
 public:
-    explicit RotatingFile(FileOptions options) : options_(std::move(options)) {}
+    explicit RotatingFile(FileOptions options) : options_(std::move(options)), lock_(lock_for(options_.path)) {}
     ~RotatingFile() override;
 
     void write(std::span<const std::string> messages, std::size_t& written) override;
@@ -26,6 +29,8 @@ public:
     void reopen() override { close(); }
 
 private:
+    // One lock per file path in the process, held around each batch (RotatingFile::write).
+    static std::shared_ptr<std::mutex> lock_for(const std::string& path);
     void open();
     void close();
     void rotate();
@@ -33,6 +38,7 @@ private:
     void append(std::string_view data);
 
     FileOptions options_;
+    std::shared_ptr<std::mutex> lock_;
     int fd_ = -1;
     std::uint64_t size_ = 0;
     bool regular_ = false;  // /dev/full and pipes are never rotated or cut back

@@ -83,6 +83,13 @@ TEST_CASE("admin: /metrics counts requests, verdicts, upstreams and the auditor'
     CHECK(sample(metrics, R"(watchgate_upstream_up{upstream="test"})") == 1);
     CHECK(sample(metrics, R"(watchgate_upstream_restarts_total{upstream="test"})") == 0);
     CHECK(sample(metrics, "watchgate_sessions") == 1);
+    // Bytes: exactly what crossed the client's pipes; the upstream's lines both ways.
+    CHECK(sample(metrics, R"(watchgate_client_bytes_total{transport="stdio",direction="received"})") ==
+          static_cast<double>(gateway.bytes_written()));
+    CHECK(sample(metrics, R"(watchgate_client_bytes_total{transport="stdio",direction="sent"})") ==
+          static_cast<double>(gateway.bytes_read()));
+    CHECK(sample(metrics, R"(watchgate_upstream_bytes_total{upstream="test",direction="sent"})") > 300);
+    CHECK(sample(metrics, R"(watchgate_upstream_bytes_total{upstream="test",direction="received"})") > 300);
     // audit_jsonl's own, through the watchgate.metrics/1 extension: every event it was given.
     const double written = sample(metrics, R"(watchgate_plugin_audit_events_written_total{plugin="audit_jsonl"})");
     CHECK(written ==
@@ -220,4 +227,25 @@ TEST_CASE("admin: watchgate status shows the running gateway as a table") {
     auto [no_admin, missing] = run("status --config " + (dir / "gateway.yaml").string());
     CHECK(no_admin == 2);  // its admin port is 0: nothing to connect to
     CHECK_THAT(missing, Catch::Contains("has no admin: section with a port"));
+}
+
+TEST_CASE("admin: requests that waited for a free slot at their upstream show in the queue-wait histogram") {
+    const auto dir = test::scratch_dir("admin_queue_wait");
+    GatewayProcess gateway(
+        dir, test::test_server_config("  concurrency: {max_in_flight: 1, overflow: queue}\n", "admin: {port: 0}\n"));
+    const auto port = admin_port(gateway);
+    REQUIRE(port != 0);
+    REQUIRE(gateway.initialize().contains("result"));
+    // Three at once through one slot: the second waits about 300 ms, the third about 600 ms.
+    for (int id = 1; id <= 3; ++id) gateway.send_call(id, "sleep", {{"ms", 300}});
+    for (int id = 1; id <= 3; ++id) CHECK(gateway.response(id, 10s).contains("result"));
+
+    HttpConnection admin(port);
+    const std::string metrics = admin.request(http::verb::get, "/metrics").body;
+    INFO(metrics);
+    CHECK(sample(metrics, R"(watchgate_upstream_queue_wait_seconds_count{upstream="test"})") == 2);
+    const double waited = sample(metrics, R"(watchgate_upstream_queue_wait_seconds_sum{upstream="test"})");
+    CHECK(waited > 0.8);  // 0.3 + 0.6, less a little for the moments before each call reached the slot
+    CHECK(waited < 5);
+    CHECK(sample(metrics, R"(watchgate_upstream_queue_wait_seconds_bucket{upstream="test",le="0.25"})") == 0);
 }

@@ -2,7 +2,8 @@
 // a real server: `sleep` waits on a timer thread, `ask_client` on a thread of its own.
 //
 // Tools: echo {text}, sleep {ms}, big {bytes}, progress {steps}, crash, garbage, ask_client,
-//        cancelled (ids this server saw cancelled), calls (tool names called so far), pid,
+//        cancelled (ids this server saw cancelled), calls (tool names called so far), pid, meta (its
+//        request's _meta),
 //        notify (sends resources/updated, a log message and tools/list_changed), seen (the other
 //        requests so far, as "method target"), link (a result naming a resource), redescribe {text}
 //        (changes echo's description, sends tools/list_changed), structured (text and
@@ -92,6 +93,7 @@ json tool_list() {
         tool("pid", "Returns the server's process id", json::object()),
         tool("notify", "Sends resources/updated, a log message and tools/list_changed", json::object()),
         tool("seen", "Lists the requests other than tools/call seen so far", json::object()),
+        tool("meta", "Returns the _meta of its own request as JSON text", json::object()),
         tool("link", "Returns a link to the first resource", json::object()),
         tool("redescribe", "Gives echo a new description and says the tool list changed",
              {{"text", {{"type", "string"}}}}),
@@ -136,6 +138,7 @@ json call_tool(const json& request) {
         tool_calls.push_back(name);
     }
     if (name == "echo") return text_result(arguments.value("text", ""));
+    if (name == "meta") return text_result(params.value("_meta", json::object()).dump());
     if (name == "sleep") {  // answered by the timer thread (see main); here only when called directly
         int ms = arguments.value("ms", 0);
         std::this_thread::sleep_for(std::chrono::milliseconds(ms));

@@ -23,6 +23,7 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include <atomic>
 
 namespace watchgate::test {
 
@@ -70,6 +71,7 @@ public:
         count_request(line);
         std::string data = line + "\n";
         std::lock_guard lock(write_mutex_);
+        bytes_written_ += data.size();
         for (std::size_t done = 0; done < data.size();) {
             ssize_t n = ::write(in_, data.data() + done, data.size() - done);
             if (n <= 0) return;
@@ -153,6 +155,9 @@ public:
         arrived_.wait_for(lock, timeout, [&] { return log_.find(text) != std::string::npos; });
         return log_;
     }
+    // Bytes written to the gateway's stdin and read from its stdout so far.
+    std::size_t bytes_written() const { return bytes_written_; }
+    std::size_t bytes_read() const { return bytes_read_; }
     void signal(int number) { process_->signal(number); }
     pid_t pid() const { return process_->pid(); }
 
@@ -175,6 +180,7 @@ private:
         for (;;) {
             ssize_t n = ::read(out_, buffer.data(), buffer.size());
             if (n <= 0) break;
+            bytes_read_ += static_cast<std::size_t>(n);
             splitter.feed(
                 std::string_view(buffer.data(), static_cast<std::size_t>(n)),
                 [&](std::string line) {
@@ -218,6 +224,7 @@ private:
     std::vector<json> null_responses_;
     std::deque<json> server_messages_;
     std::string log_;
+    std::atomic<std::size_t> bytes_written_{0}, bytes_read_{0};
 };
 
 // The text of a tool result's first content block, or the whole answer when it is an error.

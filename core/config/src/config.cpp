@@ -60,7 +60,7 @@ constexpr std::size_t max_expanded_nodes = 100'000;
 constexpr int max_config_depth = 64;
 
 const std::vector<std::string> top_level_keys = {"proxy",   "plugins", "plugin_dirs", "allow_insecure_plugin_paths",
-                                                 "logging", "admin",   "pid_file"};
+                                                 "logging", "admin",   "pid_file",    "tracing"};
 // What a running gateway has built from and cannot rebuild on a reload: its threads, its
 // listeners, its logging, its buffers.
 const std::vector<std::string> restart_only_proxy_keys = {
@@ -488,7 +488,8 @@ std::optional<std::string> expand_header_value(Reader& reader, const YAML::Node&
     return out;
 }
 
-void read_upstream_headers(Reader& reader, const YAML::Node& node, UpstreamConfig& upstream) {
+// HTTP headers the gateway sends (an upstream's, the trace exporter's), values with ${VAR} expanded.
+void read_headers(Reader& reader, const YAML::Node& node, std::vector<std::pair<std::string, std::string>>& out) {
     if (!reader.expect(node, YAML::NodeType::Map, "a mapping of header names to values")) return;
     reader.check_duplicates(node);
     static const std::regex token("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
@@ -520,16 +521,18 @@ void read_upstream_headers(Reader& reader, const YAML::Node& node, UpstreamConfi
         } else if (!member.second.IsScalar()) {
             reader.error(member.second, "expected a string value");
         } else if (auto value = expand_header_value(reader, member.second, member.second.Scalar())) {
-            upstream.headers.emplace_back(name, std::move(*value));
+            out.emplace_back(name, std::move(*value));
         }
     }
 }
 
-void read_upstream_tls(Reader& reader, const YAML::Node& node, UpstreamConfig& upstream) {
+// `tls: {ca_file, verify}` of a connection the gateway makes (an upstream's, the trace exporter's).
+void read_client_tls(Reader& reader, const YAML::Node& node, std::string_view owner,
+                     std::optional<std::filesystem::path>& ca_file, bool& verify) {
     if (!reader.expect(node, YAML::NodeType::Map, "a mapping with ca_file and verify")) return;
-    reader.check_keys(node, {"ca_file", "verify"}, "an upstream's tls");
+    reader.check_keys(node, {"ca_file", "verify"}, owner);
     if (const auto n = node["verify"])
-        if (auto value = reader.boolean(n)) upstream.tls_verify = *value;
+        if (auto value = reader.boolean(n)) verify = *value;
     if (const auto n = node["ca_file"]) {
         if (auto text = reader.string(n, "a PEM file path")) {
             auto path = reader.resolve_path(*text);
@@ -537,7 +540,7 @@ void read_upstream_tls(Reader& reader, const YAML::Node& node, UpstreamConfig& u
             if (!std::filesystem::is_regular_file(path, error))
                 reader.error(n, "no such file: " + path.string());
             else
-                upstream.tls_ca_file = std::move(path);
+                ca_file = std::move(path);
         }
     }
 }
@@ -635,8 +638,9 @@ void read_upstream(Reader& reader, const YAML::Node& node, GatewayConfig& config
         if (node[key] && !url) reader.error(node[key], std::string("'") + key + ":' is for a 'url:' upstream");
     for (const char* key : {"env", "cwd"})
         if (node[key] && url) reader.error(node[key], std::string("'") + key + ":' is for a 'command:' upstream");
-    if (const auto n = node["headers"]) read_upstream_headers(reader, n, upstream);
-    if (const auto n = node["tls"]) read_upstream_tls(reader, n, upstream);
+    if (const auto n = node["headers"]) read_headers(reader, n, upstream.headers);
+    if (const auto n = node["tls"])
+        read_client_tls(reader, n, "an upstream's tls", upstream.tls_ca_file, upstream.tls_verify);
     if (const auto env = node["env"]) {
         if (reader.expect(env, YAML::NodeType::Map, "a mapping of environment variables")) {
             reader.check_duplicates(env);
@@ -948,6 +952,38 @@ void read_admin(Reader& reader, const YAML::Node& node, GatewayConfig& config) {
     config.admin = std::move(admin);
 }
 
+void read_tracing(Reader& reader, const YAML::Node& node, GatewayConfig& config) {
+    if (!reader.expect(node, YAML::NodeType::Map, "a mapping with endpoint under 'tracing:'")) return;
+    reader.check_keys(node,
+                      {"endpoint", "service_name", "headers", "tls", "queue_limit", "batch_size", "export_interval"},
+                      "tracing");
+    TracingConfig tracing;
+    tracing.where = reader.at(node);
+    if (const auto n = node["endpoint"]) {
+        if (auto text = reader.string(n, "an OTLP/HTTP traces URL (http://127.0.0.1:4318/v1/traces)")) {
+            std::string why;
+            const auto url = Url::parse(*text, &why);
+            if (!url)
+                reader.error(n, why);
+            else
+                tracing.endpoint = *text;
+        }
+    } else {
+        reader.error(node, "'tracing:' needs 'endpoint:', the collector's OTLP/HTTP traces URL");
+    }
+    if (const auto n = node["service_name"])
+        if (auto text = reader.string(n, "a service name")) tracing.service_name = *text;
+    if (const auto n = node["headers"]) read_headers(reader, n, tracing.headers);
+    if (const auto n = node["tls"]) read_client_tls(reader, n, "tracing.tls", tracing.tls_ca_file, tracing.tls_verify);
+    if (const auto n = node["queue_limit"])
+        if (auto value = reader.integer(n, 1, 1'000'000)) tracing.queue_limit = static_cast<std::size_t>(*value);
+    if (const auto n = node["batch_size"])
+        if (auto value = reader.integer(n, 1, 100'000)) tracing.batch_size = static_cast<std::size_t>(*value);
+    if (const auto n = node["export_interval"])
+        if (auto value = read_seconds(reader, n)) tracing.export_interval = *value;
+    config.tracing = std::move(tracing);
+}
+
 }  // namespace
 
 SourceLocation PluginEntryConfig::locate(const std::string& pointer) const {
@@ -997,6 +1033,7 @@ GatewayConfig parse_config(const std::string& text, const std::filesystem::path&
     if (const auto plugins = root["plugins"]) read_plugins(reader, plugins, config);
     if (const auto logging = root["logging"]) read_logging(reader, logging, config);
     if (const auto admin = root["admin"]) read_admin(reader, admin, config);
+    if (const auto tracing = root["tracing"]) read_tracing(reader, tracing, config);
     if (const auto pid_file = root["pid_file"])
         if (auto path = reader.string(pid_file, "a file path")) config.pid_file = reader.resolve_path(*path);
     auto keep_restart_only = [&](const std::string& name, const YAML::Node& node) {
@@ -1004,7 +1041,7 @@ GatewayConfig parse_config(const std::string& text, const std::filesystem::path&
     };
     if (const auto proxy = root["proxy"]; proxy && proxy.IsMap())
         for (const auto& key : restart_only_proxy_keys) keep_restart_only("proxy." + key, proxy[key]);
-    for (const char* key : {"logging", "admin", "pid_file"}) keep_restart_only(key, root[key]);
+    for (const char* key : {"logging", "admin", "pid_file", "tracing"}) keep_restart_only(key, root[key]);
     if (!reader.errors().empty())
         throw ConfigErrors(std::move(reader.errors()), std::make_shared<const GatewayConfig>(std::move(config)));
     return config;

@@ -530,6 +530,7 @@ asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& re
     // A JSON text may spread over lines; what goes on to an upstream is one line. Outside strings
     // (a raw line break inside one is invalid JSON anyway) a line break is plain whitespace.
     std::string body = std::move(message.body());
+    const std::size_t body_bytes = body.size();
     std::replace_if(
         body.begin(), body.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
     auto parsed = Message::parse(std::move(body));
@@ -593,7 +594,7 @@ asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& re
         co_return co_await reply(http::status::not_found, error_code::invalid_request,
                                  "the session " + short_id(session->token) + "… has ended; initialize again");
     if (parsed_message.kind() != MessageKind::request || legacy) {
-        session->client->on_client_message(std::move(parsed_message));
+        session->client->on_client_message(std::move(parsed_message), body_bytes);
         auto accepted = make_response(message, http::status::accepted);
         co_return co_await respond(connection, std::move(accepted)) && request.keep_alive();
     }
@@ -603,7 +604,7 @@ asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& re
             http::status::ok, error_code::invalid_request,
             "Invalid Request: id " + parsed_message.id_text() + " is already used by a request in flight",
             parsed_message.id());
-    session->client->on_client_message(std::move(parsed_message));
+    session->client->on_client_message(std::move(parsed_message), body_bytes);
     const bool opening = token.empty();  // this initialize opened the session
     const bool keep = co_await serve_stream(connection, request, session, *stream, std::nullopt, true);
     // A session whose initialize failed is of no use to anyone: it does not wait to idle out

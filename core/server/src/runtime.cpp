@@ -2,6 +2,7 @@
 
 #include <watchgate/core/base/metrics.hpp>
 #include <watchgate/core/config/reload_rules.hpp>
+#include <watchgate/core/server/otlp_exporter.hpp>
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -33,6 +34,11 @@ Runtime::Runtime(const GatewayConfig& config, std::shared_ptr<PluginHost> plugin
     prepare_signals();
     gateway_ =
         Gateway::create(io(), work_pool_.context().get_executor(), config, std::move(plugins), std::move(transports));
+    if (config.tracing) {
+        auto exporter = std::make_shared<OtlpExporter>(*config.tracing);
+        gateway_->set_tracer(exporter);
+        spdlog::info("tracing: spans go to {} (OTLP/HTTP, JSON)", config.tracing->endpoint);
+    }
 }
 
 Runtime::~Runtime() = default;

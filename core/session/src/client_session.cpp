@@ -3,6 +3,7 @@
 #include <watchgate/core/session/capability_merger.hpp>
 #include <watchgate/core/session/gateway.hpp>
 #include <watchgate/core/session/request_metrics.hpp>
+#include <watchgate/core/session/request_trace.hpp>
 #include <watchgate/core/session/routing.hpp>
 
 #include <watchgate/core/base/version.hpp>
@@ -40,6 +41,7 @@ struct ClientSession::ClientCall : Dispatcher::Request, std::enable_shared_from_
     std::atomic<Clock::rep> deadline{0};
     std::atomic<std::int64_t> timeout_ms{0};
     std::atomic<bool> answered{false};
+    std::unique_ptr<RequestTrace> trace;  // null: not traced
 
     const json& id() const override { return client_id; }
     void set_timeout(std::chrono::milliseconds timeout) override {
@@ -134,6 +136,11 @@ std::shared_ptr<ClientSession> ClientSession::create(std::shared_ptr<Gateway> ga
     if (context.session.empty()) context.session = std::to_string(id);
     if (context.transport.empty()) context.transport = "stdio";
     session->context_ = std::make_shared<const ClientContext>(std::move(context));
+    auto& bytes = process_metrics().family("watchgate_client_bytes_total",
+                                           "Bytes of JSON-RPC messages from and to clients, by transport",
+                                           MetricKind::counter, {"transport", "direction"});
+    session->bytes_received_ = &bytes.series({session->context_->transport, "received"});
+    session->bytes_sent_ = &bytes.series({session->context_->transport, "sent"});
     // On the I/O thread: a request whose time ran out is answered even while every worker is
     // busy in a plugin.
     session->deadlines_ =
@@ -231,10 +238,14 @@ std::size_t ClientSession::requests_in_flight() const {
 }
 
 void ClientSession::send_to_client(const json& message, Delivery delivery) {
-    channel_->send(dump_json(message), delivery);
+    auto text = dump_json(message);
+    bytes_sent_->add(static_cast<double>(text.size() + 1));
+    channel_->send(std::move(text), delivery);
 }
 void ClientSession::send_to_client(const Message& message, Delivery delivery) {
-    channel_->send(message.serialize(), delivery);
+    auto text = message.serialize();
+    bytes_sent_->add(static_cast<double>(text.size() + 1));
+    channel_->send(std::move(text), delivery);
 }
 
 void ClientSession::on_client_oversize(const OversizeLine& line) {
@@ -252,15 +263,18 @@ void ClientSession::on_client_oversize(const OversizeLine& line) {
 }
 
 void ClientSession::on_client_line(std::string line) {
+    const std::size_t wire_bytes = line.size() + 1;
     auto parsed = Message::parse(std::move(line));
     if (auto* error = std::get_if<MessageError>(&parsed)) {
+        bytes_received_->add(static_cast<double>(wire_bytes));
         send_to_client(make_error_response(error->id, error->code, error->message));
         return;
     }
-    on_client_message(std::move(std::get<Message>(parsed)));
+    on_client_message(std::move(std::get<Message>(parsed)), wire_bytes);
 }
 
-void ClientSession::on_client_message(Message message) {
+void ClientSession::on_client_message(Message message, std::size_t wire_bytes) {
+    if (wire_bytes) bytes_received_->add(static_cast<double>(wire_bytes));
     switch (message.kind()) {
         case MessageKind::notification:
             if (message.method() == "notifications/cancelled") break;  // at once: it races its request
@@ -293,6 +307,7 @@ void ClientSession::on_client_message(Message message) {
     for (const auto& upstream : config.upstreams) longest = std::max(longest, upstream.timeouts.request);
     call->session = this;
     call->set_deadline(longest);
+    call->trace = RequestTrace::begin(gateway_->tracer(), message, context_->session);
     if (const auto& params = member(message.json(), "params"); params.is_object()) {
         if (auto meta = params.find("_meta");
             meta != params.end() && meta->is_object() && meta->contains("progressToken"))
@@ -320,6 +335,7 @@ void ClientSession::on_client_message(Message message) {
 void ClientSession::answer_once(const std::shared_ptr<ClientCall>& call, const Message& answer) {
     if (call->answered.exchange(true)) return;  // already answered (its deadline passed)
     RequestMetrics::process().answered(call->method, call->upstream_label(), answer, Clock::now() - call->arrived);
+    if (call->trace) call->trace->finish(answer, call->upstream_label());
     // The call leaves the in-flight table before its answer goes out, so the client may reuse the
     // id as soon as it has the answer.
     // Whoever waits for room or for the last answer of a drain is woken once it is sent: a
@@ -412,9 +428,13 @@ asio::awaitable<Message> ClientSession::exchange(std::shared_ptr<ClientCall> cal
                                                  std::shared_ptr<Upstream> upstream) {
     request.set_upstream(upstream->name());
     auto pipeline = call->view->snapshot->plugins->pipeline(upstream->name());
+    const RequestTrace* trace = call->trace.get();
+    using Wall = RequestTrace::Wall;
+    const auto request_started = trace ? Wall::now() : Wall::time_point();
     std::shared_ptr<RequestScope> scope = co_await pipeline->begin_request_async(request, context_);
     call->add_scope(upstream->name(), scope);
     auto verdict = co_await pipeline->process_request_async(*scope, request);
+    if (trace) trace->pipeline(upstream->name(), "request", request_started, verdict);
     if (verdict.reply) co_return Message::from_json(*verdict.reply, upstream->name());
     if (!call->progress_token.empty()) {
         // The token as the upstream sees it names this session (two sessions may share an upstream).
@@ -422,9 +442,17 @@ asio::awaitable<Message> ClientSession::exchange(std::shared_ptr<ClientCall> cal
         if (meta.is_object() && meta.contains("progressToken"))
             meta["progressToken"] = upstream_progress_token(id_, meta["progressToken"]);
     }
+    // The upstream's span: its context goes along in _meta, after the plugins (what they saw is
+    // the client's).
+    std::optional<TraceContext> call_context;
+    const auto sent = trace ? Wall::now() : Wall::time_point();
+    if (trace) call_context = trace->inject(request);
     // This upstream's timeout, counted from the request's arrival: plugins and queues count too.
     UpstreamReply reply = co_await upstream->send_and_receive(request, call->new_handle(),
                                                               call->arrived + upstream->config().timeouts.request);
+    if (trace)
+        trace->upstream_call(*call_context, upstream->name(), request, sent,
+                             reply.response ? &*reply.response : nullptr, reply.error_message);
     if (!reply.response) {
         // The gateway's own answer is the request's response: audited like one.
         Message failed = make_error_message(call->client_id, reply.error_code, reply.error_message);
@@ -438,7 +466,9 @@ asio::awaitable<Message> ClientSession::exchange(std::shared_ptr<ClientCall> cal
         reply.messages_before);
     Message response = std::move(*reply.response);
     response.set_id(call->client_id);  // the client's id, restored
+    const auto response_started = trace ? Wall::now() : Wall::time_point();
     auto response_verdict = co_await pipeline->process_response_async(*scope, response);
+    if (trace) trace->pipeline(upstream->name(), "response", response_started, response_verdict);
     if (response_verdict.reply) co_return Message::from_json(*response_verdict.reply, upstream->name());
     co_return response;
 }

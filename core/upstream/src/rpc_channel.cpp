@@ -52,8 +52,18 @@ std::shared_ptr<RpcChannel> RpcChannel::create(asio::any_io_executor executor, s
     return channel;
 }
 
+MetricSeries& upstream_bytes_metric(const std::string& upstream, const char* direction) {
+    return process_metrics()
+        .family("watchgate_upstream_bytes_total",
+                "Bytes of JSON-RPC messages sent to the upstream and received from it (a newline each)",
+                MetricKind::counter, {"upstream", "direction"})
+        .series({upstream, direction});
+}
+
 RpcChannel::RpcChannel(asio::any_io_executor executor, std::string upstream_name)
-    : executor_(std::move(executor)), name_(std::move(upstream_name)) {}
+    : executor_(std::move(executor)),
+      name_(std::move(upstream_name)),
+      bytes_sent_(upstream_bytes_metric(name_, "sent")) {}
 
 void RpcChannel::attach(std::shared_ptr<UpstreamTransport> transport) {
     std::lock_guard lock(mutex_);
@@ -96,10 +106,10 @@ asio::awaitable<std::optional<UpstreamReply>> RpcChannel::call(Message& request,
         }
         handle->channel_ = weak_from_this();
         handle->upstream_id_ = id;
-        ticket = transport->send_request(request.serialize(), id);
-    } else {
-        ticket = transport->send_request(request.serialize(), id);
     }
+    std::string line = request.serialize();
+    bytes_sent_.add(static_cast<double>(line.size() + 1));
+    ticket = transport->send_request(std::move(line), id);
     {
         std::lock_guard lock(mutex_);
         if (auto it = pending_.find(id); it != pending_.end()) it->second.ticket = ticket;
@@ -114,7 +124,9 @@ void RpcChannel::send(std::string line) {
         std::lock_guard lock(mutex_);
         transport = transport_;
     }
-    if (transport) transport->send(std::move(line));
+    if (!transport) return;
+    bytes_sent_.add(static_cast<double>(line.size() + 1));  // with its newline, as framed
+    transport->send(std::move(line));
 }
 
 void RpcChannel::abandon(std::int64_t upstream_id, const Pending& pending, const std::string& reason) {

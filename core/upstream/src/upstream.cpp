@@ -41,7 +41,14 @@ Upstream::Upstream(asio::any_io_executor executor, UpstreamConfig config, std::s
       on_ready_(std::move(on_ready)),
       before_read_(std::move(before_read)),
       transports_(std::move(transports)),
-      rpc_(RpcChannel::create(executor_, config_.name)) {}
+      rpc_(RpcChannel::create(executor_, config_.name)),
+      bytes_received_(upstream_bytes_metric(config_.name, "received")),
+      queue_wait_(process_metrics()
+                      .family("watchgate_upstream_queue_wait_seconds",
+                              "How long requests waited for a free slot at the upstream (max_in_flight, "
+                              "overflow: queue); only those that waited",
+                              MetricKind::histogram, {"upstream"}, Metrics::latency_buckets())
+                      .series({config_.name})) {}
 
 Upstream::~Upstream() = default;
 
@@ -340,8 +347,10 @@ asio::awaitable<std::optional<UpstreamReply>> Upstream::acquire_slot(Clock::time
         slot_waiters_.push_back({waiter, deadline});
         watch_deadline_locked(deadline);
     }
+    const auto waited_from = Clock::now();
     boost::system::error_code error;
     co_await waiter->async_receive(asio::redirect_error(asio::use_awaitable, error));
+    queue_wait_.observe(std::chrono::duration<double>(Clock::now() - waited_from).count(), Metrics::latency_buckets());
     if (!error) co_return std::nullopt;  // a finished request handed its slot over
     co_return error_reply(error_code::timeout, "request timed out after " +
                                                    std::to_string(config_.timeouts.request.count()) +
@@ -435,6 +444,7 @@ asio::awaitable<void> Upstream::wait_for_room() {
 }
 
 void Upstream::on_line(std::string line) {
+    bytes_received_.add(static_cast<double>(line.size() + 1));
     auto parsed = Message::parse(std::move(line), name());
     if (auto* bad = std::get_if<MessageError>(&parsed)) {
         rpc_->refuse_answer(bad->maybe_response ? bad->id : json(), bad->message);

@@ -139,6 +139,20 @@ struct AdminConfig {
     SourceLocation where;
 };
 
+// OpenTelemetry traces (docs/operations.md "Traces"): spans exported as OTLP/HTTP with the JSON
+// encoding. Off unless configured.
+struct TracingConfig {
+    std::string endpoint;  // http(s)://host:port/v1/traces
+    std::string service_name = "watchgate";
+    std::vector<std::pair<std::string, std::string>> headers;  // sent with every export; may be secrets
+    std::optional<std::filesystem::path> tls_ca_file;          // trusted besides the system's CAs (https)
+    bool tls_verify = true;
+    std::size_t queue_limit = 4096;  // spans waiting; beyond, dropped and counted
+    std::size_t batch_size = 512;    // spans per export at most
+    std::chrono::milliseconds export_interval{1000};
+    SourceLocation where;
+};
+
 // A setting a reload cannot change (docs/operations.md "Reload"): its YAML as read, and where.
 struct RestartOnlySetting {
     std::string yaml;
@@ -174,6 +188,7 @@ struct GatewayConfig {
     std::vector<PluginEntryConfig> plugins;
     LoggingConfig logging;
     std::optional<AdminConfig> admin;
+    std::optional<TracingConfig> tracing;
     // `pid_file:`: written at start, removed at exit; `watchgate reload` signals the pid in it.
     std::optional<std::filesystem::path> pid_file;
     // The settings only a restart applies, by their YAML path ("proxy.threads", "admin").

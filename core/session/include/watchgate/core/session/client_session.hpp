@@ -72,8 +72,9 @@ public:
 
     // One line from the client. Returns at once: requests run as their own coroutines.
     void on_client_line(std::string line);
-    // The same for a message its transport already parsed (HTTP reads one per POST).
-    void on_client_message(Message message);
+    // The same for a message its transport already parsed (HTTP reads one per POST);
+    // `wire_bytes`: its size as it came (watchgate_client_bytes_total).
+    void on_client_message(Message message, std::size_t wire_bytes = 0);
     // An oversize line from the client (already discarded): answered with -32600 (with its id
     // when the kept ends of the line show it).
     void on_client_oversize(const OversizeLine& line);
@@ -152,6 +153,8 @@ private:
     std::shared_ptr<const ClientContext> context_;
     std::shared_ptr<ClientChannel> channel_;
     std::atomic<std::shared_ptr<const View>> view_;
+    MetricSeries* bytes_received_ = nullptr;  // watchgate_client_bytes_total, by transport
+    MetricSeries* bytes_sent_ = nullptr;
     const GatewayConfig& config_;  // the gateway's settings that no reload changes
     Lane lane_;                    // client notifications and answers, in order
     // A backlog or the requests in flight went below their limit; in a drain, also the last

@@ -10,6 +10,7 @@
 #include <watchgate/core/session/gateway_snapshot.hpp>
 #include <watchgate/core/session/session_registry.hpp>
 #include <watchgate/core/base/metrics.hpp>
+#include <watchgate/core/base/trace.hpp>
 #include <watchgate/core/upstream/upstream_pool.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -73,6 +74,9 @@ public:
     ReloadReport reload(GatewayConfig config, std::shared_ptr<PluginHost> plugins);
     // How many reloads took effect since the start.
     std::uint64_t reloads() const { return reloads_; }
+    // Where requests' spans go (null: tracing is off). Set before the first session opens.
+    void set_tracer(std::shared_ptr<Tracer> tracer) { tracer_ = std::move(tracer); }
+    Tracer* tracer() const { return tracer_.get(); }
     UpstreamPool& pool() { return *pool_; }
     SessionRegistry& sessions() { return sessions_; }
 
@@ -128,6 +132,7 @@ private:
     std::atomic<bool> plugin_free_{false};
     std::mutex reload_mutex_;  // one reload at a time; a session opens wholly before or after one
     std::atomic<std::uint64_t> reloads_{0};
+    std::shared_ptr<Tracer> tracer_;
     std::shared_ptr<const GatewayConfig> initial_config_;
     std::atomic<std::shared_ptr<const GatewaySnapshot>> snapshot_;
     std::unique_ptr<UpstreamPool> pool_;

@@ -5,6 +5,7 @@
 // admission limits (Upstream).
 
 #include <watchgate/core/base/deadline_timer.hpp>
+#include <watchgate/core/base/metrics.hpp>
 #include <watchgate/core/protocol/message.hpp>
 #include <watchgate/core/upstream/upstream_transport.hpp>
 
@@ -23,6 +24,10 @@
 #include <string>
 
 namespace watchgate::core {
+
+// The bytes of JSON-RPC lines an upstream was sent or sent back (`direction`: "sent", "received"),
+// watchgate_upstream_bytes_total on the admin endpoint.
+MetricSeries& upstream_bytes_metric(const std::string& upstream, const char* direction);
 
 // What a call yields: the upstream's response, or an error the gateway made.
 struct UpstreamReply {
@@ -99,6 +104,7 @@ private:
 
     boost::asio::any_io_executor executor_;
     std::string name_;
+    MetricSeries& bytes_sent_;
     std::shared_ptr<DeadlineTimer> deadlines_;
 
     mutable std::mutex mutex_;  // guards everything below

@@ -137,6 +137,8 @@ private:
     std::shared_ptr<RpcChannel> rpc_;
     // Wakes waiters when the state changes or an initialize ends (connect, stop).
     AsyncSignal state_changed_;
+    MetricSeries& bytes_received_;  // watchgate_upstream_bytes_total{direction="received"}
+    MetricSeries& queue_wait_;      // watchgate_upstream_queue_wait_seconds
 
     mutable std::mutex mutex_;  // guards everything below
     std::atomic<State> state_{State::stopped};

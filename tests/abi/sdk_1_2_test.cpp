@@ -185,4 +185,8 @@ TEST_CASE("sdk 1.2: the metrics extension serves a plugin's counter, and refuses
                                  "  auditing:\n    _global:\n      - handler: audit_jsonl\n"
                                  "        config: {output_file: /dev/null}\n"),
                Catch::Contains("metric 'audit_queue_depth': another plugin defines it with another kind"));
+    // A plugin gets a bounded number: every family is rendered on every scrape.
+    CHECK(test::load_errors(probe_entry("          name: m\n          extra_metrics: 64\n")).empty());
+    CHECK_THAT(test::load_errors(probe_entry("          name: m\n          extra_metrics: 65\n")),
+               Catch::Contains("metric 'probe_extra_64': an instance defines at most 64 metrics"));
 }

@@ -10,7 +10,6 @@
 #include "test_support.hpp"
 
 #include <fstream>
-#include <regex>
 
 using namespace watchgate;
 using nlohmann::json;
@@ -21,14 +20,6 @@ using namespace std::chrono_literals;
 namespace http = boost::beast::http;
 
 namespace {
-
-std::uint16_t admin_port(const GatewayProcess& gateway) {
-    static const std::regex pattern("admin: listening on http://[^:]+:([0-9]+)/metrics");
-    const std::string log = gateway.log_once("admin: listening on", 10s);
-    std::smatch found;
-    if (!std::regex_search(log, found, pattern)) return 0;
-    return static_cast<std::uint16_t>(std::stoi(found[1]));
-}
 
 // The value of the sample `series` (name and labels exactly as rendered), or -1 when absent.
 double sample(const std::string& metrics, const std::string& series) {
@@ -51,13 +42,24 @@ std::string admin_config(const std::filesystem::path& dir, const std::string& up
                                     upstream_extra);
 }
 
+// A gateway as admin_config() has it, its admin endpoint's port known.
+struct AdminGateway {
+    explicit AdminGateway(const std::string& name)
+        : dir(test::scratch_dir(name)),
+          gateway(dir, admin_config(dir)),
+          port(test::logged_port(gateway, "admin: listening")) {
+        REQUIRE(port != 0);
+    }
+    std::filesystem::path dir;
+    GatewayProcess gateway;
+    std::uint16_t port;
+};
+
 }  // namespace
 
 TEST_CASE("admin: /metrics counts requests, verdicts, upstreams and the auditor's own metrics") {
-    const auto dir = test::scratch_dir("admin_metrics");
-    GatewayProcess gateway(dir, admin_config(dir));
-    const auto port = admin_port(gateway);
-    REQUIRE(port != 0);
+    AdminGateway fixture("admin_metrics");
+    auto& [dir, gateway, port] = fixture;
     REQUIRE(gateway.initialize().contains("result"));
     for (int id = 1; id <= 3; ++id) CHECK(test::text_of(gateway.call_tool(id, "echo", {{"text", "fine"}})) == "fine");
     CHECK(gateway.call_tool(4, "echo", {{"text", "forbidden"}})["error"]["code"] == -32000);
@@ -109,10 +111,8 @@ TEST_CASE("admin: /metrics counts requests, verdicts, upstreams and the auditor'
 }
 
 TEST_CASE("admin: /healthz, /readyz, and what the endpoint refuses") {
-    const auto dir = test::scratch_dir("admin_probes");
-    GatewayProcess gateway(dir, admin_config(dir));
-    const auto port = admin_port(gateway);
-    REQUIRE(port != 0);
+    AdminGateway fixture("admin_probes");
+    auto& [dir, gateway, port] = fixture;
     REQUIRE(gateway.initialize().contains("result"));
     HttpConnection admin(port);
     auto healthy = admin.request(http::verb::get, "/healthz");
@@ -133,7 +133,7 @@ TEST_CASE("admin: /readyz is 503 while an upstream is not initialized") {
     // The upstream never answers initialize: never ready.
     GatewayProcess gateway(dir, "admin: {port: 0}\nproxy:\n  upstreams:\n    - name: test\n      command: [\"" +
                                     std::string(WATCHGATE_TEST_SERVER) + "\", \"--hang-initialize\"]\n");
-    const auto port = admin_port(gateway);
+    const auto port = test::logged_port(gateway, "admin: listening");
     REQUIRE(port != 0);
     HttpConnection admin(port);
     auto early = admin.request(http::verb::get, "/readyz");
@@ -144,7 +144,7 @@ TEST_CASE("admin: /readyz is 503 while an upstream is not initialized") {
 
 TEST_CASE("admin: a port that is taken stops the start with an error naming it") {
     GatewayProcess holder(test::scratch_dir("admin_taken_first"), test::test_server_config("", "admin: {port: 0}\n"));
-    const auto port = admin_port(holder);
+    const auto port = test::logged_port(holder, "admin: listening");
     REQUIRE(port != 0);
     GatewayProcess second(test::scratch_dir("admin_taken_second"),
                           test::test_server_config("", "admin: {port: " + std::to_string(port) + "}\n"));
@@ -157,10 +157,8 @@ TEST_CASE("admin: a port that is taken stops the start with an error naming it")
 }
 
 TEST_CASE("admin: a real Prometheus scrapes the gateway and answers a query over what it counted") {
-    const auto dir = test::scratch_dir("admin_prometheus");
-    GatewayProcess gateway(dir, admin_config(dir));
-    const auto port = admin_port(gateway);
-    REQUIRE(port != 0);
+    AdminGateway fixture("admin_prometheus");
+    auto& [dir, gateway, port] = fixture;
     REQUIRE(gateway.initialize().contains("result"));
     for (int id = 1; id <= 5; ++id) CHECK(test::text_of(gateway.call_tool(id, "echo", {{"text", "x"}})) == "x");
 
@@ -204,10 +202,8 @@ TEST_CASE("admin: a real Prometheus scrapes the gateway and answers a query over
 }
 
 TEST_CASE("admin: watchgate status shows the running gateway as a table") {
-    const auto dir = test::scratch_dir("admin_status");
-    GatewayProcess gateway(dir, admin_config(dir));
-    const auto port = admin_port(gateway);
-    REQUIRE(port != 0);
+    AdminGateway fixture("admin_status");
+    auto& [dir, gateway, port] = fixture;
     REQUIRE(gateway.initialize().contains("result"));
     for (int id = 1; id <= 2; ++id) CHECK(test::text_of(gateway.call_tool(id, "echo", {{"text", "fine"}})) == "fine");
     CHECK(gateway.call_tool(3, "echo", {{"text", "forbidden"}})["error"]["code"] == -32000);
@@ -233,7 +229,7 @@ TEST_CASE("admin: requests that waited for a free slot at their upstream show in
     const auto dir = test::scratch_dir("admin_queue_wait");
     GatewayProcess gateway(
         dir, test::test_server_config("  concurrency: {max_in_flight: 1, overflow: queue}\n", "admin: {port: 0}\n"));
-    const auto port = admin_port(gateway);
+    const auto port = test::logged_port(gateway, "admin: listening");
     REQUIRE(port != 0);
     REQUIRE(gateway.initialize().contains("result"));
     // Three at once through one slot: the second waits about 300 ms, the third about 600 ms.

@@ -70,15 +70,15 @@ std::vector<json> collect(GatewayProcess& gateway, const std::string& method, st
 
 }  // namespace
 
-TEST_CASE("aggregation: three upstreams x 266 tools with page size 50 are namespaced, sorted and complete") {
+TEST_CASE("aggregation: three upstreams x 267 tools with page size 50 are namespaced, sorted and complete") {
     const std::vector<std::string> paging = {"--tools", "250", "--page-size", "50"};
     GatewayProcess gateway(test::scratch_dir("agg_pages"),
                            config({upstream("a", paging), upstream("b", paging), upstream("c", paging)}));
     REQUIRE(gateway.initialize().contains("result"));
     int next_id = 1, pages = 0;
     auto names = all_pages(gateway, next_id, "tools/list", "tools", "name", &pages);
-    CHECK(pages == 6);  // each upstream: 266 tools in pages of 50
-    CHECK(names.size() == 3 * 266);
+    CHECK(pages == 6);  // each upstream: 267 tools in pages of 50
+    CHECK(names.size() == 3 * 267);
     std::set<std::string> unique(names.begin(), names.end());
     CHECK(unique.size() == names.size());
     for (const char* prefix : {"a__", "b__", "c__"}) {
@@ -251,7 +251,7 @@ TEST_CASE("aggregation: an upstream down at start does not delay the others and 
     auto changed = collect(gateway, "notifications/tools/list_changed", 4s);
     CHECK(changed.size() == 1);
     auto later = gateway.request(3, "tools/list");
-    CHECK(later["result"]["tools"].size() == 2 * 16);
+    CHECK(later["result"]["tools"].size() == 2 * 17);
     CHECK(!later["result"].contains("_meta"));
     CHECK(text_of(gateway.call_tool(4, "b__echo", {{"text", "joined"}})) == "joined");
 }
@@ -276,7 +276,7 @@ TEST_CASE("aggregation: without namespacing a single upstream keeps its names") 
     REQUIRE(gateway.initialize().contains("result"));
     int id = 1;
     auto names = all_pages(gateway, id, "tools/list", "tools", "name");
-    CHECK(names.size() == 21);
+    CHECK(names.size() == 22);
     CHECK(std::find(names.begin(), names.end(), "echo") != names.end());
     CHECK(text_of(gateway.call_tool(id++, "echo", {{"text", "plain"}})) == "plain");
 }
@@ -308,7 +308,7 @@ TEST_CASE("aggregation: an upstream that times out or cannot start is left out a
     auto tools = gateway.request(1, "tools/list");
     CHECK(Clock::now() - started < 1400ms);
     REQUIRE(tools.contains("result"));
-    CHECK(tools["result"]["tools"].size() == 16);
+    CHECK(tools["result"]["tools"].size() == 17);
     CHECK(tools["result"]["tools"][0]["name"] == "b__ask_client");
     CHECK(!tools["result"].contains("_meta"));  // debug_metadata is off
     CHECK(gateway.call_tool(2, "ghost__echo")["error"]["code"] == -32002);

@@ -29,7 +29,7 @@ TEST_CASE("gateway: initialize is answered by the gateway, ping locally, tools p
     CHECK(init["result"]["instructions"] == "A server for Watchgate's tests.");
     CHECK(gateway.request(1, "ping")["result"] == json::object());
     auto tools = gateway.request(2, "tools/list");
-    CHECK(tools["result"]["tools"].size() == 16);
+    CHECK(tools["result"]["tools"].size() == 17);
     CHECK(text_of(gateway.call_tool("three", "echo", {{"text", "héllo"}})) == "héllo");
 }
 

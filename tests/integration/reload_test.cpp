@@ -13,7 +13,6 @@
 
 #include <atomic>
 #include <fstream>
-#include <regex>
 #include <thread>
 
 using namespace watchgate;
@@ -31,15 +30,6 @@ void write_config(const std::filesystem::path& file, const std::string& yaml) {
     const auto partial = file.string() + ".partial";
     std::ofstream(partial) << yaml;
     std::filesystem::rename(partial, file);
-}
-
-// The port of the log line "<what> on http://host:port/" (the MCP listener's line starts with
-// "listening", the admin endpoint's with "admin: listening").
-std::uint16_t logged_port(const GatewayProcess& gateway, const std::string& what) {
-    const std::regex pattern("(info )" + what + " on http://[^:]+:([0-9]+)/");
-    const std::string log = gateway.log_once("info " + what + " on http://", 10s);
-    std::smatch found;
-    return std::regex_search(log, found, pattern) ? static_cast<std::uint16_t>(std::stoi(found[2])) : 0;
 }
 
 // A policy of the scripted middleware: the request phase writes `mark` into the echoed text and
@@ -97,8 +87,8 @@ bool heard(GatewayProcess& gateway, const std::string& method, std::chrono::mill
 TEST_CASE("reload: every 100 ms for 10 s under 200 HTTP clients: each call is answered once by one policy") {
     const auto dir = test::scratch_dir("reload_storm");
     GatewayProcess gateway(dir, http_config(dir, "A"));
-    const auto port = logged_port(gateway, "listening");
-    const auto admin_port = logged_port(gateway, "admin: listening");
+    const auto port = test::logged_port(gateway, "listening");
+    const auto admin_port = test::logged_port(gateway, "admin: listening");
     REQUIRE(port != 0);
     REQUIRE(admin_port != 0);
     const auto config = dir / "gateway.yaml";
@@ -195,12 +185,12 @@ TEST_CASE("reload: a bad file or a restart-only change is refused with its place
     const auto dir = test::scratch_dir("reload_refused");
     const auto base = "plugin_dirs: [\"" + test::plugin_dir().string() + "\"]\nadmin: {port: 0}\n";
     GatewayProcess gateway(dir, base + stdio_config({{"test", ""}}, "plugins:\n" + policy("A")));
-    REQUIRE(logged_port(gateway, "admin: listening") != 0);
+    REQUIRE(test::logged_port(gateway, "admin: listening") != 0);
     REQUIRE(gateway.initialize().contains("result"));
     const auto config = dir / "gateway.yaml";
     // The admin port was chosen at start (port 0), which `watchgate reload` cannot know: the
     // endpoint is asked directly here (the CLI's own test uses the pid file).
-    const auto admin_port = logged_port(gateway, "admin: listening");
+    const auto admin_port = test::logged_port(gateway, "admin: listening");
     HttpConnection admin(admin_port, 30s);
 
     write_config(config,
@@ -243,7 +233,7 @@ TEST_CASE(
     "while added ones appear and removed ones stop") {
     const auto dir = test::scratch_dir("reload_upstreams");
     GatewayProcess gateway(dir, stdio_config({{"one", ""}, {"two", ""}}, "admin: {port: 0}\n"));
-    const auto admin_port = logged_port(gateway, "admin: listening");
+    const auto admin_port = test::logged_port(gateway, "admin: listening");
     REQUIRE(admin_port != 0);
     REQUIRE(gateway.initialize().contains("result"));
     const std::string one_pid = test::text_of(gateway.call_tool(1, "one__pid"));

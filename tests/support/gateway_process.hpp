@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <regex>
 #include <vector>
 #include <atomic>
 
@@ -231,6 +232,15 @@ private:
 inline std::string text_of(const json& response) {
     if (!response.contains("result")) return "<error: " + response.dump() + ">";
     return response["result"]["content"][0].value("text", "");
+}
+
+// The port of the gateway's log line "<what> on http://host:port/": "listening" names the MCP
+// listener, "admin: listening" the admin endpoint (waits up to 10 s for the line; 0: none).
+inline std::uint16_t logged_port(const GatewayProcess& gateway, const std::string& what) {
+    const std::regex pattern("info " + what + " on https?://[^ ]+:([0-9]+)/");
+    const std::string log = gateway.log_once("info " + what + " on http", 10s);
+    std::smatch found;
+    return std::regex_search(log, found, pattern) ? static_cast<std::uint16_t>(std::stoi(found[1])) : 0;
 }
 
 // A gateway.yaml with the test server as its one upstream `test`, under its own names.

@@ -530,6 +530,9 @@ struct Guard<function> {
     }
 };
 
+constexpr std::size_t max_metrics_per_instance = 64;
+constexpr std::size_t max_metric_name = 100;
+
 std::uint32_t define_metric(wg_host* host, wg_config* config, wg_metric_kind kind, wg_str name_text, wg_str help,
                             const double* bounds, std::size_t bound_count) {
     const std::string name = utf8_text(name_text);
@@ -544,6 +547,9 @@ std::uint32_t define_metric(wg_host* host, wg_config* config, wg_metric_kind kin
     if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos ||
         (name[0] >= '0' && name[0] <= '9'))
         return refuse("a metric name is [a-z_][a-z0-9_]*");
+    // Every family is served on each scrape for the life of the process: a plugin gets a few.
+    if (name.size() > max_metric_name) return refuse("a metric name has at most 100 characters");
+    if (host->metrics.size() >= max_metrics_per_instance) return refuse("an instance defines at most 64 metrics");
     std::vector<double> buckets;
     if (kind == WG_METRIC_HISTOGRAM) {
         if (!bounds || bound_count == 0 || bound_count > 64) return refuse("a histogram needs 1 to 64 bucket bounds");
@@ -553,7 +559,8 @@ std::uint32_t define_metric(wg_host* host, wg_config* config, wg_metric_kind kin
     }
     static constexpr MetricKind kinds[] = {MetricKind::counter, MetricKind::gauge, MetricKind::histogram};
     try {
-        MetricFamily& family = process_metrics().family("watchgate_plugin_" + name, utf8_text(help), kinds[kind - 1],
+        std::string help_text = utf8_text(help).substr(0, 1000);
+        MetricFamily& family = process_metrics().family("watchgate_plugin_" + name, help_text, kinds[kind - 1],
                                                         {"plugin"}, std::move(buckets));
         host->metrics.push_back({&family.series({host->plugin_name}), kind, &family.bounds()});
     } catch (const std::invalid_argument&) {

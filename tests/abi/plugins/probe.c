@@ -33,13 +33,14 @@ static void append_str(struct probe* self, const char* prefix, wg_str value) {
 
 static wg_status create(const wg_host_api* api, wg_host* host, void* module, wg_str json, wg_config* config,
                         void** out) {
-    static const wg_str known[] = {WG_STR_INIT("name"),   WG_STR_INIT("count"), WG_STR_INIT("ratio"),
-                                   WG_STR_INIT("loud"),   WG_STR_INIT("mode"),  WG_STR_INIT("items"),
-                                   WG_STR_INIT("labels"), WG_STR_INIT("touch"), WG_STR_INIT("metric")};
+    static const wg_str known[] = {WG_STR_INIT("name"),         WG_STR_INIT("count"), WG_STR_INIT("ratio"),
+                                   WG_STR_INIT("loud"),         WG_STR_INIT("mode"),  WG_STR_INIT("items"),
+                                   WG_STR_INIT("labels"),       WG_STR_INIT("touch"), WG_STR_INIT("metric"),
+                                   WG_STR_INIT("extra_metrics")};
     static const wg_str modes[] = {WG_STR_INIT("fast"), WG_STR_INIT("slow")};
     struct probe* self = (struct probe*)calloc(1, sizeof *self);
     wg_str name, touch;
-    int64_t count;
+    int64_t count, extra;
     double ratio;
     int loud;
     size_t mode, items, index;
@@ -90,6 +91,15 @@ static wg_status create(const wg_host_api* api, wg_host* host, void* module, wg_
     if (api->config_string(config, WG_STR("/metric"), WG_STR(""), &name) == WG_OK && self->metrics)
         self->hits =
             self->metrics->define(host, config, WG_METRIC_COUNTER, name, WG_STR("Requests the probe saw"), NULL, 0);
+    /* `extra_metrics: N` defines N more gauges, probe_extra_<i>: the host's cap on a plugin's metrics. */
+    if (api->config_integer(config, WG_STR("/extra_metrics"), 0, 0, 1000, &extra) == WG_OK && self->metrics) {
+        int64_t i;
+        for (i = 0; i < extra; ++i) {
+            snprintf(line, sizeof line, "probe_extra_%d", (int)i);
+            self->metrics->define(host, config, WG_METRIC_GAUGE, wg_str_make(line, strlen(line)),
+                                  WG_STR("An extra gauge"), NULL, 0);
+        }
+    }
     if (api->config_error_count(config) > 0) {
         free(self);
         return WG_ERROR;

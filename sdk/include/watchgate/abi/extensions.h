@@ -54,7 +54,8 @@ typedef struct wg_ext_metrics_1 {
     /* Defines one metric: `name` is [a-z_][a-z0-9_]* (the host prefixes "watchgate_plugin_"),
      * `help` one line; a histogram takes the upper bounds of its buckets, ascending (+Inf is
      * implied). Returns the metric's id (>= 1), or 0 after reporting a config error (a bad name,
-     * bounds, or a name another plugin defined as another kind).
+     * bounds, a name another plugin defined as another kind, more than 64 metrics in one instance,
+     * a name over 100 characters). A help text is cut at 1000 bytes.
      * Thread: create. Memory: everything copied. */
     uint32_t (*define)(wg_host* host, wg_config* config, wg_metric_kind kind, wg_str name, wg_str help,
                        const double* bounds, size_t bound_count);

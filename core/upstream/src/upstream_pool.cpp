@@ -52,8 +52,12 @@ std::vector<std::shared_ptr<Upstream>> UpstreamPool::view_locked(SessionId sessi
 }
 
 void UpstreamPool::start() {
-    std::lock_guard lock(mutex_);
-    for (auto& upstream : shared_)
+    std::vector<std::shared_ptr<Upstream>> shared;
+    {
+        std::lock_guard lock(mutex_);
+        shared = shared_;
+    }
+    for (auto& upstream : shared)  // outside the lock: what a start reports may ask the pool
         if (upstream) upstream->spawn();
 }
 

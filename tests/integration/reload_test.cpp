@@ -294,10 +294,22 @@ TEST_CASE("reload: SIGHUP and `watchgate reload` through the pid file that goes 
     CHECK(status == 0);
     CHECK(output.find("sent SIGHUP to the gateway (pid " + std::to_string(gateway->pid()) + ")") != std::string::npos);
     CHECK(gateway->log_once("reloaded ").find("upstreams kept: test") != std::string::npos);
+    CHECK(heard(*gateway, "notifications/tools/list_changed"));  // this reload's, taken off the queue
     CHECK(test::text_of(gateway->call_tool(1, "test__echo", {{"text", "x"}})) == "B");
 
     write_config(dir / "gateway.yaml", base + stdio_config({{"test", ""}}, "plugins:\n" + policy("A")));
     gateway->signal(SIGHUP);
+    // The second reload is done once the log says so twice.
+    auto reloads_logged = [&] {
+        const std::string log = gateway->log();
+        int count = 0;
+        for (auto at = log.find("info reloaded "); at != std::string::npos; at = log.find("info reloaded ", at + 1))
+            ++count;
+        return count;
+    };
+    for (auto until = Clock::now() + 10s; reloads_logged() < 2 && Clock::now() < until;)
+        std::this_thread::sleep_for(10ms);
+    CHECK(reloads_logged() == 2);
     CHECK(heard(*gateway, "notifications/tools/list_changed"));
     CHECK(test::text_of(gateway->call_tool(2, "test__echo", {{"text", "x"}})) == "A");
 

@@ -132,7 +132,7 @@ std::shared_ptr<ClientSession> ClientSession::create(std::shared_ptr<Gateway> ga
                                                      std::vector<std::shared_ptr<Upstream>> upstreams,
                                                      ClientContext context) {
     std::shared_ptr<ClientSession> session(new ClientSession(std::move(gateway), id, std::move(channel)));
-    session->view_ = session->make_view(std::move(snapshot), std::move(upstreams));
+    session->view_.store(session->make_view(std::move(snapshot), std::move(upstreams)));
     if (context.session.empty()) context.session = std::to_string(id);
     if (context.transport.empty()) context.transport = "stdio";
     session->context_ = std::make_shared<const ClientContext>(std::move(context));

@@ -48,7 +48,7 @@ std::shared_ptr<Gateway> Gateway::create(asio::any_io_executor io, asio::any_io_
                      upstreams.size());
     else if (!upstreams.empty())
         spdlog::info("one upstream: names the client sees are its own, unprefixed (proxy.namespace)");
-    gateway->snapshot_ = snapshot;
+    gateway->snapshot_.store(snapshot);
     if (!transports)
         transports = upstream_transports(io, snapshot->config->max_message_size, snapshot->config->streams);
     std::weak_ptr<Gateway> weak = gateway;

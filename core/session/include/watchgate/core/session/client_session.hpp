@@ -9,6 +9,7 @@
 #include <watchgate/core/base/async_signal.hpp>
 #include <watchgate/core/base/deadline_timer.hpp>
 #include <watchgate/core/base/line_splitter.hpp>
+#include <watchgate/core/base/shared_slot.hpp>
 #include <watchgate/core/pipeline/pipeline.hpp>
 #include <watchgate/core/protocol/methods.hpp>
 #include <watchgate/core/session/client_channel.hpp>
@@ -152,7 +153,7 @@ private:
     SessionId id_;
     std::shared_ptr<const ClientContext> context_;
     std::shared_ptr<ClientChannel> channel_;
-    std::atomic<std::shared_ptr<const View>> view_;
+    SharedSlot<const View> view_;
     MetricSeries* bytes_received_ = nullptr;  // watchgate_client_bytes_total, by transport
     MetricSeries* bytes_sent_ = nullptr;
     const GatewayConfig& config_;  // the gateway's settings that no reload changes

@@ -10,6 +10,7 @@
 #include <watchgate/core/session/gateway_snapshot.hpp>
 #include <watchgate/core/session/session_registry.hpp>
 #include <watchgate/core/base/metrics.hpp>
+#include <watchgate/core/base/shared_slot.hpp>
 #include <watchgate/core/base/trace.hpp>
 #include <watchgate/core/upstream/upstream_pool.hpp>
 
@@ -134,7 +135,7 @@ private:
     std::atomic<std::uint64_t> reloads_{0};
     std::shared_ptr<Tracer> tracer_;
     std::shared_ptr<const GatewayConfig> initial_config_;
-    std::atomic<std::shared_ptr<const GatewaySnapshot>> snapshot_;
+    SharedSlot<const GatewaySnapshot> snapshot_;
     std::unique_ptr<UpstreamPool> pool_;
     SessionRegistry sessions_;
     AsyncSignal lanes_flow_;  // an upstream lane's backlog went below its limit

@@ -226,8 +226,9 @@ TEST_CASE("gateway: plugin state stays per request under concurrency, and nothin
     for (int id = 1; id <= 200; ++id) CHECK(gateway.response(id).contains("result"));
     gateway.close_input();
     CHECK(gateway.wait_exit(10s) == 0);
-    CHECK_THAT(gateway.log_once("[test] requests: 201 total, 0 in flight"),
-               Catch::Contains("[test] requests: 201 total, 0 in flight"));
+    // 200 calls, initialize, and the server/discover probe before it.
+    CHECK_THAT(gateway.log_once("[test] requests: 202 total, 0 in flight"),
+               Catch::Contains("[test] requests: 202 total, 0 in flight"));
 }
 
 TEST_CASE("gateway: a 16 MiB result passes") {
@@ -367,7 +368,7 @@ TEST_CASE("gateway: the log goes to the configured file") {
     CHECK(gateway.wait_exit(10s) == 0);
     const std::string log = test::read_file(dir / "logs/gateway.log");
     CHECK_THAT(log, Catch::Contains("[test] started (pid"));
-    CHECK_THAT(log, Catch::Contains("[test] initialized in"));
+    CHECK_THAT(log, Catch::Contains("[test] initialized (session era, 2025-11-25) in"));
     CHECK_THAT(log, Catch::Contains("stopped"));
     CHECK(gateway.log().find("[test] started") == std::string::npos);  // not on stderr
 }

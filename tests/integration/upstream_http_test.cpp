@@ -195,9 +195,9 @@ TEST_CASE("An unreachable server gives calls a clear error and the gateway conne
     REQUIRE(refused.contains("error"));
     CHECK(gateway.log_once("could not be reached").find("could not be reached at " + url) != std::string::npos);
     HttpTestServer server({}, port);
-    const auto log = gateway.log_once("[remote] initialized in", 20s);
+    const auto log = gateway.log_once("[remote] initialized (", 20s);
     INFO(log);
-    CHECK(log.find("[remote] initialized in") != std::string::npos);
+    CHECK(log.find("[remote] initialized (") != std::string::npos);
     std::optional<json> message;
     while ((message = gateway.next_server_message(10s)) && (*message)["method"] != "notifications/tools/list_changed") {
     }

@@ -14,7 +14,10 @@
 //          (generated items t000.., p000.., test://TAG/r000..), --page-size N (lists paginate),
 //          --fail-starts N --state-file F (exit at start N times, counted in F), --list-delay MS
 //          (tools/list answers late), --no-templates (last: resources/templates/list is unknown),
-//          --hang-initialize (never answers initialize).
+//          --hang-initialize (never answers initialize), --era stateless (speaks only MCP 2026-07-28:
+//          answers server/discover, refuses initialize and requests without the version in _meta,
+//          `ask_client` answers input_required, `notify` tags its notifications for the open
+//          subscriptions/listen requests, whose filters `seen` lists).
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
@@ -25,6 +28,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <iostream>
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <string>
@@ -55,7 +59,11 @@ struct Options {
     bool hang_initialize = false;
     bool templates = true;
     std::string protocol_version;  // answered to initialize instead of the one asked for
+    bool stateless = false;        // --era stateless
 } options;
+
+// Open subscriptions/listen requests (stateless era), by their id as JSON text.
+std::map<std::string, json> listens;
 
 std::string numbered(char letter, int i) {
     char text[16];
@@ -129,6 +137,52 @@ void remember(const std::string& method, const std::string& target) {
     seen_requests.push_back(method + " " + target);
 }
 
+json server_capabilities() {
+    json capabilities = {{"tools", json::object()}, {"logging", json::object()}, {"completions", json::object()}};
+    if (options.prompts > 0) capabilities["prompts"] = json::object();
+    if (options.resources > 0) capabilities["resources"] = {{"subscribe", true}};
+    if (options.stateless) capabilities["tools"]["listChanged"] = true;
+    return capabilities;
+}
+
+// Why a stateless server refuses a request (a JSON-RPC error), or null.
+json stateless_refusal(const std::string& method, const json& params) {
+    if (method == "initialize")
+        return {{"code", -32022},
+                {"message", "Unsupported protocol version: this server speaks only 2026-07-28"},
+                {"data", {{"supported", {"2026-07-28"}}, {"requested", params.value("protocolVersion", "")}}}};
+    if (method == "ping" || method == "logging/setLevel" || method == "resources/subscribe" ||
+        method == "resources/unsubscribe")
+        return {{"code", -32601}, {"message", "Method not found: " + method}};
+    const json meta = params.value("_meta", json::object());
+    const json version = meta.value("io.modelcontextprotocol/protocolVersion", json());
+    if (version != "2026-07-28")
+        return {{"code", -32022},
+                {"message", "Unsupported protocol version"},
+                {"data", {{"supported", {"2026-07-28"}}, {"requested", version.is_string() ? version : json("")}}}};
+    if (!meta.contains("io.modelcontextprotocol/clientCapabilities"))
+        return {{"code", -32602},
+                {"message", "Invalid params: _meta lacks io.modelcontextprotocol/clientCapabilities"}};
+    return nullptr;
+}
+
+// A notification for every open subscriptions/listen that asked for it, tagged with its id.
+void send_to_listens(const std::string& flag, const std::string& uri, json message) {
+    std::vector<json> ids;
+    {
+        std::lock_guard lock(state_mutex);
+        for (const auto& [id, filter] : listens) {
+            const json uris = filter.value("resourceSubscriptions", json::array());
+            if (uri.empty() ? filter.value(flag, false) : std::find(uris.begin(), uris.end(), uri) != uris.end())
+                ids.push_back(json::parse(id));
+        }
+    }
+    for (const auto& id : ids) {
+        message["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] = id;
+        send(message);
+    }
+}
+
 json call_tool(const json& request) {
     const json params = request.value("params", json::object());
     const std::string name = params.value("name", "");
@@ -165,6 +219,19 @@ json call_tool(const json& request) {
             std::fflush(stdout);
         }
         return text_result("ok");
+    }
+    if (name == "ask_client" && options.stateless) {
+        // The stateless era asks in the result, and the client asks again with the answer.
+        json message = {{"role", "user"}, {"content", {{"type", "text"}, {"text", "Say hello"}}}};
+        const json answer = params.value("inputResponses", json::object()).value("sample", json());
+        if (answer.is_object() && params.value("requestState", "") == "asked-once")
+            return text_result("client said: " + answer["content"].value("text", ""));
+        return {{"resultType", "input_required"},
+                {"inputRequests",
+                 {{"sample",
+                   {{"method", "sampling/createMessage"},
+                    {"params", {{"messages", json::array({message})}, {"maxTokens", 50}}}}}}},
+                {"requestState", "asked-once"}};
     }
     if (name == "ask_client") {
         const std::string id = "server-" + std::to_string(next_request_id++);
@@ -220,6 +287,14 @@ json call_tool(const json& request) {
         ::close(STDOUT_FILENO);
         return json();
     }
+    if (name == "notify" && options.stateless) {
+        send_to_listens("", resource_uri(0),
+                        {{"jsonrpc", "2.0"},
+                         {"method", "notifications/resources/updated"},
+                         {"params", {{"uri", resource_uri(0)}}}});
+        send_to_listens("toolsListChanged", "", {{"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}});
+        return text_result("notified");
+    }
     if (name == "notify") {
         send({{"jsonrpc", "2.0"},
               {"method", "notifications/resources/updated"},
@@ -262,13 +337,37 @@ void handle(json request) {
     const json params = request.value("params", json::object());
     try {
         json result;
-        if (method == "initialize") {
+        if (options.stateless) {
+            if (auto refusal = stateless_refusal(method, params); !refusal.is_null()) {
+                send({{"jsonrpc", "2.0"}, {"id", id}, {"error", refusal}});
+                return;
+            }
+        }
+        if (method == "server/discover" && options.stateless) {
+            result = {
+                {"supportedVersions", json::array({"2026-07-28"})},
+                {"capabilities", server_capabilities()},
+                {"_meta",
+                 {{"io.modelcontextprotocol/serverInfo", {{"name", "watchgate-test-server"}, {"version", "1.0.0"}}}}},
+                {"instructions", "A stateless server for Watchgate's tests."},
+                {"ttlMs", 0},
+                {"cacheScope", "private"}};
+        } else if (method == "subscriptions/listen" && options.stateless) {
+            const json filter = params.value("notifications", json::object());
+            remember(method, filter.dump());
+            {
+                std::lock_guard lock(state_mutex);
+                listens[id.dump()] = filter;
+            }
+            send(
+                {{"jsonrpc", "2.0"},
+                 {"method", "notifications/subscriptions/acknowledged"},
+                 {"params", {{"_meta", {{"io.modelcontextprotocol/subscriptionId", id}}}, {"notifications", filter}}}});
+            return;  // open until cancelled
+        } else if (method == "initialize") {
             remember(method, params.value("protocolVersion", ""));
             if (options.hang_initialize) return;  // never answers: the gateway must give up on it
-            json capabilities = {
-                {"tools", json::object()}, {"logging", json::object()}, {"completions", json::object()}};
-            if (options.prompts > 0) capabilities["prompts"] = json::object();
-            if (options.resources > 0) capabilities["resources"] = {{"subscribe", true}};
+            json capabilities = server_capabilities();
             const std::string version = !options.protocol_version.empty()
                                             ? options.protocol_version
                                             : request["params"].value("protocolVersion", "2025-06-18");
@@ -333,6 +432,13 @@ void handle(json request) {
                   {"id", id},
                   {"error", {{"code", -32601}, {"message", "Method not found: " + method}}}});
             return;
+        }
+        if (options.stateless && result.is_object() && !result.contains("resultType")) {
+            result["resultType"] = "complete";
+            if (method.ends_with("/list") || method == "resources/read") {
+                result["ttlMs"] = 0;
+                result["cacheScope"] = "private";
+            }
         }
         if (!result.is_null())
             send({{"jsonrpc", "2.0"}, {"id", id}, {"result", result}});  // null: answered its own way
@@ -403,6 +509,7 @@ void dispatch(json& message, Timers& timers) {
         if (message["method"] == "notifications/cancelled") {
             std::lock_guard lock(state_mutex);
             cancelled_ids.push_back(message["params"]["requestId"]);
+            listens.erase(message["params"]["requestId"].dump());
         }
     } else if (message.contains("id")) {
         std::lock_guard lock(state_mutex);
@@ -440,6 +547,8 @@ void read_options(int argc, char** argv) {
             state_file = value;
         else if (flag == "--protocol-version")
             options.protocol_version = value;
+        else if (flag == "--era")
+            options.stateless = value == "stateless";
     }
     if (fail_starts > 0 && !state_file.empty()) {
         int starts = 0;

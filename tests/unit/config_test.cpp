@@ -116,6 +116,7 @@ TEST_CASE("config: the proxy section with its defaults and per-upstream override
         "      restart_on_failure: false\n"
         "      max_restart_attempts: 0\n"
         "      sharing: per_session\n"
+        "      era: stateless\n"
         "      timeouts: {request_timeout: 120}\n"
         "      concurrency: {overflow: queue}\n"
         "    - name: local\n"
@@ -134,10 +135,12 @@ TEST_CASE("config: the proxy section with its defaults and per-upstream override
     CHECK_FALSE(fs.restart_on_failure);
     CHECK(fs.max_restart_attempts == 0);
     CHECK(fs.sharing == core::UpstreamSharing::per_session);
-    CHECK(fs.timeouts.connection == std::chrono::seconds(10));      // from proxy
-    CHECK(fs.timeouts.request == std::chrono::seconds(120));        // overridden
-    CHECK(fs.concurrency.max_in_flight == 7);                       // from proxy
-    CHECK(fs.concurrency.overflow == core::OverflowPolicy::queue);  // overridden
+    CHECK(fs.era == core::UpstreamEraChoice::stateless);
+    CHECK(config.upstreams[1].era == core::UpstreamEraChoice::auto_detect);  // the default
+    CHECK(fs.timeouts.connection == std::chrono::seconds(10));               // from proxy
+    CHECK(fs.timeouts.request == std::chrono::seconds(120));                 // overridden
+    CHECK(fs.concurrency.max_in_flight == 7);                                // from proxy
+    CHECK(fs.concurrency.overflow == core::OverflowPolicy::queue);           // overridden
     const auto& local = config.upstreams[1];
     CHECK(local.command == std::vector<std::string>{"/opt/servers/server", "--flag"});
     CHECK(local.timeouts.request == std::chrono::milliseconds(250));
@@ -323,4 +326,10 @@ TEST_CASE("config: a bearer token file that is a folder or a FIFO is an error an
     CHECK_THAT(errors_of("proxy:\n  transport: http\n  http:\n    auth:\n      type: bearer\n      tokens: [{file: '" +
                          (dir / "huge").string() + "', subject: a}]\n  upstreams: [{name: a, command: [x]}]\n"),
                Catch::Contains("is over 64 KiB: expected one token"));
+}
+
+TEST_CASE("config: an upstream's era is auto, session or stateless") {
+    std::string errors = errors_of("proxy:\n  upstreams:\n    - name: a\n      command: [x]\n      era: statless\n");
+    CHECK_THAT(errors,
+               Catch::Contains("gateway.yaml:5:12: expected auto, session or stateless; did you mean 'stateless'?"));
 }

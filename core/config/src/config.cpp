@@ -451,6 +451,7 @@ const std::vector<std::string> upstream_keys = {"name",
                                                 "concurrency",
                                                 "transport",
                                                 "sharing",
+                                                "era",
                                                 "url",
                                                 "headers",
                                                 "tls",
@@ -661,6 +662,14 @@ void read_upstream(Reader& reader, const YAML::Node& node, GatewayConfig& config
     if (const auto n = node["sharing"])
         if (auto which = reader.either(n, "shared", "per_session"))
             upstream.sharing = *which == 0 ? UpstreamSharing::shared : UpstreamSharing::per_session;
+    if (const auto n = node["era"]) {
+        static const std::vector<std::string> names = {"auto", "session", "stateless"};
+        const std::string word = n.IsScalar() ? n.Scalar() : std::string();
+        if (const auto it = std::find(names.begin(), names.end(), word); it != names.end())
+            upstream.era = static_cast<UpstreamEraChoice>(it - names.begin());
+        else
+            reader.error(n, "expected auto, session or stateless" + did_you_mean(word, names));
+    }
     if (const auto n = node["timeouts"]) read_timeouts(reader, n, upstream.timeouts);
     if (const auto n = node["concurrency"]) read_concurrency(reader, n, upstream.concurrency);
     if (const auto n = node["reconnect"]) read_reconnect(reader, n, upstream);

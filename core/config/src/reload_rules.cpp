@@ -10,7 +10,7 @@ namespace {
 auto settings_of(const UpstreamConfig& u) {
     return std::tie(u.name, u.transport, u.url, u.headers, u.tls_ca_file, u.tls_verify, u.restart_backoff,
                     u.max_restart_backoff, u.command, u.env, u.cwd, u.restart_on_failure, u.max_restart_attempts,
-                    u.sharing, u.timeouts.connection, u.timeouts.request, u.concurrency.max_in_flight,
+                    u.sharing, u.era, u.timeouts.connection, u.timeouts.request, u.concurrency.max_in_flight,
                     u.concurrency.overflow);
 }
 

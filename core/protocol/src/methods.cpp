@@ -9,9 +9,11 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<MethodSpec, 13> methods = {{
+constexpr std::array<MethodSpec, 15> methods = {{
     {"initialize", MethodRouting::gateway},
     {"ping", MethodRouting::gateway},
+    {"server/discover", MethodRouting::gateway},  // the stateless era (docs/routing.md "Eras")
+    {"subscriptions/listen", MethodRouting::gateway},
     {"tools/list", MethodRouting::list, TargetField::none, "tools", "tools", "name"},
     {"prompts/list", MethodRouting::list, TargetField::none, "prompts", "prompts", "name"},
     {"resources/list", MethodRouting::list, TargetField::none, "resources", "resources", "uri"},

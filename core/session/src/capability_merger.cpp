@@ -12,10 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-// Capabilities the gateway can serve across several upstreams; others (experimental, tasks)
-// would need routing it does not have.
-constexpr std::string_view aggregated_capabilities[] = {"tools", "prompts", "resources", "logging", "completions"};
-
 // Adds `offered` into `merged`: flags such as listChanged and subscribe are true when any
 // upstream offers them.
 void merge_capability(json& merged, const json& offered) {
@@ -33,10 +29,9 @@ void merge_capability(json& merged, const json& offered) {
 void CapabilityMerger::add(std::string_view upstream, const json& initialize_result) {
     const auto& offered = member(initialize_result, "capabilities");
     if (offered.is_object()) {
+        // Every capability passes, those the gateway does not know (tasks, experimental) and
+        // `extensions` too: a client must learn what the servers behind the gateway can do.
         for (auto it = offered.begin(); it != offered.end(); ++it) {
-            const bool aggregated = std::find(std::begin(aggregated_capabilities), std::end(aggregated_capabilities),
-                                              it.key()) != std::end(aggregated_capabilities);
-            if (!aggregated && namespaced_) continue;
             if (!capabilities_.contains(it.key()))
                 capabilities_[it.key()] = it.value();
             else

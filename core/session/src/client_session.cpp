@@ -6,6 +6,7 @@
 #include <watchgate/core/session/request_trace.hpp>
 #include <watchgate/core/session/routing.hpp>
 
+#include <watchgate/core/base/digest.hpp>
 #include <watchgate/core/base/version.hpp>
 
 #include <watchgate/core/base/async_sleep.hpp>
@@ -19,6 +20,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <spdlog/spdlog.h>
+
+#include <watchgate/core/protocol/stateless_meta.hpp>
 
 #include <algorithm>
 
@@ -42,6 +45,12 @@ struct ClientSession::ClientCall : Dispatcher::Request, std::enable_shared_from_
     std::atomic<std::int64_t> timeout_ms{0};
     std::atomic<bool> answered{false};
     std::unique_ptr<RequestTrace> trace;  // null: not traced
+    // A stateless-era request: what it declared in _meta (docs/routing.md "Eras").
+    bool stateless = false;
+    json client_info;
+    json client_capabilities;
+    json log_level;
+    std::shared_ptr<InputBridge> bridge;  // its upstream asked the client something (guarded by the session's mutex)
 
     const json& id() const override { return client_id; }
     void set_timeout(std::chrono::milliseconds timeout) override {
@@ -80,6 +89,10 @@ struct ClientSession::ClientCall : Dispatcher::Request, std::enable_shared_from_
         }
         for (auto& handle : to_cancel) handle->cancel(reason);
     }
+    bool is_cancelled() {
+        std::lock_guard lock(mutex);
+        return cancelled.has_value();
+    }
     // The request's plugin state at each upstream it went to; progress runs in it. Kept until the
     // call ends, so a late notification never sees a scope that has ended.
     void add_scope(const std::string& upstream, std::shared_ptr<RequestScope> scope) {
@@ -109,11 +122,40 @@ private:
     std::optional<std::string> cancelled;
 };
 
+// A stateless client's subscriptions/listen: what it asked to hear, until it cancels the request
+// or the gateway shuts down.
+struct ClientSession::Subscription {
+    json id;  // the listen's id: notifications carry it as their subscriptionId
+    std::string id_text;
+    std::set<std::string> lists;          // "tools", "prompts", "resources"
+    std::set<std::string> resource_uris;  // subscribed at their upstreams
+};
+
+struct ClientSession::InputBridge {
+    std::string token;  // the requestState the client brings back
+    const Upstream* upstream = nullptr;
+    Clock::time_point created = Clock::now();
+    // Guarded by the session's mutex:
+    json asks = json::object();           // questions not yet put to the client, by gateway id
+    std::set<std::string> open;           // questions put to it and not yet answered
+    std::optional<json> final;            // the upstream's answer to the request (a whole response)
+    std::shared_ptr<ClientCall> waiting;  // the request (the first, then each retry) to answer next
+    std::string method;                   // the request's method (its result's stateless fields)
+};
+
 struct ClientSession::ServerCall {
     std::shared_ptr<Upstream> upstream;
     json original_id;
     std::shared_ptr<const Pipeline> pipeline;
     std::unique_ptr<RequestScope> scope;
+    // Asked by the gateway itself (a stateless upstream's input_required, bridged): the client's
+    // answer is kept here for the asker instead of going to the upstream.
+    struct Answer {
+        std::mutex mutex;
+        std::optional<json> response;
+        AsyncSignal arrived;
+    };
+    std::shared_ptr<Answer> answer;
 };
 
 namespace {
@@ -332,7 +374,7 @@ void ClientSession::on_client_message(Message message, std::size_t wire_bytes) {
                    [self = shared_from_this()](std::exception_ptr) {});
 }
 
-void ClientSession::answer_once(const std::shared_ptr<ClientCall>& call, const Message& answer) {
+void ClientSession::answer_once(const std::shared_ptr<ClientCall>& call, const Message& answer, bool send) {
     if (call->answered.exchange(true)) return;  // already answered (its deadline passed)
     RequestMetrics::process().answered(call->method, call->upstream_label(), answer, Clock::now() - call->arrived);
     if (call->trace) call->trace->finish(answer, call->upstream_label());
@@ -341,7 +383,7 @@ void ClientSession::answer_once(const std::shared_ptr<ClientCall>& call, const M
     // Whoever waits for room or for the last answer of a drain is woken once it is sent: a
     // session closed right after its drain must not close its channel before the answer is on it.
     const bool room_again = finish(call, false);
-    send_to_client(answer, Delivery::answer_to(call->id_text));
+    if (send) send_to_client(answer, Delivery::answer_to(call->id_text));
     if (room_again) flow_.notify_all();
 }
 
@@ -399,6 +441,14 @@ asio::awaitable<void> ClientSession::handle_request(std::shared_ptr<ClientCall> 
             answer_once(call, Message::from_json(message));
     };
     try {
+        if (request.method() == "server/discover") {
+            answer(co_await handle_discover(call, request));
+            co_return;
+        }
+        if (request.method() != "initialize" && !declared_protocol_version(request.json()).is_null()) {
+            answer(co_await handle_stateless(call, std::move(request)));
+            co_return;
+        }
         if (request.method() == "initialize") {
             answer(co_await handle_initialize(*call->view, request));
             co_return;
@@ -436,6 +486,29 @@ asio::awaitable<Message> ClientSession::exchange(std::shared_ptr<ClientCall> cal
     auto verdict = co_await pipeline->process_request_async(*scope, request);
     if (trace) trace->pipeline(upstream->name(), "request", request_started, verdict);
     if (verdict.reply) co_return Message::from_json(*verdict.reply, upstream->name());
+    if (upstream->era() == ProtocolEra::stateless && request.method() == "logging/setLevel") {
+        // No such method in the stateless era: the level goes along on each request instead.
+        {
+            std::lock_guard lock(mutex_);
+            upstream_log_level_ = member(member(request.json(), "params"), "level");
+        }
+        co_return Message::from_json(json{{"jsonrpc", "2.0"}, {"id", call->client_id}, {"result", json::object()}},
+                                     upstream->name());
+    }
+    if (upstream->era() == ProtocolEra::stateless &&
+        (request.method() == "resources/subscribe" || request.method() == "resources/unsubscribe")) {
+        // The stateless era's resource updates come on a subscriptions/listen the upstream keeps.
+        const auto& uri = member(member(request.json(), "params"), "uri");
+        if (!uri.is_string())
+            co_return make_error_message(call->client_id, error_code::invalid_params,
+                                         "Invalid params: " + request.method() + " needs params.uri as a string");
+        const std::string refused =
+            upstream->subscribe_resource(uri.get<std::string>(), request.method() == "resources/subscribe");
+        if (!refused.empty()) co_return make_error_message(call->client_id, error_code::method_not_found, refused);
+        co_return Message::from_json(json{{"jsonrpc", "2.0"}, {"id", call->client_id}, {"result", json::object()}},
+                                     upstream->name());
+    }
+    adapt_to_upstream_era(*call, request, *upstream);
     if (!call->progress_token.empty()) {
         // The token as the upstream sees it names this session (two sessions may share an upstream).
         auto& meta = request.mutable_json()["params"]["_meta"];
@@ -465,6 +538,37 @@ asio::awaitable<Message> ClientSession::exchange(std::shared_ptr<ClientCall> cal
         upstream->config().sharing == UpstreamSharing::per_session ? id_ : SessionId{0}, *upstream,
         reply.messages_before);
     Message response = std::move(*reply.response);
+    if (!call->stateless && upstream->era() == ProtocolEra::stateless) {
+        // A stateless upstream asks for input: a session-era client is asked with server ->
+        // client requests, and the request goes again with its answers (docs/routing.md "Eras").
+        constexpr int max_input_rounds = 10;
+        for (int round = 1; member(member(response.json(), "result"), "resultType") == "input_required"; ++round) {
+            const json& interim = response.json()["result"];
+            auto failed = [&](const std::string& why) {
+                Message error = make_error_message(call->client_id, error_code::internal,
+                                                   "upstream '" + upstream->name() + "' asked for input: " + why);
+                error.set_upstream(upstream->name());
+                return error;
+            };
+            if (round > max_input_rounds)
+                co_return failed("still input_required after " + std::to_string(max_input_rounds) + " rounds");
+            auto responses = co_await ask_client_for_input(call, upstream, member(interim, "inputRequests"));
+            if (auto* why = std::get_if<std::string>(&responses)) co_return failed(*why);
+            json again = request.json();
+            again["params"]["inputResponses"] = std::move(std::get<json>(responses));
+            if (const auto& state = member(interim, "requestState"); state.is_string())
+                again["params"]["requestState"] = state;
+            else
+                again["params"].erase("requestState");
+            Message retry = Message::from_json(std::move(again), upstream->name());
+            auto handle = call->new_handle();
+            const auto deadline = call->arrived + upstream->config().timeouts.request;
+            UpstreamReply next = co_await upstream->send_and_receive(retry, handle, deadline);
+            if (!next.response) co_return make_error_message(call->client_id, next.error_code, next.error_message);
+            co_await gateway_->wait_for_messages(SessionId{0}, *upstream, next.messages_before);
+            response = std::move(*next.response);
+        }
+    }
     response.set_id(call->client_id);  // the client's id, restored
     const auto response_started = trace ? Wall::now() : Wall::time_point();
     auto response_verdict = co_await pipeline->process_response_async(*scope, response);
@@ -494,9 +598,29 @@ asio::awaitable<json> ClientSession::handle_initialize(const View& view, const M
     // is told the latest session's when it restarts (docs/architecture.md).
     json upstream_params = params;
     upstream_params["protocolVersion"] = latest_protocol_version;
+    Connected connected = co_await connect_upstreams(view, upstream_params);
+    if (!connected.failure.empty())
+        co_return make_error_response(request.id(), error_code::unavailable, connected.failure);
+    json result = {{"protocolVersion", version},
+                   {"capabilities", std::move(connected.capabilities)},
+                   {"serverInfo", {{"name", "watchgate"}, {"version", version_text}}}};
+    if (!connected.instructions.empty()) result["instructions"] = std::move(connected.instructions);
+    {
+        std::lock_guard lock(mutex_);
+        client_capabilities_ = params.value("capabilities", json::object());
+        upstream_initialize_params_ = upstream_params;
+    }
+    stateless_client_ = false;
+    initialized_ = true;
+    // A reload during the initialize gave the session upstreams this one did not connect.
+    if (auto current = view_.load(); current.get() != &view) connect_added(view, *current);
+    co_return json{{"jsonrpc", "2.0"}, {"id", request.id()}, {"result", std::move(result)}};
+}
+
+asio::awaitable<ClientSession::Connected> ClientSession::connect_upstreams(const View& view, const json& params) {
     const auto& upstreams = view.upstreams();
     std::vector<asio::awaitable<std::string>> connects;
-    for (auto& upstream : upstreams) connects.push_back(upstream->connect(upstream_params));
+    for (auto& upstream : upstreams) connects.push_back(upstream->connect(params));
     std::vector<std::string> errors = co_await gather(gateway_->work(), std::move(connects));
 
     CapabilityMerger merger(view.snapshot->config->namespace_names);
@@ -510,25 +634,455 @@ asio::awaitable<json> ClientSession::handle_initialize(const View& view, const M
         }
         merger.add(upstream->name(), upstream->initialize_result());
     }
+    Connected connected{merger.capabilities(), merger.instructions(), {}};
     if (failures.size() == upstreams.size() && !upstreams.empty()) {
-        std::string text;
-        for (const auto& failure : failures) text += (text.empty() ? "" : "; ") + failure;
-        co_return make_error_response(request.id(), error_code::unavailable,
-                                      "no upstream could be initialized: " + text);
+        connected.failure = "no upstream could be initialized: ";
+        for (std::size_t i = 0; i < failures.size(); ++i) connected.failure += (i ? "; " : "") + failures[i];
     }
-    json result = {{"protocolVersion", version},
-                   {"capabilities", merger.capabilities()},
-                   {"serverInfo", {{"name", "watchgate"}, {"version", version_text}}}};
-    if (!merger.instructions().empty()) result["instructions"] = merger.instructions();
+    co_return connected;
+}
+
+namespace {
+
+// The stateless era has no handshake: what a client declares on its first request is what the
+// gateway initializes session-era upstreams with. Their questions to it (sampling, elicitation,
+// roots) become input_required answers (docs/routing.md "Eras").
+json initialize_params_for(const json& client_info, const json& capabilities) {
+    json declared = capabilities.is_object() ? capabilities : json::object();
+    json params = {{"protocolVersion", latest_protocol_version}, {"capabilities", std::move(declared)}};
+    params["clientInfo"] =
+        client_info.is_object() ? client_info : json{{"name", "watchgate-stateless-client"}, {"version", "0"}};
+    return params;
+}
+
+// A stateless request's own check of its _meta: the version it declares (null when it declares
+// none, as server/discover may) and the shape of its capabilities. An error answer, or nullopt.
+std::optional<Message> check_stateless_meta(const Message& request) {
+    const json& version = declared_protocol_version(request.json());
+    if (!version.is_null() &&
+        (!version.is_string() || !is_stateless_protocol_version(version.get_ref<const std::string&>())))
+        return Message::from_json(unsupported_version_error(request.id(), version));
+    for (auto key : {meta_key::client_capabilities, meta_key::client_info})
+        if (const json& value = request_meta(request.json(), key); !value.is_null() && !value.is_object())
+            return make_error_message(request.id(), error_code::invalid_params,
+                                      "Invalid params: _meta '" + std::string(key) + "' must be an object");
+    if (const json& level = request_meta(request.json(), meta_key::log_level); !level.is_null() && !level.is_string())
+        return make_error_message(
+            request.id(), error_code::invalid_params,
+            "Invalid params: _meta '" + std::string(meta_key::log_level) + "' must be a log level name");
+    return std::nullopt;
+}
+
+// Severity order of MCP log levels (RFC 5424 names); unknown names rank lowest.
+int log_severity(const json& level) {
+    static constexpr std::string_view levels[] = {"debug", "info",     "notice", "warning",
+                                                  "error", "critical", "alert",  "emergency"};
+    if (!level.is_string()) return -1;
+    for (int i = 0; i < 8; ++i)
+        if (level.get_ref<const std::string&>() == levels[i]) return i;
+    return -1;
+}
+
+// The requestState of a request the gateway answered input_required for a session-era upstream.
+constexpr std::string_view bridge_token_prefix = "watchgate/input/";
+
+// The session era's methods that 2026-07-28 removed.
+bool removed_in_stateless_era(std::string_view method) {
+    return method == "ping" || method == "logging/setLevel" || method == "resources/subscribe" ||
+           method == "resources/unsubscribe";
+}
+
+}  // namespace
+
+asio::awaitable<Message> ClientSession::handle_discover(std::shared_ptr<ClientCall> call, const Message& request) {
+    if (auto refused = check_stateless_meta(request)) co_return std::move(*refused);
+    if (!initialized_ && !declared_protocol_version(request.json()).is_null()) stateless_client_ = true;
+    const json params = initialize_params_for(request_meta(request.json(), meta_key::client_info),
+                                              request_meta(request.json(), meta_key::client_capabilities));
+    Connected connected = co_await connect_upstreams(*call->view, initialized_ ? upstream_initialize_params_ : params);
+    if (!connected.failure.empty())
+        co_return make_error_message(call->client_id, error_code::unavailable, connected.failure);
+    json versions = json::array();
+    for (auto version : all_protocol_versions()) versions.push_back(version);
+    json result = {{"supportedVersions", std::move(versions)}, {"capabilities", std::move(connected.capabilities)}};
+    if (!connected.instructions.empty()) result["instructions"] = std::move(connected.instructions);
+    json response = {{"jsonrpc", "2.0"}, {"id", call->client_id}, {"result", std::move(result)}};
+    complete_stateless_result(response, "server/discover");
+    co_return Message::from_json(std::move(response));
+}
+
+asio::awaitable<std::optional<Message>> ClientSession::connect_for_stateless(const ClientCall& call,
+                                                                             const Message& request) {
+    if (initialized_) co_return std::nullopt;
+    json params = initialize_params_for(call.client_info, call.client_capabilities);
+    Connected connected = co_await connect_upstreams(*call.view, params);
+    if (!connected.failure.empty())
+        co_return make_error_message(request.id(), error_code::unavailable, connected.failure);
     {
         std::lock_guard lock(mutex_);
-        client_capabilities_ = params.value("capabilities", json::object());
-        upstream_initialize_params_ = upstream_params;
+        if (!initialized_) {
+            client_capabilities_ = params["capabilities"];
+            upstream_initialize_params_ = std::move(params);
+        }
     }
     initialized_ = true;
-    // A reload during the initialize gave the session upstreams this one did not connect.
-    if (auto current = view_.load(); current.get() != &view) connect_added(view, *current);
-    co_return json{{"jsonrpc", "2.0"}, {"id", request.id()}, {"result", std::move(result)}};
+    if (auto current = view_.load(); current != call.view) connect_added(*call.view, *current);
+    co_return std::nullopt;
+}
+
+asio::awaitable<Message> ClientSession::handle_stateless(std::shared_ptr<ClientCall> call, Message request) {
+    if (auto refused = check_stateless_meta(request)) co_return std::move(*refused);
+    const std::string method = request.method();
+    const std::string version = declared_protocol_version(request.json()).get<std::string>();
+    if (removed_in_stateless_era(method))
+        co_return make_error_message(call->client_id, error_code::method_not_found,
+                                     "Method not found: " + method + " is not part of MCP " + version +
+                                         " (the session era's; a stateless client uses " +
+                                         (method == "ping"               ? "server/discover"
+                                          : method == "logging/setLevel" ? "_meta 'io.modelcontextprotocol/logLevel'"
+                                                                         : "subscriptions/listen") +
+                                         ")");
+    if (!initialized_) stateless_client_ = true;
+    call->stateless = true;
+    call->client_info = request_meta(request.json(), meta_key::client_info);
+    call->client_capabilities = request_meta(request.json(), meta_key::client_capabilities);
+    call->log_level = request_meta(request.json(), meta_key::log_level);
+    if (call->view->upstreams().empty())
+        co_return make_error_message(call->client_id, error_code::method_not_found, "no upstream is configured");
+    if (auto failed = co_await connect_for_stateless(*call, request)) co_return std::move(*failed);
+    if (method == "subscriptions/listen") co_return co_await handle_listen(call, request);
+    if (const auto& state = member(member(request.json(), "params"), "requestState");
+        state.is_string() && state.get_ref<const std::string&>().starts_with(bridge_token_prefix)) {
+        std::shared_ptr<InputBridge> bridge;
+        {
+            std::lock_guard lock(mutex_);
+            if (auto it = bridges_.find(state.get<std::string>()); it != bridges_.end()) bridge = it->second;
+        }
+        if (!bridge)
+            co_return make_error_message(call->client_id, error_code::invalid_params,
+                                         "Invalid params: requestState names no request waiting for input (it was "
+                                         "answered, or its time ran out)");
+        co_return co_await resume_bridged(call, bridge, std::move(request));
+    }
+    Message answer = co_await call->view->dispatcher.dispatch(call, std::move(request));
+    if (member(answer.json(), "result").is_object()) complete_stateless_result(answer.mutable_json(), method);
+    std::shared_ptr<InputBridge> bridge;
+    {
+        std::lock_guard lock(mutex_);
+        bridge = call->bridge;
+        if (bridge) bridge->final = answer.json();
+    }
+    // Answered input_required already: the answer is the retry's.
+    if (bridge) answer_bridge_waiter(bridge);
+    co_return answer;
+}
+
+bool ClientSession::bridge_to_input_required(const Upstream& upstream, std::int64_t gateway_id,
+                                             const Message& request) {
+    std::shared_ptr<InputBridge> bridge;
+    {
+        std::lock_guard lock(mutex_);
+        // A retry waiting at this upstream's bridge first (a further question), else the newest
+        // stateless request in flight there.
+        for (const auto& [token, each] : bridges_)
+            if (each->upstream == &upstream && each->waiting && !each->final) bridge = each;
+        if (!bridge) {
+            std::shared_ptr<ClientCall> owner;
+            for (const auto& [id, call] : calls_)
+                if (call->stateless && !call->answered && call->went_to(upstream.name()) &&
+                    (!owner || call->arrived > owner->arrived))
+                    owner = call;
+            if (!owner) return false;
+            if (!owner->bridge) {
+                // Done ones the client never came back for leave after the longest request time.
+                const auto now = Clock::now();
+                std::erase_if(bridges_, [&](const auto& entry) {
+                    return entry.second->final && now - entry.second->created > std::chrono::minutes(10);
+                });
+                owner->bridge = std::make_shared<InputBridge>();
+                owner->bridge->token = std::string(bridge_token_prefix) + random_hex(16);
+                owner->bridge->upstream = &upstream;
+                owner->bridge->waiting = owner;
+                owner->bridge->method = owner->method;
+                bridges_[owner->bridge->token] = owner->bridge;
+            }
+            bridge = owner->bridge;
+        }
+        json ask = {{"method", request.method()}};
+        if (const auto& params = member(request.json(), "params"); !params.is_null()) ask["params"] = params;
+        bridge->asks[std::to_string(gateway_id)] = std::move(ask);
+        bridge->open.insert(std::to_string(gateway_id));
+    }
+    answer_bridge_waiter(bridge);
+    return true;
+}
+
+void ClientSession::answer_bridge_waiter(const std::shared_ptr<InputBridge>& bridge) {
+    std::shared_ptr<ClientCall> waiting;
+    json response;
+    {
+        std::lock_guard lock(mutex_);
+        if (!bridge->waiting || (!bridge->final && bridge->asks.empty())) return;
+        waiting = std::exchange(bridge->waiting, nullptr);
+        if (bridge->final) {
+            response = *bridge->final;
+            bridges_.erase(bridge->token);
+        } else {
+            response = {{"jsonrpc", "2.0"},
+                        {"result",
+                         {{"resultType", "input_required"},
+                          {"inputRequests", std::exchange(bridge->asks, json::object())},
+                          {"requestState", bridge->token}}}};
+        }
+    }
+    response["id"] = waiting->client_id;
+    complete_stateless_result(response, bridge->method);
+    answer_once(waiting, Message::from_json(std::move(response)));
+    flow_.notify_all();  // the retry waiting in resume_bridged
+}
+
+asio::awaitable<Message> ClientSession::resume_bridged(std::shared_ptr<ClientCall> call,
+                                                       std::shared_ptr<InputBridge> bridge, Message request) {
+    // Each answer goes to the upstream as the client's response to the question, through the
+    // plugins, as a session-era client's would.
+    const auto& responses = member(member(request.json(), "params"), "inputResponses");
+    if (responses.is_object())
+        for (auto it = responses.begin(); it != responses.end(); ++it) {
+            {
+                std::lock_guard lock(mutex_);
+                if (!bridge->open.erase(it.key())) continue;  // not a question of this request
+            }
+            Message answer =
+                Message::from_json(json{{"jsonrpc", "2.0"}, {"id", std::stoll(it.key())}, {"result", it.value()}});
+            co_await handle_client_response(std::move(answer));
+        }
+    {
+        std::lock_guard lock(mutex_);
+        if (bridge->waiting && !bridge->waiting->answered)
+            co_return make_error_message(call->client_id, error_code::invalid_request,
+                                         "Invalid Request: another retry of this request is already waiting");
+        bridge->waiting = call;
+    }
+    answer_bridge_waiter(bridge);
+    co_await flow_.wait_until([&call] { return call->answered.load(); }, call->deadline_point());
+    co_return make_error_message(call->client_id, error_code::timeout, "the upstream did not answer in time");
+}
+
+asio::awaitable<Message> ClientSession::handle_listen(std::shared_ptr<ClientCall> call, const Message& request) {
+    const json& filter = member(member(request.json(), "params"), "notifications");
+    if (!filter.is_object())
+        co_return make_error_message(call->client_id, error_code::invalid_params,
+                                     "Invalid params: subscriptions/listen needs params.notifications as an object");
+    const json& uris = member(filter, "resourceSubscriptions");
+    if (!uris.is_null() &&
+        !(uris.is_array() && std::all_of(uris.begin(), uris.end(), [](const json& uri) { return uri.is_string(); })))
+        co_return make_error_message(call->client_id, error_code::invalid_params,
+                                     "Invalid params: notifications.resourceSubscriptions must be a list of URIs");
+    // Open until cancelled: its time is not limited.
+    call->set_deadline(std::chrono::hours(24 * 365));
+    auto subscription = std::make_shared<Subscription>();
+    subscription->id = call->client_id;
+    subscription->id_text = call->id_text;
+    json granted = json::object();
+    for (auto [flag, list] : {std::pair{"toolsListChanged", "tools"}, std::pair{"promptsListChanged", "prompts"},
+                              std::pair{"resourcesListChanged", "resources"}})
+        if (member(filter, flag) == true) {
+            subscription->lists.insert(list);
+            granted[flag] = true;
+        }
+    // Each URI is subscribed at its upstream, as a session-era client's resources/subscribe is
+    // (through its plugins); only those an upstream accepted are acknowledged.
+    auto resource_call = [&](const std::string& method, const std::string& uri) -> asio::awaitable<bool> {
+        auto inner = std::make_shared<ClientCall>();
+        inner->session = this;
+        inner->view = call->view;
+        inner->client_id = "watchgate/" + method + "/" + call->id_text;
+        inner->id_text = dump_json(inner->client_id);
+        inner->method = method;
+        inner->set_deadline(call->view->snapshot->config->timeouts.request);
+        Message message = Message::from_json(
+            {{"jsonrpc", "2.0"}, {"id", inner->client_id}, {"method", method}, {"params", {{"uri", uri}}}});
+        Message answer = co_await call->view->dispatcher.dispatch(inner, std::move(message));
+        if (const auto& error = member(answer.json(), "error"); !error.is_null()) {
+            spdlog::info("{} {} for subscription {} failed: {}", method, uri, call->id_text, dump_json(error));
+            co_return false;
+        }
+        co_return true;
+    };
+    if (uris.is_array()) {
+        json accepted = json::array();
+        for (const auto& uri : uris)
+            if (co_await resource_call("resources/subscribe", uri.get<std::string>())) {
+                subscription->resource_uris.insert(uri.get<std::string>());
+                accepted.push_back(uri);
+            }
+        granted["resourceSubscriptions"] = std::move(accepted);
+    }
+    {
+        std::lock_guard lock(mutex_);
+        subscriptions_[call->id_text] = subscription;
+    }
+    send_to_client(json{{"jsonrpc", "2.0"},
+                        {"method", "notifications/subscriptions/acknowledged"},
+                        {"params",
+                         {{"_meta", {{std::string(meta_key::subscription_id), call->client_id}}},
+                          {"notifications", std::move(granted)}}}},
+                   Delivery::related_to(call->id_text));
+    co_await flow_.wait_until([&] { return call->is_cancelled() || draining_.load(); });
+    {
+        std::lock_guard lock(mutex_);
+        subscriptions_.erase(call->id_text);
+    }
+    for (const auto& uri : subscription->resource_uris) {
+        bool still_wanted = false;
+        {
+            std::lock_guard lock(mutex_);
+            for (const auto& [id, other] : subscriptions_)
+                still_wanted = still_wanted || other->resource_uris.contains(uri);
+        }
+        if (!still_wanted) co_await resource_call("resources/unsubscribe", uri);
+    }
+    if (call->is_cancelled()) {
+        // The stateless era answers no cancelled request: the client has forgotten its id.
+        answer_once(call, make_error_message(call->client_id, error_code::cancelled, "the subscription was cancelled"),
+                    false);
+        co_return make_error_message(call->client_id, error_code::cancelled, "the subscription was cancelled");
+    }
+    // The gateway ends it (shutting down): a completion result says it ended cleanly.
+    json response = {{"jsonrpc", "2.0"},
+                     {"id", call->client_id},
+                     {"result", {{"_meta", {{std::string(meta_key::subscription_id), call->client_id}}}}}};
+    complete_stateless_result(response, "subscriptions/listen");
+    co_return Message::from_json(std::move(response));
+}
+
+void ClientSession::adapt_to_upstream_era(const ClientCall& call, Message& request, const Upstream& upstream) const {
+    if (upstream.era() == ProtocolEra::session) {
+        if (!declared_protocol_version(request.json()).is_null()) remove_stateless_request_meta(request.mutable_json());
+        return;
+    }
+    if (call.stateless) {
+        // The client's own declaration, in the version the upstream speaks.
+        json& meta = request.mutable_json()["params"]["_meta"];
+        meta[std::string(meta_key::protocol_version)] = member(upstream.initialize_result(), "protocolVersion");
+        return;
+    }
+    // A session-era client: what it declared at initialize, as a stateless request's _meta.
+    json client_info, capabilities, log_level;
+    {
+        std::lock_guard lock(mutex_);
+        client_info = member(upstream_initialize_params_, "clientInfo");
+        capabilities = client_capabilities_;
+        log_level = upstream_log_level_;
+    }
+    set_stateless_request_meta(request.mutable_json(),
+                               member(upstream.initialize_result(), "protocolVersion").get<std::string>(), client_info,
+                               capabilities, log_level);
+}
+
+asio::awaitable<std::variant<json, std::string>> ClientSession::ask_client_for_input(std::shared_ptr<ClientCall> call,
+                                                                                     std::shared_ptr<Upstream> upstream,
+                                                                                     json input_requests) {
+    json responses = json::object();
+    if (input_requests.is_null()) co_return responses;  // only requestState: simply asked again
+    if (!input_requests.is_object()) co_return std::string("inputRequests is not an object");
+    for (auto it = input_requests.begin(); it != input_requests.end(); ++it) {
+        const std::string method =
+            member(it.value(), "method").is_string() ? it.value()["method"].get<std::string>() : "";
+        const std::string capability = method == "elicitation/create"       ? "elicitation"
+                                       : method == "sampling/createMessage" ? "sampling"
+                                       : method == "roots/list"             ? "roots"
+                                                                            : "";
+        if (capability.empty())
+            co_return "input request '" + it.key() + "' asks '" + method +
+                "', which is not elicitation/create, sampling/createMessage or roots/list";
+        if (!declared(capability))
+            co_return "it needs '" + capability + "' (" + method + "), which the client did not declare at initialize";
+        json answer = co_await ask_client(call, upstream, method, member(it.value(), "params"));
+        if (const auto& error = member(answer, "error"); !error.is_null())
+            co_return "the client answered " + method + " with an error: " + dump_json(error);
+        responses[it.key()] = member(answer, "result");
+    }
+    co_return responses;
+}
+
+asio::awaitable<json> ClientSession::ask_client(std::shared_ptr<ClientCall> call, std::shared_ptr<Upstream> upstream,
+                                                std::string method, json params) {
+    auto server_call = std::make_shared<ServerCall>();
+    server_call->upstream = upstream;
+    server_call->pipeline = call->view->snapshot->plugins->pipeline(upstream->name());
+    server_call->answer = std::make_shared<ServerCall::Answer>();
+    json body = {{"jsonrpc", "2.0"}, {"id", 0}, {"method", method}};
+    if (!params.is_null()) body["params"] = std::move(params);
+    Message message = Message::from_json(std::move(body), upstream->name());
+    server_call->scope = co_await server_call->pipeline->begin_request_async(message, context_);
+    auto verdict = co_await server_call->pipeline->process_request_async(*server_call->scope, message);
+    if (verdict.reply) co_return *verdict.reply;
+    std::int64_t id;
+    {
+        std::lock_guard lock(mutex_);
+        id = next_server_id_++;
+        server_calls_.emplace(id, server_call);
+    }
+    message.set_id(id);
+    send_to_client(message, Delivery::related_to(call->id_text));
+    auto& answer = *server_call->answer;
+    const bool arrived = co_await answer.arrived.wait_until(
+        [&answer] {
+            std::lock_guard lock(answer.mutex);
+            return answer.response.has_value();
+        },
+        call->deadline_point());
+    if (!arrived) {
+        std::lock_guard lock(mutex_);
+        server_calls_.erase(id);
+        co_return make_error_response(id, error_code::timeout, "the client did not answer " + method + " in time");
+    }
+    std::lock_guard lock(answer.mutex);
+    co_return *answer.response;
+}
+
+bool ClientSession::deliver_to_stateless(const Message& notification, const std::shared_ptr<ClientCall>& owner,
+                                         const Upstream& upstream) {
+    const std::string& method = notification.method();
+    if (owner) {
+        if (owner->answered) return false;  // answered input_required: the client has no such request now
+        send_to_client(notification, Delivery::related_to(owner->id_text));
+        return true;
+    }
+    if (method == "notifications/message") {
+        // Only for a request that asked for logs at this level (its logLevel), sent with it.
+        const int severity = log_severity(member(member(notification.json(), "params"), "level"));
+        std::shared_ptr<ClientCall> asked;
+        {
+            std::lock_guard lock(mutex_);
+            for (const auto& [id, call] : calls_)
+                if (call->stateless && !call->log_level.is_null() && !call->answered &&
+                    severity >= log_severity(call->log_level) && call->went_to(upstream.name()) &&
+                    (!asked || call->arrived > asked->arrived))
+                    asked = call;
+        }
+        if (!asked) return false;
+        send_to_client(notification, Delivery::related_to(asked->id_text));
+        return true;
+    }
+    if (method == "notifications/resources/updated") {
+        const auto& uri = member(member(notification.json(), "params"), "uri");
+        std::vector<std::shared_ptr<Subscription>> listeners;
+        {
+            std::lock_guard lock(mutex_);
+            for (const auto& [id, subscription] : subscriptions_)
+                if (uri.is_string() && subscription->resource_uris.contains(uri.get<std::string>()))
+                    listeners.push_back(subscription);
+        }
+        for (const auto& subscription : listeners) {
+            json tagged = notification.json();
+            tagged["params"]["_meta"][std::string(meta_key::subscription_id)] = subscription->id;
+            send_to_client(tagged, Delivery::related_to(subscription->id_text));
+        }
+        return !listeners.empty();
+    }
+    return false;  // nothing in the stateless era carries it outside a request or a subscription
 }
 
 void ClientSession::announce_list_changed(std::string capability) {
@@ -549,7 +1103,24 @@ asio::awaitable<void> ClientSession::send_list_changed_later(std::shared_ptr<Cli
         std::lock_guard lock(self->mutex_);
         self->announcing_.erase(capability);
     }
-    self->send_to_client(json{{"jsonrpc", "2.0"}, {"method", "notifications/" + capability + "/list_changed"}});
+    const std::string method = "notifications/" + capability + "/list_changed";
+    if (!self->stateless_client_) {
+        self->send_to_client(json{{"jsonrpc", "2.0"}, {"method", method}});
+        co_return;
+    }
+    // A stateless client hears it on each subscription that asked for it, tagged with its id.
+    std::vector<std::shared_ptr<Subscription>> listeners;
+    {
+        std::lock_guard lock(self->mutex_);
+        for (const auto& [id, subscription] : self->subscriptions_)
+            if (subscription->lists.contains(capability)) listeners.push_back(subscription);
+    }
+    for (const auto& subscription : listeners)
+        self->send_to_client(
+            json{{"jsonrpc", "2.0"},
+                 {"method", method},
+                 {"params", {{"_meta", {{std::string(meta_key::subscription_id), subscription->id}}}}}},
+            Delivery::related_to(subscription->id_text));
 }
 
 asio::awaitable<void> ClientSession::handle_client_notification(Message notification) {
@@ -566,6 +1137,7 @@ asio::awaitable<void> ClientSession::handle_client_notification(Message notifica
         }
         const auto& reason = member(params, "reason");
         if (call) call->cancel(reason.is_string() ? reason.get<std::string>() : "cancelled by the client");
+        flow_.notify_all();  // a subscriptions/listen ends
         co_return;
     }
     const auto view = view_.load();
@@ -598,6 +1170,14 @@ asio::awaitable<void> ClientSession::handle_client_response(Message response) {
     response.set_id(call->original_id);
     response.set_upstream(call->upstream->name());
     auto verdict = co_await call->pipeline->process_response_async(*call->scope, response);
+    if (call->answer) {
+        {
+            std::lock_guard lock(call->answer->mutex);
+            call->answer->response = verdict.reply ? *verdict.reply : response.json();
+        }
+        call->answer->arrived.notify_all();
+        co_return;
+    }
     if (verdict.reply)
         call->upstream->send_json(*verdict.reply);
     else
@@ -639,6 +1219,11 @@ asio::awaitable<void> ClientSession::handle_upstream_message(std::shared_ptr<Ups
                 co_return;
             }
         if (view->snapshot->config->namespace_names) namespace_notification(message, upstream->name());
+        if (stateless_client_) {
+            if (!deliver_to_stateless(message, owner, *upstream))
+                spdlog::debug("[{}] {} not sent: the stateless client did not ask for it", upstream->name(), method);
+            co_return;
+        }
         send_to_client(message, owner ? Delivery::related_to(owner->id_text) : Delivery::unrelated());
         co_return;
     }
@@ -662,6 +1247,17 @@ asio::awaitable<void> ClientSession::handle_upstream_message(std::shared_ptr<Ups
         server_calls_.emplace(id, call);
     }
     message.set_id(id);
+    if (stateless_client_) {
+        if (bridge_to_input_required(*upstream, id, message)) co_return;
+        {
+            std::lock_guard lock(mutex_);
+            server_calls_.erase(id);
+        }
+        upstream->send_json(make_error_response(call->original_id, error_code::invalid_request,
+                                                "the gateway's client speaks MCP 2026-07-28: it can be asked " +
+                                                    message.method() + " only during one of its requests"));
+        co_return;
+    }
     // Most likely asked on behalf of the newest request in flight there (sampling during a tool
     // call): a transport with a stream per request sends it on that one.
     const std::string related = newest_call_at(*upstream);
@@ -679,6 +1275,7 @@ asio::awaitable<void> ClientSession::wait_for_answers(Clock::duration limit) {
 
 asio::awaitable<void> ClientSession::drain(std::chrono::milliseconds grace) {
     draining_ = true;
+    flow_.notify_all();  // subscriptions/listen requests end, with a completion result
     // A second stop request (hurry) ends only the grace period; the short wait for the answers
     // of cancelled requests stays, so each still gets its one answer.
     co_await flow_.wait_until([this] { return requests_in_flight() == 0 || hurry_; }, Clock::now() + grace);

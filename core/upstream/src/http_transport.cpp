@@ -75,6 +75,12 @@ bool is_stale_connection_error(const boost::system::error_code& error) {
 constexpr auto stale_within = std::chrono::milliseconds(500);
 
 // The server's `retry:` within sane bounds: never a busy loop, never days.
+// Whether `line` is the gateway's server/discover probe (sent first, before initialize).
+bool is_era_probe(const std::string& line) {
+    const auto message = nlohmann::json::parse(line, nullptr, false);
+    return member(message, "method") == "server/discover";
+}
+
 Clock::duration clamp_retry(std::optional<std::chrono::milliseconds> retry, Clock::duration fallback,
                             Clock::duration least, Clock::duration most) {
     return std::clamp<Clock::duration>(retry ? Clock::duration(*retry) : fallback, least, most);
@@ -457,7 +463,10 @@ asio::awaitable<bool> HttpTransport::post_on(Connection& connection, Outgoing& o
     }
     if (mode != Mode::legacy)
         if (auto session = header(head.get(), "Mcp-Session-Id"); !session.empty()) remember_session(session);
-    if (mode == Mode::probing) {
+    if (mode == Mode::probing && status >= 400 && status < 500 && is_era_probe(outgoing.line)) {
+        // A session-era server refuses a stateless request without a session: that says which
+        // era it speaks, not which transport. Its initialize, next, decides the transport.
+    } else if (mode == Mode::probing) {
         std::lock_guard lock(mutex_);
         if (status == 400 || status == 404 || status == 405) {
             // The old transport's server (the spec's backwards-compatibility rule): its event

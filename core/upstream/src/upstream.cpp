@@ -1,6 +1,8 @@
 #include <watchgate/core/upstream/upstream.hpp>
 
 #include <watchgate/core/base/async_sleep.hpp>
+#include <watchgate/core/base/version.hpp>
+#include <watchgate/core/protocol/stateless_meta.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -279,10 +281,6 @@ asio::awaitable<std::string> Upstream::initialize() {
             self->state_changed_.notify_all();
         }
     } done{this};
-    auto request =
-        Message::from_json({{"jsonrpc", "2.0"}, {"id", 0}, {"method", "initialize"}, {"params", params}}, name());
-    // send_and_receive gives initialize the connection timeout, not the request timeout.
-    auto handle = std::make_shared<CallHandle>();
     auto started = Clock::now();
     // A process that cannot be initialized (it hangs, refuses or speaks another version) is of no
     // use: it is killed, so the restart policy starts a fresh one instead of it staying "starting".
@@ -296,32 +294,85 @@ asio::awaitable<std::string> Upstream::initialize() {
         }
         return why;
     };
-    UpstreamReply reply = co_await send_and_receive(request, handle);
-    if (!reply.response) co_return give_up("initialize failed: " + reply.error_message);
-    const auto& answer = reply.response->json();
-    if (answer.contains("error")) co_return give_up("initialize was refused: " + dump_json(answer["error"]));
-    const auto& version = member(member(answer, "result"), "protocolVersion");
-    if (!version.is_string() || !is_supported_protocol_version(version.get_ref<const std::string&>()))
-        co_return give_up("initialize answered protocol version " + dump_json(version) +
-                          ", which the gateway does not speak (it speaks " +
-                          std::string(supported_protocol_versions.front()) + " to " +
-                          std::string(latest_protocol_version) + ")");
+    // The stateless era first (docs/routing.md "Eras"): a DiscoverResult naming a version the
+    // gateway speaks makes a stateless upstream; any other answer, or none within the probe's
+    // time, a session-era one, which is then initialized.
+    json result;
+    std::string version;
+    ProtocolEra era = ProtocolEra::session;
+    if (config_.era != UpstreamEraChoice::session) {
+        json probe_params = json::object();
+        set_stateless_request_meta(probe_params, latest_stateless_version, member(params, "clientInfo"),
+                                   member(params, "capabilities"), nullptr);
+        auto probe = Message::from_json(
+            {{"jsonrpc", "2.0"}, {"id", 0}, {"method", "server/discover"}, {"params", probe_params["params"]}}, name());
+        const auto probe_time =
+            config_.era == UpstreamEraChoice::stateless
+                ? config_.timeouts.connection
+                : std::min<std::chrono::milliseconds>(config_.timeouts.connection, std::chrono::seconds(5));
+        auto probe_handle = std::make_shared<CallHandle>();
+        const auto probe_deadline = Clock::now() + probe_time;
+        UpstreamReply reply = co_await send_and_receive(probe, probe_handle, probe_deadline);
+        static const json no_answer;
+        const json& answer = reply.response ? reply.response->json() : no_answer;
+        const json& offered = member(member(answer, "result"), "supportedVersions");
+        if (offered.is_array())
+            for (const auto& each : offered)
+                if (each.is_string() && is_stateless_protocol_version(each.get_ref<const std::string&>()))
+                    version = each.get<std::string>();
+        if (!version.empty()) {
+            era = ProtocolEra::stateless;
+            result = answer["result"];
+            // The shape of an initialize result, which the rest of the gateway reads.
+            result["protocolVersion"] = version;
+            if (const auto& info = member(member(result, "_meta"), meta_key::server_info); info.is_object())
+                result["serverInfo"] = info;
+        } else if (config_.era == UpstreamEraChoice::stateless) {
+            co_return give_up(
+                "server/discover " +
+                (reply.response ? "was answered " + dump_json(answer) : "failed: " + reply.error_message) +
+                ", and this upstream is configured 'era: stateless'");
+        } else if (member(member(answer, "error"), "code") == error_code::unsupported_protocol_version) {
+            spdlog::info("[{}] speaks no stateless version the gateway does ({}): initializing", name(),
+                         dump_json(member(member(answer, "error"), "data")));
+        }
+    }
+    if (era == ProtocolEra::session) {
+        auto request =
+            Message::from_json({{"jsonrpc", "2.0"}, {"id", 0}, {"method", "initialize"}, {"params", params}}, name());
+        // send_and_receive gives initialize the connection timeout, not the request timeout.
+        auto handle = std::make_shared<CallHandle>();
+        UpstreamReply reply = co_await send_and_receive(request, handle);
+        if (!reply.response) co_return give_up("initialize failed: " + reply.error_message);
+        const auto& answer = reply.response->json();
+        if (answer.contains("error")) co_return give_up("initialize was refused: " + dump_json(answer["error"]));
+        const auto& answered = member(member(answer, "result"), "protocolVersion");
+        if (!answered.is_string() || !is_supported_protocol_version(answered.get_ref<const std::string&>()))
+            co_return give_up("initialize answered protocol version " + dump_json(answered) +
+                              ", which the gateway does not speak (it speaks " +
+                              std::string(supported_protocol_versions.front()) + " to " +
+                              std::string(latest_protocol_version) + ")");
+        version = answered.get<std::string>();
+        result = answer.value("result", json::object());
+    }
     // The server hears the handshake is over before any request: `initialized` goes out before
     // this upstream is ready for requests (a transport that sends each message on its own
-    // connection keeps the next ones back until it is through).
-    transport->initialized(version.get<std::string>());
-    send_json({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+    // connection keeps the next ones back until it is through). The stateless era has none.
+    transport->initialized(version);
+    if (era == ProtocolEra::session) send_json({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
     {
         std::lock_guard lock(mutex_);
         // The process may have exited, or the gateway started stopping, while we waited.
         if (state_ != State::starting || transport_ != transport) co_return unavailable_reason_locked();
-        initialize_result_ = answer.value("result", json::object());
+        initialize_result_ = std::move(result);
+        era_ = era;
         state_ = State::ready;
         ever_ready_ = true;
         ready_since_ = Clock::now();
     }
     state_changed_.notify_all();
-    spdlog::info("[{}] initialized in {} ms", name(),
+    if (era == ProtocolEra::stateless) listen_again();
+    spdlog::info("[{}] initialized ({} era, {}) in {} ms", name(), era_name(era), version,
                  std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
     if (on_ready_) on_ready_(*this);
     co_return std::string();
@@ -373,7 +424,8 @@ void Upstream::release_slot() {
 
 asio::awaitable<UpstreamReply> Upstream::send_and_receive(Message& request, std::shared_ptr<CallHandle> handle,
                                                           std::optional<Clock::time_point> given_deadline) {
-    const bool is_initialize = request.method() == "initialize";
+    // The handshake (a server/discover probe, initialize) runs while the upstream is starting.
+    const bool is_initialize = request.method() == "initialize" || request.method() == "server/discover";
     const auto timeout = is_initialize ? config_.timeouts.connection : config_.timeouts.request;
     const auto deadline = given_deadline ? *given_deadline : Clock::now() + timeout;
     if (state_ != State::ready && !(is_initialize && state_ == State::starting))
@@ -429,6 +481,62 @@ void Upstream::send(const Message& message) { rpc_->send(message.serialize()); }
 
 void Upstream::send_json(const json& message) { rpc_->send(dump_json(message)); }
 
+std::string Upstream::subscribe_resource(const std::string& uri, bool subscribe) {
+    {
+        std::lock_guard lock(mutex_);
+        if (member(member(member(initialize_result_, "capabilities"), "resources"), "subscribe") != true)
+            return "upstream '" + name() + "' offers no resource subscriptions";
+        if (subscribe) {
+            if (subscribed_resources_[uri]++ > 0) return {};
+        } else {
+            auto it = subscribed_resources_.find(uri);
+            if (it == subscribed_resources_.end() || --it->second > 0) return {};
+            subscribed_resources_.erase(it);
+        }
+    }
+    listen_again();
+    return {};
+}
+
+void Upstream::listen_again() {
+    auto handle = std::make_shared<CallHandle>();
+    json filter = json::object();
+    std::shared_ptr<CallHandle> previous;
+    json request = {{"jsonrpc", "2.0"}, {"id", 0}, {"method", "subscriptions/listen"}};
+    {
+        std::lock_guard lock(mutex_);
+        if (era_ != ProtocolEra::stateless || state_ != State::ready) return;
+        const auto& offered = member(initialize_result_, "capabilities");
+        for (auto [list, flag] : {std::pair{"tools", "toolsListChanged"}, std::pair{"prompts", "promptsListChanged"},
+                                  std::pair{"resources", "resourcesListChanged"}})
+            if (member(member(offered, list), "listChanged") == true) filter[flag] = true;
+        if (!subscribed_resources_.empty()) {
+            json uris = json::array();
+            for (const auto& [uri, count] : subscribed_resources_) uris.push_back(uri);
+            filter["resourceSubscriptions"] = std::move(uris);
+        }
+        previous = std::exchange(listen_, filter.empty() ? nullptr : handle);
+        set_stateless_request_meta(request, member(initialize_result_, "protocolVersion").get<std::string>(),
+                                   {{"name", "watchgate"}, {"version", version_text}}, json::object(), nullptr);
+    }
+    if (previous) previous->cancel("the gateway's subscriptions changed");
+    if (filter.empty()) return;
+    request["params"]["notifications"] = std::move(filter);
+    asio::co_spawn(executor_, hold_listen(shared_from_this(), handle, Message::from_json(std::move(request), name())),
+                   asio::detached);
+}
+
+asio::awaitable<void> Upstream::hold_listen(std::shared_ptr<Upstream> self, std::shared_ptr<CallHandle> handle,
+                                            Message request) {
+    // Open until replaced (cancelled), ended by the upstream, or its process goes away; the
+    // notifications on it arrive as any others.
+    const auto deadline = Clock::now() + std::chrono::hours(24 * 365);
+    auto reply = co_await self->rpc_->call(request, handle, deadline, std::chrono::milliseconds(0));
+    if (reply && reply->response && reply->response->json().contains("error"))
+        spdlog::warn("[{}] subscriptions/listen was refused: {}", self->name(),
+                     dump_json(reply->response->json()["error"]));
+}
+
 bool Upstream::has_room() const {
     std::lock_guard lock(mutex_);
     return !transport_ || transport_->has_room();
@@ -451,6 +559,19 @@ void Upstream::on_line(std::string line) {
         return;
     }
     auto& message = std::get<Message>(parsed);
+    if (era_ == ProtocolEra::stateless && message.kind() == MessageKind::notification) {
+        // The gateway's own subscriptions/listen: its acknowledgment and tag stay here.
+        if (message.method() == "notifications/subscriptions/acknowledged") {
+            spdlog::debug("[{}] subscriptions/listen acknowledged: {}", name(),
+                          dump_json(member(member(message.json(), "params"), "notifications")));
+            return;
+        }
+        if (!member(member(member(message.json(), "params"), "_meta"), meta_key::subscription_id).is_null()) {
+            auto& meta = message.mutable_json()["params"]["_meta"];
+            meta.erase(std::string(meta_key::subscription_id));
+            if (meta.empty()) message.mutable_json()["params"].erase("_meta");
+        }
+    }
     if (message.kind() == MessageKind::response) {
         rpc_->deliver(std::move(message), messages_passed_on_.load(std::memory_order_relaxed));
     } else if (on_message_) {

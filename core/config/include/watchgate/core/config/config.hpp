@@ -69,6 +69,10 @@ enum class UpstreamTransportKind {
 };
 std::string_view transport_name(UpstreamTransportKind kind);
 
+// Which MCP era the gateway speaks to an upstream (docs/routing.md "Eras"): `auto` probes with
+// server/discover and falls back to initialize; the others skip the probe.
+enum class UpstreamEraChoice { auto_detect, session, stateless };
+
 struct UpstreamConfig {
     std::string name;
     SourceLocation where;
@@ -87,6 +91,7 @@ struct UpstreamConfig {
     bool restart_on_failure = true;
     int max_restart_attempts = 3;
     UpstreamSharing sharing = UpstreamSharing::shared;
+    UpstreamEraChoice era = UpstreamEraChoice::auto_detect;
     TimeoutConfig timeouts;
     ConcurrencyConfig concurrency;
 };

@@ -11,7 +11,7 @@
 namespace watchgate::core {
 
 enum class MethodRouting {
-    gateway,    // answered by the gateway itself (initialize, ping)
+    gateway,    // answered by the gateway itself (initialize, ping, server/discover, subscriptions/listen)
     by_target,  // sent to the upstream its target's name belongs to
     list,       // fanned out to every upstream offering the capability, results merged
     broadcast,  // sent to every upstream offering the capability (logging/setLevel)

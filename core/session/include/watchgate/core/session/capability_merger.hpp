@@ -1,7 +1,7 @@
 #pragma once
-// What the gateway offers its client, merged from what each upstream answered to initialize
-// (initialize now; server/discover of the stateless protocol later): the capabilities it can
-// serve across upstreams, and the upstreams' instructions.
+// What the gateway offers its client, merged from what each upstream answered to initialize or
+// server/discover: the union of their capabilities (unknown ones and `extensions` included), and
+// the upstreams' instructions.
 
 #include <nlohmann/json.hpp>
 
@@ -12,8 +12,7 @@ namespace watchgate::core {
 
 class CapabilityMerger {
 public:
-    // `namespaced`: names carry their upstream (several upstreams); capabilities that would need
-    // routing the gateway does not have (experimental, tasks) are then left out.
+    // `namespaced`: names carry their upstream (several upstreams); instructions say whose they are.
     explicit CapabilityMerger(bool namespaced) : namespaced_(namespaced) {}
 
     // One upstream's initialize result.

@@ -31,6 +31,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace watchgate::core {
@@ -128,6 +129,50 @@ private:
     std::string newest_call_at(const Upstream& upstream) const;
     boost::asio::awaitable<void> handle_request(std::shared_ptr<ClientCall> call, Message request);
     boost::asio::awaitable<nlohmann::json> handle_initialize(const View& view, const Message& request);
+    // Each upstream of `view` connected (initialized or probed) with `params`; their capabilities
+    // merged. `failure`: why none could be, empty when at least one was (or there are none).
+    struct Connected {
+        nlohmann::json capabilities;
+        std::string instructions;
+        std::string failure;
+    };
+    boost::asio::awaitable<Connected> connect_upstreams(const View& view, const nlohmann::json& params);
+    // The stateless era (docs/routing.md "Eras"): server/discover, a request carrying its
+    // protocol version in _meta, and subscriptions/listen.
+    boost::asio::awaitable<Message> handle_discover(std::shared_ptr<ClientCall> call, const Message& request);
+    boost::asio::awaitable<Message> handle_stateless(std::shared_ptr<ClientCall> call, Message request);
+    boost::asio::awaitable<Message> handle_listen(std::shared_ptr<ClientCall> call, const Message& request);
+    // The first request of a stateless client connects the upstreams, as initialize would;
+    // returns an error answer when none could be.
+    boost::asio::awaitable<std::optional<Message>> connect_for_stateless(const ClientCall& call,
+                                                                         const Message& request);
+    // A request on its way to `upstream` gets that upstream's era's fields (docs/routing.md "Eras").
+    void adapt_to_upstream_era(const ClientCall& call, Message& request, const Upstream& upstream) const;
+    // A stateless upstream's input_required for a session-era client: each of its inputRequests
+    // asked of the client as a server -> client request. The inputResponses, or why not.
+    boost::asio::awaitable<std::variant<nlohmann::json, std::string>> ask_client_for_input(
+        std::shared_ptr<ClientCall> call, std::shared_ptr<Upstream> upstream, nlohmann::json input_requests);
+    // One server -> client request the gateway asks on `upstream`'s behalf, through its plugins;
+    // the client's response (an error response when it does not answer in the call's time).
+    boost::asio::awaitable<nlohmann::json> ask_client(std::shared_ptr<ClientCall> call,
+                                                      std::shared_ptr<Upstream> upstream, std::string method,
+                                                      nlohmann::json params);
+    // A session-era upstream's server -> client request for a stateless client: the request it
+    // belongs to is answered input_required, and the client's retry carries the answers back
+    // (docs/routing.md "Eras"). False: no stateless request of the client is waiting there.
+    struct InputBridge;
+    bool bridge_to_input_required(const Upstream& upstream, std::int64_t gateway_id, const Message& request);
+    // A retry carrying a requestState the gateway gave: its inputResponses go to the upstream, and
+    // it waits for the upstream's answer (or its next question).
+    boost::asio::awaitable<Message> resume_bridged(std::shared_ptr<ClientCall> call,
+                                                   std::shared_ptr<InputBridge> bridge, Message request);
+    // Hands the bridge's waiting request what it waits for: the questions asked so far, or the
+    // upstream's answer (`final`).
+    void answer_bridge_waiter(const std::shared_ptr<InputBridge>& bridge);
+    // A notification from an upstream for a stateless client: sent with the request it belongs
+    // to, or on the subscriptions that asked for it. False: the client did not ask for it.
+    bool deliver_to_stateless(const Message& notification, const std::shared_ptr<ClientCall>& owner,
+                              const Upstream& upstream);
     // Initializes the upstreams `after` has and `before` had not; the client hears its lists changed.
     void connect_added(const View& before, const View& after);
     static boost::asio::awaitable<void> connect_after_reload(std::shared_ptr<ClientSession> self,
@@ -140,8 +185,9 @@ private:
                                                                 std::string capability);
     boost::asio::awaitable<void> handle_client_notification(Message notification);
     boost::asio::awaitable<void> handle_client_response(Message response);
-    // Answers `call` unless it already was: every request gets exactly one answer.
-    void answer_once(const std::shared_ptr<ClientCall>& call, const Message& answer);
+    // Answers `call` unless it already was: every request gets exactly one answer. `send` false:
+    // settled without one (a stateless client's cancelled subscription, which it has forgotten).
+    void answer_once(const std::shared_ptr<ClientCall>& call, const Message& answer, bool send = true);
     // The call leaves the tables. Returns whether that gave room (or ended a drain); waiters are
     // woken here unless `wake` is false (the caller wakes them once the answer is sent).
     bool finish(const std::shared_ptr<ClientCall>& call, bool wake = true);
@@ -170,9 +216,16 @@ private:
     std::map<std::int64_t, std::shared_ptr<ServerCall>> server_calls_;  // by the id the gateway gave
     std::int64_t next_server_id_ = 1;
     std::set<std::string> announcing_;  // list_changed kinds about to be sent
+    struct Subscription;
+    std::map<std::string, std::shared_ptr<Subscription>> subscriptions_;  // by the listen's id (JSON text)
+    nlohmann::json upstream_log_level_;                            // set with logging/setLevel, for stateless upstreams
+    std::map<std::string, std::shared_ptr<InputBridge>> bridges_;  // by the requestState they gave
     nlohmann::json client_capabilities_ = nlohmann::json::object();
     nlohmann::json upstream_initialize_params_;  // what upstreams a reload adds are initialized with
     std::atomic<bool> initialized_{false};
+    // Its requests declare their version in _meta and it never sent initialize: notifications
+    // outside a request reach it only through subscriptions/listen.
+    std::atomic<bool> stateless_client_{false};
     std::atomic<bool> draining_{false};
 };
 

@@ -67,8 +67,15 @@ public:
     // Whether it was ever initialized (ready) since the gateway started.
     bool ever_ready() const { return ever_ready_; }
     UpstreamCounters counters() const;
-    // The upstream's initialize result (capabilities, serverInfo, ...), null before.
+    // The upstream's initialize result (capabilities, serverInfo, ...), null before. For a
+    // stateless-era upstream, its server/discover result in the same shape.
     nlohmann::json initialize_result() const;
+    // The era it speaks, learned at connect: probed with server/discover, else initialize.
+    ProtocolEra era() const { return era_; }
+    // A stateless upstream sends list changes and resource updates only on a subscriptions/listen
+    // request: the gateway keeps one open, for the lists it offers and the resources subscribed
+    // through it (counted: as many unsubscribes end one). Returns why it cannot, empty when done.
+    std::string subscribe_resource(const std::string& uri, bool subscribe);
     // Whether it offered `capability` when it initialized; true before it has (unknown yet).
     bool may_offer(std::string_view capability) const;
 
@@ -118,6 +125,10 @@ private:
     // The transport `down` went away: requests there fail, and the restart policy decides.
     void on_down(const std::shared_ptr<UpstreamTransport>& down, const std::string& how);
     boost::asio::awaitable<std::string> initialize();
+    // Replaces the open subscriptions/listen (stateless era) with one for what is wanted now.
+    void listen_again();
+    static boost::asio::awaitable<void> hold_listen(std::shared_ptr<Upstream> self, std::shared_ptr<CallHandle> handle,
+                                                    Message request);
     boost::asio::awaitable<std::optional<UpstreamReply>> acquire_slot(std::chrono::steady_clock::time_point deadline);
     void release_slot();
     // Expires slot waiters past their deadline; returns the next deadline.
@@ -143,6 +154,9 @@ private:
     mutable std::mutex mutex_;  // guards everything below
     std::atomic<State> state_{State::stopped};
     std::atomic<bool> ever_ready_{false};
+    std::atomic<ProtocolEra> era_{ProtocolEra::session};
+    std::shared_ptr<CallHandle> listen_;               // the open subscriptions/listen, if any
+    std::map<std::string, int> subscribed_resources_;  // URI -> how many subscribed it
     // Notifications and requests handed to on_message so far (answers are stamped with it).
     std::atomic<std::uint64_t> messages_passed_on_{0};
     std::shared_ptr<UpstreamTransport> transport_;

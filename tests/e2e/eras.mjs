@@ -2,9 +2,12 @@
 // negotiation modes (legacy, auto, pinned to 2026-07-28), or the 1.x client, through
 // `watchgate run` over stdio to one upstream: server-everything (session era), or the SDK 2.x
 // era server (era_server.mjs) as a dual-era or a stateless-only server.
-// Usage: node eras.mjs <watchgate binary> <gateway.yaml> <legacy|auto|2026-07-28|sdk1> <everything|dual|modern>
+// Usage: node eras.mjs <watchgate binary> <gateway.yaml> <legacy|auto|2026-07-28|sdk1> <everything|dual|modern> [stdio|http]
 // Each run checks tools, progress, resources, prompts, an elicitation round trip and a subscription.
-import { Client as Client2 } from "@modelcontextprotocol/client";
+// With http the config serves Streamable HTTP (transport: http, port 0) and the SDK 2.x client
+// connects to the address the gateway logs: stateless requests, each a POST of its own.
+import { spawn } from "node:child_process";
+import { Client as Client2, StreamableHTTPClientTransport as StreamableHTTPClientTransport2 } from "@modelcontextprotocol/client";
 import { StdioClientTransport as StdioClientTransport2 } from "@modelcontextprotocol/client/stdio";
 import { Client as Client1 } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport as StdioClientTransport1 } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -14,7 +17,7 @@ import {
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 
-const [watchgate, config, clientKind, upstream] = process.argv.slice(2);
+const [watchgate, config, clientKind, upstream, transportKind = "stdio"] = process.argv.slice(2);
 const modernClient = clientKind === "auto" || clientKind === "2026-07-28";
 const sdk1 = clientKind === "sdk1";
 
@@ -72,9 +75,31 @@ if (sdk1) {
 }
 
 const args = ["run", "--config", config];
-const transport = sdk1
-  ? new StdioClientTransport1({ command: watchgate, args, stderr: "inherit" })
-  : new StdioClientTransport2({ command: watchgate, args, stderr: "inherit" });
+// Over HTTP the gateway runs on its own; its address is in its log.
+let gateway;
+async function httpEndpoint() {
+  gateway = spawn(watchgate, args, { stdio: ["ignore", "inherit", "pipe"] });
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`no "listening on" in the gateway's log: ${seen}`)), 30000);
+    gateway.stderr.on("data", (chunk) => {
+      process.stderr.write(chunk);
+      seen += chunk;
+      const found = /listening on (https?:\/\/\S+)/.exec(seen);
+      if (found) {
+        clearTimeout(timer);
+        resolve(new URL(found[1]));
+      }
+    });
+    gateway.on("exit", (code) => reject(new Error(`the gateway exited (${code}): ${seen}`)));
+  });
+}
+const transport =
+  transportKind === "http"
+    ? new StreamableHTTPClientTransport2(await httpEndpoint())
+    : sdk1
+      ? new StdioClientTransport1({ command: watchgate, args, stderr: "inherit" })
+      : new StdioClientTransport2({ command: watchgate, args, stderr: "inherit" });
 
 const everything = upstream === "everything";
 const text = (result) => JSON.stringify(result.content ?? result.contents ?? result.messages);
@@ -164,11 +189,12 @@ try {
     await client.unsubscribeResource({ uri });
   }
   check(errors.length === 0, `no protocol errors at the client (${JSON.stringify(errors)})`);
-  console.log(`ok - ${clientKind} client, ${upstream} upstream`);
+  console.log(`ok - ${clientKind} client, ${upstream} upstream, ${transportKind}`);
 } catch (error) {
   failed = 1;
-  console.log(`not ok - ${clientKind} client, ${upstream} upstream: ${error.stack ?? error}`);
+  console.log(`not ok - ${clientKind} client, ${upstream} upstream, ${transportKind}: ${error.stack ?? error}`);
 } finally {
   await client.close().catch(() => {});
+  gateway?.kill("SIGTERM");
 }
 process.exit(failed);

@@ -562,3 +562,106 @@ TEST_CASE("http: a session whose initialize failed ends at once") {
     CHECK(gateway.log_once("ended: its initialize failed").find("ended: its initialize failed") != std::string::npos);
     CHECK(HttpConnection(port).post(call(2, "echo"), mcp_headers(session)).status == 404);
 }
+
+namespace {
+
+// A stateless-era (2026-07-28) request and the headers that mirror it.
+nlohmann::json stateless_request(const nlohmann::json& id, const std::string& method, nlohmann::json params = {}) {
+    if (params.is_null()) params = nlohmann::json::object();
+    params["_meta"] = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                       {"io.modelcontextprotocol/clientInfo", {{"name", "http-stateless"}, {"version", "1"}}},
+                       {"io.modelcontextprotocol/clientCapabilities", nlohmann::json::object()}};
+    return {{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
+}
+Headers stateless_headers(const std::string& method, const std::string& name = {}) {
+    Headers headers = mcp_headers({}, "2026-07-28");
+    headers.emplace_back("Mcp-Method", method);
+    if (!name.empty()) headers.emplace_back("Mcp-Name", name);
+    return headers;
+}
+
+}  // namespace
+
+TEST_CASE("http: a stateless request is served without a session and its headers must match its body") {
+    HttpGateway gateway("stateless");
+    auto connection = gateway.connect();
+    const auto echo = stateless_request(1, "tools/call", {{"name", "echo"}, {"arguments", {{"text", "no session"}}}});
+    auto answer = connection.post(echo.dump(), stateless_headers("tools/call", "echo"));
+    CHECK(answer.status == 200);
+    CHECK(answer.header("mcp-session-id").empty());  // the era has none
+    CHECK(text_of(answer.json()) == "no session");
+    CHECK(answer.json()["result"]["resultType"] == "complete");
+    // Mcp-Name may come Base64-encoded.
+    auto encoded = connection.post(echo.dump(), stateless_headers("tools/call", "=?base64?ZWNobw==?="));
+    CHECK(text_of(encoded.json()) == "no session");
+    auto discover =
+        connection.post(stateless_request(2, "server/discover").dump(), stateless_headers("server/discover"));
+    CHECK(discover.json()["result"]["supportedVersions"][0] == "2026-07-28");
+
+    SECTION("a header that disagrees with the body: 400 and -32020") {
+        for (const auto& headers : {stateless_headers("tools/call", "other"), stateless_headers("tools/list", "echo"),
+                                    stateless_headers("tools/call"), mcp_headers({}, "2026-07-28")}) {
+            auto refused = connection.post(echo.dump(), headers);
+            CHECK(refused.status == 400);
+            CHECK(refused.json()["error"]["code"] == -32020);
+            CHECK(refused.json()["id"] == 1);
+        }
+        Headers no_version = {{"Content-Type", "application/json"},
+                              {"Accept", "application/json, text/event-stream"},
+                              {"Mcp-Method", "tools/call"},
+                              {"Mcp-Name", "echo"}};
+        CHECK(connection.post(echo.dump(), no_version).json()["error"]["code"] == -32020);
+    }
+    SECTION("a version the gateway does not speak: 400 and -32022 with the supported list") {
+        auto odd = echo;
+        odd["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] = "2030-01-01";
+        auto refused = connection.post(odd.dump(), mcp_headers({}, "2030-01-01"));
+        CHECK(refused.status == 400);
+        CHECK(refused.json()["error"]["code"] == -32022);
+        CHECK(refused.json()["error"]["data"]["supported"][0] == "2026-07-28");
+    }
+}
+
+TEST_CASE("http: a stateless client that closes its stream cancels its request") {
+    HttpGateway gateway("stateless-cancel");
+    {
+        auto connection = gateway.connect();
+        auto sleep = stateless_request("slow", "tools/call", {{"name", "sleep"}, {"arguments", {{"ms", 5000}}}});
+        std::string head =
+            "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + std::to_string(sleep.dump().size()) + "\r\n";
+        for (const auto& [name, value] : stateless_headers("tools/call", "sleep")) head += name + ": " + value + "\r\n";
+        connection.write_raw(head + "\r\n" + sleep.dump());
+        std::this_thread::sleep_for(300ms);
+    }  // closed before the answer (5 s away)
+    std::string cancelled;
+    auto connection = gateway.connect();
+    for (int attempt = 0; attempt < 50 && cancelled.find("\"") == std::string::npos; ++attempt) {
+        std::this_thread::sleep_for(50ms);
+        auto answer = connection.post(
+            stateless_request(attempt, "tools/call", {{"name", "cancelled"}, {"arguments", nlohmann::json::object()}})
+                .dump(),
+            stateless_headers("tools/call", "cancelled"));
+        cancelled = text_of(answer.json());
+    }
+    CHECK(cancelled != "[]");  // the upstream was told: the request it had is cancelled
+}
+
+TEST_CASE("http: a stateless subscriptions/listen streams its acknowledgment and tagged notifications") {
+    HttpGateway gateway("stateless-listen");
+    auto listener = gateway.connect();
+    auto listen = stateless_request("L", "subscriptions/listen", {{"notifications", {{"toolsListChanged", true}}}});
+    auto head = listener.open(verb::post, "/mcp", stateless_headers("subscriptions/listen"), listen.dump());
+    REQUIRE(head.status == 200);
+    CHECK(head.header("content-type") == "text/event-stream");
+    auto ack = listener.next_message();
+    REQUIRE(ack);
+    CHECK((*ack)["method"] == "notifications/subscriptions/acknowledged");
+    CHECK((*ack)["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == "L");
+    auto other = gateway.connect();
+    other.post(stateless_request(1, "tools/call", {{"name", "notify"}, {"arguments", nlohmann::json::object()}}).dump(),
+               stateless_headers("tools/call", "notify"));
+    auto changed = listener.next_message();
+    REQUIRE(changed);
+    CHECK((*changed)["method"] == "notifications/tools/list_changed");
+    CHECK((*changed)["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == "L");
+}

@@ -239,27 +239,34 @@ TEST_CASE("A chain of watchgate over stdio in front of watchgate over Streamable
                         "    - name: test\n      command: [\"" WATCHGATE_TEST_SERVER "\"]\n");
     const auto port = listening_port(back.log_once("listening on http://", 10s));
     REQUIRE(port != 0);
-    for (const std::string transport : {"streamable_http", "auto"}) {
-        DYNAMIC_SECTION(transport) {
-            GatewayProcess front(scratch_dir("remote-chain-" + transport),
-                                 remote_config("http://127.0.0.1:" + std::to_string(port) + "/mcp",
-                                               "      transport: " + transport + "\n"));
-            REQUIRE(front.initialize().contains("result"));
-            CHECK(text_of(front.call_tool(1, "echo", {{"text", "two gateways"}})) == "two gateways");
-            // The server asks the client to sample: the request crosses both gateways and the
-            // client's answer comes back the same way.
-            front.send_call(2, "ask_client");
-            auto ask = front.next_server_message(10s);
-            REQUIRE(ask);
-            REQUIRE((*ask)["method"] == "sampling/createMessage");
-            front.send(
-                {{"jsonrpc", "2.0"},
-                 {"id", (*ask)["id"]},
-                 {"result",
-                  {{"role", "assistant"}, {"content", {{"type", "text"}, {"text", "sampled"}}}, {"model", "m"}}}});
-            CHECK(text_of(front.response(2)).find("sampled") != std::string::npos);
+    // The front gateway speaks to the back one in the stateless era (it answers server/discover
+    // over HTTP, each request a POST of its own, the sampling request bridged to input_required
+    // and back), or, told `era: session`, in the session era (Mcp-Session-Id, a GET stream).
+    for (const std::string transport : {"streamable_http", "auto"})
+        for (const std::string era : {"auto", "session"}) {
+            DYNAMIC_SECTION(transport << " era " << era) {
+                GatewayProcess front(scratch_dir("remote-chain-" + transport + "-" + era),
+                                     remote_config("http://127.0.0.1:" + std::to_string(port) + "/mcp",
+                                                   "      transport: " + transport + "\n      era: " + era + "\n"));
+                REQUIRE(front.initialize().contains("result"));
+                CHECK_THAT(
+                    front.log_once("initialized ("),
+                    Catch::Contains(era == "auto" ? "(stateless era, 2026-07-28)" : "(session era, 2025-11-25)"));
+                CHECK(text_of(front.call_tool(1, "echo", {{"text", "two gateways"}})) == "two gateways");
+                // The server asks the client to sample: the request crosses both gateways and the
+                // client's answer comes back the same way.
+                front.send_call(2, "ask_client");
+                auto ask = front.next_server_message(10s);
+                REQUIRE(ask);
+                REQUIRE((*ask)["method"] == "sampling/createMessage");
+                front.send(
+                    {{"jsonrpc", "2.0"},
+                     {"id", (*ask)["id"]},
+                     {"result",
+                      {{"role", "assistant"}, {"content", {{"type", "text"}, {"text", "sampled"}}}, {"model", "m"}}}});
+                CHECK(text_of(front.response(2)).find("sampled") != std::string::npos);
+            }
         }
-    }
 }
 
 TEST_CASE("The old HTTP+SSE transport (sse and auto falling back to it) through a gateway /sse endpoint") {

@@ -6,6 +6,8 @@
 #include <watchgate/core/http/listen.hpp>
 #include <watchgate/core/http/request_checks.hpp>
 #include <watchgate/core/protocol/error_codes.hpp>
+#include <watchgate/core/protocol/request_headers.hpp>
+#include <watchgate/core/protocol/stateless_meta.hpp>
 #include <watchgate/core/protocol/versions.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -67,6 +69,9 @@ struct HttpFront::Session {
     std::shared_ptr<ClientSession> client;
     std::string subject;  // who authenticated; empty without authentication
     bool legacy = false;
+    // One stateless-era request (2026-07-28): no Mcp-Session-Id, no resumable events; it ends
+    // with its answer (or, bridged, once its request is through: ClientSession::InputBridge).
+    bool stateless = false;
     std::atomic<Clock::rep> last_active{Clock::now().time_since_epoch().count()};
     std::atomic<int> busy{0};  // requests being served on its behalf
     std::atomic<bool> ended{false};
@@ -304,10 +309,11 @@ asio::awaitable<void> HttpFront::sweep_loop() {
 }
 
 std::shared_ptr<HttpFront::Session> HttpFront::open_session(const Request& request, bool legacy,
-                                                            const std::string& remote) {
+                                                            const std::string& remote, bool stateless) {
     auto session = std::make_shared<Session>();
     session->token = random_hex(16);  // 128 bits from the kernel's CSPRNG
     session->legacy = legacy;
+    session->stateless = stateless;
     session->subject = request.subject;
     session->channel = std::make_shared<HttpChannel>(config_.streams, config_.http.replay_events, legacy);
     {
@@ -332,7 +338,10 @@ asio::awaitable<void> HttpFront::end_session(std::shared_ptr<Session> session, s
         std::lock_guard lock(mutex_);
         sessions_.erase(session->token);
     }
-    spdlog::info("http: session {} ended: {}", short_id(session->token), why);
+    if (session->stateless)
+        spdlog::debug("http: stateless request {} done: {}", short_id(session->token), why);
+    else
+        spdlog::info("http: session {} ended: {}", short_id(session->token), why);
     // A client that does not read gets nothing more: what it holds up (its channel, and through it
     // the upstreams it shares) is released before its requests are drained.
     if (discard) session->channel->close();
@@ -487,17 +496,11 @@ asio::awaitable<bool> HttpFront::handle(Connection& connection, Request& request
             co_return co_await reply(http::status::method_not_allowed, "HTTP+SSE messages are sent with POST", "POST");
         co_return co_await handle_post(connection, request, true);
     }
-    if (const auto version = request.header(version_header);
-        !version.empty() && !is_supported_protocol_version(version))
-        co_return co_await reply(
-            http::status::bad_request, "unsupported MCP-Protocol-Version '" + std::string(version) + "' (supported: " +
-                                           [] {
-                                               std::string list;
-                                               for (auto v : supported_protocol_versions)
-                                                   list += (list.empty() ? "" : ", ") + std::string(v);
-                                               return list;
-                                           }() +
-                                           ")");
+    if (const auto version = request.header(version_header); !version.empty() && !protocol_era(version))
+        co_return co_await respond(
+            connection, make_response(message, http::status::bad_request,
+                                      dump_json(unsupported_version_error(nullptr, std::string(version))))) &&
+            request.keep_alive();
     switch (message.method()) {
         case http::verb::post:
             co_return co_await handle_post(connection, request, false);
@@ -537,6 +540,16 @@ asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& re
     if (auto* problem = std::get_if<MessageError>(&parsed))
         co_return co_await reply(http::status::bad_request, problem->code, problem->message, problem->id);
     Message parsed_message = std::move(std::get<Message>(parsed));
+    // A stateless-era request is served on its own, whatever Mcp-Session-Id says (the era has none).
+    const bool stateless = !legacy && !declared_protocol_version(parsed_message.json()).is_null();
+    if (stateless && parsed_message.kind() == MessageKind::request && parsed_message.method() != "initialize")
+        co_return co_await handle_stateless_post(connection, request, std::move(parsed_message), body_bytes);
+    if (stateless && parsed_message.kind() == MessageKind::notification && request.header(session_header).empty()) {
+        // Over HTTP the era's notifications carry nothing to act on: a request is cancelled by
+        // closing its stream, which was seen already.
+        spdlog::debug("http: stateless {} from {}: nothing to do", parsed_message.method(), connection.remote);
+        co_return co_await respond(connection, make_response(message, http::status::accepted)) && request.keep_alive();
+    }
 
     std::shared_ptr<Session> session;
     std::string token;
@@ -613,6 +626,51 @@ asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& re
         asio::co_spawn(gateway_->io(), end_session(session, "its initialize failed"),
                        [self = shared_from_this()](std::exception_ptr) {});
     co_return keep;
+}
+
+asio::awaitable<bool> HttpFront::handle_stateless_post(Connection& connection, Request& request, Message parsed,
+                                                       std::size_t body_bytes) {
+    auto& message = request.message;
+    auto reply = [&](http::status status, json body) -> asio::awaitable<bool> {
+        co_return co_await respond(connection, make_response(message, status, dump_json(body))) && request.keep_alive();
+    };
+    const json& version = declared_protocol_version(parsed.json());
+    if (!version.is_string() || !is_stateless_protocol_version(version.get_ref<const std::string&>()))
+        co_return co_await reply(http::status::bad_request, unsupported_version_error(parsed.id(), version));
+    // Intermediaries may have routed on the headers: they must say what the body says.
+    if (auto mismatch = header_mismatch(request.header(version_header), request.header(method_header),
+                                        request.header(name_header), parsed.json());
+        !mismatch.empty())
+        co_return co_await reply(http::status::bad_request,
+                                 make_error_response(parsed.id(), error_code::header_mismatch, mismatch));
+    auto session = open_session(request, false, connection.remote, true);
+    if (!session) {
+        std::string why = "the gateway is shutting down";
+        if (!stopping_)
+            why = "the gateway serves its maximum of " + std::to_string(config_.http.max_sessions) +
+                  " sessions and requests at once (max_sessions)";
+        co_return co_await reply(http::status::service_unavailable,
+                                 make_error_response(parsed.id(), error_code::overloaded, why));
+    }
+    // A session of its own: the request's id is free there.
+    const std::uint64_t stream = session->channel->open_request_stream(parsed.id_text()).value();
+    session->client->on_client_message(std::move(parsed), body_bytes);
+    const bool keep = co_await serve_stream(connection, request, session, stream, std::nullopt, true);
+    asio::co_spawn(gateway_->io(), finish_stateless(session), [self = shared_from_this()](std::exception_ptr) {});
+    co_return keep;
+}
+
+asio::awaitable<void> HttpFront::finish_stateless(std::shared_ptr<Session> session) {
+    // A client that left before its answer gave up on the request (the era's cancellation).
+    if (session->client->requests_unanswered() > 0) session->client->cancel_all("the client closed its stream");
+    // Answered input_required for a session-era upstream, the request goes on until its upstream
+    // answers; the client's retry (a request of its own) takes that answer.
+    if (session->client->requests_in_flight() > 0) {
+        auto longest = config_.timeouts.request;
+        for (const auto& upstream : config_.upstreams) longest = std::max(longest, upstream.timeouts.request);
+        co_await session->client->wait_for_answers(longest);
+    }
+    co_await end_session(session, "its request was answered");
 }
 
 asio::awaitable<bool> HttpFront::handle_get(Connection& connection, Request& request) {
@@ -724,7 +782,7 @@ asio::awaitable<bool> HttpFront::serve_stream(Connection& connection, Request& r
     auto watch = std::make_shared<Watch>();
     bool watching = false;
     std::function<void()> watch_peer = [&] {  // named: no temporary lives across the co_await below
-        watching = true;
+        if (std::exchange(watching, true)) return;
         // The watch's read must never time out: stall timeouts are for writes.
         connection.transport_layer().expires_never();
         asio::co_spawn(
@@ -778,7 +836,9 @@ asio::awaitable<bool> HttpFront::write_events(Connection& connection, Request& r
     // Priming events (an id before any message, so a client can resume from the start) are for
     // clients of 2025-11-25 and later: older ones may not take an event without data.
     const auto version = request.header(version_header);
-    const bool prime = !session->legacy && !version.empty() && version >= std::string_view("2025-11-25");
+    // The stateless era resumes nothing.
+    const bool prime =
+        !session->legacy && !session->stateless && !version.empty() && version >= std::string_view("2025-11-25");
     boost::system::error_code error;
     // In chunks of at most 64 KiB, the stall timeout renewed for each (as for respond()).
     auto write_text = [&](std::string text) -> asio::awaitable<bool> {
@@ -803,12 +863,12 @@ asio::awaitable<bool> HttpFront::write_events(Connection& connection, Request& r
     };
     auto start_events = [&]() -> asio::awaitable<bool> {
         // Written as text: the header alone, the body follows chunk by chunk as events come.
-        std::string head = std::string(message.version() >= 11 ? "HTTP/1.1" : "HTTP/1.0") +
-                           " 200 OK\r\nServer: watchgate\r\nContent-Type: text/event-stream\r\n"
-                           "Cache-Control: no-cache\r\n" +
-                           std::string(session_header) + ": " + session->token + "\r\n" +
-                           (chunked ? "Transfer-Encoding: chunked\r\n" : "") +
-                           (keep_alive ? "" : "Connection: close\r\n") + "\r\n";
+        std::string head =
+            std::string(message.version() >= 11 ? "HTTP/1.1" : "HTTP/1.0") +
+            " 200 OK\r\nServer: watchgate\r\nContent-Type: text/event-stream\r\n"
+            "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n" +
+            (session->stateless ? std::string() : std::string(session_header) + ": " + session->token + "\r\n") +
+            (chunked ? "Transfer-Encoding: chunked\r\n" : "") + (keep_alive ? "" : "Connection: close\r\n") + "\r\n";
         connection.transport_layer().expires_after(config_.streams.stall_timeout);
         co_await connection.io([&](auto& transport) {
             return asio::async_write(transport, asio::buffer(head), asio::redirect_error(asio::use_awaitable, error));
@@ -830,12 +890,16 @@ asio::awaitable<bool> HttpFront::write_events(Connection& connection, Request& r
     if (!json_if_answer_first) {
         if (!co_await start_events()) co_return false;
     }
+    // A stateless client that leaves cancels its request (the era's only way): watched from the
+    // start, even while its answer may still go as JSON.
+    if (session->stateless) watch_peer();
     for (;;) {
         auto batch = co_await channel.next(stream, attachment_id, cursor, Clock::now() + keep_alive_interval);
         if (!headers_sent) {
             if (json_if_answer_first && batch.ends && batch.events.size() == 1) {
                 auto response = make_response(message, http::status::ok, std::move(batch.events.front().data));
-                response.set(beast::string_view(session_header.data(), session_header.size()), session->token);
+                if (!session->stateless)
+                    response.set(beast::string_view(session_header.data(), session_header.size()), session->token);
                 const bool sent = co_await respond(connection, std::move(response));
                 // A JSON answer cannot be resumed: written or not, it is done with.
                 channel.written(stream, batch.events.front().sequence);
@@ -859,14 +923,15 @@ asio::awaitable<bool> HttpFront::write_events(Connection& connection, Request& r
         }
         std::string text;
         for (const auto& event : batch.events) {
-            if (!session->legacy) text += "id: " + HttpChannel::event_id(stream, event.sequence) + "\n";
+            if (!session->legacy && !session->stateless)
+                text += "id: " + HttpChannel::event_id(stream, event.sequence) + "\n";
             text += "event: message\ndata: ";
             text += event.data;
             text += "\n\n";
         }
         if (!batch.events.empty()) {
             if (!co_await write_text(std::move(text))) co_return false;
-            resumable = !session->legacy;
+            resumable = !session->legacy && !session->stateless;
             cursor = batch.events.back().sequence;
             channel.written(stream, cursor);
         }

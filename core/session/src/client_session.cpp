@@ -131,16 +131,22 @@ struct ClientSession::Subscription {
     std::set<std::string> resource_uris;  // subscribed at their upstreams
 };
 
+// A stateless client's request whose session-era upstream asked it something: answered
+// input_required; the upstream's call goes on in the origin session, and the client's retry
+// (carrying the token as requestState, maybe in another session: each stateless HTTP request is
+// one) takes its answer. Kept by the gateway (Gateway::with_bridges).
 struct ClientSession::InputBridge {
     std::string token;  // the requestState the client brings back
     const Upstream* upstream = nullptr;
-    Clock::time_point created = Clock::now();
-    // Guarded by the session's mutex:
-    json asks = json::object();           // questions not yet put to the client, by gateway id
-    std::set<std::string> open;           // questions put to it and not yet answered
-    std::optional<json> final;            // the upstream's answer to the request (a whole response)
-    std::shared_ptr<ClientCall> waiting;  // the request (the first, then each retry) to answer next
+    std::weak_ptr<ClientSession> origin;  // where the upstream's questions wait for their answers
     std::string method;                   // the request's method (its result's stateless fields)
+    Clock::time_point created = Clock::now();
+    std::mutex mutex;                                // guards the rest
+    json asks = json::object();                      // questions not yet put to the client, by gateway id
+    std::set<std::string> open;                      // questions put to it and not yet answered
+    std::optional<json> final;                       // the upstream's answer to the request (a whole response)
+    std::shared_ptr<ClientCall> waiting;             // the request (the first, then each retry) to answer next
+    std::shared_ptr<ClientSession> waiting_session;  // its session, held while it waits
 };
 
 struct ClientSession::ServerCall {
@@ -277,6 +283,22 @@ asio::awaitable<void> ClientSession::wait_for_client_input_room() {
 std::size_t ClientSession::requests_in_flight() const {
     std::lock_guard lock(mutex_);
     return calls_.size();
+}
+
+std::size_t ClientSession::requests_unanswered() const {
+    std::lock_guard lock(mutex_);
+    return static_cast<std::size_t>(
+        std::count_if(calls_.begin(), calls_.end(), [](const auto& entry) { return !entry.second->answered; }));
+}
+
+void ClientSession::cancel_all(const std::string& reason) {
+    std::vector<std::shared_ptr<ClientCall>> calls;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, call] : calls_) calls.push_back(call);
+    }
+    for (const auto& call : calls) call->cancel(reason);
+    flow_.notify_all();  // a subscriptions/listen ends
 }
 
 void ClientSession::send_to_client(const json& message, Delivery delivery) {
@@ -753,11 +775,10 @@ asio::awaitable<Message> ClientSession::handle_stateless(std::shared_ptr<ClientC
     if (method == "subscriptions/listen") co_return co_await handle_listen(call, request);
     if (const auto& state = member(member(request.json(), "params"), "requestState");
         state.is_string() && state.get_ref<const std::string&>().starts_with(bridge_token_prefix)) {
-        std::shared_ptr<InputBridge> bridge;
-        {
-            std::lock_guard lock(mutex_);
-            if (auto it = bridges_.find(state.get<std::string>()); it != bridges_.end()) bridge = it->second;
-        }
+        auto bridge = gateway_->with_bridges([&](auto& bridges) -> std::shared_ptr<InputBridge> {
+            auto it = bridges.find(state.get<std::string>());
+            return it == bridges.end() ? nullptr : it->second;
+        });
         if (!bridge)
             co_return make_error_message(call->client_id, error_code::invalid_params,
                                          "Invalid params: requestState names no request waiting for input (it was "
@@ -770,46 +791,75 @@ asio::awaitable<Message> ClientSession::handle_stateless(std::shared_ptr<ClientC
     {
         std::lock_guard lock(mutex_);
         bridge = call->bridge;
-        if (bridge) bridge->final = answer.json();
     }
-    // Answered input_required already: the answer is the retry's.
-    if (bridge) answer_bridge_waiter(bridge);
+    if (bridge) {
+        // Answered input_required already: the answer is the retry's.
+        {
+            std::lock_guard lock(bridge->mutex);
+            bridge->final = answer.json();
+        }
+        answer_bridge_waiter(bridge);
+    }
     co_return answer;
 }
 
 bool ClientSession::bridge_to_input_required(const Upstream& upstream, std::int64_t gateway_id,
                                              const Message& request) {
-    std::shared_ptr<InputBridge> bridge;
-    {
-        std::lock_guard lock(mutex_);
-        // A retry waiting at this upstream's bridge first (a further question), else the newest
-        // stateless request in flight there.
-        for (const auto& [token, each] : bridges_)
-            if (each->upstream == &upstream && each->waiting && !each->final) bridge = each;
-        if (!bridge) {
-            std::shared_ptr<ClientCall> owner;
+    // Whose question it is: a retry of this session's waiting at this upstream's bridge (a
+    // further question), else the newest stateless request in flight there, else a bridged
+    // request whose retry has not come yet.
+    std::shared_ptr<InputBridge> waited_on, unclaimed;
+    const std::weak_ptr<ClientSession> me = weak_from_this();
+    gateway_->with_bridges([&](auto& bridges) {
+        for (const auto& [token, each] : bridges) {
+            // This session's (compared without locking: no session ends under the table's lock).
+            const bool mine = !each->origin.owner_before(me) && !me.owner_before(each->origin);
+            if (each->upstream != &upstream || !mine) continue;
+            std::lock_guard lock(each->mutex);
+            if (each->final) continue;
+            (each->waiting ? waited_on : unclaimed) = each;
+        }
+    });
+    std::shared_ptr<InputBridge> bridge = waited_on;
+    if (!bridge) {
+        std::shared_ptr<ClientCall> owner;
+        {
+            std::lock_guard lock(mutex_);
             for (const auto& [id, call] : calls_)
                 if (call->stateless && !call->answered && call->went_to(upstream.name()) &&
                     (!owner || call->arrived > owner->arrived))
                     owner = call;
-            if (!owner) return false;
-            if (!owner->bridge) {
-                // Done ones the client never came back for leave after the longest request time.
-                const auto now = Clock::now();
-                std::erase_if(bridges_, [&](const auto& entry) {
-                    return entry.second->final && now - entry.second->created > std::chrono::minutes(10);
-                });
+            if (owner && !owner->bridge) {
                 owner->bridge = std::make_shared<InputBridge>();
                 owner->bridge->token = std::string(bridge_token_prefix) + random_hex(16);
                 owner->bridge->upstream = &upstream;
-                owner->bridge->waiting = owner;
+                owner->bridge->origin = weak_from_this();
                 owner->bridge->method = owner->method;
-                bridges_[owner->bridge->token] = owner->bridge;
+                owner->bridge->waiting = owner;
+                owner->bridge->waiting_session = shared_from_this();
+                waited_on = owner->bridge;  // new: into the table below
             }
-            bridge = owner->bridge;
+            if (owner) bridge = owner->bridge;
         }
+        if (waited_on)
+            gateway_->with_bridges([&](auto& bridges) {
+                // Done ones the client never came back for, and those whose request ended
+                // without an answer, leave.
+                const auto now = Clock::now();
+                std::erase_if(bridges, [&](const auto& entry) {
+                    std::lock_guard lock(entry.second->mutex);
+                    return entry.second->final ? now - entry.second->created > std::chrono::minutes(10)
+                                               : entry.second->origin.expired();
+                });
+                bridges[waited_on->token] = waited_on;
+            });
+    }
+    if (!bridge) bridge = unclaimed;
+    if (!bridge) return false;
+    {
         json ask = {{"method", request.method()}};
         if (const auto& params = member(request.json(), "params"); !params.is_null()) ask["params"] = params;
+        std::lock_guard lock(bridge->mutex);
         bridge->asks[std::to_string(gateway_id)] = std::move(ask);
         bridge->open.insert(std::to_string(gateway_id));
     }
@@ -819,14 +869,17 @@ bool ClientSession::bridge_to_input_required(const Upstream& upstream, std::int6
 
 void ClientSession::answer_bridge_waiter(const std::shared_ptr<InputBridge>& bridge) {
     std::shared_ptr<ClientCall> waiting;
+    std::shared_ptr<ClientSession> owner;
     json response;
+    bool done = false;
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(bridge->mutex);
         if (!bridge->waiting || (!bridge->final && bridge->asks.empty())) return;
         waiting = std::exchange(bridge->waiting, nullptr);
+        owner = std::exchange(bridge->waiting_session, nullptr);
         if (bridge->final) {
             response = *bridge->final;
-            bridges_.erase(bridge->token);
+            done = true;
         } else {
             response = {{"jsonrpc", "2.0"},
                         {"result",
@@ -835,36 +888,49 @@ void ClientSession::answer_bridge_waiter(const std::shared_ptr<InputBridge>& bri
                           {"requestState", bridge->token}}}};
         }
     }
+    if (done) gateway_->with_bridges([&](auto& bridges) { bridges.erase(bridge->token); });
     response["id"] = waiting->client_id;
     complete_stateless_result(response, bridge->method);
-    answer_once(waiting, Message::from_json(std::move(response)));
-    flow_.notify_all();  // the retry waiting in resume_bridged
+    owner->answer_once(waiting, Message::from_json(std::move(response)));
+    owner->flow_.notify_all();  // a retry waiting in resume_bridged
 }
 
 asio::awaitable<Message> ClientSession::resume_bridged(std::shared_ptr<ClientCall> call,
                                                        std::shared_ptr<InputBridge> bridge, Message request) {
+    auto origin = bridge->origin.lock();
+    if (!origin)
+        co_return make_error_message(call->client_id, error_code::invalid_params,
+                                     "Invalid params: requestState names a request that ended without its answer");
     // Each answer goes to the upstream as the client's response to the question, through the
     // plugins, as a session-era client's would.
     const auto& responses = member(member(request.json(), "params"), "inputResponses");
     if (responses.is_object())
         for (auto it = responses.begin(); it != responses.end(); ++it) {
             {
-                std::lock_guard lock(mutex_);
+                std::lock_guard lock(bridge->mutex);
                 if (!bridge->open.erase(it.key())) continue;  // not a question of this request
             }
             Message answer =
                 Message::from_json(json{{"jsonrpc", "2.0"}, {"id", std::stoll(it.key())}, {"result", it.value()}});
-            co_await handle_client_response(std::move(answer));
+            co_await origin->handle_client_response(std::move(answer));
         }
     {
-        std::lock_guard lock(mutex_);
-        if (bridge->waiting && !bridge->waiting->answered)
+        std::lock_guard lock(bridge->mutex);
+        if (bridge->waiting)
             co_return make_error_message(call->client_id, error_code::invalid_request,
                                          "Invalid Request: another retry of this request is already waiting");
         bridge->waiting = call;
+        bridge->waiting_session = shared_from_this();
     }
     answer_bridge_waiter(bridge);
     co_await flow_.wait_until([&call] { return call->answered.load(); }, call->deadline_point());
+    {
+        std::lock_guard lock(bridge->mutex);
+        if (bridge->waiting == call) {
+            bridge->waiting = nullptr;
+            bridge->waiting_session = nullptr;
+        }
+    }
     co_return make_error_message(call->client_id, error_code::timeout, "the upstream did not answer in time");
 }
 

@@ -1,5 +1,7 @@
 #include <watchgate/core/session/routing.hpp>
 
+#include <watchgate/core/base/base64.hpp>
+
 #include <array>
 #include <cctype>
 
@@ -37,42 +39,6 @@ bool names_resources(const json& block) {
 }
 
 constexpr std::string_view cursor_version = "wg1.";
-constexpr char base64url_digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string base64url_encode(std::string_view bytes) {
-    std::string out;
-    out.reserve((bytes.size() + 2) / 3 * 4);
-    std::uint32_t buffer = 0;
-    int bits = 0;
-    for (unsigned char byte : bytes) {
-        buffer = (buffer << 8) | byte;
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out += base64url_digits[(buffer >> bits) & 63];
-        }
-    }
-    if (bits > 0) out += base64url_digits[(buffer << (6 - bits)) & 63];
-    return out;
-}
-
-std::optional<std::string> base64url_decode(std::string_view text) {
-    std::string out;
-    std::uint32_t buffer = 0;
-    int bits = 0;
-    for (char c : text) {
-        const char* digit = std::char_traits<char>::find(base64url_digits, 64, c);
-        if (!digit) return std::nullopt;
-        buffer = (buffer << 6) | static_cast<std::uint32_t>(digit - base64url_digits);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((buffer >> bits) & 0xFF);
-        }
-    }
-    return out;
-}
-
 }  // namespace
 
 std::optional<NamespacedName> split_namespaced(std::string_view name) {
@@ -174,12 +140,12 @@ void namespace_notification(Message& notification, std::string_view upstream) {
 }
 
 std::string encode_cursor(const UpstreamCursors& cursors) {
-    return std::string(cursor_version) + base64url_encode(json(cursors).dump());
+    return std::string(cursor_version) + base64_encode(json(cursors).dump(), Base64Alphabet::url);
 }
 
 std::optional<UpstreamCursors> decode_cursor(std::string_view cursor) {
     if (!cursor.starts_with(cursor_version)) return std::nullopt;
-    auto bytes = base64url_decode(cursor.substr(cursor_version.size()));
+    auto bytes = base64_decode(cursor.substr(cursor_version.size()), Base64Alphabet::url);
     if (!bytes) return std::nullopt;
     // A cursor comes from the client: nothing below the top level is kept, however deep it nests.
     json value = json::parse(

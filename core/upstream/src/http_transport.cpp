@@ -4,6 +4,8 @@
 #include <watchgate/core/base/sse_parser.hpp>
 #include <watchgate/core/base/version.hpp>
 #include <watchgate/core/protocol/message.hpp>
+#include <watchgate/core/protocol/request_headers.hpp>
+#include <watchgate/core/protocol/versions.hpp>
 #include <watchgate/core/upstream/http_client_connection.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -75,12 +77,6 @@ bool is_stale_connection_error(const boost::system::error_code& error) {
 constexpr auto stale_within = std::chrono::milliseconds(500);
 
 // The server's `retry:` within sane bounds: never a busy loop, never days.
-// Whether `line` is the gateway's server/discover probe (sent first, before initialize).
-bool is_era_probe(const std::string& line) {
-    const auto message = nlohmann::json::parse(line, nullptr, false);
-    return member(message, "method") == "server/discover";
-}
-
 Clock::duration clamp_retry(std::optional<std::chrono::milliseconds> retry, Clock::duration fallback,
                             Clock::duration least, Clock::duration most) {
     return std::clamp<Clock::duration>(retry ? Clock::duration(*retry) : fallback, least, most);
@@ -161,16 +157,17 @@ std::string HttpTransport::describe() const {
 
 UpstreamTransport::Ticket HttpTransport::send(std::string line) { return enqueue(std::move(line), std::nullopt); }
 
-UpstreamTransport::Ticket HttpTransport::send_request(std::string line, std::int64_t id) {
-    return enqueue(std::move(line), id);
+UpstreamTransport::Ticket HttpTransport::send_request(std::string line, std::int64_t id, Headline headline) {
+    return enqueue(std::move(line), id, std::move(headline));
 }
 
-UpstreamTransport::Ticket HttpTransport::enqueue(std::string line, std::optional<std::int64_t> request_id) {
+UpstreamTransport::Ticket HttpTransport::enqueue(std::string line, std::optional<std::int64_t> request_id,
+                                                 Headline headline) {
     std::lock_guard lock(mutex_);
     if (down_) return 0;
     const Ticket ticket = next_ticket_++;
     queued_bytes_ += line.size();
-    queue_.push_back({ticket, std::move(line), request_id});
+    queue_.push_back({ticket, std::move(line), request_id, false, std::move(headline)});
     pump_locked();
     return ticket;
 }
@@ -218,6 +215,9 @@ asio::awaitable<void> HttpTransport::wait_for_room() {
 void HttpTransport::initialized(const std::string& protocol_version) {
     std::lock_guard lock(mutex_);
     protocol_version_ = protocol_version;
+    // The stateless era has no notifications/initialized to keep first, and no GET stream: its
+    // notifications come on a subscriptions/listen.
+    if (is_stateless_protocol_version(protocol_version)) return;
     next_alone_ = true;
     if (mode_ == Mode::streamable && !down_) spawn(listen());
 }
@@ -414,8 +414,15 @@ asio::awaitable<bool> HttpTransport::post_on(Connection& connection, Outgoing& o
         to = *endpoint_;
     }
     const auto context = request_context();
+    const auto& headline = outgoing.headline;
+    // A stateless request names its own version (the server/discover probe, before any handshake).
     auto request =
-        make_request(http::verb::post, to, outgoing.line, config_, context.session_id, context.protocol_version);
+        make_request(http::verb::post, to, outgoing.line, config_, context.session_id,
+                     headline.stateless_version.empty() ? context.protocol_version : headline.stateless_version);
+    if (!headline.method.empty()) {
+        request.set(method_header, headline.method);
+        if (headline.name) request.set(name_header, encode_header_value(*headline.name));
+    }
     boost::system::error_code error;
     const auto sent = Clock::now();
     stream.transport_layer().expires_after(streams_.stall_timeout);
@@ -463,7 +470,7 @@ asio::awaitable<bool> HttpTransport::post_on(Connection& connection, Outgoing& o
     }
     if (mode != Mode::legacy)
         if (auto session = header(head.get(), "Mcp-Session-Id"); !session.empty()) remember_session(session);
-    if (mode == Mode::probing && status >= 400 && status < 500 && is_era_probe(outgoing.line)) {
+    if (mode == Mode::probing && status >= 400 && status < 500 && outgoing.headline.method == "server/discover") {
         // A session-era server refuses a stateless request without a session: that says which
         // era it speaks, not which transport. Its initialize, next, decides the transport.
     } else if (mode == Mode::probing) {
@@ -614,10 +621,11 @@ asio::awaitable<void> HttpTransport::resume(std::int64_t id, SseParser& events, 
         co_await read_events(exchange, events, sink, id, config_.timeouts.request);
     }
     if (handlers_.awaiting(id))
-        lost(Outgoing{0, {}, id}, events.last_event_id().empty()
-                                      ? "ended the answer's event stream before answering (and gave no event id to "
-                                        "resume it from)"
-                                      : "ended the answer's event stream before answering, and resuming it failed");
+        lost(Outgoing{0, {}, id, false, {}},
+             events.last_event_id().empty()
+                 ? "ended the answer's event stream before answering (and gave no event id to "
+                   "resume it from)"
+                 : "ended the answer's event stream before answering, and resuming it failed");
 }
 
 asio::awaitable<void> HttpTransport::listen() {

@@ -59,6 +59,11 @@ private:
     // One request: false when the connection is to be closed after it.
     boost::asio::awaitable<bool> handle(Connection& connection, Request& request);
     boost::asio::awaitable<bool> handle_post(Connection& connection, Request& request, bool legacy);
+    // A stateless-era request (2026-07-28): its headers checked against its body, then served in
+    // a session of its own that ends with it (docs/http.md "Stateless requests").
+    boost::asio::awaitable<bool> handle_stateless_post(Connection& connection, Request& request, Message message,
+                                                       std::size_t body_bytes);
+    boost::asio::awaitable<void> finish_stateless(std::shared_ptr<Session> session);
     boost::asio::awaitable<bool> handle_get(Connection& connection, Request& request);
     boost::asio::awaitable<bool> handle_delete(Connection& connection, Request& request);
     boost::asio::awaitable<bool> handle_legacy_stream(Connection& connection, Request& request);
@@ -80,7 +85,8 @@ private:
     // the stall timeout is logged and cut off).
     boost::asio::awaitable<bool> respond(Connection& connection,
                                          boost::beast::http::response<boost::beast::http::string_body> response);
-    std::shared_ptr<Session> open_session(const Request& request, bool legacy, const std::string& remote);
+    std::shared_ptr<Session> open_session(const Request& request, bool legacy, const std::string& remote,
+                                          bool stateless = false);
     std::shared_ptr<Session> find_session(const std::string& token);
     // Ends a session: no new request finds it, its requests are drained, its streams end.
     // `discard`: its streams end first (its client stopped reading).

@@ -87,6 +87,11 @@ public:
     // What the gateway asks of a session.
     bool initialized() const { return initialized_; }
     std::size_t requests_in_flight() const;
+    // Requests in flight whose client has no answer yet (a bridged one answered input_required
+    // is in flight, answered).
+    std::size_t requests_unanswered() const;
+    // Cancels every request in flight (a stateless HTTP client that left gave up on its request).
+    void cancel_all(const std::string& reason);
     bool channel_has_room() const { return channel_->has_room(); }
     boost::asio::awaitable<void> wait_for_channel_room() { return channel_->wait_for_room(); }
     // Whether the client declared `capability` (sampling, elicitation, roots) at initialize.
@@ -105,6 +110,10 @@ public:
     // Waits up to `limit` for the requests still in flight to have their answers.
     boost::asio::awaitable<void> wait_for_answers(Clock::duration limit);
     void hurry();
+
+    // A stateless request answered input_required on a session-era upstream's behalf, until its
+    // retry has the answer (kept by the gateway: the retry may come in another session).
+    struct InputBridge;
 
     // Progress tokens on their way to an upstream carry the session, so two sessions sharing an
     // upstream never mix their tokens: "<session>/<the client's token as JSON>".
@@ -160,7 +169,6 @@ private:
     // A session-era upstream's server -> client request for a stateless client: the request it
     // belongs to is answered input_required, and the client's retry carries the answers back
     // (docs/routing.md "Eras"). False: no stateless request of the client is waiting there.
-    struct InputBridge;
     bool bridge_to_input_required(const Upstream& upstream, std::int64_t gateway_id, const Message& request);
     // A retry carrying a requestState the gateway gave: its inputResponses go to the upstream, and
     // it waits for the upstream's answer (or its next question).
@@ -218,8 +226,7 @@ private:
     std::set<std::string> announcing_;  // list_changed kinds about to be sent
     struct Subscription;
     std::map<std::string, std::shared_ptr<Subscription>> subscriptions_;  // by the listen's id (JSON text)
-    nlohmann::json upstream_log_level_;                            // set with logging/setLevel, for stateless upstreams
-    std::map<std::string, std::shared_ptr<InputBridge>> bridges_;  // by the requestState they gave
+    nlohmann::json upstream_log_level_;  // set with logging/setLevel, for stateless upstreams
     nlohmann::json client_capabilities_ = nlohmann::json::object();
     nlohmann::json upstream_initialize_params_;  // what upstreams a reload adds are initialized with
     std::atomic<bool> initialized_{false};

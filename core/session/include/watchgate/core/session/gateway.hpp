@@ -97,6 +97,16 @@ public:
     // progress its upstream sent before it.
     boost::asio::awaitable<void> wait_for_messages(SessionId owner, const Upstream& upstream, std::uint64_t count);
 
+    // The stateless requests answered input_required on a session-era upstream's behalf, by the
+    // requestState the client got (ClientSession::InputBridge): its retry may come in another
+    // session. `use` gets the table under its lock.
+    using InputBridges = std::map<std::string, std::shared_ptr<ClientSession::InputBridge>>;
+    template <class Use>
+    auto with_bridges(Use&& use) {
+        std::lock_guard lock(bridges_mutex_);
+        return use(input_bridges_);
+    }
+
 private:
     struct Lane {
         boost::asio::any_io_executor strand;
@@ -146,6 +156,8 @@ private:
     std::map<LaneKey, std::shared_ptr<Lane>> lanes_;       // a closed session's and a retired upstream's are dropped
     std::vector<std::shared_ptr<Upstream>> retiring_;      // replaced by a reload, not stopped yet
     std::map<std::string, std::uint64_t> list_omissions_;  // by upstream
+    std::mutex bridges_mutex_;                             // guards input_bridges_
+    InputBridges input_bridges_;
 };
 
 }  // namespace watchgate::core

@@ -46,7 +46,7 @@ public:
     void start(Handlers handlers) override;
     std::string describe() const override;
     Ticket send(std::string line) override;
-    Ticket send_request(std::string line, std::int64_t id) override;
+    Ticket send_request(std::string line, std::int64_t id, Headline headline) override;
     bool withdraw(Ticket ticket) override;
     bool has_room() const override;
     boost::asio::awaitable<void> wait_for_room() override;
@@ -62,11 +62,12 @@ private:
         std::string line;
         std::optional<std::int64_t> request_id;
         bool alone = false;  // no other POST starts until this one is answered
+        Headline headline;   // requests only
     };
     using Connection = std::unique_ptr<HttpClientConnection>;
     struct Exchange;
 
-    Ticket enqueue(std::string line, std::optional<std::int64_t> request_id);
+    Ticket enqueue(std::string line, std::optional<std::int64_t> request_id, Headline headline = {});
     void pump_locked();
     void spawn(boost::asio::awaitable<void>
                    task);  // on the strand, later  // caller holds mutex_: starts the POSTs that may go now

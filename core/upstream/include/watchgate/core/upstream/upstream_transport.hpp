@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace watchgate::core {
@@ -48,10 +49,18 @@ public:
 
     // Sends one line (without its newline). Dropped once the transport is down.
     virtual Ticket send(std::string line) = 0;
+    // What HTTP headers mirror of a request (the stateless era's MCP-Protocol-Version, Mcp-Method
+    // and Mcp-Name: docs/routing.md "Eras").
+    struct Headline {
+        std::string method;
+        std::optional<std::string> name;
+        std::string stateless_version;  // the version its _meta declares, empty for none
+    };
     // Sends a request whose answer will carry `id`: a transport that can tell when no answer will
     // come (an HTTP error) reports it through on_lost.
-    virtual Ticket send_request(std::string line, std::int64_t id) {
+    virtual Ticket send_request(std::string line, std::int64_t id, Headline headline) {
         (void)id;
+        (void)headline;
         return send(std::move(line));
     }
     // The handshake succeeded with this protocol version (HTTP sends it with every request and

@@ -83,6 +83,13 @@ TEST_CASE("sdk 1.2: the context extension says who a message is from, through th
     CHECK(answer["error"]["message"] ==
           "Request blocked: probe_c: name=ctx count=7 ratio=0.5 loud=0 mode=fast items= labels= | session=1 "
           "transport=stdio era=session address= subject= upstream=test");
+    // A stateless-era request (its version in _meta) is of that era, in the same session.
+    const json meta = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                       {"io.modelcontextprotocol/clientCapabilities", json::object()}};
+    const json stateless =
+        gateway.request(2, "tools/call", {{"name", "echo"}, {"arguments", {{"text", "x"}}}, {"_meta", meta}});
+    CHECK_THAT(stateless["error"]["message"].get<std::string>(),
+               Catch::EndsWith("era=stateless address= subject= upstream=test"));
 }
 
 TEST_CASE("sdk 1.2: validate creates instances that only check, so plugins leave no trace") {

@@ -145,6 +145,15 @@ TEST_CASE("eras: a session-era upstream's request becomes input_required and the
     CHECK_FALSE(gateway.next_server_message(200ms).has_value());
 }
 
+TEST_CASE("eras: a stateless request that did not declare sampling is not asked to sample") {
+    GatewayProcess gateway(test::scratch_dir("era_mrtr_undeclared"), config_for(""));
+    json params = stateless({{"name", "ask_client"}, {"arguments", json::object()}});
+    params["_meta"]["io.modelcontextprotocol/clientCapabilities"] = json::object();
+    auto answer = gateway.request(1, "tools/call", params);
+    CHECK_THAT(text_of(answer), Catch::StartsWith("client refused:") && Catch::Contains("declared the capability"));
+    CHECK(answer["result"]["resultType"] == "complete");
+}
+
 TEST_CASE("eras: subscriptions/listen is acknowledged and tags what it asked for and is cancelled without an answer") {
     GatewayProcess gateway(test::scratch_dir("era_listen"), config_for(", \"--resources\", \"1\""));
     const std::string uri = "test://test/r000";

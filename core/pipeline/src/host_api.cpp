@@ -300,7 +300,7 @@ void set_error(wg_message* m, wg_str text) { m->error = utf8_text(text); }
 wg_status message_context(wg_message* m, wg_context* out) {
     if (!out || out->struct_size < offsetof(wg_context, session_id) + sizeof(wg_str)) return WG_ERR_INVALID_ARGUMENT;
     const ClientContext* client = m->client;
-    const std::string_view era = "session";
+    const std::string_view era = m->message->stateless() ? "stateless" : "session";
     // Every field the caller's struct covers, and no byte past it (an older plugin's is smaller).
     auto fill = [&](std::size_t offset, std::string_view value) {
         if (offset + sizeof(wg_str) > out->struct_size) return;

@@ -105,6 +105,7 @@ asio::awaitable<std::unique_ptr<RequestScope>> Pipeline::begin_request_async(
     scope->start_ = Clock::now();
     scope->method_ = request.method();
     scope->target_ = request.target();
+    scope->stateless_ = request.stateless();
     const std::size_t count = stages_.size() + auditors_.size();
     scope->states_.assign(count, nullptr);
     scope->begin_errors_.assign(count, {});
@@ -139,20 +140,23 @@ asio::awaitable<PipelineResult> Pipeline::process_request_async(RequestScope& sc
 
 asio::awaitable<PipelineResult> Pipeline::process_response_async(RequestScope& scope, Message& response) const {
     auto turn = co_await scope.serial_.lock_async();
-    response.set_request_context(scope.method_, scope.target_);
+    response.set_request_context(scope.method_, scope.target_, scope.stateless_);
     co_return co_await run(&scope, response, MessageKind::response);
 }
 
 asio::awaitable<PipelineResult> Pipeline::process_notification_async(RequestScope* scope, Message& notification,
                                                                      const ClientContext* client) const {
     AsyncMutex::Guard turn;
-    if (scope) turn = co_await scope->serial_.lock_async();
+    if (scope) {
+        turn = co_await scope->serial_.lock_async();
+        if (scope->stateless_) notification.set_stateless(true);  // progress of a stateless request
+    }
     co_return co_await run(scope, notification, MessageKind::notification, client);
 }
 
 asio::awaitable<void> Pipeline::audit_gateway_answer(RequestScope& scope, Message& answer) const {
     auto turn = co_await scope.serial_.lock_async();
-    answer.set_request_context(scope.method_, scope.target_);
+    answer.set_request_context(scope.method_, scope.target_, scope.stateless_);
     PipelineResult result;
     result.outcome = Outcome::error;
     if (const auto& error = member(answer.json(), "error"); error.is_object()) {

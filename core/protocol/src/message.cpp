@@ -1,5 +1,7 @@
 #include <watchgate/core/protocol/error_codes.hpp>
 #include <watchgate/core/protocol/message.hpp>
+
+#include <watchgate/core/protocol/stateless_meta.hpp>
 #include <watchgate/core/protocol/methods.hpp>
 
 #include <cctype>
@@ -279,6 +281,7 @@ void Message::classify() {
     if (kind_ != MessageKind::response) {
         method_ = json_["method"].get<std::string>();
         target_ = target_of(method_, json_);
+        stateless_ = !declared_protocol_version(json_).is_null();
     }
     if (auto id = json_.find("id"); id != json_.end()) id_text_ = dump_json(*id);
 }
@@ -294,9 +297,10 @@ nlohmann::json Message::id() const {
     return found != json_.end() ? *found : nlohmann::json(nullptr);
 }
 
-void Message::set_request_context(std::string method, std::string target) {
+void Message::set_request_context(std::string method, std::string target, bool stateless) {
     method_ = std::move(method);
     target_ = std::move(target);
+    stateless_ = stateless;
 }
 
 void Message::set_id(const nlohmann::json& id) {

@@ -705,6 +705,15 @@ int log_severity(const json& level) {
     return -1;
 }
 
+// The client capability a server -> client request needs; empty: none the stateless era's
+// inputRequests can carry.
+std::string_view capability_asked(std::string_view method) {
+    return method == "sampling/createMessage" ? "sampling"
+           : method == "elicitation/create"   ? "elicitation"
+           : method == "roots/list"           ? "roots"
+                                              : std::string_view();
+}
+
 // The requestState of a request the gateway answered input_required for a session-era upstream.
 constexpr std::string_view bridge_token_prefix = "watchgate/input/";
 
@@ -805,6 +814,12 @@ asio::awaitable<Message> ClientSession::handle_stateless(std::shared_ptr<ClientC
 
 bool ClientSession::bridge_to_input_required(const Upstream& upstream, std::int64_t gateway_id,
                                              const Message& request) {
+    // Only what the era can ask in inputRequests, of a request that declared it can answer.
+    const std::string_view capability = capability_asked(request.method());
+    if (capability.empty()) return false;
+    auto declared_by = [&](const std::shared_ptr<ClientCall>& call) {
+        return call && member(call->client_capabilities, capability).is_object();
+    };
     // Whose question it is: a retry of this session's waiting at this upstream's bridge (a
     // further question), else the newest stateless request in flight there, else a bridged
     // request whose retry has not come yet.
@@ -817,7 +832,10 @@ bool ClientSession::bridge_to_input_required(const Upstream& upstream, std::int6
             if (each->upstream != &upstream || !mine) continue;
             std::lock_guard lock(each->mutex);
             if (each->final) continue;
-            (each->waiting ? waited_on : unclaimed) = each;
+            if (!each->waiting)
+                unclaimed = each;
+            else if (declared_by(each->waiting))
+                waited_on = each;
         }
     });
     std::shared_ptr<InputBridge> bridge = waited_on;
@@ -829,6 +847,7 @@ bool ClientSession::bridge_to_input_required(const Upstream& upstream, std::int6
                 if (call->stateless && !call->answered && call->went_to(upstream.name()) &&
                     (!owner || call->arrived > owner->arrived))
                     owner = call;
+            if (!declared_by(owner)) owner = nullptr;
             if (owner && !owner->bridge) {
                 owner->bridge = std::make_shared<InputBridge>();
                 owner->bridge->token = std::string(bridge_token_prefix) + random_hex(16);
@@ -1055,10 +1074,7 @@ asio::awaitable<std::variant<json, std::string>> ClientSession::ask_client_for_i
     for (auto it = input_requests.begin(); it != input_requests.end(); ++it) {
         const std::string method =
             member(it.value(), "method").is_string() ? it.value()["method"].get<std::string>() : "";
-        const std::string capability = method == "elicitation/create"       ? "elicitation"
-                                       : method == "sampling/createMessage" ? "sampling"
-                                       : method == "roots/list"             ? "roots"
-                                                                            : "";
+        const std::string capability(capability_asked(method));
         if (capability.empty())
             co_return "input request '" + it.key() + "' asks '" + method +
                 "', which is not elicitation/create, sampling/createMessage or roots/list";
@@ -1293,6 +1309,11 @@ asio::awaitable<void> ClientSession::handle_upstream_message(std::shared_ptr<Ups
         send_to_client(message, owner ? Delivery::related_to(owner->id_text) : Delivery::unrelated());
         co_return;
     }
+    if (stateless_client_ && message.method() == "ping") {
+        // The stateless era has no ping: the gateway answers for its client.
+        upstream->send_json(json{{"jsonrpc", "2.0"}, {"id", message.id()}, {"result", json::object()}});
+        co_return;
+    }
     // A server -> client request: the client sees a gateway id, the upstream gets its own back.
     auto call = std::make_shared<ServerCall>();
     call->upstream = upstream;
@@ -1319,9 +1340,10 @@ asio::awaitable<void> ClientSession::handle_upstream_message(std::shared_ptr<Ups
             std::lock_guard lock(mutex_);
             server_calls_.erase(id);
         }
-        upstream->send_json(make_error_response(call->original_id, error_code::invalid_request,
-                                                "the gateway's client speaks MCP 2026-07-28: it can be asked " +
-                                                    message.method() + " only during one of its requests"));
+        upstream->send_json(
+            make_error_response(call->original_id, error_code::invalid_request,
+                                "the gateway's client speaks MCP 2026-07-28: it can be asked " + message.method() +
+                                    " only during one of its requests that declared the capability it needs"));
         co_return;
     }
     // Most likely asked on behalf of the newest request in flight there (sampling during a tool

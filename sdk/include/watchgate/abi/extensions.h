@@ -24,7 +24,8 @@ typedef struct wg_context {
     uint32_t struct_size;  /* the plugin sets sizeof(wg_context) before the call */
     wg_str session_id;     /* "1", "2", ... over stdio; the first 8 hex digits of Mcp-Session-Id over HTTP */
     wg_str transport;      /* "stdio" or "http" */
-    wg_str era;            /* "session": the client opened with initialize (the era this host serves) */
+    wg_str era;            /* "session": of a client that opened with initialize; "stateless": of a request that
+                            * declared its protocol version (2026-07-28) in _meta, or its response */
     wg_str client_address; /* "ip:port" of the HTTP client; empty over stdio */
     wg_str subject;        /* who authenticated (a bearer token's subject); empty without authentication */
     wg_str upstream;       /* the upstream the message goes to or comes from; empty when none (yet) */

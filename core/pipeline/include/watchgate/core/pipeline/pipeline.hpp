@@ -77,6 +77,7 @@ private:
     std::chrono::steady_clock::time_point start_;
     std::string method_;
     std::string target_;
+    bool stateless_ = false;                       // the request's era (docs/routing.md "Eras")
     std::shared_ptr<const ClientContext> client_;  // may be null
 };
 

@@ -43,8 +43,12 @@ public:
     const std::string& id_text() const { return id_text_; }
     nlohmann::json id() const;
 
-    // Responses carry no method: the gateway copies method and target from their request.
-    void set_request_context(std::string method, std::string target);
+    // The era the message belongs to: a request (and a notification) declaring its version in
+    // _meta is of the stateless era; a response takes its request's.
+    bool stateless() const { return stateless_; }
+    void set_stateless(bool stateless) { stateless_ = stateless; }
+    // Responses carry no method: the gateway copies method, target and era from their request.
+    void set_request_context(std::string method, std::string target, bool stateless = false);
     void set_upstream(std::string upstream) { upstream_ = std::move(upstream); }
     // Re-reads method and target after a plugin changed a request or notification.
     void refresh_request_fields();
@@ -85,6 +89,7 @@ private:
     std::string target_;
     std::string id_text_;
     std::uint64_t revision_ = 0;
+    bool stateless_ = false;
 };
 
 // Why `json` is not a JSON-RPC 2.0 message (a request, notification or response), or empty when

@@ -8,6 +8,10 @@
 #include "gateway_process.hpp"
 #include "test_support.hpp"
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
 using namespace watchgate;
 using nlohmann::json;
 using test::GatewayProcess;
@@ -294,4 +298,83 @@ TEST_CASE("eras: era stateless for a session-era server fails its start with a c
     auto discover = gateway.request(1, "server/discover", stateless());
     REQUIRE(discover.contains("error"));
     CHECK_THAT(gateway.log_once("era: stateless"), Catch::Contains("configured 'era: stateless'"));
+}
+
+namespace {
+
+// The example messages of the 2026-07-28 schema (tests/fixtures/mcp-2026-07-28/<type>/*.json).
+std::vector<std::pair<std::string, json>> schema_examples(std::string_view type_suffix) {
+    std::vector<std::pair<std::string, json>> out;
+    const std::filesystem::path root = std::filesystem::path(WATCHGATE_SOURCE_DIR) / "tests/fixtures/mcp-2026-07-28";
+    for (const auto& folder : std::filesystem::directory_iterator(root)) {
+        const std::string type = folder.path().filename().string();
+        if (!type.ends_with(type_suffix)) continue;
+        for (const auto& file : std::filesystem::directory_iterator(folder.path()))
+            out.emplace_back(type + "/" + file.path().filename().string(), json::parse(std::ifstream(file.path())));
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("eras: the schema's example client requests are taken as stateless requests, each answered once") {
+    // Requests a server gets from a client; sampling, elicitation and roots requests go the other way.
+    GatewayProcess gateway(test::scratch_dir("era_examples"),
+                           config_for(", \"--resources\", \"1\", \"--prompts\", \"1\""));
+    int checked = 0;
+    for (const auto& [name, example] : schema_examples("Request")) {
+        const std::string method = example["method"];
+        if (method == "sampling/createMessage" || method == "elicitation/create" || method == "roots/list") continue;
+        INFO(name);
+        ++checked;
+        gateway.send(example);
+        if (method == "subscriptions/listen") {
+            auto ack = next_with_method(gateway, "notifications/subscriptions/acknowledged");
+            REQUIRE(ack.is_object());
+            CHECK(ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == example["id"]);
+            gateway.send({{"jsonrpc", "2.0"},
+                          {"method", "notifications/cancelled"},
+                          {"params", {{"requestId", example["id"]}}}});
+            continue;
+        }
+        const json answer = gateway.response(example["id"]);
+        REQUIRE(answer.is_object());
+        // Taken as what it is: never refused as a message, for its era or its _meta (the
+        // upstream may still not know the tool it names).
+        if (answer.contains("error")) {
+            const int code = answer["error"]["code"];
+            CHECK(code != -32700);
+            CHECK(code != -32600);
+            CHECK(code != -32022);
+            CHECK(code != -32020);
+            CHECK_THAT(answer["error"]["message"].get<std::string>(), !Catch::Contains("_meta"));
+        } else {
+            CHECK(answer["result"]["resultType"] == "complete");
+        }
+    }
+    CHECK(checked >= 9);
+    // The client's notifications of the examples change nothing and are not answered.
+    for (const auto& [name, example] : schema_examples("Notification"))
+        if (name.starts_with("CancelledNotification")) gateway.send(example);
+    CHECK(text_of(gateway.request(99, "tools/call", stateless({{"name", "echo"}, {"arguments", {{"text", "on"}}}}))) ==
+          "on");
+}
+
+TEST_CASE("eras: the schema's example results pass through the gateway whole") {
+    // Each example result, sent back by the test server (`raw`) as its answer: the gateway takes
+    // it as the response to its request, with every field of the era it carries.
+    GatewayProcess gateway(test::scratch_dir("era_example_results"), config_for(""));
+    gateway.initialize();
+    int id = 1;
+    for (const auto& [name, example] : schema_examples("ResultResponse")) {
+        INFO(name);
+        json answer = example;
+        answer["id"] = "$ID";
+        std::string line = answer.dump();
+        line.replace(line.find("\"$ID\""), 5, "$ID");
+        const json got = gateway.call_tool(id++, "raw", {{"line", line}});
+        REQUIRE(got.contains("result"));
+        CHECK(got["result"] == example["result"]);
+    }
 }

@@ -47,7 +47,8 @@ void complete_stateless_result(json& response, std::string_view method) {
     if (result == response.end() || !result->is_object()) return;
     if (!result->contains("resultType")) (*result)["resultType"] = "complete";
     if (has_cacheable_result(method) && (*result)["resultType"] == "complete") {
-        if (!member(*result, "ttlMs").is_number_unsigned()) (*result)["ttlMs"] = 0;
+        if (const auto& ttl = member(*result, "ttlMs"); !ttl.is_number_integer() || ttl.get<std::int64_t>() < 0)
+            (*result)["ttlMs"] = 0;
         if (const auto& scope = member(*result, "cacheScope"); scope != "public" && scope != "private")
             (*result)["cacheScope"] = "private";
     }

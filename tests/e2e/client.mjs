@@ -10,6 +10,7 @@
 // and the client connects with StreamableHTTPClientTransport or the old SSEClientTransport; with
 // https the config adds tls: and NODE_EXTRA_CA_CERTS names the certificate the client trusts.
 import { spawn } from "node:child_process";
+import { startHttpGateway as startHttpGatewayProcess } from "./http_gateway.mjs";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -144,21 +145,7 @@ const steps = {
 let gateway;
 let endpoint;
 async function startHttpGateway() {
-  gateway = spawn(watchgate, ["run", "--config", config], { stdio: ["ignore", "inherit", "pipe"] });
-  endpoint = await new Promise((resolve, reject) => {
-    let seen = "";
-    const timer = setTimeout(() => reject(new Error(`no "listening on" in the gateway's log: ${seen}`)), 30000);
-    gateway.stderr.on("data", (chunk) => {
-      process.stderr.write(chunk);
-      seen += chunk;
-      const found = /listening on (https?:\/\/\S+)/.exec(seen);
-      if (found) {
-        clearTimeout(timer);
-        resolve(new URL(found[1]));
-      }
-    });
-    gateway.on("exit", (code) => reject(new Error(`the gateway exited (${code}): ${seen}`)));
-  });
+  ({ gateway, endpoint } = await startHttpGatewayProcess(watchgate, config));
 }
 function transportFor() {
   if (transportKind === "stdio")

@@ -6,7 +6,7 @@
 // Each run checks tools, progress, resources, prompts, an elicitation round trip and a subscription.
 // With http the config serves Streamable HTTP (transport: http, port 0) and the SDK 2.x client
 // connects to the address the gateway logs: stateless requests, each a POST of its own.
-import { spawn } from "node:child_process";
+import { startHttpGateway } from "./http_gateway.mjs";
 import { Client as Client2, StreamableHTTPClientTransport as StreamableHTTPClientTransport2 } from "@modelcontextprotocol/client";
 import { StdioClientTransport as StdioClientTransport2 } from "@modelcontextprotocol/client/stdio";
 import { Client as Client1 } from "@modelcontextprotocol/sdk/client/index.js";
@@ -78,21 +78,9 @@ const args = ["run", "--config", config];
 // Over HTTP the gateway runs on its own; its address is in its log.
 let gateway;
 async function httpEndpoint() {
-  gateway = spawn(watchgate, args, { stdio: ["ignore", "inherit", "pipe"] });
-  return new Promise((resolve, reject) => {
-    let seen = "";
-    const timer = setTimeout(() => reject(new Error(`no "listening on" in the gateway's log: ${seen}`)), 30000);
-    gateway.stderr.on("data", (chunk) => {
-      process.stderr.write(chunk);
-      seen += chunk;
-      const found = /listening on (https?:\/\/\S+)/.exec(seen);
-      if (found) {
-        clearTimeout(timer);
-        resolve(new URL(found[1]));
-      }
-    });
-    gateway.on("exit", (code) => reject(new Error(`the gateway exited (${code}): ${seen}`)));
-  });
+  const started = await startHttpGateway(watchgate, config);
+  gateway = started.gateway;
+  return started.endpoint;
 }
 const transport =
   transportKind === "http"

@@ -280,6 +280,20 @@ TEST_CASE("eras: a stateless upstream's list changes and resource updates reach 
     CHECK(next_with_method(gateway, "notifications/tools/list_changed").is_object());
 }
 
+TEST_CASE("eras: a list merged from stateless upstreams carries the shortest ttlMs") {
+    const std::string server = std::string(WATCHGATE_TEST_SERVER);
+    GatewayProcess gateway(
+        test::scratch_dir("era_ttl"),
+        "proxy:\n  upstreams:\n    - name: slow\n      command: [\"" + server +
+            "\", \"--era\", \"stateless\", \"--ttl\", \"5000\"]\n    - name: quick\n      command: [\"" + server +
+            "\", \"--era\", \"stateless\", \"--ttl\", \"2000\"]\n");
+    auto tools = gateway.request(1, "tools/list", stateless());
+    REQUIRE(tools.contains("result"));
+    CHECK(tools["result"]["tools"].size() == 2 * 17);
+    CHECK(tools["result"]["ttlMs"] == 2000);
+    CHECK(tools["result"]["cacheScope"] == "private");
+}
+
 TEST_CASE("eras: a stateless client through the gateway to a stateless upstream keeps its own declaration") {
     GatewayProcess gateway(test::scratch_dir("era_both_stateless"), config_for(", \"--era\", \"stateless\""));
     const json meta = json::parse(

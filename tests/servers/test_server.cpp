@@ -17,7 +17,7 @@
 //          --hang-initialize (never answers initialize), --era stateless (speaks only MCP 2026-07-28:
 //          answers server/discover, refuses initialize and requests without the version in _meta,
 //          `ask_client` answers input_required, `notify` tags its notifications for the open
-//          subscriptions/listen requests, whose filters `seen` lists).
+//          subscriptions/listen requests, whose filters `seen` lists), --ttl N (its lists' ttlMs).
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
@@ -60,6 +60,7 @@ struct Options {
     bool templates = true;
     std::string protocol_version;  // answered to initialize instead of the one asked for
     bool stateless = false;        // --era stateless
+    int ttl_ms = 0;                // --ttl N: the ttlMs of its lists (stateless)
 } options;
 
 // Open subscriptions/listen requests (stateless era), by their id as JSON text.
@@ -436,7 +437,7 @@ void handle(json request) {
         if (options.stateless && result.is_object() && !result.contains("resultType")) {
             result["resultType"] = "complete";
             if (method.ends_with("/list") || method == "resources/read") {
-                result["ttlMs"] = 0;
+                result["ttlMs"] = options.ttl_ms;
                 result["cacheScope"] = "private";
             }
         }
@@ -549,6 +550,8 @@ void read_options(int argc, char** argv) {
             options.protocol_version = value;
         else if (flag == "--era")
             options.stateless = value == "stateless";
+        else if (flag == "--ttl")
+            options.ttl_ms = std::stoi(value);
     }
     if (fail_starts > 0 && !state_file.empty()) {
         int starts = 0;

@@ -467,7 +467,7 @@ asio::awaitable<void> ClientSession::handle_request(std::shared_ptr<ClientCall> 
             answer(co_await handle_discover(call, request));
             co_return;
         }
-        if (request.method() != "initialize" && !declared_protocol_version(request.json()).is_null()) {
+        if (request.stateless() && request.method() != "initialize") {
             answer(co_await handle_stateless(call, std::move(request)));
             co_return;
         }

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace watchgate::core {
 
@@ -139,6 +140,10 @@ asio::awaitable<Message> Dispatcher::fan_out_list(std::shared_ptr<Request> call,
     std::vector<Item> items;
     UpstreamCursors next;
     json omitted = json::object();
+    // The stateless era's cache hints of a merged list: the shortest ttlMs, and "public" only
+    // when every part said so; none when a part gave none.
+    std::optional<std::int64_t> ttl;
+    bool every_ttl = true, every_public = true;
     const std::string items_key(list.list_items), key(list.item_key);
     for (std::size_t i = 0; i < answers.size(); ++i) {
         const std::string& name = parts[i].first->name();
@@ -151,6 +156,11 @@ asio::awaitable<Message> Dispatcher::fan_out_list(std::shared_ptr<Request> call,
             continue;
         }
         json& result = answers[i].mutable_json()["result"];
+        if (const auto& part_ttl = member(result, "ttlMs"); part_ttl.is_number_integer())
+            ttl = std::min(ttl.value_or(part_ttl.get<std::int64_t>()), part_ttl.get<std::int64_t>());
+        else
+            every_ttl = false;
+        every_public = every_public && member(result, "cacheScope") == "public";
         if (config_.namespace_names) namespace_list_items(result[items_key], list, name);
         for (auto& item : result[items_key]) {
             const auto& id = member(item, key);
@@ -177,6 +187,10 @@ asio::awaitable<Message> Dispatcher::fan_out_list(std::shared_ptr<Request> call,
     result[items_key] = std::move(merged);
     result.erase("nextCursor");
     if (!next.empty()) result["nextCursor"] = encode_cursor(next);
+    if (answers.size() > 1 && every_ttl && ttl) {
+        result["ttlMs"] = std::max<std::int64_t>(*ttl, 0);
+        result["cacheScope"] = every_public ? "public" : "private";
+    }
     if (config_.debug_metadata && !omitted.empty()) result["_meta"]["watchgate/omitted"] = omitted;
     co_return Message::from_json(json{{"jsonrpc", "2.0"}, {"id", call->id()}, {"result", std::move(result)}});
 }

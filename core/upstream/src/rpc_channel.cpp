@@ -110,9 +110,12 @@ asio::awaitable<std::optional<UpstreamReply>> RpcChannel::call(Message& request,
         handle->channel_ = weak_from_this();
         handle->upstream_id_ = id;
     }
-    UpstreamTransport::Headline headline{request.method(), mirrored_name(request.json()), {}};
-    if (const auto& version = declared_protocol_version(request.json()); version.is_string())
-        headline.stateless_version = version.get<std::string>();
+    UpstreamTransport::Headline headline;
+    if (transport->wants_headline()) {
+        headline = {request.method(), mirrored_name(request.json()), {}};
+        if (const auto& version = declared_protocol_version(request.json()); version.is_string())
+            headline.stateless_version = version.get<std::string>();
+    }
     std::string line = request.serialize();
     bytes_sent_.add(static_cast<double>(line.size() + 1));
     ticket = transport->send_request(std::move(line), id, std::move(headline));

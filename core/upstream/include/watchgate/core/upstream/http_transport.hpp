@@ -46,6 +46,7 @@ public:
     void start(Handlers handlers) override;
     std::string describe() const override;
     Ticket send(std::string line) override;
+    bool wants_headline() const override { return true; }
     Ticket send_request(std::string line, std::int64_t id, Headline headline) override;
     bool withdraw(Ticket ticket) override;
     bool has_room() const override;

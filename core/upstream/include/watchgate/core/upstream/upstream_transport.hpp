@@ -56,6 +56,8 @@ public:
         std::optional<std::string> name;
         std::string stateless_version;  // the version its _meta declares, empty for none
     };
+    // Whether send_request uses the headline (HTTP); others are spared making it.
+    virtual bool wants_headline() const { return false; }
     // Sends a request whose answer will carry `id`: a transport that can tell when no answer will
     // come (an HTTP error) reports it through on_lost.
     virtual Ticket send_request(std::string line, std::int64_t id, Headline headline) {

@@ -149,6 +149,36 @@ TEST_CASE("eras: a session-era upstream's request becomes input_required and the
     CHECK_FALSE(gateway.next_server_message(200ms).has_value());
 }
 
+TEST_CASE(
+    "eras: a bridged request asked twice is answered over three requests and an unanswered question is asked again") {
+    GatewayProcess gateway(test::scratch_dir("era_mrtr_twice"), config_for(""));
+    const json call = stateless({{"name", "ask_client"}, {"arguments", {{"times", 2}}}});
+    auto first = gateway.request(1, "tools/call", call);
+    REQUIRE(first["result"]["resultType"] == "input_required");
+    const json state = first["result"]["requestState"];
+    const std::string key = first["result"]["inputRequests"].begin().key();
+    // A retry that answers nothing is asked the same again.
+    json bare = call;
+    bare["requestState"] = state;
+    auto again = gateway.request(2, "tools/call", bare);
+    REQUIRE(again["result"]["resultType"] == "input_required");
+    CHECK(again["result"]["inputRequests"].contains(key));
+    auto answer = [&](const std::string& text, const std::string& to) {
+        json retry = call;
+        retry["requestState"] = state;
+        retry["inputResponses"] = {
+            {to, {{"role", "assistant"}, {"content", {{"type", "text"}, {"text", text}}}, {"model", "m"}}}};
+        return retry;
+    };
+    auto second = gateway.request(3, "tools/call", answer("one", key));
+    REQUIRE(second["result"]["resultType"] == "input_required");
+    const std::string next_key = second["result"]["inputRequests"].begin().key();
+    CHECK(next_key != key);
+    auto done = gateway.request(4, "tools/call", answer("two", next_key));
+    CHECK(text_of(done) == "client said: one, two");
+    CHECK(done["result"]["resultType"] == "complete");
+}
+
 TEST_CASE("eras: a stateless request that did not declare sampling is not asked to sample") {
     GatewayProcess gateway(test::scratch_dir("era_mrtr_undeclared"), config_for(""));
     json params = stateless({{"name", "ask_client"}, {"arguments", json::object()}});

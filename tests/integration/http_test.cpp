@@ -665,3 +665,64 @@ TEST_CASE("http: a stateless subscriptions/listen streams its acknowledgment and
     CHECK((*changed)["method"] == "notifications/tools/list_changed");
     CHECK((*changed)["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == "L");
 }
+
+TEST_CASE("http: a stateless request a session-era upstream asks twice continues over three POSTs") {
+    HttpGateway gateway("stateless-mrtr");
+    auto connection = gateway.connect();
+    auto call = stateless_request(1, "tools/call", {{"name", "ask_client"}, {"arguments", {{"times", 2}}}});
+    call["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"] = {{"sampling", nlohmann::json::object()}};
+    const auto headers = stateless_headers("tools/call", "ask_client");
+    auto first = connection.post(call.dump(), headers).json();
+    REQUIRE(first["result"]["resultType"] == "input_required");
+    std::string key = first["result"]["inputRequests"].begin().key();
+    std::string said;
+    for (const std::string text : {"one", "two"}) {
+        auto retry = call;
+        retry["id"] = text;
+        retry["params"]["requestState"] = first["result"]["requestState"];
+        retry["params"]["inputResponses"] = {
+            {key, {{"role", "assistant"}, {"content", {{"type", "text"}, {"text", text}}}, {"model", "m"}}}};
+        auto next = gateway.connect().post(retry.dump(), headers).json();  // a connection of its own
+        if (text == "one") {
+            REQUIRE(next["result"]["resultType"] == "input_required");
+            key = next["result"]["inputRequests"].begin().key();
+        } else {
+            said = text_of(next);
+        }
+    }
+    CHECK(said == "client said: one, two");
+}
+
+TEST_CASE("http: two stateless listens on one resource: the first to end leaves the other subscribed") {
+    HttpGateway gateway("stateless-two-listens");
+    const std::string uri = "test://notes/r000";
+    auto listen = [&](const std::string& id) {
+        return stateless_request(id, "subscriptions/listen", {{"notifications", {{"resourceSubscriptions", {uri}}}}})
+            .dump();
+    };
+    auto first = gateway.connect();
+    REQUIRE(first.open(verb::post, "/mcp", stateless_headers("subscriptions/listen"), listen("A")).status == 200);
+    REQUIRE(first.next_message());
+    auto second = gateway.connect();
+    REQUIRE(second.open(verb::post, "/mcp", stateless_headers("subscriptions/listen"), listen("B")).status == 200);
+    auto acknowledged = second.next_message();
+    REQUIRE(acknowledged);
+    CHECK((*acknowledged)["params"]["notifications"]["resourceSubscriptions"] == nlohmann::json({uri}));
+    first.close();
+    std::this_thread::sleep_for(300ms);  // the first listen ends at the gateway
+    auto caller = gateway.connect();
+    caller.post(
+        stateless_request(1, "tools/call", {{"name", "notify"}, {"arguments", nlohmann::json::object()}}).dump(),
+        stateless_headers("tools/call", "notify"));
+    auto updated = second.next_message();
+    REQUIRE(updated);
+    CHECK((*updated)["method"] == "notifications/resources/updated");
+    CHECK((*updated)["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == "B");
+    const std::string seen = text_of(
+        caller
+            .post(
+                stateless_request(2, "tools/call", {{"name", "seen"}, {"arguments", nlohmann::json::object()}}).dump(),
+                stateless_headers("tools/call", "seen"))
+            .json());
+    CHECK(seen.find("resources/unsubscribe") == std::string::npos);
+}

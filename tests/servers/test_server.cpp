@@ -1,7 +1,7 @@
 // A small MCP server (stdio) for tests, benchmarks and the demo. Slow calls overlap as they would in
 // a real server: `sleep` waits on a timer thread, `ask_client` on a thread of its own.
 //
-// Tools: echo {text}, sleep {ms}, big {bytes}, progress {steps}, crash, garbage, ask_client,
+// Tools: echo {text}, sleep {ms}, big {bytes}, progress {steps}, crash, garbage, ask_client {times},
 //        cancelled (ids this server saw cancelled), calls (tool names called so far), pid, meta (its
 //        request's _meta),
 //        notify (sends resources/updated, a log message and tools/list_changed), seen (the other
@@ -234,17 +234,21 @@ json call_tool(const json& request) {
                     {"params", {{"messages", json::array({message})}, {"maxTokens", 50}}}}}}},
                 {"requestState", "asked-once"}};
     }
-    if (name == "ask_client") {
-        const std::string id = "server-" + std::to_string(next_request_id++);
-        json message = {{"role", "user"}, {"content", {{"type", "text"}, {"text", "Say hello"}}}};
-        json sampling = {{"messages", json::array({message})}, {"maxTokens", 50}};
-        send({{"jsonrpc", "2.0"}, {"id", id}, {"method", "sampling/createMessage"}, {"params", sampling}});
-        std::unique_lock lock(state_mutex);
-        if (!answered.wait_for(lock, std::chrono::seconds(10), [&] { return client_answers.contains(id); }))
-            throw std::runtime_error("the client did not answer sampling/createMessage");
-        json answer = client_answers[id];
-        if (answer.contains("error")) return text_result("client refused: " + answer["error"].value("message", ""));
-        return text_result("client said: " + answer["result"]["content"].value("text", ""));
+    if (name == "ask_client") {  // {times}: asks that many times, one after the other
+        std::string said;
+        for (int round = 0; round < arguments.value("times", 1); ++round) {
+            const std::string id = "server-" + std::to_string(next_request_id++);
+            json message = {{"role", "user"}, {"content", {{"type", "text"}, {"text", "Say hello"}}}};
+            json sampling = {{"messages", json::array({message})}, {"maxTokens", 50}};
+            send({{"jsonrpc", "2.0"}, {"id", id}, {"method", "sampling/createMessage"}, {"params", sampling}});
+            std::unique_lock lock(state_mutex);
+            if (!answered.wait_for(lock, std::chrono::seconds(10), [&] { return client_answers.contains(id); }))
+                throw std::runtime_error("the client did not answer sampling/createMessage");
+            json answer = client_answers[id];
+            if (answer.contains("error")) return text_result("client refused: " + answer["error"].value("message", ""));
+            said += (said.empty() ? "" : ", ") + answer["result"]["content"].value("text", "");
+        }
+        return text_result("client said: " + said);
     }
     if (name == "cancelled") {
         std::lock_guard lock(state_mutex);

@@ -652,8 +652,15 @@ asio::awaitable<bool> HttpFront::handle_stateless_post(Connection& connection, R
         co_return co_await reply(http::status::service_unavailable,
                                  make_error_response(parsed.id(), error_code::overloaded, why));
     }
-    // A session of its own: the request's id is free there.
-    const std::uint64_t stream = session->channel->open_request_stream(parsed.id_text()).value();
+    // A session of its own: the request's id is free there (no stream: it closed at once, stopping).
+    const auto opened = session->channel->open_request_stream(parsed.id_text());
+    if (!opened) {
+        co_await end_session(session, "the gateway is shutting down");
+        co_return co_await reply(
+            http::status::service_unavailable,
+            make_error_response(parsed.id(), error_code::unavailable, "the gateway is shutting down"));
+    }
+    const std::uint64_t stream = *opened;
     session->client->on_client_message(std::move(parsed), body_bytes);
     const bool keep = co_await serve_stream(connection, request, session, stream, std::nullopt, true);
     asio::co_spawn(gateway_->io(), finish_stateless(session), [self = shared_from_this()](std::exception_ptr) {});
@@ -664,12 +671,11 @@ asio::awaitable<void> HttpFront::finish_stateless(std::shared_ptr<Session> sessi
     // A client that left before its answer gave up on the request (the era's cancellation).
     if (session->client->requests_unanswered() > 0) session->client->cancel_all("the client closed its stream");
     // Answered input_required for a session-era upstream, the request goes on until its upstream
-    // answers; the client's retry (a request of its own) takes that answer.
-    if (session->client->requests_in_flight() > 0) {
-        auto longest = config_.timeouts.request;
-        for (const auto& upstream : config_.upstreams) longest = std::max(longest, upstream.timeouts.request);
-        co_await session->client->wait_for_answers(longest);
-    }
+    // answers; the client's retry (a request of its own) takes that answer. Its session, where
+    // the upstream's questions wait, lives on till then.
+    auto longest = config_.timeouts.request;
+    for (const auto& upstream : config_.upstreams) longest = std::max(longest, upstream.timeouts.request);
+    co_await session->client->wait_until_handled(longest);
     co_await end_session(session, "its request was answered");
 }
 

@@ -138,12 +138,20 @@ struct ClientSession::Subscription {
 struct ClientSession::InputBridge {
     std::string token;  // the requestState the client brings back
     const Upstream* upstream = nullptr;
-    std::weak_ptr<ClientSession> origin;  // where the upstream's questions wait for their answers
+    std::weak_ptr<ClientSession> origin;  // the request's session: the bridge ends with it unless done
     std::string method;                   // the request's method (its result's stateless fields)
+    std::string subject;                  // who asked it: only they may continue it
     Clock::time_point created = Clock::now();
+    // A question put to the client: where its server -> client request waits (the session that
+    // took it from the upstream) and under which id.
+    struct Question {
+        std::weak_ptr<ClientSession> session;
+        std::int64_t id = 0;
+        json ask;  // {method, params}, asked again when a retry leaves it unanswered
+    };
     std::mutex mutex;                                // guards the rest
-    json asks = json::object();                      // questions not yet put to the client, by gateway id
-    std::set<std::string> open;                      // questions put to it and not yet answered
+    json asks = json::object();                      // questions not yet put to the client, by key
+    std::map<std::string, Question> open;            // questions put to it and not yet answered
     std::optional<json> final;                       // the upstream's answer to the request (a whole response)
     std::shared_ptr<ClientCall> waiting;             // the request (the first, then each retry) to answer next
     std::shared_ptr<ClientSession> waiting_session;  // its session, held while it waits
@@ -365,6 +373,13 @@ void ClientSession::on_client_message(Message message, std::size_t wire_bytes) {
     call->id_text = message.id_text();
     call->client_id = message.id();
     call->method = message.method();
+    if (message.stateless() && call->method != "initialize") {
+        // Before the call is in the table: other threads read these under its lock.
+        call->stateless = true;
+        call->client_info = request_meta(message.json(), meta_key::client_info);
+        call->client_capabilities = request_meta(message.json(), meta_key::client_capabilities);
+        call->log_level = request_meta(message.json(), meta_key::log_level);
+    }
     // Until routing picks an upstream, the longest timeout any of them allows.
     const auto& config = *call->view->snapshot->config;
     auto longest = config.timeouts.request;
@@ -392,8 +407,11 @@ void ClientSession::on_client_message(Message message, std::size_t wire_bytes) {
     RequestMetrics::process().started();
     deadlines_->watch(call->deadline_point());
     // On the work pool, never inline on the reader: plugins run there.
+    ++running_;
     asio::co_spawn(gateway_->work(), handle_request(call, std::move(message)),
-                   [self = shared_from_this()](std::exception_ptr) {});
+                   [self = shared_from_this()](std::exception_ptr) {
+                       if (--self->running_ == 0) self->flow_.notify_all();
+                   });
 }
 
 void ClientSession::answer_once(const std::shared_ptr<ClientCall>& call, const Message& answer, bool send) {
@@ -587,7 +605,9 @@ asio::awaitable<Message> ClientSession::exchange(std::shared_ptr<ClientCall> cal
             const auto deadline = call->arrived + upstream->config().timeouts.request;
             UpstreamReply next = co_await upstream->send_and_receive(retry, handle, deadline);
             if (!next.response) co_return make_error_message(call->client_id, next.error_code, next.error_message);
-            co_await gateway_->wait_for_messages(SessionId{0}, *upstream, next.messages_before);
+            co_await gateway_->wait_for_messages(
+                upstream->config().sharing == UpstreamSharing::per_session ? id_ : SessionId{0}, *upstream,
+                next.messages_before);
             response = std::move(*next.response);
         }
     }
@@ -730,7 +750,12 @@ asio::awaitable<Message> ClientSession::handle_discover(std::shared_ptr<ClientCa
     if (!initialized_ && !declared_protocol_version(request.json()).is_null()) stateless_client_ = true;
     const json params = initialize_params_for(request_meta(request.json(), meta_key::client_info),
                                               request_meta(request.json(), meta_key::client_capabilities));
-    Connected connected = co_await connect_upstreams(*call->view, initialized_ ? upstream_initialize_params_ : params);
+    json connect_with = params;
+    {
+        std::lock_guard lock(mutex_);
+        if (initialized_) connect_with = upstream_initialize_params_;
+    }
+    Connected connected = co_await connect_upstreams(*call->view, connect_with);
     if (!connected.failure.empty())
         co_return make_error_message(call->client_id, error_code::unavailable, connected.failure);
     json versions = json::array();
@@ -774,10 +799,6 @@ asio::awaitable<Message> ClientSession::handle_stateless(std::shared_ptr<ClientC
                                                                          : "subscriptions/listen") +
                                          ")");
     if (!initialized_) stateless_client_ = true;
-    call->stateless = true;
-    call->client_info = request_meta(request.json(), meta_key::client_info);
-    call->client_capabilities = request_meta(request.json(), meta_key::client_capabilities);
-    call->log_level = request_meta(request.json(), meta_key::log_level);
     if (call->view->upstreams().empty())
         co_return make_error_message(call->client_id, error_code::method_not_found, "no upstream is configured");
     if (auto failed = co_await connect_for_stateless(*call, request)) co_return std::move(*failed);
@@ -820,16 +841,13 @@ bool ClientSession::bridge_to_input_required(const Upstream& upstream, std::int6
     auto declared_by = [&](const std::shared_ptr<ClientCall>& call) {
         return call && member(call->client_capabilities, capability).is_object();
     };
-    // Whose question it is: a retry of this session's waiting at this upstream's bridge (a
-    // further question), else the newest stateless request in flight there, else a bridged
-    // request whose retry has not come yet.
+    // Whose question it is: a retry waiting at a bridge of this upstream (a further question; over
+    // HTTP the retry is a session of its own, so any session's), else the newest stateless
+    // request of this session in flight there, else a bridged request whose retry has not come.
     std::shared_ptr<InputBridge> waited_on, unclaimed;
-    const std::weak_ptr<ClientSession> me = weak_from_this();
     gateway_->with_bridges([&](auto& bridges) {
         for (const auto& [token, each] : bridges) {
-            // This session's (compared without locking: no session ends under the table's lock).
-            const bool mine = !each->origin.owner_before(me) && !me.owner_before(each->origin);
-            if (each->upstream != &upstream || !mine) continue;
+            if (each->upstream != &upstream) continue;
             std::lock_guard lock(each->mutex);
             if (each->final) continue;
             if (!each->waiting)
@@ -841,26 +859,31 @@ bool ClientSession::bridge_to_input_required(const Upstream& upstream, std::int6
     std::shared_ptr<InputBridge> bridge = waited_on;
     if (!bridge) {
         std::shared_ptr<ClientCall> owner;
+        std::shared_ptr<InputBridge> created;
         {
             std::lock_guard lock(mutex_);
             for (const auto& [id, call] : calls_)
+                // The era asks for input in the results of these only.
                 if (call->stateless && !call->answered && call->went_to(upstream.name()) &&
+                    (call->method == "tools/call" || call->method == "prompts/get" ||
+                     call->method == "resources/read") &&
                     (!owner || call->arrived > owner->arrived))
                     owner = call;
             if (!declared_by(owner)) owner = nullptr;
             if (owner && !owner->bridge) {
-                owner->bridge = std::make_shared<InputBridge>();
-                owner->bridge->token = std::string(bridge_token_prefix) + random_hex(16);
-                owner->bridge->upstream = &upstream;
-                owner->bridge->origin = weak_from_this();
-                owner->bridge->method = owner->method;
-                owner->bridge->waiting = owner;
-                owner->bridge->waiting_session = shared_from_this();
-                waited_on = owner->bridge;  // new: into the table below
+                created = std::make_shared<InputBridge>();
+                created->token = std::string(bridge_token_prefix) + random_hex(16);
+                created->upstream = &upstream;
+                created->origin = weak_from_this();
+                created->method = owner->method;
+                created->subject = context_->subject;
+                created->waiting = owner;
+                created->waiting_session = shared_from_this();
+                owner->bridge = created;
             }
             if (owner) bridge = owner->bridge;
         }
-        if (waited_on)
+        if (created)
             gateway_->with_bridges([&](auto& bridges) {
                 // Done ones the client never came back for, and those whose request ended
                 // without an answer, leave.
@@ -870,17 +893,39 @@ bool ClientSession::bridge_to_input_required(const Upstream& upstream, std::int6
                     return entry.second->final ? now - entry.second->created > std::chrono::minutes(10)
                                                : entry.second->origin.expired();
                 });
-                bridges[waited_on->token] = waited_on;
+                bridges[created->token] = created;
             });
     }
     if (!bridge) bridge = unclaimed;
     if (!bridge) return false;
+    // The question waits for its answer in the bridged request's session, which lives until the
+    // upstream answers that request (this one may be a retry's, ending with its own answer).
+    std::shared_ptr<ClientSession> holder = bridge->origin.lock();
+    std::int64_t id = gateway_id;
+    if (holder && holder.get() != this) {
+        std::shared_ptr<ServerCall> moved;
+        {
+            std::lock_guard lock(mutex_);
+            if (auto it = server_calls_.find(gateway_id); it != server_calls_.end()) {
+                moved = std::move(it->second);
+                server_calls_.erase(it);
+            }
+        }
+        if (moved) {
+            std::lock_guard lock(holder->mutex_);
+            id = holder->next_server_id_++;
+            holder->server_calls_.emplace(id, std::move(moved));
+        }
+    }
+    if (!holder) holder = shared_from_this();
     {
         json ask = {{"method", request.method()}};
         if (const auto& params = member(request.json(), "params"); !params.is_null()) ask["params"] = params;
+        // Keyed by session and id: the sessions of a bridge number their questions apart.
+        const std::string key = std::to_string(holder->id_) + "." + std::to_string(id);
         std::lock_guard lock(bridge->mutex);
-        bridge->asks[std::to_string(gateway_id)] = std::move(ask);
-        bridge->open.insert(std::to_string(gateway_id));
+        bridge->asks[key] = ask;
+        bridge->open[key] = {holder, id, std::move(ask)};
     }
     answer_bridge_waiter(bridge);
     return true;
@@ -916,23 +961,30 @@ void ClientSession::answer_bridge_waiter(const std::shared_ptr<InputBridge>& bri
 
 asio::awaitable<Message> ClientSession::resume_bridged(std::shared_ptr<ClientCall> call,
                                                        std::shared_ptr<InputBridge> bridge, Message request) {
-    auto origin = bridge->origin.lock();
-    if (!origin)
+    if (bridge->subject != context_->subject || bridge->method != call->method)
         co_return make_error_message(call->client_id, error_code::invalid_params,
-                                     "Invalid params: requestState names a request that ended without its answer");
+                                     "Invalid params: requestState belongs to another request");
     // Each answer goes to the upstream as the client's response to the question, through the
-    // plugins, as a session-era client's would.
+    // plugins, as a session-era client's would; a question left unanswered is asked again.
     const auto& responses = member(member(request.json(), "params"), "inputResponses");
-    if (responses.is_object())
-        for (auto it = responses.begin(); it != responses.end(); ++it) {
-            {
-                std::lock_guard lock(bridge->mutex);
-                if (!bridge->open.erase(it.key())) continue;  // not a question of this request
+    std::vector<std::pair<std::shared_ptr<ClientSession>, Message>> answers;
+    {
+        std::lock_guard lock(bridge->mutex);
+        for (auto it = bridge->open.begin(); it != bridge->open.end();) {
+            const json& given = responses.is_object() ? member(responses, it->first) : responses;
+            if (!responses.is_object() || given.is_null()) {
+                bridge->asks[it->first] = it->second.ask;
+                ++it;
+                continue;
             }
-            Message answer =
-                Message::from_json(json{{"jsonrpc", "2.0"}, {"id", std::stoll(it.key())}, {"result", it.value()}});
-            co_await origin->handle_client_response(std::move(answer));
+            if (auto asked = it->second.session.lock())
+                answers.emplace_back(
+                    std::move(asked),
+                    Message::from_json(json{{"jsonrpc", "2.0"}, {"id", it->second.id}, {"result", given}}));
+            it = bridge->open.erase(it);
         }
+    }
+    for (auto& [asked, answer] : answers) co_await asked->handle_client_response(std::move(answer));
     {
         std::lock_guard lock(bridge->mutex);
         if (bridge->waiting)
@@ -942,7 +994,9 @@ asio::awaitable<Message> ClientSession::resume_bridged(std::shared_ptr<ClientCal
         bridge->waiting_session = shared_from_this();
     }
     answer_bridge_waiter(bridge);
-    co_await flow_.wait_until([&call] { return call->answered.load(); }, call->deadline_point());
+    // Until its answer (or the next question), its time runs out, or its client gives up.
+    co_await flow_.wait_until([&call] { return call->answered.load() || call->is_cancelled(); },
+                              call->deadline_point());
     {
         std::lock_guard lock(bridge->mutex);
         if (bridge->waiting == call) {
@@ -996,37 +1050,40 @@ asio::awaitable<Message> ClientSession::handle_listen(std::shared_ptr<ClientCall
     };
     if (uris.is_array()) {
         json accepted = json::array();
-        for (const auto& uri : uris)
-            if (co_await resource_call("resources/subscribe", uri.get<std::string>())) {
-                subscription->resource_uris.insert(uri.get<std::string>());
-                accepted.push_back(uri);
+        for (const auto& uri : uris) {
+            // Subscribed at the upstream by the first listen of the gateway (any session) that
+            // wants it, unsubscribed by the last.
+            const std::string text = uri.get<std::string>();
+            if (subscription->resource_uris.contains(text)) continue;
+            bool subscribed = gateway_->count_resource_listener(text, 1) > 1;
+            if (!subscribed) subscribed = co_await resource_call("resources/subscribe", text);
+            if (!subscribed) {
+                gateway_->count_resource_listener(text, -1);
+                continue;
             }
+            subscription->resource_uris.insert(text);
+            accepted.push_back(uri);
+        }
         granted["resourceSubscriptions"] = std::move(accepted);
     }
-    {
-        std::lock_guard lock(mutex_);
-        subscriptions_[call->id_text] = subscription;
-    }
+    // The acknowledgment first: nothing is sent on a subscription before it.
     send_to_client(json{{"jsonrpc", "2.0"},
                         {"method", "notifications/subscriptions/acknowledged"},
                         {"params",
                          {{"_meta", {{std::string(meta_key::subscription_id), call->client_id}}},
                           {"notifications", std::move(granted)}}}},
                    Delivery::related_to(call->id_text));
+    {
+        std::lock_guard lock(mutex_);
+        subscriptions_[call->id_text] = subscription;
+    }
     co_await flow_.wait_until([&] { return call->is_cancelled() || draining_.load(); });
     {
         std::lock_guard lock(mutex_);
         subscriptions_.erase(call->id_text);
     }
-    for (const auto& uri : subscription->resource_uris) {
-        bool still_wanted = false;
-        {
-            std::lock_guard lock(mutex_);
-            for (const auto& [id, other] : subscriptions_)
-                still_wanted = still_wanted || other->resource_uris.contains(uri);
-        }
-        if (!still_wanted) co_await resource_call("resources/unsubscribe", uri);
-    }
+    for (const auto& uri : subscription->resource_uris)
+        if (gateway_->count_resource_listener(uri, -1) == 0) co_await resource_call("resources/unsubscribe", uri);
     if (call->is_cancelled()) {
         // The stateless era answers no cancelled request: the client has forgotten its id.
         answer_once(call, make_error_message(call->client_id, error_code::cancelled, "the subscription was cancelled"),
@@ -1158,8 +1215,10 @@ bool ClientSession::deliver_to_stateless(const Message& notification, const std:
                     listeners.push_back(subscription);
         }
         for (const auto& subscription : listeners) {
-            json tagged = notification.json();
-            tagged["params"]["_meta"][std::string(meta_key::subscription_id)] = subscription->id;
+            json tagged = notification.json();  // its params are an object: it names a URI
+            json& meta = tagged["params"]["_meta"];
+            if (!meta.is_object()) meta = json::object();
+            meta[std::string(meta_key::subscription_id)] = subscription->id;
             send_to_client(tagged, Delivery::related_to(subscription->id_text));
         }
         return !listeners.empty();
@@ -1355,6 +1414,10 @@ asio::awaitable<void> ClientSession::handle_upstream_message(std::shared_ptr<Ups
 void ClientSession::hurry() {
     hurry_ = true;
     flow_.notify_all();
+}
+
+asio::awaitable<void> ClientSession::wait_until_handled(Clock::duration limit) {
+    co_await flow_.wait_until([this] { return running_ == 0; }, Clock::now() + limit);
 }
 
 asio::awaitable<void> ClientSession::wait_for_answers(Clock::duration limit) {

@@ -187,7 +187,8 @@ asio::awaitable<Message> Dispatcher::fan_out_list(std::shared_ptr<Request> call,
     result[items_key] = std::move(merged);
     result.erase("nextCursor");
     if (!next.empty()) result["nextCursor"] = encode_cursor(next);
-    if (answers.size() > 1 && every_ttl && ttl) {
+    // A list some upstream is missing from is no list to keep.
+    if (answers.size() > 1 && every_ttl && ttl && omitted.empty()) {
         result["ttlMs"] = std::max<std::int64_t>(*ttl, 0);
         result["cacheScope"] = every_public ? "public" : "private";
     }

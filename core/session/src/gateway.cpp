@@ -174,6 +174,13 @@ asio::awaitable<void> Gateway::close_session(std::shared_ptr<ClientSession> sess
     }
 }
 
+int Gateway::count_resource_listener(const std::string& uri, int delta) {
+    std::lock_guard lock(bridges_mutex_);
+    const int count = resource_listeners_[uri] += delta;
+    if (count <= 0) resource_listeners_.erase(uri);
+    return std::max(count, 0);
+}
+
 void Gateway::hurry() {
     hurry_ = true;
     for (auto& session : sessions_.all()) session->hurry();
@@ -209,6 +216,12 @@ asio::awaitable<void> Gateway::shutdown() {
             "{} restarts, {} times left out of a list",
             upstream->name(), c.total, c.in_flight, c.most_in_flight, c.timeouts, c.rejections, c.failures, c.restarts,
             it == omissions.end() ? 0 : it->second);
+    }
+    // Bridged requests nobody will retry now; a waiting retry holds its session (and so this).
+    InputBridges bridges;
+    {
+        std::lock_guard lock(bridges_mutex_);
+        bridges.swap(input_bridges_);
     }
 }
 

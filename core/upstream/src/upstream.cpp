@@ -532,9 +532,23 @@ asio::awaitable<void> Upstream::hold_listen(std::shared_ptr<Upstream> self, std:
     // notifications on it arrive as any others.
     const auto deadline = Clock::now() + std::chrono::hours(24 * 365);
     auto reply = co_await self->rpc_->call(request, handle, deadline, std::chrono::milliseconds(0));
-    if (reply && reply->response && reply->response->json().contains("error"))
+    const bool refused = reply && reply->response && reply->response->json().contains("error");
+    if (refused)
         spdlog::warn("[{}] subscriptions/listen was refused: {}", self->name(),
                      dump_json(reply->response->json()["error"]));
+    // Ended while still wanted (the upstream closed it, or its stream broke or idled out): opened
+    // again, after a moment; not when it was refused, replaced, or the upstream went down.
+    {
+        std::lock_guard lock(self->mutex_);
+        if (refused || self->listen_ != handle || self->state_ != State::ready) co_return;
+    }
+    co_await async_sleep(std::chrono::seconds(1));
+    {
+        std::lock_guard lock(self->mutex_);
+        if (self->listen_ != handle) co_return;
+    }
+    spdlog::debug("[{}] subscriptions/listen ended: opened again", self->name());
+    self->listen_again();
 }
 
 bool Upstream::has_room() const {

@@ -87,8 +87,7 @@ public:
     // What the gateway asks of a session.
     bool initialized() const { return initialized_; }
     std::size_t requests_in_flight() const;
-    // Requests in flight whose client has no answer yet (a bridged one answered input_required
-    // is in flight, answered).
+    // Requests in flight whose client has no answer yet.
     std::size_t requests_unanswered() const;
     // Cancels every request in flight (a stateless HTTP client that left gave up on its request).
     void cancel_all(const std::string& reason);
@@ -109,6 +108,9 @@ public:
     boost::asio::awaitable<void> drain(std::chrono::milliseconds grace);
     // Waits up to `limit` for the requests still in flight to have their answers.
     boost::asio::awaitable<void> wait_for_answers(Clock::duration limit);
+    // Waits up to `limit` until no request is being handled, answered or not (a bridged request
+    // answered input_required goes on until its upstream answers).
+    boost::asio::awaitable<void> wait_until_handled(Clock::duration limit);
     void hurry();
 
     // A stateless request answered input_required on a session-era upstream's behalf, until its
@@ -233,6 +235,7 @@ private:
     // Its requests declare their version in _meta and it never sent initialize: notifications
     // outside a request reach it only through subscriptions/listen.
     std::atomic<bool> stateless_client_{false};
+    std::atomic<int> running_{0};  // requests being handled (handle_request running)
     std::atomic<bool> draining_{false};
 };
 

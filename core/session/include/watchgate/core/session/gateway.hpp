@@ -100,6 +100,10 @@ public:
     // The stateless requests answered input_required on a session-era upstream's behalf, by the
     // requestState the client got (ClientSession::InputBridge): its retry may come in another
     // session. `use` gets the table under its lock.
+    // How many subscriptions/listen requests (of every session) want updates of `uri`, after
+    // adding `delta`: the first subscribes it at its upstream, the last unsubscribes.
+    int count_resource_listener(const std::string& uri, int delta);
+
     using InputBridges = std::map<std::string, std::shared_ptr<ClientSession::InputBridge>>;
     template <class Use>
     auto with_bridges(Use&& use) {
@@ -156,8 +160,9 @@ private:
     std::map<LaneKey, std::shared_ptr<Lane>> lanes_;       // a closed session's and a retired upstream's are dropped
     std::vector<std::shared_ptr<Upstream>> retiring_;      // replaced by a reload, not stopped yet
     std::map<std::string, std::uint64_t> list_omissions_;  // by upstream
-    std::mutex bridges_mutex_;                             // guards input_bridges_
+    std::mutex bridges_mutex_;                             // guards input_bridges_ and resource_listeners_
     InputBridges input_bridges_;
+    std::map<std::string, int> resource_listeners_;  // by URI as clients name it
 };
 
 }  // namespace watchgate::core

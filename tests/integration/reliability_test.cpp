@@ -127,7 +127,8 @@ TEST_CASE("reliability: a slow plugin hook holds up neither reading nor other re
     started = Clock::now();
     CHECK(text_of(gateway.call_tool("f", "fast__echo", {{"text", "quick"}}, 5s)) == "quick");
     CHECK(Clock::now() - started < 1200ms);
-    for (int i = 1; i <= 3; ++i) CHECK(text_of(gateway.response(i, 10s)) == "slow");
+    // Each answers in its turn (1.5 s apart); the bound is for a machine busy with other tests.
+    for (int i = 1; i <= 3; ++i) CHECK(text_of(gateway.response(i, 30s)) == "slow");
 }
 
 TEST_CASE("reliability: request_timeout covers time spent in plugins") {

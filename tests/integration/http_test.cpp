@@ -3,6 +3,7 @@
 
 #include "gateway_process.hpp"
 #include "http_client.hpp"
+#include "jwt_signer.hpp"
 #include "test_support.hpp"
 
 #include <watchgate/core/base/digest.hpp>
@@ -10,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <fstream>
 #include <future>
 #include <set>
 #include <sstream>
@@ -463,6 +465,24 @@ TEST_CASE("http: configuration errors name the key and what was expected") {
     CHECK(errors("  transport: http\n  http: {auth: {type: bearer, tokens: [{env: WATCHGATE_UNSET_VARIABLE}]}}\n")
               .find("WATCHGATE_UNSET_VARIABLE is not set") != std::string::npos);
     CHECK(errors("  transport: http\n  http: {prot: 1}\n").find("did you mean 'port'") != std::string::npos);
+    const auto jwt = [&](const std::string& rest) {
+        return errors("  transport: http\n  http: {auth: {type: jwt" + rest + "}}\n");
+    };
+    CHECK(jwt(", audience: a, jwks_file: k").find("needs 'issuer:'") != std::string::npos);
+    CHECK(jwt(", issuer: i, audience: a").find("needs 'jwks_file:'") != std::string::npos);
+    CHECK(jwt(", issuer: i, audience: a, jwks_file: /nonexistent/jwks.json")
+              .find("the key file /nonexistent/jwks.json is missing") != std::string::npos);
+    CHECK(jwt(", issuer: i, audience: a, jwks_file: /etc/hostname").find("/etc/hostname: expected a JWKS document") !=
+          std::string::npos);
+    CHECK(jwt(", issuer: i, audience: a, public_key_file: /etc/hostname").find("no \"PUBLIC KEY\" PEM block") !=
+          std::string::npos);
+    CHECK(jwt(", algorithms: [HS256]").find("unknown algorithm 'HS256': expected RS256, ES256 or EdDSA") !=
+          std::string::npos);
+    CHECK(errors("  transport: http\n  http: {auth: {required_scopes: [mcp]}}\n").find("scopes need authentication") !=
+          std::string::npos);
+    CHECK(errors("  transport: http\n  http: {auth: {type: bearer, issuer: i, tokens: [{sha256: " +
+                 std::string(64, 'a') + "}]}}\n")
+              .find("'issuer:' is read only with 'type: jwt'") != std::string::npos);
     CHECK(
         errors("  transport: http\n  http: {tls: {cert_file: /nonexistent/cert.pem, key_file: /nonexistent/key.pem}}\n")
             .find("no such file: /nonexistent/cert.pem") != std::string::npos);
@@ -597,6 +617,11 @@ TEST_CASE("http: a stateless request is served without a session and its headers
     auto discover =
         connection.post(stateless_request(2, "server/discover").dump(), stateless_headers("server/discover"));
     CHECK(discover.json()["result"]["supportedVersions"][0] == "2026-07-28");
+    // A method nobody has: the era's 404, with the -32601 answer.
+    auto unknown = connection.post(stateless_request(3, "tools/unknown").dump(), stateless_headers("tools/unknown"));
+    CHECK(unknown.status == 404);
+    CHECK(unknown.json()["error"]["code"] == -32601);
+    CHECK(unknown.json()["id"] == 3);
 
     SECTION("a header that disagrees with the body: 400 and -32020") {
         for (const auto& headers : {stateless_headers("tools/call", "other"), stateless_headers("tools/list", "echo"),
@@ -725,4 +750,104 @@ TEST_CASE("http: two stateless listens on one resource: the first to end leaves 
                 stateless_headers("tools/call", "seen"))
             .json());
     CHECK(seen.find("resources/unsubscribe") == std::string::npos);
+}
+
+TEST_CASE("http: JWT: 401 for a missing or expired or foreign token and 403 for a scope the endpoint or a tool needs") {
+    const JwtSigner signer(JwtSigner::Kind::p256, "k1");
+    const JwtSigner stranger(JwtSigner::Kind::p256, "k1");  // same kid, another key
+    const auto keys = scratch_dir("http-jwt-keys") / "jwks.json";
+    { std::ofstream(keys) << nlohmann::json{{"keys", {signer.jwk()}}}.dump(); }
+    const std::string issuer = "https://auth.example.com/", resource = "https://mcp.example.com/mcp";
+    HttpGateway gateway("jwt", ", auth: {type: jwt, issuer: '" + issuer + "', audience: '" + resource +
+                                   "', resource: '" + resource + "', jwks_file: '" + keys.string() +
+                                   "', required_scopes: [mcp], tool_scopes: {sleep: ['tools:slow']}}");
+    auto connection = gateway.connect();
+    auto with_token = [](Headers headers, const std::string& token) {
+        headers.emplace_back("Authorization", "Bearer " + token);
+        return headers;
+    };
+    const std::string metadata_url = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
+
+    auto missing = connection.post(initialize_body(), mcp_headers({}, {}));
+    CHECK(missing.status == 401);
+    CHECK(missing.header("www-authenticate") == "Bearer resource_metadata=\"" + metadata_url + "\", scope=\"mcp\"");
+    auto metadata = connection.request(verb::get, "/.well-known/oauth-protected-resource/mcp").json();
+    CHECK(metadata["resource"] == resource);
+    CHECK(metadata["authorization_servers"] == nlohmann::json::array({issuer}));
+    CHECK(metadata["scopes_supported"] == nlohmann::json::array({"mcp", "tools:slow"}));
+
+    auto refused = [&](const std::string& token) {
+        auto answer = connection.post(initialize_body(), with_token(mcp_headers({}, {}), token));
+        CHECK(answer.status == 401);
+        CHECK(answer.header("www-authenticate").find("error=\"invalid_token\"") != std::string::npos);
+        return answer.header("www-authenticate");
+    };
+    CHECK(refused(signer.sign(JwtSigner::claims(issuer, resource, "alice", "mcp", -std::chrono::seconds(120))))
+              .find("error_description=\"the token has expired\"") != std::string::npos);
+    CHECK(refused(signer.sign(JwtSigner::claims(issuer, "https://other.example.com/mcp", "alice", "mcp")))
+              .find("(aud)") != std::string::npos);
+    CHECK(refused(stranger.sign(JwtSigner::claims(issuer, resource, "alice", "mcp"))).find("signature") !=
+          std::string::npos);
+    CHECK(refused("not-a-jwt-but-long-enough").find("not a JWT") != std::string::npos);
+
+    // Valid, but without the endpoint's scope: 403, and the scope to ask for.
+    auto unscoped = connection.post(
+        initialize_body(), with_token(mcp_headers({}, {}), signer.sign(JwtSigner::claims(issuer, resource, "alice"))));
+    CHECK(unscoped.status == 403);
+    CHECK(unscoped.header("www-authenticate") ==
+          "Bearer error=\"insufficient_scope\", scope=\"mcp\", resource_metadata=\"" + metadata_url + "\"");
+
+    const std::string alice = signer.sign(JwtSigner::claims(issuer, resource, "alice", "mcp"));
+    auto opened = connection.post(initialize_body(), with_token(mcp_headers({}, {}), alice));
+    REQUIRE(opened.status == 200);
+    const std::string session = opened.header("mcp-session-id");
+    CHECK(gateway.process.log_once("(alice)").find("(alice)") != std::string::npos);
+    CHECK(
+        connection
+            .post(R"({"jsonrpc":"2.0","method":"notifications/initialized"})", with_token(mcp_headers(session), alice))
+            .status == 202);
+    CHECK(text_of(
+              connection.post(call(2, "echo", {{"text", "signed"}}), with_token(mcp_headers(session), alice)).json()) ==
+          "signed");
+
+    // A tool that needs more: refused with the request's id, and the scopes to ask for.
+    auto slow = connection.post(call(3, "sleep", {{"ms", 1}}), with_token(mcp_headers(session), alice));
+    CHECK(slow.status == 403);
+    CHECK(slow.header("www-authenticate").find("scope=\"mcp tools:slow\"") != std::string::npos);
+    CHECK(slow.json()["id"] == 3);
+    CHECK(slow.json()["error"]["message"].get<std::string>().find("tool 'sleep' needs the scope 'tools:slow'") !=
+          std::string::npos);
+    // A stateless request is held to the same rule.
+    const auto stateless_sleep = stateless_request(4, "tools/call", {{"name", "sleep"}, {"arguments", {{"ms", 1}}}});
+    CHECK(connection.post(stateless_sleep.dump(), with_token(stateless_headers("tools/call", "sleep"), alice)).status ==
+          403);
+    // Alice comes back with the scope (a new token, the same subject): her session goes on.
+    const std::string stepped_up = signer.sign(JwtSigner::claims(issuer, resource, "alice", "mcp tools:slow"));
+    auto slept = connection.post(call(5, "sleep", {{"ms", 1}}), with_token(mcp_headers(session), stepped_up));
+    CHECK(slept.status == 200);
+    CHECK(text_of(slept.json()) == "slept 1 ms");
+    // Bob's token, valid and scoped, does not open Alice's session.
+    const std::string bob = signer.sign(JwtSigner::claims(issuer, resource, "bob", "mcp tools:slow"));
+    CHECK(connection.post(call(6, "echo"), with_token(mcp_headers(session), bob)).status == 404);
+}
+
+TEST_CASE("http: static bearer tokens carry scopes too") {
+    ::setenv("WATCHGATE_HTTP_SCOPED_TOKEN", "a-scoped-token-of-enough-length", 1);
+    ::setenv("WATCHGATE_HTTP_UNSCOPED_TOKEN", "an-unscoped-token-of-enough-length", 1);
+    HttpGateway gateway("bearer-scopes",
+                        ", auth: {type: bearer, tool_scopes: {sleep: [slow]}, tokens: ["
+                        "{env: WATCHGATE_HTTP_SCOPED_TOKEN, subject: ci, scopes: [slow]}, "
+                        "{env: WATCHGATE_HTTP_UNSCOPED_TOKEN, subject: intern}]}");
+    auto connection = gateway.connect();
+    auto sleep_as = [&](const std::string& token) {
+        auto headers = mcp_headers({}, {});
+        headers.emplace_back("Authorization", "Bearer " + token);
+        auto opened = connection.post(initialize_body(), headers);
+        REQUIRE(opened.status == 200);
+        auto session_headers = mcp_headers(opened.header("mcp-session-id"));
+        session_headers.emplace_back("Authorization", "Bearer " + token);
+        return connection.post(call(2, "sleep", {{"ms", 1}}), session_headers).status;
+    };
+    CHECK(sleep_as("a-scoped-token-of-enough-length") == 200);
+    CHECK(sleep_as("an-unscoped-token-of-enough-length") == 403);
 }

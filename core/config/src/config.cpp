@@ -685,16 +685,43 @@ std::vector<std::string> read_string_list(Reader& reader, const YAML::Node& node
     return out;
 }
 
+// A configuration's side file (a token, a key set) of at most 64 KiB. A folder, a FIFO or a
+// device is refused, not read (a FIFO would block, a folder's read fails).
+std::optional<std::string> read_small_file(Reader& reader, const YAML::Node& node, const std::filesystem::path& path,
+                                           std::string_view what, std::string_view expected) {
+    constexpr std::uintmax_t max_size = 64 * 1024;
+    const std::string name = "the " + std::string(what) + " " + path.string();
+    std::error_code fs_error;
+    if (!std::filesystem::is_regular_file(path, fs_error)) {
+        reader.error(node, name + " is missing or not a regular file");
+        return std::nullopt;
+    }
+    if (std::filesystem::file_size(path, fs_error) > max_size || fs_error) {
+        reader.error(node, name + " is over 64 KiB: expected " + std::string(expected));
+        return std::nullopt;
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::string content(max_size, '\0');
+    in.read(content.data(), static_cast<std::streamsize>(content.size()));  // sets badbit, never throws
+    content.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+    if (in.bad()) {
+        reader.error(node, "cannot read " + name);
+        return std::nullopt;
+    }
+    return content;
+}
+
 // One entry of `auth.tokens`: the token's SHA-256 (`sha256:`), or the token itself from an
 // environment variable (`env:`) or a file (`file:`), hashed as it is read.
 void read_bearer_token(Reader& reader, const YAML::Node& node, HttpConfig& http) {
     if (!reader.expect(node, YAML::NodeType::Map, "a token: a mapping with one of sha256, env or file, and subject"))
         return;
-    reader.check_keys(node, {"sha256", "env", "file", "subject"}, "a bearer token");
+    reader.check_keys(node, {"sha256", "env", "file", "subject", "scopes"}, "a bearer token");
     BearerToken token;
     token.subject = "token " + std::to_string(http.bearer_tokens.size() + 1);
     if (const auto n = node["subject"])
         if (auto text = reader.string(n, "a subject name")) token.subject = *text;
+    if (const auto n = node["scopes"]) token.scopes = read_string_list(reader, n, "scopes");
     const int sources = (node["sha256"] ? 1 : 0) + (node["env"] ? 1 : 0) + (node["file"] ? 1 : 0);
     if (sources != 1) {
         reader.error(node, "a bearer token needs exactly one of 'sha256:', 'env:' or 'file:'");
@@ -724,31 +751,12 @@ void read_bearer_token(Reader& reader, const YAML::Node& node, HttpConfig& http)
     } else if (const auto file = node["file"]) {
         auto text = reader.string(file, "a file path");
         if (!text) return;
-        const auto path = reader.resolve_path(*text);
-        // A regular file of a token's size: a folder, a FIFO or a device is refused, not read
-        // (a FIFO would block, a folder's read fails).
-        constexpr std::uintmax_t max_token_file = 64 * 1024;
-        std::error_code fs_error;
-        if (!std::filesystem::is_regular_file(path, fs_error)) {
-            reader.error(file, "the token file " + path.string() + " is missing or not a regular file");
-            return;
-        }
-        if (std::filesystem::file_size(path, fs_error) > max_token_file || fs_error) {
-            reader.error(file, "the token file " + path.string() + " is over 64 KiB: expected one token");
-            return;
-        }
-        std::ifstream in(path, std::ios::binary);
-        std::string content(max_token_file, '\0');
-        in.read(content.data(), static_cast<std::streamsize>(content.size()));  // sets badbit, never throws
-        content.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
-        while (!content.empty() && (content.back() == '\n' || content.back() == '\r' || content.back() == ' '))
-            content.pop_back();
-        if (in.bad()) {
-            reader.error(file, "cannot read the token file " + path.string());
-            return;
-        }
-        if (content.empty()) {
-            reader.error(file, "the token file " + path.string() + " is missing or empty");
+        auto content = read_small_file(reader, file, reader.resolve_path(*text), "token file", "one token");
+        if (!content) return;
+        while (!content->empty() && (content->back() == '\n' || content->back() == '\r' || content->back() == ' '))
+            content->pop_back();
+        if (content->empty()) {
+            reader.error(file, "the token file " + reader.resolve_path(*text).string() + " is empty");
             return;
         }
         secret = std::move(content);
@@ -763,20 +771,106 @@ void read_bearer_token(Reader& reader, const YAML::Node& node, HttpConfig& http)
     http.bearer_tokens.push_back(std::move(token));
 }
 
+// `type: jwt`: the issuer's rules and its public keys, read now so a bad key set stops the start
+// (and a reload) with the file named.
+void read_jwt_auth(Reader& reader, const YAML::Node& node, HttpConfig& http) {
+    JwtAuthConfig jwt;
+    if (const auto n = node["issuer"]) {
+        if (auto text = reader.string(n, "the issuer's URL (the tokens' iss)")) jwt.rules.issuer = *text;
+    } else {
+        reader.error(node, "'type: jwt' needs 'issuer:' (the tokens' iss, e.g. https://auth.example.com/)");
+    }
+    if (const auto n = node["audience"]) {
+        if (n.IsSequence())
+            jwt.rules.audiences = read_string_list(reader, n, "audiences");
+        else if (auto text = reader.string(n, "the audience the tokens name (aud), or a list of them"))
+            jwt.rules.audiences = {*text};
+    } else {
+        reader.error(
+            node,
+            "'type: jwt' needs 'audience:' (the tokens' aud: this gateway's URL, e.g. https://mcp.example.com/mcp)");
+    }
+    if (const auto n = node["algorithms"]) {
+        jwt.rules.algorithms.clear();
+        for (const auto& name : read_string_list(reader, n, "algorithms")) {
+            if (auto algorithm = jwt_algorithm(name))
+                jwt.rules.algorithms.push_back(*algorithm);
+            else
+                reader.error(n, "unknown algorithm '" + name + "': expected RS256, ES256 or EdDSA" +
+                                    did_you_mean(name, {"RS256", "ES256", "EdDSA"}));
+        }
+    }
+    if (const auto n = node["leeway"])
+        if (auto value = reader.integer(n, 0, 3600)) jwt.rules.leeway = std::chrono::seconds(*value);
+    if (const auto n = node["authorization_servers"])
+        jwt.authorization_servers = read_string_list(reader, n, "authorization server URLs");
+    else if (!jwt.rules.issuer.empty())
+        jwt.authorization_servers = {jwt.rules.issuer};
+    bool any_keys = false;
+    auto load_keys = [&](const char* key, auto parse) {
+        const auto n = node[key];
+        if (!n) return;
+        auto text = reader.string(n, "a file path");
+        if (!text) return;
+        const auto path = reader.resolve_path(*text);
+        auto content = read_small_file(reader, n, path, "key file", "a key set");
+        if (!content) return;
+        try {
+            jwt.keys.add(parse(*content));
+            any_keys = true;
+        } catch (const std::invalid_argument& error) {
+            reader.error(n, path.string() + ": " + error.what());
+        }
+    };
+    const auto errors_before = reader.errors().size();
+    load_keys("jwks_file", [](const std::string& text) { return JwtKeySet::from_jwks(text); });
+    load_keys("public_key_file", [](const std::string& text) { return JwtKeySet::from_pem(text); });
+    if (!any_keys && reader.errors().size() == errors_before)
+        reader.error(node, "'type: jwt' needs 'jwks_file:' (a JWKS document) or 'public_key_file:' (PEM public keys)");
+    http.jwt = std::move(jwt);
+}
+
 void read_http_auth(Reader& reader, const YAML::Node& node, HttpConfig& http) {
-    if (!reader.expect(node, YAML::NodeType::Map, "a mapping with 'type:' (none or bearer)")) return;
-    reader.check_keys(node, {"type", "tokens", "resource"}, "http.auth");
-    if (const auto n = node["type"])
-        if (auto which = reader.either(n, "none", "bearer"))
-            http.auth = *which == 0 ? HttpConfig::Auth::none : HttpConfig::Auth::bearer;
+    if (!reader.expect(node, YAML::NodeType::Map, "a mapping with 'type:' (none, bearer or jwt)")) return;
+    reader.check_keys(node,
+                      {"type", "tokens", "resource", "issuer", "audience", "jwks_file", "public_key_file", "algorithms",
+                       "leeway", "authorization_servers", "required_scopes", "tool_scopes"},
+                      "http.auth");
+    if (const auto n = node["type"]) {
+        static const std::vector<std::string> names = {"none", "bearer", "jwt"};
+        const std::string word = n.IsScalar() ? n.Scalar() : std::string();
+        if (const auto it = std::find(names.begin(), names.end(), word); it != names.end())
+            http.auth = static_cast<HttpConfig::Auth>(it - names.begin());
+        else
+            reader.error(n, "expected none, bearer or jwt" + did_you_mean(word, names));
+    }
     if (const auto n = node["resource"])
         if (auto text = reader.string(n, "the resource URL (https://host/mcp)")) http.resource = *text;
     if (const auto tokens = node["tokens"]) {
-        if (reader.expect(tokens, YAML::NodeType::Sequence, "a list of tokens"))
+        if (http.auth != HttpConfig::Auth::bearer)
+            reader.error(tokens, "'tokens:' is read only with 'type: bearer'");
+        else if (reader.expect(tokens, YAML::NodeType::Sequence, "a list of tokens"))
             for (const auto& token : tokens) read_bearer_token(reader, token, http);
     }
     if (http.auth == HttpConfig::Auth::bearer && http.bearer_tokens.empty() && reader.errors().empty())
         reader.error(node, "'type: bearer' needs 'tokens:', a list of the tokens it accepts");
+    static const std::vector<std::string> jwt_keys = {
+        "issuer", "audience", "jwks_file", "public_key_file", "algorithms", "leeway", "authorization_servers"};
+    if (http.auth == HttpConfig::Auth::jwt)
+        read_jwt_auth(reader, node, http);
+    else
+        for (const auto& key : jwt_keys)
+            if (const auto n = node[key]) reader.error(n, "'" + key + ":' is read only with 'type: jwt'");
+    if (const auto n = node["required_scopes"]) http.required_scopes = read_string_list(reader, n, "scopes");
+    if (const auto n = node["tool_scopes"]) {
+        if (reader.expect(n, YAML::NodeType::Map, "a mapping of tool names to the scopes a call needs")) {
+            reader.check_duplicates(n);
+            for (const auto& member : n)
+                http.tool_scopes[member.first.Scalar()] = read_string_list(reader, member.second, "scopes");
+        }
+    }
+    if (http.auth == HttpConfig::Auth::none && (node["required_scopes"] || node["tool_scopes"]))
+        reader.error(node, "scopes need authentication: 'type: bearer' (scopes per token) or 'type: jwt'");
 }
 
 // `tls: {cert_file, key_file}`: both PEM files must exist (whether they hold a usable certificate

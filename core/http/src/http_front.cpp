@@ -2,6 +2,7 @@
 
 #include <watchgate/core/base/async_signal.hpp>
 #include <watchgate/core/base/digest.hpp>
+#include <watchgate/core/http/authenticator.hpp>
 #include <watchgate/core/http/http_channel.hpp>
 #include <watchgate/core/http/listen.hpp>
 #include <watchgate/core/http/request_checks.hpp>
@@ -52,9 +53,16 @@ constexpr auto idle_connection_timeout = std::chrono::seconds(60);
 constexpr std::size_t max_connections = 4096;
 constexpr std::string_view session_header = "Mcp-Session-Id";
 constexpr std::string_view version_header = "MCP-Protocol-Version";
-constexpr std::string_view metadata_path = "/.well-known/oauth-protected-resource";
 
 std::string short_id(const std::string& token) { return token.substr(0, 8); }
+
+// Whether an answer is a -32601 error (read only when the text could be one).
+bool is_method_not_found(std::string_view answer) {
+    if (answer.find("-32601") == std::string_view::npos) return false;
+    const auto parsed = json::parse(answer, nullptr, false);
+    return parsed.is_object() && parsed.contains("error") && parsed["error"].is_object() &&
+           parsed["error"].value("code", 0) == error_code::method_not_found;
+}
 
 // A JSON-RPC error without an id: the body of an HTTP error on the MCP endpoint.
 std::string error_body(int code, std::string_view text) { return dump_json(make_error_response(nullptr, code, text)); }
@@ -106,7 +114,7 @@ struct HttpFront::Request {
     http::request<http::string_body> message;
     std::string_view path;
     std::string_view query;
-    std::string subject;
+    Identity identity;  // who sent it: set once authenticated
 
     std::string_view header(std::string_view name) const {
         auto it = message.find(beast::string_view(name.data(), name.size()));
@@ -314,15 +322,15 @@ std::shared_ptr<HttpFront::Session> HttpFront::open_session(const Request& reque
     session->token = random_hex(16);  // 128 bits from the kernel's CSPRNG
     session->legacy = legacy;
     session->stateless = stateless;
-    session->subject = request.subject;
+    session->subject = request.identity.subject;
     session->channel = std::make_shared<HttpChannel>(config_.streams, config_.http.replay_events, legacy);
     {
         std::lock_guard lock(mutex_);
         if (stopping_ || sessions_.size() >= config_.http.max_sessions) return nullptr;
         sessions_.emplace(session->token, session);
     }
-    session->client = gateway_->open_session(session->channel,
-                                             ClientContext{short_id(session->token), "http", remote, request.subject});
+    session->client = gateway_->open_session(
+        session->channel, ClientContext{short_id(session->token), "http", remote, request.identity.subject});
     return session;
 }
 
@@ -432,7 +440,8 @@ asio::awaitable<bool> HttpFront::handle(Connection& connection, Request& request
     };
     const bool legacy_stream = !http.legacy_sse_path.empty() && request.path == http.legacy_sse_path;
     const bool legacy_post = !http.legacy_sse_path.empty() && request.path == http.legacy_sse_path + "/messages";
-    const bool metadata = http.auth != HttpConfig::Auth::none && request.path.starts_with(metadata_path);
+    const Authenticator authenticator(http);
+    const bool metadata = authenticator.enabled() && request.path.starts_with(Authenticator::metadata_path);
     if (request.path != http.path && !legacy_stream && !legacy_post && !metadata)
         co_return co_await reply(http::status::not_found,
                                  "no MCP endpoint at " + std::string(request.path) + " (it is at " + http.path + ")");
@@ -447,44 +456,26 @@ asio::awaitable<bool> HttpFront::handle(Connection& connection, Request& request
         co_return co_await reply(http::status::forbidden,
                                  "Origin '" + std::string(origin) + "' is not allowed (allowed_origins)");
 
-    const std::string resource =
-        !http.resource.empty() ? http.resource : "http://" + std::string(request.header("Host")) + http.path;
+    const auto host = request.header("Host");
     if (metadata) {
         if (message.method() != http::verb::get)
             co_return co_await reply(http::status::method_not_allowed, "use GET", "GET");
-        json document{{"resource", resource}, {"bearer_methods_supported", {"header"}}, {"resource_name", "Watchgate"}};
-        co_return co_await respond(connection, make_response(message, http::status::ok, dump_json(document))) &&
+        co_return co_await respond(connection,
+                                   make_response(message, http::status::ok, authenticator.metadata_document(host))) &&
             request.keep_alive();
     }
-    if (http.auth == HttpConfig::Auth::bearer) {
-        const auto token = bearer_token(request.header("Authorization"));
-        const BearerToken* match = nullptr;
-        if (!token.empty()) {
-            const std::string digest = sha256_hex(token);
-            for (const auto& known : http.bearer_tokens)  // every one compared: no early exit
-                if (equal_in_constant_time(digest, known.sha256)) match = &known;
-        }
-        if (!match) {
-            auto metadata_url = resource;
-            if (const auto scheme = metadata_url.find("://"); scheme != std::string::npos) {
-                const auto slash = metadata_url.find('/', scheme + 3);
-                metadata_url = metadata_url.substr(0, slash) + std::string(metadata_path) +
-                               (slash == std::string::npos ? std::string() : metadata_url.substr(slash));
-            }
-            auto response =
-                make_response(message, http::status::unauthorized,
-                              error_body(error_code::invalid_request,
-                                         token.empty() ? "authentication required: send 'Authorization: Bearer <token>'"
-                                                       : "the bearer token is not valid"));
-            std::string challenge = "Bearer resource_metadata=\"" + metadata_url + "\"";
-            if (!token.empty()) challenge += ", error=\"invalid_token\"";
-            response.set(http::field::www_authenticate, challenge);
-            spdlog::info("http: {} from {} refused: {}", std::string(message.method_string()), connection.remote,
-                         token.empty() ? "no bearer token" : "a bearer token that is not valid");
-            co_return co_await respond(connection, std::move(response)) && request.keep_alive();
-        }
-        request.subject = match->subject;
+    auto outcome = authenticator.authenticate(request.header("Authorization"));
+    if (!outcome.identity) {
+        auto response = make_response(message, http::status::unauthorized,
+                                      error_body(error_code::invalid_request, outcome.refusal.description));
+        response.set(http::field::www_authenticate, authenticator.challenge(host, outcome.refusal));
+        spdlog::info("http: {} from {} refused: {}", std::string(message.method_string()), connection.remote,
+                     outcome.refusal.description);
+        co_return co_await respond(connection, std::move(response)) && request.keep_alive();
     }
+    request.identity = std::move(*outcome.identity);
+    if (const auto missing = authenticator.missing_for_request(request.identity); !missing.empty())
+        co_return co_await refuse_scopes(connection, request, http.required_scopes, missing, nullptr, "this endpoint");
 
     if (legacy_stream) {
         if (message.method() != http::verb::get)
@@ -515,6 +506,22 @@ asio::awaitable<bool> HttpFront::handle(Connection& connection, Request& request
     }
 }
 
+asio::awaitable<bool> HttpFront::refuse_scopes(Connection& connection, Request& request,
+                                               const std::vector<std::string>& needed,
+                                               const std::vector<std::string>& missing, const json& id,
+                                               const std::string& what) {
+    std::string list;
+    for (const auto& scope : missing) list += (list.empty() ? "'" : ", '") + scope + "'";
+    const std::string text = what + " needs the scope" + (missing.size() > 1 ? "s " : " ") + list +
+                             ", which the credential of " + request.identity.subject + " does not grant";
+    auto response = make_response(request.message, http::status::forbidden,
+                                  dump_json(make_error_response(id, error_code::blocked, text)));
+    response.set(http::field::www_authenticate,
+                 Authenticator(config_.http).insufficient_scope_challenge(request.header("Host"), needed));
+    spdlog::info("http: {} from {} refused: {}", std::string(request.message.method_string()), connection.remote, text);
+    co_return co_await respond(connection, std::move(response)) && request.keep_alive();
+}
+
 asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& request, bool legacy) {
     auto& message = request.message;
     auto reply = [&](http::status status, int code, std::string text, json id = nullptr) -> asio::awaitable<bool> {
@@ -540,6 +547,24 @@ asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& re
     if (auto* problem = std::get_if<MessageError>(&parsed))
         co_return co_await reply(http::status::bad_request, problem->code, problem->message, problem->id);
     Message parsed_message = std::move(std::get<Message>(parsed));
+    // A tool that needs more than the endpoint: refused here, where the client can be told to
+    // come back with a token that has the scopes (the MCP authorization spec's step-up).
+    if (!config_.http.tool_scopes.empty() && parsed_message.kind() == MessageKind::request &&
+        parsed_message.method() == "tools/call") {
+        const auto& params = parsed_message.json()["params"];
+        const auto name = params.is_object() ? params.find("name") : params.end();
+        if (params.is_object() && name != params.end() && name->is_string()) {
+            const Authenticator authenticator(config_.http);
+            const auto& tool = name->get_ref<const std::string&>();
+            if (auto missing = authenticator.missing_for_tool(request.identity, tool); !missing.empty()) {
+                auto needed = config_.http.required_scopes;
+                const auto& for_tool = config_.http.tool_scopes.at(tool);
+                needed.insert(needed.end(), for_tool.begin(), for_tool.end());
+                co_return co_await refuse_scopes(connection, request, needed, missing, parsed_message.id(),
+                                                 "tool '" + tool + "'");
+            }
+        }
+    }
     // A stateless-era request is served on its own, whatever Mcp-Session-Id says (the era has none).
     const bool stateless = !legacy && !declared_protocol_version(parsed_message.json()).is_null();
     if (stateless && parsed_message.kind() == MessageKind::request && parsed_message.method() != "initialize")
@@ -570,7 +595,7 @@ asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& re
     if (!token.empty()) {
         session = find_session(token);
         // Another subject's session is no session of this client's.
-        if (!session || session->subject != request.subject || session->legacy != legacy)
+        if (!session || session->subject != request.identity.subject || session->legacy != legacy)
             co_return co_await reply(
                 http::status::not_found, error_code::invalid_request,
                 "no session " + short_id(token) + "…: it ended or never existed; initialize again");
@@ -585,7 +610,7 @@ asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& re
             co_return co_await reply(http::status::service_unavailable, error_code::overloaded, std::move(why));
         }
         spdlog::info("http: session {} opened by {}{}", short_id(session->token), connection.remote,
-                     request.subject.empty() ? "" : " (" + request.subject + ")");
+                     request.identity.subject.empty() ? "" : " (" + request.identity.subject + ")");
     } else {
         co_return co_await reply(http::status::bad_request, error_code::invalid_request,
                                  "expected an Mcp-Session-Id header (only initialize opens a session)");
@@ -691,7 +716,7 @@ asio::awaitable<bool> HttpFront::handle_get(Connection& connection, Request& req
     const std::string token(request.header(session_header));
     if (token.empty()) co_return co_await reply(http::status::bad_request, "expected an Mcp-Session-Id header");
     auto session = find_session(token);
-    if (!session || session->subject != request.subject || session->legacy)
+    if (!session || session->subject != request.identity.subject || session->legacy)
         co_return co_await reply(http::status::not_found,
                                  "no session " + short_id(token) + "…: it ended or never existed; initialize again");
     session->touch();
@@ -718,7 +743,7 @@ asio::awaitable<bool> HttpFront::handle_delete(Connection& connection, Request& 
     if (token.empty()) {
         status = http::status::bad_request;
         body = error_body(error_code::invalid_request, "expected an Mcp-Session-Id header");
-    } else if (!session || session->subject != request.subject || session->legacy) {
+    } else if (!session || session->subject != request.identity.subject || session->legacy) {
         status = http::status::not_found;
         body = error_body(error_code::invalid_request, "no session " + short_id(token) + "…");
     } else {
@@ -903,7 +928,12 @@ asio::awaitable<bool> HttpFront::write_events(Connection& connection, Request& r
         auto batch = co_await channel.next(stream, attachment_id, cursor, Clock::now() + keep_alive_interval);
         if (!headers_sent) {
             if (json_if_answer_first && batch.ends && batch.events.size() == 1) {
-                auto response = make_response(message, http::status::ok, std::move(batch.events.front().data));
+                // The stateless era's transport says a method the server does not have is a 404
+                // (with the -32601 body); the status is ours to choose only before any event.
+                const auto status = session->stateless && is_method_not_found(batch.events.front().data)
+                                        ? http::status::not_found
+                                        : http::status::ok;
+                auto response = make_response(message, status, std::move(batch.events.front().data));
                 if (!session->stateless)
                     response.set(beast::string_view(session_header.data(), session_header.size()), session->token);
                 const bool sent = co_await respond(connection, std::move(response));

@@ -90,4 +90,11 @@ std::string target_of(std::string_view method, const json& message) {
     return value && value->is_string() ? value->get<std::string>() : std::string();
 }
 
+std::string_view client_capability_for(std::string_view method) {
+    if (method == "sampling/createMessage") return "sampling";
+    if (method == "elicitation/create") return "elicitation";
+    if (method == "roots/list") return "roots";
+    return {};
+}
+
 }  // namespace watchgate::core

@@ -21,6 +21,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <watchgate/core/protocol/methods.hpp>
 #include <watchgate/core/protocol/stateless_meta.hpp>
 
 #include <algorithm>
@@ -514,6 +515,32 @@ asio::awaitable<void> ClientSession::handle_request(std::shared_ptr<ClientCall> 
     }
 }
 
+std::optional<Message> ClientSession::answer_removed_method(const ClientCall& call, const Message& request,
+                                                            Upstream& upstream) {
+    const auto done = [&] {
+        return Message::from_json(json{{"jsonrpc", "2.0"}, {"id", call.client_id}, {"result", json::object()}},
+                                  upstream.name());
+    };
+    if (request.method() == "logging/setLevel") {
+        // The level goes along on each request instead.
+        std::lock_guard lock(mutex_);
+        upstream_log_level_ = member(member(request.json(), "params"), "level");
+        return done();
+    }
+    if (request.method() == "resources/subscribe" || request.method() == "resources/unsubscribe") {
+        // Resource updates come on the subscriptions/listen the gateway keeps open there.
+        const auto& uri = member(member(request.json(), "params"), "uri");
+        if (!uri.is_string())
+            return make_error_message(call.client_id, error_code::invalid_params,
+                                      "Invalid params: " + request.method() + " needs params.uri as a string");
+        const std::string refused =
+            upstream.subscribe_resource(uri.get<std::string>(), request.method() == "resources/subscribe");
+        if (!refused.empty()) return make_error_message(call.client_id, error_code::method_not_found, refused);
+        return done();
+    }
+    return std::nullopt;
+}
+
 asio::awaitable<Message> ClientSession::exchange(std::shared_ptr<ClientCall> call, Message request,
                                                  std::shared_ptr<Upstream> upstream) {
     request.set_upstream(upstream->name());
@@ -526,28 +553,8 @@ asio::awaitable<Message> ClientSession::exchange(std::shared_ptr<ClientCall> cal
     auto verdict = co_await pipeline->process_request_async(*scope, request);
     if (trace) trace->pipeline(upstream->name(), "request", request_started, verdict);
     if (verdict.reply) co_return Message::from_json(*verdict.reply, upstream->name());
-    if (upstream->era() == ProtocolEra::stateless && request.method() == "logging/setLevel") {
-        // No such method in the stateless era: the level goes along on each request instead.
-        {
-            std::lock_guard lock(mutex_);
-            upstream_log_level_ = member(member(request.json(), "params"), "level");
-        }
-        co_return Message::from_json(json{{"jsonrpc", "2.0"}, {"id", call->client_id}, {"result", json::object()}},
-                                     upstream->name());
-    }
-    if (upstream->era() == ProtocolEra::stateless &&
-        (request.method() == "resources/subscribe" || request.method() == "resources/unsubscribe")) {
-        // The stateless era's resource updates come on a subscriptions/listen the upstream keeps.
-        const auto& uri = member(member(request.json(), "params"), "uri");
-        if (!uri.is_string())
-            co_return make_error_message(call->client_id, error_code::invalid_params,
-                                         "Invalid params: " + request.method() + " needs params.uri as a string");
-        const std::string refused =
-            upstream->subscribe_resource(uri.get<std::string>(), request.method() == "resources/subscribe");
-        if (!refused.empty()) co_return make_error_message(call->client_id, error_code::method_not_found, refused);
-        co_return Message::from_json(json{{"jsonrpc", "2.0"}, {"id", call->client_id}, {"result", json::object()}},
-                                     upstream->name());
-    }
+    if (upstream->era() == ProtocolEra::stateless)
+        if (auto answered = answer_removed_method(*call, request, *upstream)) co_return std::move(*answered);
     adapt_to_upstream_era(*call, request, *upstream);
     if (!call->progress_token.empty()) {
         // The token as the upstream sees it names this session (two sessions may share an upstream).
@@ -725,14 +732,8 @@ int log_severity(const json& level) {
     return -1;
 }
 
-// The client capability a server -> client request needs; empty: none the stateless era's
-// inputRequests can carry.
-std::string_view capability_asked(std::string_view method) {
-    return method == "sampling/createMessage" ? "sampling"
-           : method == "elicitation/create"   ? "elicitation"
-           : method == "roots/list"           ? "roots"
-                                              : std::string_view();
-}
+// Finished bridged requests kept for their client's retry, at most (the oldest go first).
+constexpr std::size_t max_finished_bridges = 10'000;
 
 // The requestState of a request the gateway answered input_required for a session-era upstream.
 constexpr std::string_view bridge_token_prefix = "watchgate/input/";
@@ -836,7 +837,7 @@ asio::awaitable<Message> ClientSession::handle_stateless(std::shared_ptr<ClientC
 bool ClientSession::bridge_to_input_required(const Upstream& upstream, std::int64_t gateway_id,
                                              const Message& request) {
     // Only what the era can ask in inputRequests, of a request that declared it can answer.
-    const std::string_view capability = capability_asked(request.method());
+    const std::string_view capability = client_capability_for(request.method());
     if (capability.empty()) return false;
     auto declared_by = [&](const std::shared_ptr<ClientCall>& call) {
         return call && member(call->client_capabilities, capability).is_object();
@@ -893,6 +894,19 @@ bool ClientSession::bridge_to_input_required(const Upstream& upstream, std::int6
                     return entry.second->final ? now - entry.second->created > std::chrono::minutes(10)
                                                : entry.second->origin.expired();
                 });
+                // Answers waiting for a retry are bounded by count too: past it, the oldest go
+                // (their retry gets the unknown-requestState error). Unfinished ones are bounded
+                // by the requests in flight.
+                std::vector<std::pair<Clock::time_point, std::string>> finished;
+                for (const auto& [token, waiting] : bridges) {
+                    std::lock_guard lock(waiting->mutex);
+                    if (waiting->final) finished.emplace_back(waiting->created, token);
+                }
+                if (finished.size() >= max_finished_bridges) {
+                    std::sort(finished.begin(), finished.end());
+                    for (std::size_t i = 0; i + max_finished_bridges <= finished.size(); ++i)
+                        bridges.erase(finished[i].second);
+                }
                 bridges[created->token] = created;
             });
     }
@@ -1106,7 +1120,7 @@ void ClientSession::adapt_to_upstream_era(const ClientCall& call, Message& reque
     if (call.stateless) {
         // The client's own declaration, in the version the upstream speaks.
         json& meta = request.mutable_json()["params"]["_meta"];
-        meta[std::string(meta_key::protocol_version)] = member(upstream.initialize_result(), "protocolVersion");
+        meta[std::string(meta_key::protocol_version)] = upstream.protocol_version();
         return;
     }
     // A session-era client: what it declared at initialize, as a stateless request's _meta.
@@ -1117,9 +1131,8 @@ void ClientSession::adapt_to_upstream_era(const ClientCall& call, Message& reque
         capabilities = client_capabilities_;
         log_level = upstream_log_level_;
     }
-    set_stateless_request_meta(request.mutable_json(),
-                               member(upstream.initialize_result(), "protocolVersion").get<std::string>(), client_info,
-                               capabilities, log_level);
+    set_stateless_request_meta(request.mutable_json(), upstream.protocol_version(), client_info, capabilities,
+                               log_level);
 }
 
 asio::awaitable<std::variant<json, std::string>> ClientSession::ask_client_for_input(std::shared_ptr<ClientCall> call,
@@ -1131,7 +1144,7 @@ asio::awaitable<std::variant<json, std::string>> ClientSession::ask_client_for_i
     for (auto it = input_requests.begin(); it != input_requests.end(); ++it) {
         const std::string method =
             member(it.value(), "method").is_string() ? it.value()["method"].get<std::string>() : "";
-        const std::string capability(capability_asked(method));
+        const std::string capability(client_capability_for(method));
         if (capability.empty())
             co_return "input request '" + it.key() + "' asks '" + method +
                 "', which is not elicitation/create, sampling/createMessage or roots/list";

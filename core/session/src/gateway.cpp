@@ -3,6 +3,7 @@
 #include <watchgate/core/base/async_sleep.hpp>
 #include <watchgate/core/base/gather.hpp>
 #include <watchgate/core/config/reload_rules.hpp>
+#include <watchgate/core/protocol/methods.hpp>
 #include <watchgate/core/session/routing.hpp>
 #include <watchgate/core/upstream/transport_factory.hpp>
 
@@ -23,14 +24,6 @@ namespace {
 
 // One upstream's notifications and requests waiting for the work pool; its reader pauses at this many.
 constexpr int lane_limit = 64;
-
-// The capability a client must have declared to be asked `method` (empty: none needed).
-std::string_view capability_for(std::string_view method) {
-    if (method.starts_with("sampling/")) return "sampling";
-    if (method.starts_with("elicitation/")) return "elicitation";
-    if (method.starts_with("roots/")) return "roots";
-    return {};
-}
 
 }  // namespace
 
@@ -348,7 +341,7 @@ asio::awaitable<void> Gateway::route_upstream_message(SessionId owner, std::shar
         co_return;
     }
     if (message.kind() == MessageKind::request) {
-        auto session = sessions_.choose_for_server_request(*upstream, capability_for(method));
+        auto session = sessions_.choose_for_server_request(*upstream, client_capability_for(method));
         if (!session) {
             upstream->send_json(make_error_response(message.id(), error_code::method_not_found,
                                                     "no client session can answer " + method + " now"));

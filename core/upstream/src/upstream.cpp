@@ -67,6 +67,11 @@ json Upstream::initialize_result() const {
     return initialize_result_;
 }
 
+std::string Upstream::protocol_version() const {
+    std::lock_guard lock(mutex_);
+    return protocol_version_;
+}
+
 bool Upstream::may_offer(std::string_view capability) const {
     std::lock_guard lock(mutex_);
     return initialize_result_.is_null() || member(member(initialize_result_, "capabilities"), capability).is_object();
@@ -365,6 +370,7 @@ asio::awaitable<std::string> Upstream::initialize() {
         // The process may have exited, or the gateway started stopping, while we waited.
         if (state_ != State::starting || transport_ != transport) co_return unavailable_reason_locked();
         initialize_result_ = std::move(result);
+        protocol_version_ = version;
         era_ = era;
         state_ = State::ready;
         ever_ready_ = true;

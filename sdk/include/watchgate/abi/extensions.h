@@ -27,7 +27,7 @@ typedef struct wg_context {
     wg_str era;            /* "session": of a client that opened with initialize; "stateless": of a request that
                             * declared its protocol version (2026-07-28) in _meta, or its response */
     wg_str client_address; /* "ip:port" of the HTTP client; empty over stdio */
-    wg_str subject;        /* who authenticated (a bearer token's subject); empty without authentication */
+    wg_str subject;        /* who authenticated (a bearer token's subject, a JWT's sub); empty without authentication */
     wg_str upstream;       /* the upstream the message goes to or comes from; empty when none (yet) */
 } wg_context;
 

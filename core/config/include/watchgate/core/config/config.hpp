@@ -3,6 +3,7 @@
 // (transport, upstreams, timeouts, concurrency), `plugins:`, `plugin_dirs:`, `logging:`.
 
 #include <watchgate/core/config/config_error.hpp>
+#include <watchgate/core/base/jwt.hpp>
 #include <watchgate/core/base/stream_limits.hpp>
 
 #include <nlohmann/json.hpp>
@@ -106,8 +107,17 @@ struct LoggingConfig {
 
 // A bearer token the HTTP front accepts: only its SHA-256 is kept (docs/http.md).
 struct BearerToken {
-    std::string sha256;   // 64 lowercase hex digits
-    std::string subject;  // who presents it, for audit records and logs
+    std::string sha256;               // 64 lowercase hex digits
+    std::string subject;              // who presents it, for audit records and logs
+    std::vector<std::string> scopes;  // what it may do (required_scopes, tool_scopes)
+};
+
+// `auth: {type: jwt}`: tokens an authorization server signed (docs/http.md "JWT").
+struct JwtAuthConfig {
+    JwtRules rules;
+    JwtKeySet keys;  // from jwks_file and public_key_file, read when the config is loaded
+    // For the protected-resource metadata (RFC 9728): where clients get tokens; default the issuer.
+    std::vector<std::string> authorization_servers;
 };
 
 // `proxy.http:`, the Streamable HTTP front (docs/http.md).
@@ -128,8 +138,13 @@ struct HttpConfig {
     std::size_t max_header_size = 16 * 1024;      // all of a request's header lines together
     std::size_t max_headers = 100;
     std::size_t replay_events = 256;  // per SSE stream, for Last-Event-ID
-    enum class Auth { none, bearer } auth = Auth::none;
+    enum class Auth { none, bearer, jwt } auth = Auth::none;
     std::vector<BearerToken> bearer_tokens;
+    std::optional<JwtAuthConfig> jwt;
+    // Scopes every request needs, and those a tools/call of a tool needs besides (the name the
+    // client calls it by): without them 403 insufficient_scope.
+    std::vector<std::string> required_scopes;
+    std::map<std::string, std::vector<std::string>> tool_scopes;
     std::string resource;  // the protected resource's URL for the RFC 9728 metadata; empty: derived
     // TLS (both or neither): PEM files, resolved against the config's folder.
     std::optional<std::filesystem::path> tls_cert_file;

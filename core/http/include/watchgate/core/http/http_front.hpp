@@ -58,6 +58,12 @@ private:
     boost::asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
     // One request: false when the connection is to be closed after it.
     boost::asio::awaitable<bool> handle(Connection& connection, Request& request);
+    // 403 insufficient_scope: `needed` is what to ask the authorization server for, `missing` what
+    // the credential lacks, `what` the thing refused ("tool 'x'").
+    boost::asio::awaitable<bool> refuse_scopes(Connection& connection, Request& request,
+                                               const std::vector<std::string>& needed,
+                                               const std::vector<std::string>& missing, const nlohmann::json& id,
+                                               const std::string& what);
     boost::asio::awaitable<bool> handle_post(Connection& connection, Request& request, bool legacy);
     // A stateless-era request (2026-07-28): its headers checked against its body, then served in
     // a session of its own that ends with it (docs/http.md "Stateless requests").

@@ -46,4 +46,9 @@ const nlohmann::json::json_pointer* target_pointer(const MethodSpec& spec, const
 // The target's value when it is a string, else empty.
 std::string target_of(std::string_view method, const nlohmann::json& message);
 
+// The client capability a server -> client request needs: sampling/createMessage "sampling",
+// elicitation/create "elicitation", roots/list "roots" (the ones the stateless era's inputRequests
+// carry too). A client that did not declare it is not asked. Empty for any other method.
+std::string_view client_capability_for(std::string_view method);
+
 }  // namespace watchgate::core

@@ -158,6 +158,9 @@ private:
     boost::asio::awaitable<std::optional<Message>> connect_for_stateless(const ClientCall& call,
                                                                          const Message& request);
     // A request on its way to `upstream` gets that upstream's era's fields (docs/routing.md "Eras").
+    // A session-era method a stateless upstream does not have (logging/setLevel,
+    // resources/subscribe and unsubscribe), answered by the gateway for it; nullopt for others.
+    std::optional<Message> answer_removed_method(const ClientCall& call, const Message& request, Upstream& upstream);
     void adapt_to_upstream_era(const ClientCall& call, Message& request, const Upstream& upstream) const;
     // A stateless upstream's input_required for a session-era client: each of its inputRequests
     // asked of the client as a server -> client request. The inputResponses, or why not.

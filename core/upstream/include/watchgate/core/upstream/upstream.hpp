@@ -70,6 +70,8 @@ public:
     // The upstream's initialize result (capabilities, serverInfo, ...), null before. For a
     // stateless-era upstream, its server/discover result in the same shape.
     nlohmann::json initialize_result() const;
+    // The protocol version agreed at its initialize (or discover); empty before.
+    std::string protocol_version() const;
     // The era it speaks, learned at connect: probed with server/discover, else initialize.
     ProtocolEra era() const { return era_; }
     // A stateless upstream sends list changes and resource updates only on a subscriptions/listen
@@ -155,7 +157,8 @@ private:
     std::atomic<State> state_{State::stopped};
     std::atomic<bool> ever_ready_{false};
     std::atomic<ProtocolEra> era_{ProtocolEra::session};
-    std::shared_ptr<CallHandle> listen_;               // the open subscriptions/listen, if any
+    std::string protocol_version_;        // of initialize_result_, kept apart: read on every stateless request
+    std::shared_ptr<CallHandle> listen_;  // the open subscriptions/listen, if any
     std::map<std::string, int> subscribed_resources_;  // URI -> how many subscribed it
     // Notifications and requests handed to on_message so far (answers are stamped with it).
     std::atomic<std::uint64_t> messages_passed_on_{0};

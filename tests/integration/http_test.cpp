@@ -478,6 +478,11 @@ TEST_CASE("http: configuration errors name the key and what was expected") {
           std::string::npos);
     CHECK(jwt(", algorithms: [HS256]").find("unknown algorithm 'HS256': expected RS256, ES256 or EdDSA") !=
           std::string::npos);
+    CHECK(load_errors("proxy:\n  transport: http\n  http: {auth: {type: bearer, tool_scopes: {sleep: [x]}, tokens: "
+                      "[{sha256: " +
+                      std::string(64, 'a') +
+                      "}]}}\n  upstreams:\n    - {name: a, command: [x]}\n    - {name: b, command: [x]}\n")
+              .find("tool_scopes: 'sleep' names no upstream") != std::string::npos);
     CHECK(errors("  transport: http\n  http: {auth: {required_scopes: [mcp]}}\n").find("scopes need authentication") !=
           std::string::npos);
     CHECK(errors("  transport: http\n  http: {auth: {type: bearer, issuer: i, tokens: [{sha256: " +
@@ -817,6 +822,15 @@ TEST_CASE("http: JWT: 401 for a missing or expired or foreign token and 403 for 
     CHECK(slow.json()["id"] == 3);
     CHECK(slow.json()["error"]["message"].get<std::string>().find("tool 'sleep' needs the scope 'tools:slow'") !=
           std::string::npos);
+    // Shapes that would slip past the check are refused, and the gateway goes on.
+    auto no_params =
+        connection.post(R"({"jsonrpc":"2.0","id":9,"method":"tools/call"})", with_token(mcp_headers(session), alice));
+    CHECK(no_params.status == 400);
+    CHECK(no_params.json()["error"]["code"] == -32602);
+    CHECK(connection
+              .post(R"({"jsonrpc":"2.0","method":"tools/call","params":{"name":"sleep"}})",
+                    with_token(mcp_headers(session), alice))
+              .status == 400);
     // A stateless request is held to the same rule.
     const auto stateless_sleep = stateless_request(4, "tools/call", {{"name", "sleep"}, {"arguments", {{"ms", 1}}}});
     CHECK(connection.post(stateless_sleep.dump(), with_token(stateless_headers("tools/call", "sleep"), alice)).status ==
@@ -850,4 +864,28 @@ TEST_CASE("http: static bearer tokens carry scopes too") {
     };
     CHECK(sleep_as("a-scoped-token-of-enough-length") == 200);
     CHECK(sleep_as("an-unscoped-token-of-enough-length") == 403);
+}
+
+TEST_CASE("http: JWT: a reload takes up a rotated key set") {
+    const JwtSigner old_key(JwtSigner::Kind::rsa, "2026-11"), new_key(JwtSigner::Kind::ed25519, "2026-12");
+    const auto keys = scratch_dir("http-jwt-rotation-keys") / "jwks.json";
+    auto publish = [&](const JwtSigner& signer) {
+        std::ofstream(keys, std::ios::trunc) << nlohmann::json{{"keys", {signer.jwk()}}}.dump();
+    };
+    publish(old_key);
+    const std::string issuer = "https://auth.example.com/", audience = "https://mcp.example.com/mcp";
+    HttpGateway gateway("jwt-rotation", ", auth: {type: jwt, issuer: '" + issuer + "', audience: '" + audience +
+                                            "', jwks_file: '" + keys.string() + "'}");
+    auto status_with = [&](const JwtSigner& signer) {
+        auto headers = mcp_headers({}, {});
+        headers.emplace_back("Authorization", "Bearer " + signer.sign(JwtSigner::claims(issuer, audience, "alice")));
+        return gateway.connect().post(initialize_body(), headers).status;
+    };
+    CHECK(status_with(old_key) == 200);
+    CHECK(status_with(new_key) == 401);
+    publish(new_key);
+    gateway.process.signal(SIGHUP);
+    CHECK(gateway.process.log_once("reloaded ").find("reloaded ") != std::string::npos);
+    CHECK(status_with(new_key) == 200);
+    CHECK(status_with(old_key) == 401);
 }

@@ -68,6 +68,11 @@ TEST_CASE("jwt: a changed byte of header payload or signature is refused") {
     auto claims = JwtSigner::claims(issuer, audience, "alice", "read write");
     const std::string widened = token.substr(0, dot + 1) + JwtSigner::url(claims.dump()) + token.substr(last);
     CHECK_FALSE(verify_jwt(widened, keys, rules()).claims);
+    // A header with another kid, the signature kept.
+    const std::string reheaded = JwtSigner::url(R"({"alg":"ES256","typ":"JWT","kid":"other"})") + token.substr(dot);
+    CHECK_FALSE(verify_jwt(reheaded, keys, rules()).claims);
+    // Padding is not base64url's.
+    CHECK_FALSE(verify_jwt(token + "=", keys, rules()).claims);
     std::string flipped = token;
     flipped[last + 5] = flipped[last + 5] == 'A' ? 'B' : 'A';
     CHECK_FALSE(verify_jwt(flipped, keys, rules()).claims);
@@ -140,6 +145,14 @@ TEST_CASE("jwt: claims: expiry and not-before with leeway and issuer and audienc
     no_subject.erase("sub");
     CHECK(verdict(no_subject).error.find("sub") != std::string::npos);
 
+    // "Never expires" in practice: far past what a nanosecond clock can hold, still accepted.
+    auto far = good;
+    far["exp"] = 9999999999LL * 10;
+    CHECK(verdict(far).claims);
+    auto far_nbf = good;
+    far_nbf["nbf"] = 9999999999LL * 10;  // must not wrap into the past
+    CHECK_FALSE(verdict(far_nbf).claims);
+
     auto scp = good;
     scp["scp"] = {"a", "b"};
     CHECK(verdict(scp).claims->scopes == std::vector<std::string>{"a", "b"});
@@ -184,6 +197,18 @@ TEST_CASE("jwt: key sets name the key that cannot be used") {
     auto pinned = jwk;
     pinned["alg"] = "RS512";  // pinned to an algorithm we do not check: skipped
     CHECK(error_of(json::array({pinned})).find("no signing key") != std::string::npos);
+    CHECK(error_of(json::array({json{{"kty", 1}}})) == "key 0: 'kty' is not a string");
+    CHECK(error_of(json::array({json{{"use", 1}, {"kty", "RSA"}}})) == "key 0: 'use' is not a string");
+    auto even = jwk;  // an even modulus is no RSA key
+    auto modulus = *core::base64_decode(jwk["n"].get<std::string>(), core::Base64Alphabet::url);
+    modulus.back() = static_cast<char>(modulus.back() & ~1);
+    even["n"] = JwtSigner::url(modulus);
+    CHECK(error_of(json::array({even})).find("not a valid RSA public key") != std::string::npos);
+    // A damaged second PEM key is an error, not skipped.
+    const std::string good_pem = rsa.pem();
+    std::string damaged = ec.pem();
+    damaged[damaged.size() / 2] = '!';
+    CHECK_THROWS_WITH(JwtKeySet::from_pem(good_pem + damaged), Catch::Contains("cannot be read"));
     CHECK_THROWS_AS(JwtKeySet::from_jwks("[]"), std::invalid_argument);
     CHECK_THROWS_AS(JwtKeySet::from_pem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
                     std::invalid_argument);

@@ -6,6 +6,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
@@ -104,6 +105,14 @@ Pkey ed25519_key(const json& jwk, std::string_view where) {
     return key;
 }
 
+// OpenSSL's own checks of a public key (an RSA key's e, an EC point on its curve).
+bool public_check(EVP_PKEY* key) {
+    Owned<EVP_PKEY_CTX, EVP_PKEY_CTX_free> check{EVP_PKEY_CTX_new(key, nullptr)};
+    const bool valid = check.p && EVP_PKEY_public_check(check.p) == 1;
+    ERR_clear_error();
+    return valid;
+}
+
 // Which algorithm a key is for, from what it is; nullopt for keys none of ours can use.
 std::optional<JwtAlgorithm> algorithm_of(EVP_PKEY* key, std::string_view where) {
     switch (EVP_PKEY_get_base_id(key)) {
@@ -112,6 +121,8 @@ std::optional<JwtAlgorithm> algorithm_of(EVP_PKEY* key, std::string_view where) 
                 throw std::invalid_argument(std::string(where) + ": an RSA key of " +
                                             std::to_string(EVP_PKEY_get_bits(key)) + " bits (at least " +
                                             std::to_string(min_rsa_bits) + " are needed)");
+            if (!public_check(key))
+                throw std::invalid_argument(std::string(where) + ": not a valid RSA public key (n, e)");
             return JwtAlgorithm::rs256;
         case EVP_PKEY_EC: {
             char group[64] = {};
@@ -120,9 +131,7 @@ std::optional<JwtAlgorithm> algorithm_of(EVP_PKEY* key, std::string_view where) 
                 std::string_view(group, length) != "prime256v1")
                 throw std::invalid_argument(std::string(where) + ": an EC key on a curve other than P-256 (ES256)");
             // A point off the curve would make every check meaningless.
-            Owned<EVP_PKEY_CTX, EVP_PKEY_CTX_free> check{EVP_PKEY_CTX_new(key, nullptr)};
-            if (!check.p || EVP_PKEY_public_check(check.p) != 1)
-                throw std::invalid_argument(std::string(where) + ": the EC point is not on P-256");
+            if (!public_check(key)) throw std::invalid_argument(std::string(where) + ": the EC point is not on P-256");
             return JwtAlgorithm::es256;
         }
         case EVP_PKEY_ED25519:
@@ -154,9 +163,12 @@ bool verify_signature(EVP_PKEY* key, JwtAlgorithm algorithm, std::string_view si
     }
     Owned<EVP_MD_CTX, EVP_MD_CTX_free> context{EVP_MD_CTX_new()};
     const EVP_MD* digest = algorithm == JwtAlgorithm::eddsa ? nullptr : EVP_sha256();
-    return context.p && EVP_DigestVerifyInit(context.p, nullptr, digest, nullptr, key) == 1 &&
-           EVP_DigestVerify(context.p, reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
-                            reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size()) == 1;
+    const bool valid =
+        context.p && EVP_DigestVerifyInit(context.p, nullptr, digest, nullptr, key) == 1 &&
+        EVP_DigestVerify(context.p, reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                         reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size()) == 1;
+    ERR_clear_error();  // a refused signature leaves nothing queued for this thread's next TLS call
+    return valid;
 }
 
 std::optional<json> decode_part(std::string_view part) {
@@ -167,12 +179,22 @@ std::optional<json> decode_part(std::string_view part) {
     return document;
 }
 
-std::optional<std::chrono::system_clock::time_point> time_claim(const json& claims, const char* name) {
+// Seconds since the epoch; compared as integers (a time_point of nanoseconds overflows past 2262,
+// and "exp": 9999999999 is a common "never").
+std::optional<long long> time_claim(const json& claims, const char* name) {
     const auto it = claims.find(name);
     if (it == claims.end() || !it->is_number()) return std::nullopt;
     const double seconds = it->get<double>();
-    if (!std::isfinite(seconds) || std::abs(seconds) > 1e11) return std::nullopt;  // beyond year 5000
-    return std::chrono::system_clock::time_point(std::chrono::seconds(static_cast<long long>(seconds)));
+    if (!std::isfinite(seconds) || std::abs(seconds) > 1e15) return std::nullopt;
+    return static_cast<long long>(seconds);
+}
+
+// A member that must be a string when present (a JWK's kty, crv, use, alg, kid).
+std::string text_member(const json& object, const char* name, std::string_view where) {
+    const auto it = object.find(name);
+    if (it == object.end()) return {};
+    if (!it->is_string()) throw std::invalid_argument(std::string(where) + ": '" + name + "' is not a string");
+    return it->get<std::string>();
 }
 
 std::vector<std::string> split_scopes(std::string_view text) {
@@ -221,11 +243,13 @@ JwtKeySet JwtKeySet::from_jwks(std::string_view json_text) {
     for (const auto& jwk : document["keys"]) {
         std::string where = "key " + std::to_string(index++);
         if (!jwk.is_object()) throw std::invalid_argument(where + ": expected an object");
-        const std::string kid = jwk.contains("kid") && jwk["kid"].is_string() ? jwk["kid"].get<std::string>() : "";
+        const std::string kid = text_member(jwk, "kid", where);
         if (!kid.empty()) where += " (kid " + kid + ")";
-        if (jwk.value("use", "sig") != "sig") continue;  // an encryption key
-        const std::string type = jwk.value("kty", "");
-        const std::string curve = jwk.value("crv", "");
+        const std::string use = text_member(jwk, "use", where);
+        if (!use.empty() && use != "sig") continue;  // an encryption key
+        const std::string type = text_member(jwk, "kty", where);
+        const std::string curve = text_member(jwk, "crv", where);
+        const std::string pinned = text_member(jwk, "alg", where);
         Pkey key;
         if (type == "RSA")
             key = rsa_key(jwk, where);
@@ -238,8 +262,7 @@ JwtKeySet JwtKeySet::from_jwks(std::string_view json_text) {
         const auto algorithm = algorithm_of(key.get(), where);
         if (!algorithm) continue;
         // A key pinned to another algorithm (RS512, say) is not one of ours to use.
-        if (const auto alg = jwk.find("alg"); alg != jwk.end())
-            if (!alg->is_string() || jwt_algorithm(alg->get<std::string>()) != algorithm) continue;
+        if (!pinned.empty() && jwt_algorithm(pinned) != algorithm) continue;
         set.keys_.push_back(std::make_shared<const Key>(Key{kid, *algorithm, std::move(key)}));
     }
     if (set.keys_.empty())
@@ -259,9 +282,18 @@ JwtKeySet JwtKeySet::from_pem(std::string_view pem_text) {
         if (!algorithm) throw std::invalid_argument(where + ": not an RSA, EC P-256 or Ed25519 key");
         set.keys_.push_back(std::make_shared<const Key>(Key{"", *algorithm, std::move(key)}));
     }
+    ERR_clear_error();  // the read that ended the loop left its error queued
     if (set.keys_.empty())
         throw std::invalid_argument(
             "no \"PUBLIC KEY\" PEM block in it (write one with: openssl pkey -in private.pem -pubout)");
+    // OpenSSL passes over blocks it cannot read: a damaged second key would vanish unseen.
+    std::size_t blocks = 0;
+    for (auto at = pem_text.find("-----BEGIN PUBLIC KEY-----"); at != std::string_view::npos;
+         at = pem_text.find("-----BEGIN PUBLIC KEY-----", at + 1))
+        ++blocks;
+    if (blocks != set.keys_.size())
+        throw std::invalid_argument("PEM key " + std::to_string(set.keys_.size()) + " cannot be read (of " +
+                                    std::to_string(blocks) + " PUBLIC KEY blocks)");
     return set;
 }
 
@@ -307,13 +339,15 @@ JwtVerdict verify_jwt(std::string_view token, const JwtKeySet& keys, const JwtRu
         }
     if (!verified) return refuse("the token's signature does not verify with any configured key");
 
+    const long long now_seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    const long long leeway = rules.leeway.count();
     const auto expires = time_claim(*claims, "exp");
     if (!expires) return refuse("the token has no expiry (exp)");
-    if (now > *expires + rules.leeway) return refuse("the token has expired");
+    if (now_seconds > *expires + leeway) return refuse("the token has expired");
     if (claims->contains("nbf")) {
         const auto not_before = time_claim(*claims, "nbf");
         if (!not_before) return refuse("the token's nbf is not a time");
-        if (now + rules.leeway < *not_before) return refuse("the token is not valid yet (nbf)");
+        if (now_seconds + leeway < *not_before) return refuse("the token is not valid yet (nbf)");
     }
     if (!claims->contains("iss") || (*claims)["iss"] != rules.issuer)
         return refuse("the token's issuer is not trusted");
@@ -335,7 +369,11 @@ JwtVerdict verify_jwt(std::string_view token, const JwtKeySet& keys, const JwtRu
 
     JwtClaims accepted;
     accepted.subject = sub->get<std::string>();
-    accepted.expires = *expires;
+    // Saturated: a far-future exp is simply "later than any time the clock can say".
+    constexpr long long latest = std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::time_point::max().time_since_epoch())
+                                     .count();
+    accepted.expires = std::chrono::system_clock::time_point(std::chrono::seconds(std::min(*expires, latest)));
     if (const auto scope = claims->find("scope"); scope != claims->end() && scope->is_string())
         accepted.scopes = split_scopes(scope->get_ref<const std::string&>());
     else if (const auto scp = claims->find("scp"); scp != claims->end()) {

@@ -701,6 +701,10 @@ std::optional<std::string> read_small_file(Reader& reader, const YAML::Node& nod
         return std::nullopt;
     }
     std::ifstream in(path, std::ios::binary);
+    if (!in.is_open()) {
+        reader.error(node, "cannot open " + name + " (" + std::strerror(errno) + ")");
+        return std::nullopt;
+    }
     std::string content(max_size, '\0');
     in.read(content.data(), static_cast<std::streamsize>(content.size()));  // sets badbit, never throws
     content.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
@@ -800,6 +804,10 @@ void read_jwt_auth(Reader& reader, const YAML::Node& node, HttpConfig& http) {
                                     did_you_mean(name, {"RS256", "ES256", "EdDSA"}));
         }
     }
+    if (node["audience"] && jwt.rules.audiences.empty())
+        reader.error(node["audience"], "expected at least one audience (the tokens' aud)");
+    if (node["algorithms"] && jwt.rules.algorithms.empty())
+        reader.error(node["algorithms"], "expected at least one of RS256, ES256 and EdDSA");
     if (const auto n = node["leeway"])
         if (auto value = reader.integer(n, 0, 3600)) jwt.rules.leeway = std::chrono::seconds(*value);
     if (const auto n = node["authorization_servers"])
@@ -863,6 +871,7 @@ void read_http_auth(Reader& reader, const YAML::Node& node, HttpConfig& http) {
             if (const auto n = node[key]) reader.error(n, "'" + key + ":' is read only with 'type: jwt'");
     if (const auto n = node["required_scopes"]) http.required_scopes = read_string_list(reader, n, "scopes");
     if (const auto n = node["tool_scopes"]) {
+        http.tool_scopes_where = reader.at(n);
         if (reader.expect(n, YAML::NodeType::Map, "a mapping of tool names to the scopes a call needs")) {
             reader.check_duplicates(n);
             for (const auto& member : n)
@@ -1001,6 +1010,21 @@ void read_proxy(Reader& reader, const YAML::Node& proxy, GatewayConfig& config) 
     }
     if (const auto n = proxy["debug_metadata"])
         if (auto value = reader.boolean(n)) config.debug_metadata = *value;
+    // A tool_scopes name the client never calls would protect nothing, silently.
+    if (config.namespace_names)
+        for (const auto& [tool, scopes] : config.http.tool_scopes) {
+            const auto cut = tool.find("__");
+            const bool named = cut != std::string::npos &&
+                               std::any_of(config.upstreams.begin(), config.upstreams.end(),
+                                           [&](const UpstreamConfig& u) { return u.name == tool.substr(0, cut); });
+            if (!named)
+                reader.error(config.http.tool_scopes_where,
+                             "tool_scopes: '" + tool +
+                                 "' names no upstream: tools are namespaced, so clients call them "
+                                 "'<upstream>__<tool>' (e.g. '" +
+                                 (config.upstreams.empty() ? std::string("files") : config.upstreams.front().name) +
+                                 "__" + tool + "')");
+        }
 }
 
 void read_logging(Reader& reader, const YAML::Node& logging, GatewayConfig& config) {

@@ -17,7 +17,7 @@ namespace {
 std::string quoted_value(std::string_view text) {
     std::string out = "\"";
     for (char c : text)
-        if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) out += c;
+        if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) out += c;
     return out + "\"";
 }
 
@@ -61,7 +61,8 @@ std::vector<std::string> Authenticator::missing_for_tool(const Identity& identit
 }
 
 std::string Authenticator::resource(std::string_view host) const {
-    return !http_.resource.empty() ? http_.resource : "http://" + std::string(host) + http_.path;
+    if (!http_.resource.empty()) return http_.resource;
+    return (http_.tls_cert_file ? "https://" : "http://") + std::string(host) + http_.path;
 }
 
 std::string Authenticator::metadata_url(std::string_view host) const {

@@ -440,7 +440,10 @@ asio::awaitable<bool> HttpFront::handle(Connection& connection, Request& request
     };
     const bool legacy_stream = !http.legacy_sse_path.empty() && request.path == http.legacy_sse_path;
     const bool legacy_post = !http.legacy_sse_path.empty() && request.path == http.legacy_sse_path + "/messages";
-    const Authenticator authenticator(http);
+    // The reload's config: its key files were read again (a rotated JWKS needs no restart); the
+    // http: section itself is restart-only, so the rest of it is what `http` says.
+    const auto snapshot = gateway_->snapshot();
+    const Authenticator authenticator(snapshot->config->http);
     const bool metadata = authenticator.enabled() && request.path.starts_with(Authenticator::metadata_path);
     if (request.path != http.path && !legacy_stream && !legacy_post && !metadata)
         co_return co_await reply(http::status::not_found,
@@ -547,15 +550,21 @@ asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& re
     if (auto* problem = std::get_if<MessageError>(&parsed))
         co_return co_await reply(http::status::bad_request, problem->code, problem->message, problem->id);
     Message parsed_message = std::move(std::get<Message>(parsed));
-    // A tool that needs more than the endpoint: refused here, where the client can be told to
-    // come back with a token that has the scopes (the MCP authorization spec's step-up).
-    if (!config_.http.tool_scopes.empty() && parsed_message.kind() == MessageKind::request &&
-        parsed_message.method() == "tools/call") {
-        const auto& params = parsed_message.json()["params"];
-        const auto name = params.is_object() ? params.find("name") : params.end();
-        if (params.is_object() && name != params.end() && name->is_string()) {
+    if (!config_.http.tool_scopes.empty()) {
+        // A tool that needs more than the endpoint: refused here, where the client can be told to
+        // come back with a token that has the scopes (the MCP authorization spec's step-up).
+        const bool tool_call = parsed_message.method() == "tools/call";
+        if (tool_call && parsed_message.kind() != MessageKind::request)
+            co_return co_await reply(http::status::bad_request, error_code::invalid_request,
+                                     "tools/call is a request: it needs an id");
+        if (tool_call) {
+            const auto& name = member(member(parsed_message.json(), "params"), "name");
+            if (!name.is_string())
+                co_return co_await reply(http::status::bad_request, error_code::invalid_params,
+                                         "Invalid params: tools/call needs params.name as a string",
+                                         parsed_message.id());
             const Authenticator authenticator(config_.http);
-            const auto& tool = name->get_ref<const std::string&>();
+            const auto& tool = name.get_ref<const std::string&>();
             if (auto missing = authenticator.missing_for_tool(request.identity, tool); !missing.empty()) {
                 auto needed = config_.http.required_scopes;
                 const auto& for_tool = config_.http.tool_scopes.at(tool);
@@ -563,6 +572,9 @@ asio::awaitable<bool> HttpFront::handle_post(Connection& connection, Request& re
                 co_return co_await refuse_scopes(connection, request, needed, missing, parsed_message.id(),
                                                  "tool '" + tool + "'");
             }
+            // What goes on is what was checked: written again from the parsed JSON, so an
+            // upstream whose parser keeps the first of two "name" keys sees the one checked here.
+            parsed_message.mutable_json();
         }
     }
     // A stateless-era request is served on its own, whatever Mcp-Session-Id says (the era has none).

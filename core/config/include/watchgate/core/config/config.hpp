@@ -145,6 +145,7 @@ struct HttpConfig {
     // client calls it by): without them 403 insufficient_scope.
     std::vector<std::string> required_scopes;
     std::map<std::string, std::vector<std::string>> tool_scopes;
+    SourceLocation tool_scopes_where;
     std::string resource;  // the protected resource's URL for the RFC 9728 metadata; empty: derived
     // TLS (both or neither): PEM files, resolved against the config's folder.
     std::optional<std::filesystem::path> tls_cert_file;

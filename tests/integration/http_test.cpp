@@ -423,6 +423,70 @@ TEST_CASE("http: a client that does not read its answer is cut off while the oth
     CHECK(text_of(answer.json()) == "still here");
 }
 
+TEST_CASE("http: a client slow to read a big answer holds up no other session and still gets all of it") {
+    // The stall timeout is long: were the shared upstream's output paused for the slow client,
+    // the other session's answers would wait for it.
+    HttpGateway gateway("slow-not-blocking", "", "  stall_timeout: 30\n  queue_limit_mb: 1\n");
+    const std::string slow_session = gateway.open_session();
+    const std::string other_session = gateway.open_session();
+    // 24 MiB: more than the sockets' buffers hold, so well over a MiB waits in the gateway while
+    // the client reads nothing; afterwards it reads at full speed.
+    auto slow = gateway.connect();
+    constexpr std::size_t big = 24u << 20;
+    auto head = slow.open(verb::post, "/mcp", mcp_headers(slow_session), call(2, "big", {{"bytes", big}}));
+    REQUIRE(head.status == 200);
+    HttpConnection other(gateway.port, 5s);
+    const auto asked = std::chrono::steady_clock::now();
+    for (int id = 3; id < 6; ++id)
+        CHECK(text_of(other.post(call(id, "echo", {{"text", "still here"}}), mcp_headers(other_session)).json()) ==
+              "still here");
+    CHECK(std::chrono::steady_clock::now() - asked < 5s);
+    // Not cut off: a slow reader is not a stalled one, and its answer is whole.
+    const std::string body = slow.finish();
+    const auto answer = nlohmann::json::parse(body, nullptr, false);
+    const std::size_t received = answer.is_discarded() ? 0 : text_of(answer).size();
+    INFO("body bytes: " << body.size() << ", starting " << body.substr(0, 200));
+    CHECK(received == big);
+    CHECK(text_of(other.post(call(6, "echo", {{"text", "and on"}}), mcp_headers(other_session)).json()) == "and on");
+}
+
+TEST_CASE("http: a client alone paces its upstream until a second client comes and is not held up") {
+    HttpGateway gateway("lone-then-shared", "", "  stall_timeout: 30\n  queue_limit_mb: 1\n");
+    const std::string first = gateway.open_session();
+    auto unread = gateway.connect();
+    auto opened = std::async(std::launch::async, [&] {
+        return unread.open(verb::post, "/mcp", mcp_headers(first), call(2, "big", {{"bytes", 24u << 20}})).status;
+    });
+    std::this_thread::sleep_for(50ms);
+    // Its next answer comes after the big one: once the upstream's reader has taken it, the
+    // client's full queue (alone on the upstream) makes the reader wait.
+    CHECK(text_of(gateway.connect().post(call(3, "echo", {{"text", "after"}}), mcp_headers(first)).json()) == "after");
+    REQUIRE(opened.get() == 200);
+    std::this_thread::sleep_for(300ms);
+    // A second client: the reader stops waiting for the first.
+    const std::string second = gateway.open_session();
+    HttpConnection other(gateway.port, 5s);
+    const auto asked = std::chrono::steady_clock::now();
+    CHECK(text_of(other.post(call(4, "echo", {{"text", "not held"}}), mcp_headers(second)).json()) == "not held");
+    CHECK(std::chrono::steady_clock::now() - asked < 5s);
+}
+
+TEST_CASE("http: a client that falls behind a shared upstream for good is cut off and the others go on") {
+    // Its bound: queue_limit_mb + max_message_size_mb = 2 MiB, passed by progress it never reads.
+    HttpGateway gateway("fell-behind", "", "  stall_timeout: 30\n  queue_limit_mb: 1\n  max_message_size_mb: 1\n");
+    const std::string slow_session = gateway.open_session();
+    const std::string other_session = gateway.open_session();
+    auto slow = gateway.connect();
+    REQUIRE(
+        slow.open(verb::post, "/mcp", mcp_headers(slow_session), call(2, "progress", {{"steps", 60000}}, "t")).status ==
+        200);
+    const std::string ended = "its client fell behind";
+    CHECK_THAT(gateway.process.log_once(ended, 20s), Catch::Contains(ended));
+    CHECK(gateway.connect().post(call(3, "echo"), mcp_headers(slow_session)).status == 404);
+    CHECK(text_of(gateway.connect().post(call(4, "echo", {{"text", "and on"}}), mcp_headers(other_session)).json()) ==
+          "and on");
+}
+
 TEST_CASE("http: the old HTTP+SSE transport: an endpoint event and POSTs answered on the stream") {
     HttpGateway gateway("legacy");
     auto stream = gateway.connect();

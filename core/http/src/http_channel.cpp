@@ -85,6 +85,12 @@ asio::awaitable<void> HttpChannel::wait_for_room() {
     co_await changed_.wait_until([this] { return has_room(); });
 }
 
+asio::awaitable<void> HttpChannel::wait_for_room_or(std::function<bool()> or_when) {
+    co_await changed_.wait_until([this, &or_when] { return has_room() || or_when(); });
+}
+
+void HttpChannel::wake() { changed_.notify_all(); }
+
 std::optional<std::uint64_t> HttpChannel::open_request_stream(const std::string& request) {
     std::lock_guard lock(mutex_);
     if (closed_ || by_request_.contains(request)) return std::nullopt;

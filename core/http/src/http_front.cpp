@@ -301,7 +301,17 @@ asio::awaitable<void> HttpFront::sweep_loop() {
                     to_end.emplace_back(session, "idle for " + std::to_string(idle.count()) + " ms", false);
                     continue;
                 }
-                // A client that does not read what waits for it cannot grow the gateway without bound.
+                // A client that does not read what waits for it cannot grow the gateway without bound:
+                // shared upstreams do not wait for it, so past one more message than its queue
+                // holds it has fallen behind for good.
+                if (const auto queued = session->channel->queued_bytes();
+                    queued > config_.streams.max_queued + config_.max_message_size) {
+                    to_end.emplace_back(session,
+                                        "its client fell behind: " + std::to_string(queued) +
+                                            " bytes wait for it (queue_limit_mb + max_message_size_mb)",
+                                        true);
+                    continue;
+                }
                 if (auto full = session->channel->full_since(); full && now - *full >= config_.streams.stall_timeout)
                     to_end.emplace_back(session,
                                         "its client took nothing of " +

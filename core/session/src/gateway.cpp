@@ -77,6 +77,9 @@ std::shared_ptr<ClientSession> Gateway::open_session(std::shared_ptr<ClientChann
     auto session = ClientSession::create(shared_from_this(), id, std::move(channel), snapshot(),
                                          pool_->upstreams_for(id), std::move(context));
     sessions_.add(session);
+    // A shared upstream paced by a lone client no longer waits for it: see again.
+    ++sessions_opened_;
+    for (auto& other : sessions_.all()) other->wake_channel();
     return session;
 }
 
@@ -378,13 +381,20 @@ void Gateway::on_upstream_ready(SessionId owner, Upstream& upstream) {
 asio::awaitable<void> Gateway::wait_for_upstream_input_room(SessionId owner, const Upstream& upstream) {
     auto lane = lane_of(owner, upstream);
     for (;;) {
-        // What this upstream feeds: its lane, and the clients its messages go to.
+        // What this upstream feeds: its lane, and the clients its messages go to. A client alone
+        // on it sets its pace (back-pressure, as over stdio). Shared, no client waits for
+        // another: what a slow one has not taken waits in its channel, and its transport ends it
+        // when that passes its bound (HttpFront's sweep: queue_limit_mb + max_message_size_mb,
+        // or full for stall_timeout).
+        // Read before the sessions: one opened after this is seen by the wait's condition.
+        const auto seen = sessions_opened_.load();
         auto sessions = sessions_fed_by(owner);
-        for (auto& session : sessions) co_await session->wait_for_channel_room();
+        if (sessions.size() == 1 && !sessions.front()->channel_has_room()) {
+            co_await sessions.front()->wait_for_channel_room_or([this, seen] { return sessions_opened_ != seen; });
+            continue;
+        }
         co_await lanes_flow_.wait_until([&] { return lane->backlog < lane_limit; });
-        bool room = true;
-        for (auto& session : sessions) room = room && session->channel_has_room();
-        if (room) co_return;
+        co_return;
     }
 }
 

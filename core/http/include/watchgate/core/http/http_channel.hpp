@@ -47,6 +47,8 @@ public:
     void send(std::string message, Delivery delivery) override;
     bool has_room() const override;
     boost::asio::awaitable<void> wait_for_room() override;
+    boost::asio::awaitable<void> wait_for_room_or(std::function<bool()> or_when) override;
+    void wake() override;
 
     // A POSTed request's stream, keyed by its id (JSON text); nullopt when a request with that id
     // still has one. Returns the stream's number.

@@ -33,6 +33,12 @@ public:
     // feeds the client (upstream output) pauses meanwhile.
     virtual bool has_room() const = 0;
     virtual boost::asio::awaitable<void> wait_for_room() = 0;
+    // The same wait, ended early once `or_when` holds (looked at again on each wake()).
+    virtual boost::asio::awaitable<void> wait_for_room_or(std::function<bool()> or_when) {
+        (void)or_when;  // a channel that is never woken ends its wait on room alone
+        return wait_for_room();
+    }
+    virtual void wake() {}
 };
 
 // A client that takes lines: stdio, `watchgate call`, tests. `writer`, when the sink writes

@@ -93,6 +93,10 @@ public:
     void cancel_all(const std::string& reason);
     bool channel_has_room() const { return channel_->has_room(); }
     boost::asio::awaitable<void> wait_for_channel_room() { return channel_->wait_for_room(); }
+    boost::asio::awaitable<void> wait_for_channel_room_or(std::function<bool()> or_when) {
+        return channel_->wait_for_room_or(std::move(or_when));
+    }
+    void wake_channel() { channel_->wake(); }
     // Whether the client declared `capability` (sampling, elicitation, roots) at initialize.
     bool declared(std::string_view capability) const;
     // When this session's oldest request in flight at `upstream` arrived (none: nullopt).

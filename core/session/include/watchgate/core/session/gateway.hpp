@@ -152,7 +152,8 @@ private:
     SharedSlot<const GatewaySnapshot> snapshot_;
     std::unique_ptr<UpstreamPool> pool_;
     SessionRegistry sessions_;
-    AsyncSignal lanes_flow_;  // an upstream lane's backlog went below its limit
+    AsyncSignal lanes_flow_;                         // an upstream lane's backlog went below its limit
+    std::atomic<std::uint64_t> sessions_opened_{0};  // wakes a lone client's paced upstreams
     std::atomic<bool> hurry_{false};
     std::atomic<SessionId> next_session_{1};
 

@@ -431,7 +431,7 @@ TEST_CASE("http: a client slow to read a big answer holds up no other session an
     const std::string other_session = gateway.open_session();
     // 24 MiB: more than the sockets' buffers hold, so well over a MiB waits in the gateway while
     // the client reads nothing; afterwards it reads at full speed.
-    auto slow = gateway.connect();
+    HttpConnection slow(gateway.port, 30s);  // its head waits for 24 MiB to be made (slow under sanitizers)
     constexpr std::size_t big = 24u << 20;
     auto head = slow.open(verb::post, "/mcp", mcp_headers(slow_session), call(2, "big", {{"bytes", big}}));
     REQUIRE(head.status == 200);
@@ -451,24 +451,22 @@ TEST_CASE("http: a client slow to read a big answer holds up no other session an
 }
 
 TEST_CASE("http: a client alone paces its upstream until a second client comes and is not held up") {
-    HttpGateway gateway("lone-then-shared", "", "  stall_timeout: 30\n  queue_limit_mb: 1\n");
+    // Held, the second client would wait for the stall timeout (60 s); not held, it waits for the
+    // rest of the first one's progress to pass (a few MB: seconds under the sanitizers).
+    HttpGateway gateway("lone-then-shared", "", "  stall_timeout: 60\n  queue_limit_mb: 1\n");
     const std::string first = gateway.open_session();
-    auto unread = gateway.connect();
-    auto opened = std::async(std::launch::async, [&] {
-        return unread.open(verb::post, "/mcp", mcp_headers(first), call(2, "big", {{"bytes", 24u << 20}})).status;
-    });
-    std::this_thread::sleep_for(50ms);
-    // Its next answer comes after the big one: once the upstream's reader has taken it, the
-    // client's full queue (alone on the upstream) makes the reader wait.
-    CHECK(text_of(gateway.connect().post(call(3, "echo", {{"text", "after"}}), mcp_headers(first)).json()) == "after");
-    REQUIRE(opened.get() == 200);
-    std::this_thread::sleep_for(300ms);
-    // A second client: the reader stops waiting for the first.
+    // Progress it never reads: its queue fills, and its upstream, which feeds it alone, waits.
+    HttpConnection unread(gateway.port, 30s);
+    unread.shrink_receive_buffer(4096);
+    REQUIRE(unread.open(verb::post, "/mcp", mcp_headers(first), call(2, "progress", {{"steps", 50000}}, "t")).status ==
+            200);
+    std::this_thread::sleep_for(3s);  // time to fill its queue (500 ms is not enough in a debug build)
+    // A second client: the upstream stops waiting for the first.
     const std::string second = gateway.open_session();
-    HttpConnection other(gateway.port, 5s);
+    HttpConnection other(gateway.port, 40s);
     const auto asked = std::chrono::steady_clock::now();
-    CHECK(text_of(other.post(call(4, "echo", {{"text", "not held"}}), mcp_headers(second)).json()) == "not held");
-    CHECK(std::chrono::steady_clock::now() - asked < 5s);
+    CHECK(text_of(other.post(call(3, "echo", {{"text", "not held"}}), mcp_headers(second)).json()) == "not held");
+    CHECK(std::chrono::steady_clock::now() - asked < 30s);
 }
 
 TEST_CASE("http: a client that falls behind a shared upstream for good is cut off and the others go on") {
@@ -476,10 +474,10 @@ TEST_CASE("http: a client that falls behind a shared upstream for good is cut of
     HttpGateway gateway("fell-behind", "", "  stall_timeout: 30\n  queue_limit_mb: 1\n  max_message_size_mb: 1\n");
     const std::string slow_session = gateway.open_session();
     const std::string other_session = gateway.open_session();
-    auto slow = gateway.connect();
-    REQUIRE(
-        slow.open(verb::post, "/mcp", mcp_headers(slow_session), call(2, "progress", {{"steps", 60000}}, "t")).status ==
-        200);
+    HttpConnection slow(gateway.port, 30s);
+    slow.shrink_receive_buffer(4096);  // the sockets hold little of it
+    REQUIRE(slow.open(verb::post, "/mcp", mcp_headers(slow_session), call(2, "progress", {{"steps", 100000}}, "t"))
+                .status == 200);
     const std::string ended = "its client fell behind";
     CHECK_THAT(gateway.process.log_once(ended, 20s), Catch::Contains(ended));
     CHECK(gateway.connect().post(call(3, "echo"), mcp_headers(slow_session)).status == 404);

@@ -303,16 +303,19 @@ asio::awaitable<void> HttpFront::sweep_loop() {
                 }
                 // A client that does not read what waits for it cannot grow the gateway without bound:
                 // shared upstreams do not wait for it, so past one more message than its queue
-                // holds it has fallen behind for good.
+                // holds, taking nothing for a sweep period, it has fallen behind for good. One
+                // still taking bytes is slow, not gone (a paced lone client may pass the bound by
+                // a message or two).
+                const auto full = session->channel->full_since();
                 if (const auto queued = session->channel->queued_bytes();
-                    queued > config_.streams.max_queued + config_.max_message_size) {
+                    queued > config_.streams.max_queued + config_.max_message_size && full && now - *full >= period) {
                     to_end.emplace_back(session,
                                         "its client fell behind: " + std::to_string(queued) +
                                             " bytes wait for it (queue_limit_mb + max_message_size_mb)",
                                         true);
                     continue;
                 }
-                if (auto full = session->channel->full_since(); full && now - *full >= config_.streams.stall_timeout)
+                if (full && now - *full >= config_.streams.stall_timeout)
                     to_end.emplace_back(session,
                                         "its client took nothing of " +
                                             std::to_string(session->channel->queued_bytes()) + " waiting bytes for " +

@@ -73,13 +73,18 @@ void Gateway::start() { pool_->start(); }
 
 std::shared_ptr<ClientSession> Gateway::open_session(std::shared_ptr<ClientChannel> channel, ClientContext context) {
     const SessionId id = next_session_++;
-    std::lock_guard reloading(reload_mutex_);
-    auto session = ClientSession::create(shared_from_this(), id, std::move(channel), snapshot(),
-                                         pool_->upstreams_for(id), std::move(context));
-    sessions_.add(session);
-    // A shared upstream paced by a lone client no longer waits for it: see again.
-    ++sessions_opened_;
-    for (auto& other : sessions_.all()) other->wake_channel();
+    std::shared_ptr<ClientSession> session;
+    std::vector<std::shared_ptr<ClientSession>> was_alone;  // the one session that may pace shared upstreams
+    {
+        std::lock_guard reloading(reload_mutex_);
+        session = ClientSession::create(shared_from_this(), id, std::move(channel), snapshot(),
+                                        pool_->upstreams_for(id), std::move(context));
+        if (sessions_.size() == 1) was_alone = sessions_.all();
+        sessions_.add(session);
+        ++sessions_opened_;
+    }
+    // A shared upstream paced by a lone client no longer waits for it: it looks again.
+    for (auto& other : was_alone) other->wake_channel();
     return session;
 }
 
@@ -161,6 +166,9 @@ asio::awaitable<void> Gateway::close_session(std::shared_ptr<ClientSession> sess
     if (hurry_) session->hurry();
     co_await session->drain(config().shutdown_grace);
     sessions_.remove(session->id());
+    // An upstream's reader waiting for this client's room looks again (its channel closes later).
+    ++sessions_opened_;
+    session->wake_channel();
     co_await pool_->release(session->id(), std::chrono::milliseconds(2000));
     co_await session->wait_for_answers(std::chrono::seconds(2));  // stopping answered what was pending there
     {
@@ -390,7 +398,10 @@ asio::awaitable<void> Gateway::wait_for_upstream_input_room(SessionId owner, con
         const auto seen = sessions_opened_.load();
         auto sessions = sessions_fed_by(owner);
         if (sessions.size() == 1 && !sessions.front()->channel_has_room()) {
-            co_await sessions.front()->wait_for_channel_room_or([this, seen] { return sessions_opened_ != seen; });
+            if (owner != 0)  // a per_session upstream: its own client, always
+                co_await sessions.front()->wait_for_channel_room();
+            else
+                co_await sessions.front()->wait_for_channel_room_or([this, seen] { return sessions_opened_ != seen; });
             continue;
         }
         co_await lanes_flow_.wait_until([&] { return lane->backlog < lane_limit; });

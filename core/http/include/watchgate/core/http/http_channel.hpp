@@ -3,8 +3,9 @@
 // relates to it (progress, sampling asked on its behalf), go on that request's stream; the rest
 // on the session's listen stream (its GET). Each stream numbers its events, keeps the last
 // `replay_events` written ones for a client that resumes with Last-Event-ID, and counts what is
-// not written yet: above `max_queued` bytes the channel has no room (what feeds the client
-// pauses), and a channel that stays full for the stall timeout is for its owner to end.
+// not written yet: above `max_queued` bytes the channel has no room (its client's POSTs wait, an
+// upstream that feeds only it pauses), and a channel that stays full for the stall timeout, or
+// passes its bound taking nothing, is for its owner to end.
 //
 // In the legacy HTTP+SSE mode (2024-11-05) everything, answers included, goes on the one stream.
 

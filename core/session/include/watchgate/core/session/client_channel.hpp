@@ -29,8 +29,9 @@ public:
     virtual ~ClientChannel() = default;
     // One whole message (JSON text, no newline). Any thread.
     virtual void send(std::string message, Delivery delivery) = 0;
-    // Whether what waits to reach the client is below its limit, and a wait until it is: what
-    // feeds the client (upstream output) pauses meanwhile.
+    // Whether what waits to reach the client is below its limit, and a wait until it is: an
+    // upstream that feeds only this client pauses meanwhile (a shared one does not wait for one
+    // client: Gateway::wait_for_upstream_input_room).
     virtual bool has_room() const = 0;
     virtual boost::asio::awaitable<void> wait_for_room() = 0;
     // The same wait, ended early once `or_when` holds (looked at again on each wake()).

@@ -1012,7 +1012,8 @@ void read_proxy(Reader& reader, const YAML::Node& proxy, GatewayConfig& config) 
         if (auto value = reader.boolean(n)) config.debug_metadata = *value;
     // A tool_scopes name the client never calls would protect nothing, silently.
     if (config.namespace_names)
-        for (const auto& [tool, scopes] : config.http.tool_scopes) {
+        for (const auto& entry : config.http.tool_scopes) {
+            const std::string& tool = entry.first;  // not a structured binding: lambdas capture it (clang 14)
             const auto cut = tool.find("__");
             const bool named = cut != std::string::npos &&
                                std::any_of(config.upstreams.begin(), config.upstreams.end(),

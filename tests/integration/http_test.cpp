@@ -907,6 +907,25 @@ TEST_CASE("http: JWT: 401 for a missing or expired or foreign token and 403 for 
     CHECK(connection.post(call(6, "echo"), with_token(mcp_headers(session), bob)).status == 404);
 }
 
+TEST_CASE("http: JWT: a token accepted before is refused once it expires") {
+    const JwtSigner signer(JwtSigner::Kind::ed25519);
+    const auto keys = scratch_dir("http-jwt-expiry-keys") / "jwks.json";
+    { std::ofstream(keys) << nlohmann::json{{"keys", {signer.jwk()}}}.dump(); }
+    const std::string issuer = "https://auth.example.com/", audience = "https://mcp.example.com/mcp";
+    HttpGateway gateway("jwt-expiry", ", auth: {type: jwt, leeway: 0, issuer: '" + issuer + "', audience: '" +
+                                          audience + "', jwks_file: '" + keys.string() + "'}");
+    const std::string token = signer.sign(JwtSigner::claims(issuer, audience, "alice", {}, std::chrono::seconds(4)));
+    auto status = [&] {
+        auto headers = mcp_headers({}, {});
+        headers.emplace_back("Authorization", "Bearer " + token);
+        return gateway.connect().post(initialize_body(), headers).status;
+    };
+    CHECK(status() == 200);
+    CHECK(status() == 200);  // the same token again (remembered as verified)
+    std::this_thread::sleep_for(5s);
+    CHECK(status() == 401);
+}
+
 TEST_CASE("http: static bearer tokens carry scopes too") {
     ::setenv("WATCHGATE_HTTP_SCOPED_TOKEN", "a-scoped-token-of-enough-length", 1);
     ::setenv("WATCHGATE_HTTP_UNSCOPED_TOKEN", "an-unscoped-token-of-enough-length", 1);

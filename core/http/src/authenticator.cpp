@@ -41,9 +41,25 @@ Authenticator::Outcome Authenticator::authenticate(std::string_view authorizatio
         if (!match) return {std::nullopt, {"invalid_token", "the bearer token is not valid"}};
         return {Identity{match->subject, match->scopes}, {}};
     }
-    auto verdict = verify_jwt(token, http_.jwt->keys, http_.jwt->rules);
+    const auto now = std::chrono::system_clock::now();
+    std::string digest;
+    if (verified_) {
+        digest = sha256_hex(token);
+        if (auto known = verified_->find(digest, generation_, now)) return {std::move(*known), {}};
+    }
+    auto verdict = verify_jwt(token, http_.jwt->keys, http_.jwt->rules, now);
     if (!verdict.claims) return {std::nullopt, {"invalid_token", std::move(verdict.error)}};
-    return {Identity{std::move(verdict.claims->subject), std::move(verdict.claims->scopes)}, {}};
+    Identity identity{std::move(verdict.claims->subject), std::move(verdict.claims->scopes)};
+    // Valid as long as the check above would say so: until exp, with the leeway (saturated: a
+    // far-future exp is the clock's last moment already).
+    if (verified_) {
+        const auto expires = verdict.claims->expires;
+        const auto leeway = http_.jwt->rules.leeway;
+        const auto valid_until =
+            expires > VerifiedTokens::Time::max() - leeway ? VerifiedTokens::Time::max() : expires + leeway;
+        verified_->remember(std::move(digest), generation_, identity, valid_until, now);
+    }
+    return {std::move(identity), {}};
 }
 
 std::vector<std::string> Authenticator::missing_scopes(const Identity& identity,

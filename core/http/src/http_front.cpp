@@ -456,7 +456,7 @@ asio::awaitable<bool> HttpFront::handle(Connection& connection, Request& request
     // The reload's config: its key files were read again (a rotated JWKS needs no restart); the
     // http: section itself is restart-only, so the rest of it is what `http` says.
     const auto snapshot = gateway_->snapshot();
-    const Authenticator authenticator(snapshot->config->http);
+    const Authenticator authenticator(snapshot->config->http, verified_tokens_, snapshot->config);
     const bool metadata = authenticator.enabled() && request.path.starts_with(Authenticator::metadata_path);
     if (request.path != http.path && !legacy_stream && !legacy_post && !metadata)
         co_return co_await reply(http::status::not_found,

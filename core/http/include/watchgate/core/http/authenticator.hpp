@@ -6,6 +6,8 @@
 // metadata of RFC 9728.
 
 #include <watchgate/core/config/config.hpp>
+#include <watchgate/core/http/identity.hpp>
+#include <watchgate/core/http/verified_tokens.hpp>
 
 #include <optional>
 #include <string>
@@ -14,14 +16,13 @@
 
 namespace watchgate::core {
 
-struct Identity {
-    std::string subject;              // empty without authentication
-    std::vector<std::string> scopes;  // what the credential grants
-};
-
 class Authenticator {
 public:
     explicit Authenticator(const HttpConfig& http) : http_(http) {}
+    // With a cache of verified JWTs, valid while `generation` (the config the keys came from) is
+    // the one given.
+    Authenticator(const HttpConfig& http, VerifiedTokens& verified, std::shared_ptr<const void> generation)
+        : http_(http), verified_(&verified), generation_(std::move(generation)) {}
 
     bool enabled() const { return http_.auth != HttpConfig::Auth::none; }
 
@@ -59,6 +60,8 @@ public:
 
 private:
     const HttpConfig& http_;
+    VerifiedTokens* verified_ = nullptr;
+    std::shared_ptr<const void> generation_;
 };
 
 }  // namespace watchgate::core

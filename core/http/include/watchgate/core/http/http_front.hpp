@@ -5,6 +5,7 @@
 // with Last-Event-ID), DELETE ends the session. Also the old HTTP+SSE transport (2024-11-05) for
 // old clients, DNS-rebinding protection, bearer authentication and the limits of every queue.
 
+#include <watchgate/core/http/verified_tokens.hpp>
 #include <watchgate/core/session/gateway.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -104,6 +105,7 @@ private:
     std::unique_ptr<boost::asio::ssl::context> tls_;  // null: plain HTTP
     std::atomic<bool> stopping_{false};
     mutable std::mutex mutex_;                                  // guards sessions_
+    VerifiedTokens verified_tokens_;                            // JWTs checked already
     std::map<std::string, std::shared_ptr<Session>> sessions_;  // by Mcp-Session-Id
 };
 

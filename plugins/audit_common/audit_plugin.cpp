@@ -10,6 +10,7 @@ BodyPolicy read_body_policy(Config& config) {
     policy.responses = config.boolean("include_response_body", false);
     policy.notifications = config.boolean("include_notification_body", false);
     policy.max_size = static_cast<std::size_t>(config.integer("max_body_size", 10240, 0, 64ll << 20));
+    policy.redact_detections = config.boolean("redact_detections", true);
     return policy;
 }
 

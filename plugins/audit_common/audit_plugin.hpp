@@ -9,7 +9,8 @@
 
 namespace watchgate::audit {
 
-// include_request_body, include_response_body, include_notification_body, max_body_size.
+// include_request_body, include_response_body, include_notification_body, max_body_size,
+// redact_detections.
 BodyPolicy read_body_policy(Config& config);
 // flush_interval_ms, fsync, queue_size.
 WriterOptions read_writer_options(Config& config);

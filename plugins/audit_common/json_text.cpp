@@ -87,6 +87,11 @@ std::string record_json(const AuditRecord& record) {
         append_ascii_json_string(out, stage.reason);
         out += ",\"duration_ms\":";
         append_number(out, stage.duration_ms);
+        // The plugin's own findings (the detection plugins: types and places, never values).
+        if (!stage.metadata.empty()) {
+            out += ",\"metadata\":";
+            append_ascii_json_text(out, stage.metadata);
+        }
         out += '}';
     }
     out += ']';
@@ -117,6 +122,10 @@ std::string record_json(const AuditRecord& record) {
             field("body_size");
             out += std::to_string(record.body_size);
         }
+    }
+    if (record.body_redacted) {
+        field("body_redacted");
+        out += "true";
     }
     out += '}';
     return out;

@@ -14,7 +14,7 @@ enum class Quoting { minimal, all };
 constexpr const char* columns[] = {"timestamp", "event_type",     "request_id",     "upstream",   "method",
                                    "tool",      "outcome",        "duration_ms",    "error_code", "error_message",
                                    "reason",    "stages",         "body_truncated", "body",       "session_id",
-                                   "transport", "client_address", "subject"};
+                                   "transport", "client_address", "subject",        "detections", "body_redacted"};
 
 class CsvFormat {
 public:
@@ -51,6 +51,8 @@ public:
         field(line, record.transport, true);
         field(line, record.client_address, true);
         field(line, record.subject, true);
+        field(line, watchgate::audit::detections_summary(record), true);
+        field(line, record.body_redacted ? "true" : "", false);
         return end(line);
     }
 

@@ -54,6 +54,9 @@ std::string line_of(const AuditRecord& record) {
                       milliseconds(stage.duration_ms);
         line += " stages=" + stages;
     }
+    if (const std::string found = watchgate::audit::detections_summary(record); !found.empty())
+        line += " detections=" + value(found);
+    if (record.body_redacted) line += " body_redacted=true";
     if (record.body) {
         std::string body;
         if (record.body_truncated())

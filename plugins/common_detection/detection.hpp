@@ -6,6 +6,7 @@
 // Like the plugins themselves it depends on the SDK, RE2 and the standard library only.
 
 #include <watchgate/plugin.hpp>
+#include <watchgate/redact.hpp>
 
 #include <cstddef>
 #include <functional>
@@ -115,7 +116,7 @@ void for_each_encoded_run(std::string_view text,
 // `text` with every finding replaced by `placeholder`, whose "{type}" becomes the finding's type.
 // Overlapping findings merge into one span named after the one that starts first (the longest on
 // a tie).
-std::string redact(std::string_view text, std::vector<Finding> findings, std::string_view placeholder);
+std::string redact(std::string_view text, const std::vector<Finding>& findings, std::string_view placeholder);
 
 // ---- configuration shared by the plugins ----
 

@@ -50,30 +50,11 @@ void normalize(std::vector<Finding>& findings) {
 
 }  // namespace
 
-std::string redact(std::string_view text, std::vector<Finding> findings, std::string_view placeholder) {
-    std::sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
-        return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
-    });
-    std::string out;
-    out.reserve(text.size());
-    std::size_t copied = 0;
-    for (std::size_t i = 0; i < findings.size();) {
-        const Finding& first = findings[i];
-        std::size_t end = first.end;
-        // Merge everything that overlaps the span so far: one placeholder, never a torn one.
-        for (++i; i < findings.size() && findings[i].begin < end; ++i) end = std::max(end, findings[i].end);
-        out.append(text.substr(copied, first.begin - copied));
-        for (std::size_t at = 0; at < placeholder.size();) {
-            std::size_t token = placeholder.find("{type}", at);
-            out.append(placeholder.substr(at, token == std::string_view::npos ? std::string_view::npos : token - at));
-            if (token == std::string_view::npos) break;
-            out.append(first.type);
-            at = token + 6;
-        }
-        copied = end;
-    }
-    out.append(text.substr(copied));
-    return out;
+std::string redact(std::string_view text, const std::vector<Finding>& findings, std::string_view placeholder) {
+    std::vector<RedactionSpan> spans;
+    spans.reserve(findings.size());
+    for (const Finding& finding : findings) spans.push_back({finding.begin, finding.end, finding.type});
+    return redact_spans(text, std::move(spans), placeholder);
 }
 
 bool contains(const std::vector<std::string>& names, std::string_view name) {

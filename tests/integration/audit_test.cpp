@@ -8,6 +8,8 @@
 #include "test_support.hpp"
 
 #include <fstream>
+#include <map>
+#include <sstream>
 
 using namespace watchgate;
 using nlohmann::json;
@@ -257,4 +259,52 @@ TEST_CASE("audit e2e: audit_syslog messages reach a real rsyslogd over UDP, TCP 
             CHECK(responses.size() == 1);
         }
     }
+}
+
+TEST_CASE("audit e2e: records carry what the detection plugins found and audit_only bodies are written redacted") {
+    auto dir = test::scratch_dir("audit_detections");
+    const auto file = dir / "audit.jsonl";
+    GatewayProcess gateway(
+        dir, test::test_server_config(
+                 "", "plugins:\n  security:\n    _global:\n"
+                     "      - handler: basic_secrets_filter\n        config: {action: audit_only}\n"
+                     "      - handler: basic_pii_filter\n        config: {action: redact}\n"
+                     "  auditing:\n    _global:\n      - handler: audit_jsonl\n"
+                     "        config: {output_file: '" +
+                         file.string() +
+                         "', flush_interval_ms: 20, include_request_body: true, include_response_body: true}\n"));
+    REQUIRE(gateway.initialize().contains("result"));
+    // audit_only: the key passes both ways unchanged...
+    CHECK(text_of(gateway.call_tool(1, "echo", {{"text", "key AKIAIOSFODNN7EXAMPLE"}})) == "key AKIAIOSFODNN7EXAMPLE");
+    // ...redact: the client gets the address redacted.
+    CHECK(text_of(gateway.call_tool(2, "echo", {{"text", "mail ann@example.org"}})) == "mail [REDACTED:EMAIL]");
+    REQUIRE(wait_for_lines(file, 4));  // the two calls, each request and response
+    const std::string trail = test::read_file(file);
+    CHECK(trail.find("AKIAIOSFODNN7EXAMPLE") == std::string::npos);
+    CHECK(trail.find("ann@example.org") == std::string::npos);
+    std::map<std::string, json> by_event;  // "request 1", "response 2", ...
+    std::istringstream lines(trail);
+    for (std::string line; std::getline(lines, line);) {
+        const json record = json::parse(line);
+        if (record["request_id"].is_number())
+            by_event[record["event_type"].get<std::string>() + " " + record["request_id"].dump()] = record;
+    }
+    for (const std::string event : {"request 1", "response 1"}) {
+        INFO(event);
+        const json& record = by_event[event];
+        CHECK(record["outcome"] == "allowed");
+        CHECK(record["body_redacted"] == true);
+        const json& stage = record["stages"][0];
+        CHECK(stage["plugin"] == "basic_secrets_filter");
+        CHECK(stage["metadata"]["action"] == "audit_only");
+        CHECK(stage["metadata"]["detections"][0]["type"] == "AWS_ACCESS_KEY_ID");
+        CHECK(record["body"].dump().find("key [REDACTED:AWS_ACCESS_KEY_ID]") != std::string::npos);
+    }
+    const json& redacted = by_event["request 2"];
+    CHECK(redacted["outcome"] == "modified");
+    CHECK(redacted["content_cleared"] == true);
+    CHECK_FALSE(redacted.contains("body"));
+    CHECK(redacted["stages"][1]["plugin"] == "basic_pii_filter");
+    CHECK(redacted["stages"][1]["metadata"]["action"] == "redact");
+    CHECK(redacted["stages"][1]["metadata"]["detections"][0]["pointer"] == "/params/arguments/text");
 }

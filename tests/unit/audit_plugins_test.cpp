@@ -252,7 +252,8 @@ TEST_CASE("audit_csv: RFC 4180 with a header, quoting and the formula guard, par
     const std::vector<std::string> header = {
         "timestamp",      "event_type",  "request_id", "upstream",      "method",         "tool",
         "outcome",        "duration_ms", "error_code", "error_message", "reason",         "stages",
-        "body_truncated", "body",        "session_id", "transport",     "client_address", "subject"};
+        "body_truncated", "body",        "session_id", "transport",     "client_address", "subject",
+        "detections",     "body_redacted"};
     CHECK(rows[0] == header);
     for (std::size_t i = 0; i < texts.size(); ++i) {
         const auto& row = rows[i + 1];
@@ -296,7 +297,7 @@ TEST_CASE("audit_csv: rotation under load keeps a header at the top of every fil
         auto rows = parse_csv(test::read_file(part));
         CHECK(rows.at(0).at(0) == "timestamp");
         rows_seen += rows.size() - 1;
-        for (std::size_t r = 1; r < rows.size(); ++r) CHECK(rows[r].size() == 18);
+        for (std::size_t r = 1; r < rows.size(); ++r) CHECK(rows[r].size() == 20);
     }
     CHECK_FALSE(std::filesystem::exists(dir / "audit.csv.4"));
     CHECK(rows_seen > 0);

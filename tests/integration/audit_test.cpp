@@ -308,3 +308,36 @@ TEST_CASE("audit e2e: records carry what the detection plugins found and audit_o
     CHECK(redacted["stages"][1]["metadata"]["action"] == "redact");
     CHECK(redacted["stages"][1]["metadata"]["detections"][0]["pointer"] == "/params/arguments/text");
 }
+
+TEST_CASE("audit e2e: directions and exclude_tools keep a redacting plugin off what it must not change") {
+    auto dir = test::scratch_dir("audit_reach");
+    const auto file = dir / "audit.jsonl";
+    GatewayProcess gateway(
+        dir, test::test_server_config("",
+                                      "plugins:\n  security:\n    _global:\n      - handler: basic_pii_filter\n"
+                                      "        config: {action: redact, directions: [response], exclude_tools: [raw]}\n"
+                                      "  auditing:\n    _global:\n      - handler: audit_jsonl\n"
+                                      "        config: {output_file: '" +
+                                          file.string() + "', flush_interval_ms: 20, include_request_body: true}\n"));
+    REQUIRE(gateway.initialize().contains("result"));
+    // The request goes to the upstream as sent; its answer is redacted on the way back.
+    CHECK(text_of(gateway.call_tool(1, "echo", {{"text", "mail ann@example.org"}})) == "mail [REDACTED:EMAIL]");
+    // raw is left out both ways.
+    const std::string line =
+        R"({"jsonrpc":"2.0","id":$ID,"result":{"content":[{"type":"text","text":"bob@example.org"}]}})";
+    CHECK(text_of(gateway.call_tool(2, "raw", {{"line", line}})) == "bob@example.org");
+    REQUIRE(wait_for_lines(file, 4));
+    std::istringstream lines(test::read_file(file));
+    std::map<std::string, json> by_event;
+    for (std::string text; std::getline(lines, text);) {
+        const json record = json::parse(text);
+        by_event[record["event_type"].get<std::string>() + " " + record["request_id"].dump()] = record;
+    }
+    const json& request = by_event["request 1"];
+    CHECK(request["outcome"] == "allowed");
+    CHECK(request["stages"].empty());  // not given to the filter at all
+    CHECK(request["body"]["params"]["arguments"]["text"] == "mail ann@example.org");
+    CHECK(by_event["response 1"]["outcome"] == "modified");
+    CHECK(by_event["request 2"]["stages"].empty());
+    CHECK(by_event["response 2"]["stages"].empty());
+}

@@ -87,6 +87,33 @@ TEST_CASE("config: plugin settings reach the plugin as JSON with types, host key
     CHECK(entry.locate("").line == 5);
 }
 
+TEST_CASE("config: directions and tool lists are host keys that choose what a plugin is given") {
+    auto config = core::parse_config(
+        "plugins:\n  security:\n    _global:\n      - handler: x\n        config:\n"
+        "          directions: [response]\n          include_tools: [a, fs__b]\n          exclude_tools: [c]\n"
+        "          other: 1\n",
+        "/srv/gateway.yaml");
+    REQUIRE(config.plugins.size() == 1);
+    const auto& reach = config.plugins[0].reach;
+    CHECK_FALSE(reach.toward_upstream);
+    CHECK(reach.toward_client);
+    CHECK(reach.include_tools == std::vector<std::string>{"a", "fs__b"});
+    CHECK(reach.exclude_tools == std::vector<std::string>{"c"});
+    CHECK(config.plugins[0].config == nlohmann::json{{"other", 1}});
+
+    const std::string errors = errors_of(
+        "plugins:\n  security:\n    _global:\n"
+        "      - handler: x\n        config: {directions: [request, sideways, request]}\n"
+        "      - handler: y\n        config: {directions: []}\n"
+        "      - handler: z\n        config: {directions: request, include_tools: [1, '']}\n");
+    CHECK_THAT(errors,
+               Catch::Contains("gateway.yaml:5:40: unknown direction 'sideways' (expected request or response)"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:5:50: direction 'request' is listed twice"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:7:30: an empty list of directions would give the plugin nothing"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:9:30: expected a list of directions: [request, response]"));
+    CHECK_THAT(errors, Catch::Contains("gateway.yaml:9:58: expected tool name (a non-empty string)"));
+}
+
 TEST_CASE("config: paths resolve against the config's folder, with ~ and $VAR") {
     ::setenv("WATCHGATE_TEST_DIR", "/opt/plugins", 1);
     auto config = core::parse_config("plugin_dirs: [local, ~/p, $WATCHGATE_TEST_DIR/x, \"${WATCHGATE_TEST_DIR}\"]\n",

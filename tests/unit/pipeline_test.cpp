@@ -340,3 +340,77 @@ TEST_CASE("pipeline: an unchanged message is forwarded byte for byte") {
     CHECK(result.outcome == core::Outcome::allowed);
     CHECK(message.serialize() == line);
 }
+
+namespace {
+
+// A tagger that tags requests, responses and notifications, with host keys of its own.
+std::string reach_tagger(const std::string& handler, const std::string& host_keys) {
+    return "      - handler: " + handler + "\n        config:\n" + host_keys +
+           "          request: [{op: tag}]\n          response: [{op: tag}]\n          notification: [{op: tag}]\n";
+}
+
+// Who tagged a call of `tool` on its way in, its answer, and a progress notification of it.
+struct Tags {
+    std::vector<std::string> request, response, progress_to_client, notice_to_upstream;
+};
+
+Tags tags_of_call(const std::shared_ptr<const core::Pipeline>& pipeline, const std::string& tool) {
+    Tags tags;
+    auto request = test::request(1, tool, "{}", pipeline->upstream());
+    auto scope = pipeline->begin_request(request);
+    pipeline->process_request(*scope, request);
+    tags.request = trace_of(request);
+    auto progress = test::message(R"({"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1}})",
+                                  pipeline->upstream());
+    pipeline->process_notification(scope.get(), progress, core::Flow::to_client);
+    tags.progress_to_client = trace_of(progress);
+    auto notice = test::message(R"({"jsonrpc":"2.0","method":"notifications/roots/list_changed","params":{}})",
+                                pipeline->upstream());
+    pipeline->process_notification(nullptr, notice, core::Flow::to_upstream);
+    tags.notice_to_upstream = trace_of(notice);
+    auto response = test::response(1, R"({"content":[]})", pipeline->upstream());
+    pipeline->process_response(*scope, response);
+    tags.response = trace_of(response);
+    return tags;
+}
+
+using Names = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("pipeline: directions and tool lists choose the messages a plugin is given") {
+    auto host = test::load_host(
+        "proxy:\n  upstreams:\n    - {name: fs, command: [cat]}\n    - {name: web, command: [cat]}\n"
+        "plugins:\n  security:\n    _global:\n" +
+        reach_tagger("test_sec_a", "          directions: [response]\n") +
+        reach_tagger("test_sec_b", "          directions: [request]\n          exclude_tools: [write_file]\n") +
+        "  middleware:\n    _global:\n" +
+        reach_tagger("test_mw_a", "          include_tools: [fs__read_file, search]\n"));
+    const auto fs = host->pipeline("fs");
+
+    // Directions: a only what goes to the client, b only what goes to the upstream.
+    const Tags read = tags_of_call(fs, "read_file");
+    CHECK(read.request == Names{"test_sec_b", "test_mw_a"});
+    CHECK(read.response == Names{"test_sec_a", "test_mw_a"});
+    CHECK(read.progress_to_client == Names{"test_sec_a", "test_mw_a"});
+    // Not a tools/call message: tool lists do not apply, directions do.
+    CHECK(read.notice_to_upstream == Names{"test_sec_b", "test_mw_a"});
+
+    // exclude_tools: b gives write_file's traffic a miss; include_tools: a's "fs__read_file" is
+    // fs's read_file only, "search" any upstream's search.
+    const Tags write = tags_of_call(fs, "write_file");
+    CHECK(write.request.empty());
+    CHECK(write.response == Names{"test_sec_a"});
+    CHECK(write.progress_to_client == Names{"test_sec_a"});
+    CHECK(tags_of_call(host->pipeline("web"), "read_file").request == Names{"test_sec_b"});
+    CHECK(tags_of_call(host->pipeline("web"), "search").request == Names{"test_sec_b", "test_mw_a"});
+
+    // An upstream's own request goes to the client; the client's answer to the upstream.
+    auto sampling = test::message(R"({"jsonrpc":"2.0","id":5,"method":"sampling/createMessage","params":{}})", "fs");
+    auto scope = fs->begin_request(sampling, core::Flow::to_client);
+    fs->process_request(*scope, sampling);
+    CHECK(trace_of(sampling) == Names{"test_sec_a", "test_mw_a"});
+    auto answer = test::response(5, R"({"content":[]})", "fs");
+    fs->process_response(*scope, answer);
+    CHECK(trace_of(answer) == Names{"test_sec_b", "test_mw_a"});
+}

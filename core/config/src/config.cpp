@@ -256,6 +256,27 @@ private:
     std::vector<ConfigError> errors_;
 };
 
+std::vector<std::string> read_string_list(Reader& reader, const YAML::Node& node, std::string_view what);
+
+// `directions: [request, response]`: at least one, each once.
+void read_directions(Reader& reader, const YAML::Node& node, PluginReach& reach) {
+    if (!reader.expect(node, YAML::NodeType::Sequence, "a list of directions: [request, response]")) return;
+    reach.toward_upstream = reach.toward_client = false;
+    for (const auto& item : node) {
+        const auto name = reader.string(item, "a direction (request or response)");
+        if (!name) continue;
+        bool& direction = *name == "request" ? reach.toward_upstream : reach.toward_client;
+        if (*name != "request" && *name != "response")
+            reader.error(item, "unknown direction '" + *name + "' (expected request or response)");
+        else if (direction)
+            reader.error(item, "direction '" + *name + "' is listed twice");
+        else
+            direction = true;
+    }
+    if (!reach.toward_upstream && !reach.toward_client && node.size() == 0)
+        reader.error(node, "an empty list of directions would give the plugin nothing (leave directions out for both)");
+}
+
 void read_entry(Reader& reader, const YAML::Node& node, PluginRole role, const std::string& scope,
                 GatewayConfig& config) {
     if (!reader.expect(node, YAML::NodeType::Map, "a plugin entry (a mapping with 'handler:' or 'path:')")) return;
@@ -305,6 +326,12 @@ void read_entry(Reader& reader, const YAML::Node& node, PluginRole role, const s
                     if (auto value = reader.integer(member.second, 0, 100)) entry.priority = static_cast<int>(*value);
                 } else if (key == "critical") {
                     if (auto value = reader.boolean(member.second)) entry.critical = *value;
+                } else if (key == "directions") {
+                    read_directions(reader, member.second, entry.reach);
+                } else if (key == "include_tools") {
+                    entry.reach.include_tools = read_string_list(reader, member.second, "tool names");
+                } else if (key == "exclude_tools") {
+                    entry.reach.exclude_tools = read_string_list(reader, member.second, "tool names");
                 } else {
                     const std::string pointer = "/" + watchgate::json::pointer_token(key);
                     entry.config[key] = reader.to_json(member.second, pointer, entry.locations);

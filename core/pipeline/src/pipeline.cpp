@@ -97,8 +97,14 @@ std::shared_ptr<Pipeline> Pipeline::create(std::string upstream, std::vector<Pip
     return pipeline;
 }
 
+namespace {
+
+Flow opposite(Flow flow) { return flow == Flow::to_upstream ? Flow::to_client : Flow::to_upstream; }
+
+}  // namespace
+
 asio::awaitable<std::unique_ptr<RequestScope>> Pipeline::begin_request_async(
-    const Message& request, std::shared_ptr<const ClientContext> client) const {
+    const Message& request, std::shared_ptr<const ClientContext> client, Flow flow) const {
     std::unique_ptr<RequestScope> scope(new RequestScope());
     scope->pipeline_ = shared_from_this();
     scope->client_ = std::move(client);
@@ -106,6 +112,7 @@ asio::awaitable<std::unique_ptr<RequestScope>> Pipeline::begin_request_async(
     scope->method_ = request.method();
     scope->target_ = request.target();
     scope->stateless_ = request.stateless();
+    scope->flow_ = flow;
     const std::size_t count = stages_.size() + auditors_.size();
     scope->states_.assign(count, nullptr);
     scope->begin_errors_.assign(count, {});
@@ -135,23 +142,23 @@ asio::awaitable<std::unique_ptr<RequestScope>> Pipeline::begin_request_async(
 
 asio::awaitable<PipelineResult> Pipeline::process_request_async(RequestScope& scope, Message& request) const {
     auto turn = co_await scope.serial_.lock_async();
-    co_return co_await run(&scope, request, MessageKind::request);
+    co_return co_await run(&scope, request, MessageKind::request, scope.flow_);
 }
 
 asio::awaitable<PipelineResult> Pipeline::process_response_async(RequestScope& scope, Message& response) const {
     auto turn = co_await scope.serial_.lock_async();
     response.set_request_context(scope.method_, scope.target_, scope.stateless_);
-    co_return co_await run(&scope, response, MessageKind::response);
+    co_return co_await run(&scope, response, MessageKind::response, opposite(scope.flow_));
 }
 
 asio::awaitable<PipelineResult> Pipeline::process_notification_async(RequestScope* scope, Message& notification,
-                                                                     const ClientContext* client) const {
+                                                                     Flow flow, const ClientContext* client) const {
     AsyncMutex::Guard turn;
     if (scope) {
         turn = co_await scope->serial_.lock_async();
         if (scope->stateless_) notification.set_stateless(true);  // progress of a stateless request
     }
-    co_return co_await run(scope, notification, MessageKind::notification, client);
+    co_return co_await run(scope, notification, MessageKind::notification, flow, client);
 }
 
 asio::awaitable<void> Pipeline::audit_gateway_answer(RequestScope& scope, Message& answer) const {
@@ -163,7 +170,7 @@ asio::awaitable<void> Pipeline::audit_gateway_answer(RequestScope& scope, Messag
         if (const auto& code = member(error, "code"); code.is_number_integer()) result.error_code = code.get<int>();
         if (const auto& text = member(error, "message"); text.is_string()) result.reason = text.get<std::string>();
     }
-    co_await audit(&scope, answer, MessageKind::response, result);
+    co_await audit(&scope, answer, MessageKind::response, opposite(scope.flow_), result);
     record_stage_metrics(result, MessageKind::response);
 }
 
@@ -192,8 +199,8 @@ T run_blocking(asio::awaitable<T> task) {
 
 }  // namespace
 
-std::unique_ptr<RequestScope> Pipeline::begin_request(const Message& request) const {
-    return run_blocking(begin_request_async(request));
+std::unique_ptr<RequestScope> Pipeline::begin_request(const Message& request, Flow flow) const {
+    return run_blocking(begin_request_async(request, {}, flow));
 }
 
 PipelineResult Pipeline::process_request(RequestScope& scope, Message& request) const {
@@ -204,11 +211,31 @@ PipelineResult Pipeline::process_response(RequestScope& scope, Message& response
     return run_blocking(process_response_async(scope, response));
 }
 
-PipelineResult Pipeline::process_notification(RequestScope* scope, Message& notification) const {
-    return run_blocking(process_notification_async(scope, notification));
+PipelineResult Pipeline::process_notification(RequestScope* scope, Message& notification, Flow flow) const {
+    return run_blocking(process_notification_async(scope, notification, flow));
 }
 
-asio::awaitable<PipelineResult> Pipeline::run(RequestScope* scope, Message& message, MessageKind phase,
+bool Pipeline::reaches(const PipelineEntry& entry, const RequestScope* scope, const Message& message, Flow flow) const {
+    const PluginReach& reach = entry.reach;
+    if (!(flow == Flow::to_upstream ? reach.toward_upstream : reach.toward_client)) return false;
+    if (reach.include_tools.empty() && reach.exclude_tools.empty()) return true;
+    // A request or an answer names its own method and tool (an answer its request's); a
+    // notification those of the request it belongs to.
+    const bool own = message.kind() != MessageKind::notification;
+    if (!own && !scope) return true;
+    if ((own ? message.method() : scope->method_) != "tools/call") return true;
+    const std::string& tool = own ? message.target() : scope->target_;
+    auto named = [&](const std::vector<std::string>& names) {
+        return std::any_of(names.begin(), names.end(), [&](const std::string& name) {
+            return name == tool || (name.size() == upstream_.size() + 2 + tool.size() && name.starts_with(upstream_) &&
+                                    name.compare(upstream_.size(), 2, "__") == 0 && name.ends_with(tool));
+        });
+    };
+    if (!reach.include_tools.empty() && !named(reach.include_tools)) return false;
+    return !named(reach.exclude_tools);
+}
+
+asio::awaitable<PipelineResult> Pipeline::run(RequestScope* scope, Message& message, MessageKind phase, Flow flow,
                                               const ClientContext* client) const {
     PipelineResult result;
     result.stages.reserve(stages_.size() + auditors_.size());
@@ -218,6 +245,7 @@ asio::awaitable<PipelineResult> Pipeline::run(RequestScope* scope, Message& mess
         MessageHook hook = hook_for(plugin.descriptor(), phase);
         const std::string* begin_error = scope ? &scope->begin_errors_[index] : nullptr;
         if (!hook && !(begin_error && !begin_error->empty())) continue;
+        if (!reaches(entry, scope, message, flow)) continue;
 
         wg_message call;
         call.message = &message;
@@ -304,7 +332,7 @@ asio::awaitable<PipelineResult> Pipeline::run(RequestScope* scope, Message& mess
             if (code != error->end() && code->is_number_integer()) result.error_code = code->get<int>();
         }
     }
-    co_await audit(scope, message, phase, result, client);
+    co_await audit(scope, message, phase, flow, result, client);
     record_stage_metrics(result, phase);
     co_return result;
 }
@@ -350,9 +378,11 @@ void warn_limited(const std::string& plugin, const std::string& text) {
 
 }  // namespace
 
-asio::awaitable<void> Pipeline::audit(RequestScope* scope, const Message& message, MessageKind phase,
+asio::awaitable<void> Pipeline::audit(RequestScope* scope, const Message& message, MessageKind phase, Flow flow,
                                       PipelineResult& result, const ClientContext* client) const {
-    if (auditors_.empty()) co_return;
+    if (std::none_of(auditors_.begin(), auditors_.end(),
+                     [&](const PipelineEntry& entry) { return reaches(entry, scope, message, flow); }))
+        co_return;
     std::vector<wg_audit_stage> stages;
     stages.reserve(result.stages.size());
     std::vector<std::string> metadata_text;
@@ -405,7 +435,7 @@ asio::awaitable<void> Pipeline::audit(RequestScope* scope, const Message& messag
         const PipelineEntry& entry = auditors_[index];
         const PluginInstance& plugin = *entry.instance;
         const auto& d = plugin.descriptor();
-        if (!d.on_audit) continue;
+        if (!d.on_audit || !reaches(entry, scope, message, flow)) continue;
         const std::size_t slot = stages_.size() + index;
         const std::string* begin_error =
             scope && !scope->begin_errors_[slot].empty() ? &scope->begin_errors_[slot] : nullptr;

@@ -271,7 +271,7 @@ std::shared_ptr<PluginHost> PluginHost::load(const GatewayConfig& config, LoadPu
                     if (entry.enabled) {
                         auto it = std::find_if(created.begin(), created.end(),
                                                [&](const Created& c) { return c.entry == &entry; });
-                        value = PipelineEntry{it->instance, entry.priority, entry.critical};
+                        value = PipelineEntry{it->instance, entry.priority, entry.critical, entry.reach};
                     }
                     place(entry, std::move(value));
                 }

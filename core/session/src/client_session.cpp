@@ -1167,7 +1167,7 @@ asio::awaitable<json> ClientSession::ask_client(std::shared_ptr<ClientCall> call
     json body = {{"jsonrpc", "2.0"}, {"id", 0}, {"method", method}};
     if (!params.is_null()) body["params"] = std::move(params);
     Message message = Message::from_json(std::move(body), upstream->name());
-    server_call->scope = co_await server_call->pipeline->begin_request_async(message, context_);
+    server_call->scope = co_await server_call->pipeline->begin_request_async(message, context_, Flow::to_client);
     auto verdict = co_await server_call->pipeline->process_request_async(*server_call->scope, message);
     if (verdict.reply) co_return *verdict.reply;
     std::int64_t id;
@@ -1300,8 +1300,8 @@ asio::awaitable<void> ClientSession::handle_client_notification(Message notifica
         if (upstream->state() != Upstream::State::ready) continue;
         Message copy = notification;
         copy.set_upstream(upstream->name());
-        auto verdict =
-            co_await plugins->pipeline(upstream->name())->process_notification_async(nullptr, copy, context_.get());
+        auto verdict = co_await plugins->pipeline(upstream->name())
+                           ->process_notification_async(nullptr, copy, Flow::to_upstream, context_.get());
         if (verdict.forwards()) upstream->send(copy);
     }
 }
@@ -1365,7 +1365,8 @@ asio::awaitable<void> ClientSession::handle_upstream_message(std::shared_ptr<Ups
             if (!gateway_id) co_return;  // nothing the client knows of
             message.mutable_json()["params"]["requestId"] = *gateway_id;
         }
-        auto verdict = co_await pipeline->process_notification_async(scope.get(), message, context_.get());
+        auto verdict =
+            co_await pipeline->process_notification_async(scope.get(), message, Flow::to_client, context_.get());
         if (!verdict.forwards()) co_return;
         for (std::string_view list : list_capabilities)
             if (method == "notifications/" + std::string(list) + "/list_changed") {
@@ -1391,7 +1392,7 @@ asio::awaitable<void> ClientSession::handle_upstream_message(std::shared_ptr<Ups
     call->upstream = upstream;
     call->original_id = message.id();
     call->pipeline = pipeline;
-    call->scope = co_await pipeline->begin_request_async(message, context_);
+    call->scope = co_await pipeline->begin_request_async(message, context_, Flow::to_client);
     auto verdict = co_await pipeline->process_request_async(*call->scope, message);
     if (verdict.reply) {
         json reply = *verdict.reply;

@@ -26,6 +26,17 @@ inline constexpr char global_scope[] = "_global";
 enum class PluginRole { security, middleware, auditing };
 std::string_view role_name(PluginRole role);
 
+// Which messages an entry's plugin is given (host keys `directions`, `include_tools`,
+// `exclude_tools`; docs/configuration.md "Which messages a plugin sees").
+struct PluginReach {
+    bool toward_upstream = true;  // `request`: what the client sends (requests, notifications, answers)
+    bool toward_client = true;    // `response`: what the upstream sends
+    // tools/call traffic (the call, its answer, its progress) of these tools only / not of these;
+    // names as the upstream knows them, or `<upstream>__<name>`. Other methods are not affected.
+    std::vector<std::string> include_tools;
+    std::vector<std::string> exclude_tools;
+};
+
 struct PluginEntryConfig {
     PluginRole role = PluginRole::security;
     std::string scope;                          // "_global" or an upstream name
@@ -35,7 +46,8 @@ struct PluginEntryConfig {
     bool enabled = true;
     int priority = 50;
     bool critical = true;
-    nlohmann::json config = nlohmann::json::object();  // `config:` without enabled/priority/critical
+    PluginReach reach;
+    nlohmann::json config = nlohmann::json::object();  // `config:` without the host keys
     std::map<std::string, SourceLocation> locations;   // JSON pointer in `config` -> YAML place
     SourceLocation where;                              // the entry itself
     SourceLocation config_where;                       // its `config:` mapping (or the entry)

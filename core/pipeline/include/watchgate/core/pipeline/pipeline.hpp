@@ -4,6 +4,7 @@
 
 #include <watchgate/core/base/async_signal.hpp>
 #include <watchgate/core/base/metrics.hpp>
+#include <watchgate/core/config/config.hpp>
 #include <watchgate/core/protocol/error_codes.hpp>
 #include <watchgate/core/protocol/message.hpp>
 #include <watchgate/core/pipeline/client_context.hpp>
@@ -27,7 +28,13 @@ struct PipelineEntry {
     std::shared_ptr<PluginInstance> instance;
     int priority = 50;     // 0..100, lower runs first
     bool critical = true;  // an error stops the pipeline (fail closed)
+    PluginReach reach;     // the messages it is given
 };
+
+// Which way a message goes: what the client sends goes to an upstream, what an upstream sends to
+// the client. A request's answer goes the other way; an upstream's own requests (sampling,
+// elicitation, roots) go to the client.
+enum class Flow { to_upstream, to_client };
 
 enum class Outcome { allowed = 0, modified = 1, blocked = 2, completed = 3, error = 4, skipped = 5 };
 std::string_view outcome_name(Outcome outcome);
@@ -78,6 +85,7 @@ private:
     std::string method_;
     std::string target_;
     bool stateless_ = false;                       // the request's era (docs/routing.md "Eras")
+    Flow flow_ = Flow::to_upstream;                // the request's way; its answer goes the other
     std::shared_ptr<const ClientContext> client_;  // may be null
 };
 
@@ -94,31 +102,37 @@ public:
 
     // The gateway's way: coroutines that wait for a busy plugin without holding a thread.
     // `client`: whose request it is (audit records name it); may be null.
+    // `flow`: `to_client` for an upstream's request to the client.
     boost::asio::awaitable<std::unique_ptr<RequestScope>> begin_request_async(
-        const Message& request, std::shared_ptr<const ClientContext> client = {}) const;
+        const Message& request, std::shared_ptr<const ClientContext> client = {}, Flow flow = Flow::to_upstream) const;
     boost::asio::awaitable<PipelineResult> process_request_async(RequestScope& scope, Message& request) const;
     // A response answering `scope`'s request; method and target are taken from the request.
     boost::asio::awaitable<PipelineResult> process_response_async(RequestScope& scope, Message& response) const;
     // `scope` is the request the notification belongs to (progress, cancellation) or nullptr;
     // `client` the session it is from or for, when no scope names it.
     boost::asio::awaitable<PipelineResult> process_notification_async(RequestScope* scope, Message& notification,
+                                                                      Flow flow,
                                                                       const ClientContext* client = nullptr) const;
     // An answer the gateway made itself for `scope`'s request (timeout, cancellation, upstream
     // down): audited as the request's response, so each request has one response record.
     boost::asio::awaitable<void> audit_gateway_answer(RequestScope& scope, Message& answer) const;
 
     // The same on the calling thread (simulate, tests, benchmarks): block until done.
-    std::unique_ptr<RequestScope> begin_request(const Message& request) const;
+    std::unique_ptr<RequestScope> begin_request(const Message& request, Flow flow = Flow::to_upstream) const;
     PipelineResult process_request(RequestScope& scope, Message& request) const;
     PipelineResult process_response(RequestScope& scope, Message& response) const;
-    PipelineResult process_notification(RequestScope* scope, Message& notification) const;
+    PipelineResult process_notification(RequestScope* scope, Message& notification,
+                                        Flow flow = Flow::to_upstream) const;
 
 private:
     Pipeline() = default;
-    boost::asio::awaitable<PipelineResult> run(RequestScope* scope, Message& message, MessageKind phase,
+    boost::asio::awaitable<PipelineResult> run(RequestScope* scope, Message& message, MessageKind phase, Flow flow,
                                                const ClientContext* client = nullptr) const;
-    boost::asio::awaitable<void> audit(RequestScope* scope, const Message& message, MessageKind phase,
+    boost::asio::awaitable<void> audit(RequestScope* scope, const Message& message, MessageKind phase, Flow flow,
                                        PipelineResult& result, const ClientContext* client = nullptr) const;
+    // Whether `entry` is given `message` (its `reach`); `scope` names the tool of a progress
+    // notification.
+    bool reaches(const PipelineEntry& entry, const RequestScope* scope, const Message& message, Flow flow) const;
     // Each stage's verdict and time into the process's metrics (docs/operations.md).
     static void record_stage_metrics(const PipelineResult& result, MessageKind phase);
 

@@ -101,6 +101,127 @@ std::vector<InjectionPattern> injection_patterns() {
          strict,
          {hijacking, R"((?i)\b(?:forget|ignore)\s+(?:everything|all\s+(?:of\s+)?that)\b)"}},
 
+        // Overrides in other languages: "ignore / forget the previous instructions" and
+        // "forget everything above", imperative forms (familiar and polite). Where the imperative
+        // is also a plain statement ("el sistema ignora las reglas"), "previous" (or the like)
+        // is required, as in English.
+        // Spanish
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?i)\b(?:ignora|ignore|ignorad|olvida|olvide|olvidad|descarta|descarte|omite|omita|desobedece|pasa\s+por\s+alto))"
+          R"(\s+(?:(?:todas?|todo|las|los|tus|sus|vuestras|mis|estas|esas|cualquier)\s+){0,3})"
+          R"((?:instrucciones|indicaciones|reglas|[oó]rdenes|directrices|directivas|normas|restricciones))"
+          R"((?:\s+(?:anteriores|previas|precedentes|originales|iniciales|de\s+arriba|del\s+sistema|que\s+(?:te|le)\s+dieron)))"}},
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?i)\b(?:olvida|olvide|ignora|ignore)\s+todo\s+lo\s+(?:anterior|que\s+(?:te|le)\s+(?:dije|dijeron|han\s+dicho)))"}},
+        // French
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?i)\b(?:ignore[sz]?|oublie[sz]?|n[eé]glige[sz]?|ne\s+tiens\s+pas\s+compte\s+d|ne\s+tenez\s+pas\s+compte\s+d|fais\s+abstraction\s+d))"
+          R"((?:\s+|')(?:(?:toutes|tous|les|tes|vos|ces|des|de\s+toutes\s+les)\s+){0,3})"
+          R"((?:instructions|consignes|r[eè]gles|directives|indications|ordres|restrictions))"
+          R"((?:\s+(?:pr[eé]c[eé]dentes|ant[eé]rieures|ci-dessus|initiales|originales|du\s+syst[eè]me|qu'on\s+t'a\s+donn[eé]es)))"}},
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?i)\b(?:oublie[sz]?|ignore[sz]?)\s+tout\s+ce\s+qu(?:i|e)\s+(?:pr[eé]c[eè]de|pr[eé]c[eé]dait|est\s+au-dessus|on\s+t'a\s+dit))"}},
+        // German
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?i)\b(?:ignoriere|ignorier|ignorieren\s+sie|vergiss|vergessen\s+sie|missachte|missachten\s+sie|[uü]bergehe))"
+          R"(\s+(?:(?:alle|s[aä]mtliche|die|deine|ihre|diese|jegliche)\s+){0,2})"
+          R"((?:(?:vorherigen|bisherigen|vorigen|obigen|fr[uü]heren|urspr[uü]nglichen|vorangegangenen|gegebenen)\s+){1,2})"
+          R"((?:anweisungen|instruktionen|regeln|vorgaben|befehle|richtlinien|einschr[aä]nkungen))"}},
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?i)\b(?:vergiss|vergessen\s+sie|ignoriere|ignorieren\s+sie)\s+(?:alles|all\s+das),?\s+(?:was\s+)?(?:oben|vorher|zuvor|bisher|davor))"}},
+        // Portuguese
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?i)\b(?:ignore|ignora|ignorem|esque[cç]a|esque[cç]am|esquece|desconsidere|desconsidera|descarte|despreze))"
+          R"(\s+(?:(?:todas?|as|os|suas|tuas|essas|estas|quaisquer)\s+){0,3})"
+          R"((?:instru[cç][oõ]es|regras|orienta[cç][oõ]es|diretrizes|ordens|restri[cç][oõ]es|comandos))"
+          R"((?:\s+(?:anteriores|pr[eé]vias|acima|originais|iniciais|do\s+sistema)))"}},
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?i)\b(?:esque[cç]a|esquece|ignore|ignora)\s+tudo\s+(?:o\s+que\s+(?:foi\s+dito|te\s+disseram|lhe\s+disseram)|acima|antes))"}},
+        // Italian
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?i)\b(?:ignora|ignori|ignorate|dimentica|dimentichi|dimenticate|trascura|trascuri|non\s+seguire))"
+          R"(\s+(?:(?:tutte|tutti|le|gli|i|tue|sue|queste|qualsiasi)\s+){0,3})"
+          R"((?:istruzioni|regole|indicazioni|direttive|ordini|restrizioni|consegne))"
+          R"((?:\s+(?:precedenti|sopra|originali|iniziali|di\s+sistema|ricevute)))"}},
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?i)\b(?:dimentica|dimentichi|ignora|ignori)\s+tutto\s+(?:quello\s+che|ci[oò]\s+che)\s+(?:ti\s+)?(?:[eè]\s+stato\s+detto|hai\s+letto|precede))"}},
+        // Dutch
+        {"context_hijacking",
+         relaxed,
+         {hijacking, R"((?i)\b(?:negeer|vergeet|verwaarloos)\s+(?:(?:alle|al|de|je|jouw|uw|deze)\s+){0,2})"
+                     R"((?:(?:vorige|eerdere|voorgaande|bovenstaande|oorspronkelijke|gegeven)\s+))"
+                     R"((?:instructies|regels|aanwijzingen|opdrachten|richtlijnen|beperkingen))"}},
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?i)\b(?:vergeet|negeer)\s+alles\s+(?:wat\s+(?:hierboven\s+staat|je\s+is\s+verteld|eerder\s+is\s+gezegd)|hierboven|hiervoor))"}},
+        // Russian
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?i)(?:игнорируй|игнорируйте|проигнорируй|проигнорируйте|забудь|забудьте|не\s+обращай\s+внимания\s+на|отбрось|отмени))"
+          R"(\s+(?:(?:все|всё|свои|ваши|твои|эти|любые)\s+){0,2})"
+          R"((?:(?:предыдущие|прежние|предшествующие|вышеуказанные|вышеприведённые|вышеприведенные|исходные|системные|данные\s+тебе)\s+)?)"
+          R"((?:инструкции|указания|правила|команды|ограничения|установки))"}},
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?i)(?:забудь|забудьте|игнорируй|игнорируйте)\s+вс[её],?\s+(?:что\s+(?:было\s+)?(?:сказано|написано|тебе\s+говорили)|выше|ранее))"}},
+        // Chinese (simplified and traditional)
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?:忽略|忽視|忽视|无视|無視|不要理会|不要理會|不理会|忘记|忘記|忘掉|抛开|拋開|放弃|放棄)\s*(?:掉)?\s*)"
+          R"((?:之前|以上|上面|上述|先前|前面|此前|原来|原來|原先|所有|全部|你的|一切|系统|系統)\s*(?:的)?\s*(?:所有|全部|一切)?\s*(?:的)?\s*)"
+          R"((?:指令|指示|说明|說明|规则|規則|提示|命令|要求|设定|設定|限制))"}},
+        // Japanese
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?:以前|前|上記|これまで|最初|先ほど|以上|今まで)の\s*(?:すべての|全ての|全部の)?\s*)"
+          R"((?:指示|命令|ルール|指令|プロンプト|設定|制約)\s*(?:を|は)\s*(?:すべて|全て|全部)?\s*(?:無視|忘れ))"}},
+        {"context_hijacking",
+         relaxed,
+         {hijacking, R"((?:すべての|全ての)?(?:指示|命令|ルール)を(?:すべて|全て)?無視して)"}},
+        // Korean
+        {"context_hijacking",
+         relaxed,
+         {hijacking,
+          R"((?:이전|위의|앞의|앞서|기존|지금까지의|모든)\s*(?:의\s*)?(?:모든\s*)?)"
+          R"((?:지시|지침|명령|규칙|지시사항|지시\s*사항|프롬프트|제한)\s*(?:을|를|은|는|들을)?\s*(?:모두\s*|전부\s*)?(?:무시|잊어))"}},
+
+        // Role impersonation: the speaker claims a role that gives orders.
+        {"role_manipulation",
+         standard,
+         {role,
+          R"((?i)\bas\s+(?:the|your)\s+(?:system\s+)?(?:administrator|admin|developer|operator|owner|creator|)"
+          R"(security\s+team|it\s+department)\s*,\s*(?:I|we)\s+(?:order|instruct|command|authori[sz]e|require|need)\b)"}},
+        {"role_manipulation",
+         standard,
+         {role,
+          R"((?i)\b(?:this\s+is|message\s+from)\s+(?:the|your)\s+(?:system\s+)?(?:administrator|developer|operator|)"
+          R"(system)\s*[:.,-]\s*(?:you\s+(?:must|are\s+(?:now\s+)?(?:required|authori[sz]ed))|ignore|disregard|override))"}},
+
         // ---- role and system impersonation ----
         {"role_manipulation",
          relaxed,

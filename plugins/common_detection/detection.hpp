@@ -10,7 +10,9 @@
 
 #include <cstddef>
 #include <functional>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +23,7 @@
     "\"action\":{\"enum\":[\"block\",\"redact\",\"audit_only\"],\"default\":\"redact\"}," \
     "\"scan_base64\":{\"type\":\"boolean\",\"default\":false},"                           \
     "\"scan_keys\":{\"type\":\"boolean\",\"default\":false},"                             \
+    "\"normalize_unicode\":{\"type\":\"boolean\",\"default\":true},"                      \
     "\"redaction_placeholder\":{\"type\":\"string\",\"default\":\"[REDACTED:{type}]\"}"
 #define WATCHGATE_DETECTION_SWITCH_SCHEMA(names)                                                            \
     "{\"description\":\"type: {enabled: bool}, type: bool, or a list of the types to enable; types: " names \
@@ -100,6 +103,24 @@ bool glued_to_number(std::string_view text, std::size_t begin, std::size_t end);
 bool preceded_by_word(std::string_view text, std::size_t begin, std::size_t window,
                       std::initializer_list<std::string_view> words);
 
+// ---- folding for matching ----
+
+// A string folded so that patterns see what a reader sees: invisible characters (zero-width,
+// bidi controls, soft hyphens, variation selectors, tags) dropped, Unicode spaces made spaces,
+// fullwidth, mathematical and enclosed letters made ASCII, and Cyrillic or Greek look-alikes in
+// a word that also has Latin letters made Latin. `origin[i]` is where the character that gave
+// byte i began in the input; `origin[text.size()]` is the input's size. Linear time.
+struct FoldedText {
+    std::string text;
+    std::vector<std::uint32_t> origin;
+
+    // The input's span for the folded span [begin, end).
+    std::size_t input_begin(std::size_t begin) const { return origin[begin]; }
+    std::size_t input_end(std::size_t end) const { return origin[end]; }
+};
+// nullopt when folding changes nothing (every pure-ASCII string).
+std::optional<FoldedText> fold_for_matching(std::string_view text);
+
 // ---- encodings ----
 
 enum class Encoding { base64, hex, url };
@@ -154,7 +175,8 @@ protected:
     // scan_keys. `subject` names what is detected in block reasons ("PII", "secrets").
     DetectionPlugin(Config& config, const char* subject);
 
-    // Plain findings in one string: the scanner's by default.
+    // Plain findings in one string: the scanner's by default, in the string and (normalize_unicode)
+    // in its folded form, mapped back to the string.
     virtual void find(std::string_view text, std::vector<Finding>& out) const;
     // Compiles the patterns; a pattern that does not compile is a config error at `/`.
     void set_patterns(Config& config, std::vector<PatternSpec> patterns);
@@ -167,6 +189,7 @@ private:
     Action action_ = Action::redact;
     bool scan_base64_ = false;
     bool scan_keys_ = false;
+    bool fold_ = true;  // normalize_unicode: also match the folded text (fold_for_matching)
     std::string placeholder_;
     std::unique_ptr<Scanner> scanner_;
 };

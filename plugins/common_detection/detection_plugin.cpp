@@ -130,6 +130,7 @@ DetectionPlugin::DetectionPlugin(Config& config, const char* subject) : subject_
         Action::redact);
     scan_base64_ = config.boolean("scan_base64", false);
     scan_keys_ = config.boolean("scan_keys", false);
+    fold_ = config.boolean("normalize_unicode", true);
     placeholder_ = config.string("redaction_placeholder", std::string("[REDACTED:{type}]"));
 }
 
@@ -142,7 +143,19 @@ void DetectionPlugin::set_patterns(Config& config, std::vector<PatternSpec> patt
 }
 
 void DetectionPlugin::find(std::string_view text, std::vector<Finding>& out) const {
-    if (scanner_) scanner_->scan(text, out);
+    if (!scanner_) return;
+    scanner_->scan(text, out);
+    if (!fold_) return;
+    // The same patterns over what a reader sees: an invisible character inside "ignore", a
+    // Cyrillic "о" in "password", fullwidth letters. Both passes' findings are merged later.
+    const auto folded = fold_for_matching(text);
+    if (!folded) return;
+    const std::size_t before = out.size();
+    scanner_->scan(folded->text, out);
+    for (std::size_t i = before; i < out.size(); ++i) {
+        out[i].begin = folded->input_begin(out[i].begin);
+        out[i].end = folded->input_end(out[i].end);
+    }
 }
 
 void DetectionPlugin::find_all(std::string_view text, std::vector<Finding>& plain,

@@ -68,6 +68,7 @@ TEST_CASE("detection corpus: secrets") { CHECK(check_corpus("secrets.jsonl") >= 
 TEST_CASE("detection corpus: prompt injection") { CHECK(check_corpus("prompt_injection.jsonl") >= 80); }
 // Code, logs and tool results run through every plugin, each with its own expectations.
 TEST_CASE("detection corpus: code, logs and tool results") { CHECK(check_corpus("all_plugins.jsonl") >= 60); }
+TEST_CASE("detection corpus: other languages and obfuscated text") { CHECK(check_corpus("multilingual.jsonl") >= 90); }
 
 // Not part of the suite (hidden tag): checks any corpus file in the same format, e.g.
 //   WATCHGATE_DETECTION_CORPUS=/path/cases.jsonl build/dev/bin/detection_tests "[corpus-file]"

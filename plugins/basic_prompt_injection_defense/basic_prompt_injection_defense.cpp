@@ -3,6 +3,10 @@
 // string of a message, tool descriptions of tools/list results included (tool poisoning).
 #include "detection.hpp"
 
+#include <algorithm>
+#include <span>
+#include <string>
+
 using namespace watchgate;
 using namespace watchgate::detection;
 
@@ -121,8 +125,9 @@ std::vector<InjectionPattern> injection_patterns() {
         {"context_hijacking",
          relaxed,
          {hijacking,
-          R"((?i)\b(?:ignore[sz]?|oublie[sz]?|n[eé]glige[sz]?|ne\s+tiens\s+pas\s+compte\s+d|ne\s+tenez\s+pas\s+compte\s+d|fais\s+abstraction\s+d))"
-          R"((?:\s+|')(?:(?:toutes|tous|les|tes|vos|ces|des|de\s+toutes\s+les)\s+){0,3})"
+          R"((?i)\b(?:ignore[sz]?|oublie[sz]?|n[eé]glige[sz]?|)"
+          R"((?:ne\s+(?:tiens|tenez)\s+pas\s+compte|fai(?:s|tes)\s+abstraction)\s+(?:des|du|de|d')))"
+          R"((?:\s+|')?(?:(?:toutes|tous|les|tes|vos|ces|des|de\s+toutes\s+les)\s+){0,3})"
           R"((?:instructions|consignes|r[eè]gles|directives|indications|ordres|restrictions))"
           R"((?:\s+(?:pr[eé]c[eé]dentes|ant[eé]rieures|ci-dessus|initiales|originales|du\s+syst[eè]me|qu'on\s+t'a\s+donn[eé]es)))"}},
         {"context_hijacking",
@@ -368,6 +373,61 @@ std::vector<InjectionPattern> injection_patterns() {
     };
 }
 
+// ---- quoted in a discussion ----
+
+// The quote characters a phrase may be held in: ASCII, typographic, guillemets, CJK brackets.
+constexpr std::string_view opening_quotes[] = {"\"", "'", "`", "\u201C", "\u2018", "\u00AB", "\u300C", "\u300E"};
+constexpr std::string_view closing_quotes[] = {"\"", "'", "`", "\u201D", "\u2019", "\u00BB", "\u300D", "\u300F"};
+
+// Words that say the quoted text is talked about, not said: "the phrase", "for example", "attack
+// strings such as", "our filter blocks". Not "message" or "says": attacks come as "System message: …".
+constexpr std::string_view discussion_cues[] = {"phrase",    "string",  "example", "e.g.",     "such as", "known as",
+                                                "called",    "attack",  "inject",  "payload",  "detect",  "filter",
+                                                "block",     "flag",    "pattern", "classic",  "typical", "quote",
+                                                "jailbreak", "ejemplo", "exemple", "beispiel", "esempio", "voorbeeld"};
+
+bool ends_with_any(std::string_view text, std::span<const std::string_view> endings, std::size_t& length) {
+    for (std::string_view ending : endings)
+        if (text.ends_with(ending)) {
+            length = ending.size();
+            return true;
+        }
+    return false;
+}
+
+// Is [begin, end) held in quotes, with a discussion cue shortly before the opening quote?
+bool quoted_in_discussion(std::string_view text, std::size_t begin, std::size_t end) {
+    // The opening quote: before the finding, within its line ("'Please ignore…", or a finding in
+    // the middle of a quoted sentence).
+    std::size_t open = begin, length = 0;
+    for (std::size_t back = 0; back <= 200 && open > 0; ++back) {
+        if (ends_with_any(text.substr(0, open), opening_quotes, length)) break;
+        if (text[open - 1] == '\n') return false;
+        --open;
+    }
+    if (length == 0) return false;
+    open -= length;
+    // The closing quote: after the finding, a few characters of its sentence at most.
+    std::size_t close = end;
+    bool closed = false;
+    for (std::size_t ahead = 0; ahead <= 80 && close < text.size() && !closed; ++ahead) {
+        for (std::string_view quote : closing_quotes)
+            if (text.substr(close).starts_with(quote)) closed = true;
+        if (!closed && text[close] == '\n') return false;
+        if (!closed) ++close;
+    }
+    if (!closed) return false;
+    // A cue in the 80 bytes before the quote, any case.
+    const std::size_t from = open > 80 ? open - 80 : 0;
+    std::string before(text.substr(from, open - from));
+    for (char& c : before) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    return std::any_of(std::begin(discussion_cues), std::end(discussion_cues), [&](std::string_view cue) {
+        std::string lower(cue);
+        for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        return before.find(lower) != std::string::npos;
+    });
+}
+
 const std::vector<TypeSwitch> injection_switches = {
     {"delimiter_injection"}, {"role_manipulation"}, {"context_hijacking"}, {"exfiltration"}, {"hidden_text"}};
 
@@ -387,14 +447,31 @@ public:
             "hidden_text") "}}"};
 
     explicit BasicPromptInjectionDefense(Config& config) : DetectionPlugin(config, "prompt injection") {
-        const Sensitivity sensitivity = config.choice<Sensitivity>(
+        sensitivity_ = config.choice<Sensitivity>(
             "sensitivity", {{"relaxed", relaxed}, {"standard", standard}, {"strict", strict}}, standard);
         const std::vector<std::string> enabled =
             read_type_switches(config, "detection_methods", "detection method", injection_switches);
         set_patterns(config, select_patterns(injection_patterns(), [&](const InjectionPattern& pattern) {
-                         return pattern.level <= sensitivity && contains(enabled, pattern.category);
+                         return pattern.level <= sensitivity_ && contains(enabled, pattern.category);
                      }));
     }
+
+    // Below strict, a phrase quoted in a discussion of it ("the classic attack string 'ignore all
+    // previous instructions' is blocked") is talked about, not said. Hidden text is never discussed.
+    void find(std::string_view text, std::vector<Finding>& out) const override {
+        const std::size_t before = out.size();
+        DetectionPlugin::find(text, out);
+        if (sensitivity_ == strict) return;
+        out.erase(std::remove_if(out.begin() + static_cast<std::ptrdiff_t>(before), out.end(),
+                                 [&](const Finding& finding) {
+                                     return finding.type != hidden &&
+                                            quoted_in_discussion(text, finding.begin, finding.end);
+                                 }),
+                  out.end());
+    }
+
+private:
+    Sensitivity sensitivity_ = standard;
 };
 
 }  // namespace

@@ -88,6 +88,21 @@ bool valid_national_phone(std::string_view text, std::size_t& begin, std::size_t
     return number.find('/') == std::string_view::npos || number.find('/') > 5;
 }
 
+// A national number written without its trunk 0: Indian mobiles ("98765 43210") and Brazilian
+// numbers with a two-digit area code ("(11) 91234-5678"). Bare ten-digit runs are ids far more
+// often than phones: without the usual grouping, a phone word must come shortly before.
+bool valid_indian_mobile(std::string_view text, std::size_t& begin, std::size_t& end) {
+    if (glued_to_number(text, begin, end) || reference_context(text, begin)) return false;
+    const bool grouped = end - begin == 11;  // 5 + separator + 5
+    return grouped ||
+           preceded_by_word(text, begin, 24,
+                            {"phone", "mobile", "mob", "tel", "call", "contact", "whatsapp", "cell", "ph", "number"});
+}
+
+bool valid_brazilian_phone(std::string_view text, std::size_t& begin, std::size_t& end) {
+    return !glued_to_number(text, begin, end) && !reference_context(text, begin);
+}
+
 // ---- payment cards ----
 
 bool card_brand_matches(std::string_view digits) {
@@ -282,6 +297,8 @@ std::vector<PiiPattern> pii_patterns() {
         {"phone",
          "phone",
          {"PHONE", R"((?:\(0\d{1,4}\) ?|\b0\d{1,4}[ ./-])\d{2,8}(?:[ .-]\d{2,8}){0,3}\b)", valid_national_phone}},
+        {"phone", "phone", {"PHONE", R"(\b[6-9]\d{4}[ -]?\d{5}\b)", valid_indian_mobile}},
+        {"phone", "phone", {"PHONE", R"(\(\d{2}\) ?9?\d{4}-\d{4}\b|\b\d{2} 9\d{4}-\d{4}\b)", valid_brazilian_phone}},
         {"credit_card",
          "credit_card",
          {"CREDIT_CARD",

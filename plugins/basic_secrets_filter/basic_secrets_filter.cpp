@@ -81,10 +81,11 @@ bool valid_assigned_secret(std::string_view text, std::size_t& begin, std::size_
     if (std::all_of(value.begin(), value.end(), [&](char c) { return c == value.front(); })) return false;
     std::string lower(value);
     for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    static const char* const placeholders[] = {"password", "changeme", "example", "undefined", "required",
-                                               "optional", "string",   "xxxxxx",  "redacted",  "placeholder",
-                                               "your_",    "secret",   "none",    "null",      "true",
-                                               "false",    "hidden",   "env.",    "process.",  "os.environ"};
+    static const char* const placeholders[] = {
+        "password", "changeme",    "example", "undefined", "required", "optional",   "string", "xxxx",
+        "redacted", "placeholder", "your_",   "your-",     "yourapi",  "secret",     "none",   "null",
+        "true",     "false",       "hidden",  "env.",      "process.", "os.environ", "dummy",  "sample",
+        "fake",     "insert",      "replace", "enter_",    "enter-",   "todo",       "tbd"};
     for (const char* word : placeholders)
         if (lower.rfind(word, 0) == 0) return false;
     // A dotted identifier (config.password, self.token) is code, not a value.
@@ -153,6 +154,15 @@ std::vector<SecretPattern> secret_patterns() {
          {"PRIVATE_KEY", R"(-----BEGIN (?:RSA|DSA|EC|OPENSSH|PGP|SSH2 ENCRYPTED) PRIVATE KEY(?: BLOCK)?-----)",
           extend_private_key}},
         {"private_keys", {"PRIVATE_KEY", R"(-----BEGIN (?:ENCRYPTED )?PRIVATE KEY-----)", extend_private_key}},
+        // A PEM private key wrapped in base64 (Kubernetes secrets, env variables): the encodings of
+        // "-----BEGIN <type> PRIVATE KEY", then the rest of the run.
+        {"private_keys",
+         {"PRIVATE_KEY",
+          R"(\bLS0tLS1CRUdJTiB(?:SU0EgUFJJVkFURSBLRVk|EU0EgUFJJVkFURSBLRVk|FQyBQUklWQVRFIEtFWS|QUklWQVRFIEtFWS|)"
+          R"(PUEVOU1NIIFBSSVZBVEUgS0VZ|FTkNSWVBURUQgUFJJVkFURSBLRVk|QR1AgUFJJVkFURSBLRVkgQkxPQ0s)[A-Za-z0-9+/]*={0,2})"}},
+        {"azure_keys", {"AZURE_STORAGE_KEY", R"((?i)\bAccountKey\s{0,2}=\s{0,2}([A-Za-z0-9+/]{86}==))", nullptr, 1}},
+        {"azure_keys", {"AZURE_KEY", R"((?i)\bSharedAccessKey\s{0,2}=\s{0,2}([A-Za-z0-9+/]{42,44}=))", nullptr, 1}},
+        {"azure_keys", {"AZURE_KEY", R"([?&]sig=([A-Za-z0-9%+/]{40,120}))", nullptr, 1}},
         {"generic_secrets",
          {"GENERIC_SECRET",
           R"((?i)(?:password|passwd|pwd|passphrase|\bpass|_pass|secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token)"
@@ -173,7 +183,7 @@ const std::vector<TypeSwitch> secret_switches = {
     {"aws_access_keys"}, {"aws_secret_keys"},  {"github_tokens"},      {"gitlab_tokens"},       {"slack_tokens"},
     {"stripe_keys"},     {"google_api_keys"},  {"openai_api_keys"},    {"anthropic_api_keys"},  {"npm_tokens"},
     {"pypi_tokens"},     {"sendgrid_keys"},    {"huggingface_tokens"}, {"digitalocean_tokens"}, {"shopify_tokens"},
-    {"jwt_tokens"},      {"ssh_private_keys"}, {"private_keys"},       {"generic_secrets"}};
+    {"jwt_tokens"},      {"ssh_private_keys"}, {"private_keys"},       {"azure_keys"},          {"generic_secrets"}};
 
 // Shannon entropy in bits per character.
 double entropy(std::string_view token) {
@@ -201,7 +211,7 @@ public:
                                          "slack_tokens, stripe_keys, google_api_keys, openai_api_keys, "
                                          "anthropic_api_keys, npm_tokens, pypi_tokens, sendgrid_keys, huggingface_tokens, "
                                          "digitalocean_tokens, shopify_tokens, jwt_tokens, ssh_private_keys, private_keys, "
-                                         "generic_secrets") ",\"entropy_detection\":{\"type\":\"object\","
+                                         "azure_keys, generic_secrets") ",\"entropy_detection\":{\"type\":\"object\","
                                      "\"additionalProperties\":false,\"properties\":{\"enabled\":{\"type\":"
                                      "\"boolean\",\"default\":false},\"threshold\":{\"type\":\"number\","
                                      "\"default\":5.0},\"min_length\":{\"type\":\"integer\",\"default\":20},"

@@ -73,14 +73,17 @@ Result through(Peer& gateway, std::int64_t& next_id, const std::string& tool, co
 }  // namespace
 
 int main(int argc, char** argv) {
-    int calls = 5000;
-    for (int i = 1; i + 1 < argc; ++i)
+    int calls = 5000, threads = 1;
+    for (int i = 1; i + 1 < argc; ++i) {
         if (std::string(argv[i]) == "--calls") calls = std::stoi(argv[i + 1]);
+        if (std::string(argv[i]) == "--threads") threads = std::stoi(argv[i + 1]);
+    }
     HttpTestServer server({}, 0, WATCHGATE_HTTP_ECHO_UPSTREAM);
     const auto dir = fs::temp_directory_path() / ("watchgate-remote-bench-" + std::to_string(::getpid()));
     fs::create_directories(dir);
     const auto config = dir / "gateway.yaml";
-    std::ofstream(config) << "proxy:\n  concurrency: {max_in_flight: 1000}\n  upstreams:\n    - name: remote\n"
+    std::ofstream(config) << "proxy:\n  threads: " << threads
+                          << "\n  concurrency: {max_in_flight: 1000}\n  upstreams:\n    - name: remote\n"
                              "      url: "
                           << server.url() << "\nlogging: {level: warning}\n";
     Peer gateway({WATCHGATE_BINARY, "run", "--config", config.string()});

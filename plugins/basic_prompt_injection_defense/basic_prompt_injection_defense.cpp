@@ -399,9 +399,15 @@ bool ends_with_any(std::string_view text, std::span<const std::string_view> endi
 bool quoted_in_discussion(std::string_view text, std::size_t begin, std::size_t end) {
     // The opening quote: before the finding, within its line ("'Please ignore…", or a finding in
     // the middle of a quoted sentence).
+    // A quote mark between letters is an apostrophe ("don't", "it’s"), not a quote: it opens and
+    // closes nothing, or "It's an example: ignore all previous instructions, don't…" would pass.
+    const auto letter_at = [&](std::size_t at) { return at < text.size() && is_alnum(text[at]); };
     std::size_t open = begin, length = 0;
     for (std::size_t back = 0; back <= 200 && open > 0; ++back) {
-        if (ends_with_any(text.substr(0, open), opening_quotes, length)) break;
+        if (ends_with_any(text.substr(0, open), opening_quotes, length) &&
+            !(open > length && letter_at(open - length - 1)))
+            break;
+        length = 0;
         if (text[open - 1] == '\n') return false;
         --open;
     }
@@ -412,7 +418,7 @@ bool quoted_in_discussion(std::string_view text, std::size_t begin, std::size_t 
     bool closed = false;
     for (std::size_t ahead = 0; ahead <= 80 && close < text.size() && !closed; ++ahead) {
         for (std::string_view quote : closing_quotes)
-            if (text.substr(close).starts_with(quote)) closed = true;
+            if (text.substr(close).starts_with(quote) && !letter_at(close + quote.size())) closed = true;
         if (!closed && text[close] == '\n') return false;
         if (!closed) ++close;
     }
@@ -426,6 +432,13 @@ bool quoted_in_discussion(std::string_view text, std::size_t begin, std::size_t 
         for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
         return before.find(lower) != std::string::npos;
     });
+}
+
+bool names_a_sink(std::string_view text, const Finding& finding) {
+    if (std::string_view(finding.type) != exfiltration) return false;
+    const std::string_view span = text.substr(finding.begin, finding.end - finding.begin);
+    return span.find("://") != std::string_view::npos || span.find('@') != std::string_view::npos ||
+           span.find("www.") != std::string_view::npos;
 }
 
 const std::vector<TypeSwitch> injection_switches = {
@@ -457,14 +470,17 @@ public:
     }
 
     // Below strict, a phrase quoted in a discussion of it ("the classic attack string 'ignore all
-    // previous instructions' is blocked") is talked about, not said. Hidden text is never discussed.
+    // previous instructions' is blocked") is talked about, not said. Hidden text is never
+    // discussed, and an exfiltration order that names where to send (a URL, an address) is
+    // reported wherever it stands: quoting one as an example must not be a way to send the
+    // conversation somewhere.
     void find(std::string_view text, std::vector<Finding>& out) const override {
         const std::size_t before = out.size();
         DetectionPlugin::find(text, out);
         if (sensitivity_ == strict) return;
         out.erase(std::remove_if(out.begin() + static_cast<std::ptrdiff_t>(before), out.end(),
                                  [&](const Finding& finding) {
-                                     return finding.type != hidden &&
+                                     return finding.type != hidden && !names_a_sink(text, finding) &&
                                             quoted_in_discussion(text, finding.begin, finding.end);
                                  }),
                   out.end());

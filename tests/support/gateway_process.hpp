@@ -17,6 +17,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <csignal>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -36,6 +37,9 @@ public:
     // Starts `watchgate run --config <file>` with `yaml` written to <dir>/gateway.yaml.
     GatewayProcess(const std::filesystem::path& dir, const std::string& yaml, std::vector<std::string> extra = {})
         : config_(dir / "gateway.yaml") {
+        // A gateway that exits on purpose (a start error answered, then exit 1) closes its stdin:
+        // a write after that must fail with EPIPE (send_line stops), not kill the test process.
+        std::signal(SIGPIPE, SIG_IGN);
         std::ofstream(config_) << yaml;
         std::vector<std::string> command = {WATCHGATE_BINARY, "run", "--config", config_.string()};
         command.insert(command.end(), extra.begin(), extra.end());

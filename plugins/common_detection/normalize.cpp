@@ -28,24 +28,6 @@ Decoded decode(std::string_view text, std::size_t at) {
     return {code, length};
 }
 
-void append_utf8(std::string& out, char32_t code) {
-    if (code < 0x80) {
-        out += static_cast<char>(code);
-    } else if (code < 0x800) {
-        out += static_cast<char>(0xC0 | (code >> 6));
-        out += static_cast<char>(0x80 | (code & 0x3F));
-    } else if (code < 0x10000) {
-        out += static_cast<char>(0xE0 | (code >> 12));
-        out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (code & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (code >> 18));
-        out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (code & 0x3F));
-    }
-}
-
 // Invisible in rendered text: zero-width characters, joiners, bidi controls, the soft hyphen,
 // variation selectors, Unicode tags. A word split by them reads as one word.
 bool invisible(char32_t c) {
@@ -276,7 +258,7 @@ std::optional<FoldedText> fold_for_matching(std::string_view text) {
             // A folded compatibility letter: ASCII now, part of the word.
             flush_word();
             const std::size_t before = folded.text.size();
-            append_utf8(folded.text, code);
+            json::append_utf8(folded.text, code);
             folded.origin.insert(folded.origin.end(), folded.text.size() - before, static_cast<std::uint32_t>(at));
             at += one.length;
             continue;
@@ -289,7 +271,7 @@ std::optional<FoldedText> fold_for_matching(std::string_view text) {
         } else if (one.code == 0xFFFD && one.length == 1) {
             folded.text += text[at];  // an invalid byte is kept as it is
         } else {
-            append_utf8(folded.text, code);
+            json::append_utf8(folded.text, code);
         }
         folded.origin.insert(folded.origin.end(), folded.text.size() - before, static_cast<std::uint32_t>(at));
         at += one.length;

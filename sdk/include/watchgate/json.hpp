@@ -80,6 +80,25 @@ private:
         data_{nullptr};
 };
 
+// One code point as UTF-8 (the parser's \u escapes; plugins that build text).
+inline void append_utf8(std::string& out, char32_t code) {
+    if (code < 0x80) {
+        out += char(code);
+    } else if (code < 0x800) {
+        out += char(0xC0 | (code >> 6));
+        out += char(0x80 | (code & 0x3F));
+    } else if (code < 0x10000) {
+        out += char(0xE0 | (code >> 12));
+        out += char(0x80 | ((code >> 6) & 0x3F));
+        out += char(0x80 | (code & 0x3F));
+    } else {
+        out += char(0xF0 | (code >> 18));
+        out += char(0x80 | ((code >> 12) & 0x3F));
+        out += char(0x80 | ((code >> 6) & 0x3F));
+        out += char(0x80 | (code & 0x3F));
+    }
+}
+
 namespace detail {
 
 class Parser {
@@ -206,24 +225,6 @@ private:
         return code;
     }
 
-    static void append_utf8(std::string& out, unsigned code) {
-        if (code < 0x80)
-            out += char(code);
-        else if (code < 0x800) {
-            out += char(0xC0 | (code >> 6));
-            out += char(0x80 | (code & 0x3F));
-        } else if (code < 0x10000) {
-            out += char(0xE0 | (code >> 12));
-            out += char(0x80 | ((code >> 6) & 0x3F));
-            out += char(0x80 | (code & 0x3F));
-        } else {
-            out += char(0xF0 | (code >> 18));
-            out += char(0x80 | ((code >> 12) & 0x3F));
-            out += char(0x80 | ((code >> 6) & 0x3F));
-            out += char(0x80 | (code & 0x3F));
-        }
-    }
-
     std::string parse_string() {
         ++pos_;
         std::string out;
@@ -271,7 +272,7 @@ private:
                     } else if (code >= 0xDC00 && code <= 0xDFFF) {
                         fail("unpaired surrogate");
                     }
-                    append_utf8(out, code);
+                    watchgate::json::append_utf8(out, code);
                     break;
                 }
                 default:
